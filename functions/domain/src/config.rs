@@ -1,0 +1,123 @@
+//! Function settings. In Lambda they come from environment variables set by
+//! `template.yaml`; the local stack hands the same names over as a map, so the
+//! parsing below is the one path both take.
+
+use std::collections::HashMap;
+
+use crate::auth::{AlbSettings, AuthSettings};
+
+/// The name of the DynamoDB table holding clients, sites and devices.
+pub const DIRECTORY_TABLE: &str = "DIRECTORY_TABLE";
+/// The identity provider's issuer URL.
+pub const AUTH_ISSUER: &str = "AUTH_ISSUER";
+/// The identity provider's app client id.
+pub const AUTH_CLIENT_ID: &str = "AUTH_CLIENT_ID";
+/// Where the provider's JWKS lives, when not at `{issuer}/.well-known/jwks.json`.
+pub const AUTH_JWKS_URL: &str = "AUTH_JWKS_URL";
+/// The ARN of the ALB whose signed user claims are trusted; unset means none are.
+pub const ALB_ARN: &str = "ALB_ARN";
+/// Where the ALB's public keys are served, when not at the region's ELB key endpoint.
+pub const ALB_PUBLIC_KEYS_URL: &str = "ALB_PUBLIC_KEYS_URL";
+
+/// A missing or unusable setting: the function cannot start without it.
+#[derive(Debug, thiserror::Error)]
+#[error("setting {name} is missing or empty")]
+pub struct MissingSetting {
+    name: String,
+}
+
+/// Named settings, from the process environment or given explicitly.
+#[derive(Clone, Debug, Default)]
+pub struct Config(HashMap<String, String>);
+
+impl Config {
+    /// Settings of a Lambda container.
+    pub fn from_process_env() -> Self {
+        Self(std::env::vars().collect())
+    }
+
+    /// Settings given explicitly, as the local stack does for in-process functions.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(pairs.into_iter().collect())
+    }
+
+    /// A non-empty setting, if present.
+    pub fn optional(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A setting the function cannot run without.
+    pub fn required(&self, name: &str) -> Result<&str, MissingSetting> {
+        self.optional(name).ok_or_else(|| MissingSetting {
+            name: name.to_owned(),
+        })
+    }
+
+    /// How callers are authenticated.
+    pub fn auth_settings(&self) -> Result<AuthSettings, MissingSetting> {
+        let issuer = self.required(AUTH_ISSUER)?.trim_end_matches('/').to_owned();
+        let jwks_url = self
+            .optional(AUTH_JWKS_URL)
+            .map_or_else(|| format!("{issuer}/.well-known/jwks.json"), str::to_owned);
+        let alb = match self.optional(ALB_ARN) {
+            Some(arn) => Some(AlbSettings {
+                load_balancer_arn: arn.to_owned(),
+                public_keys_url: match self.optional(ALB_PUBLIC_KEYS_URL) {
+                    Some(url) => url.to_owned(),
+                    None => format!(
+                        "https://public-keys.auth.elb.{}.amazonaws.com",
+                        self.required("AWS_REGION")?
+                    ),
+                },
+            }),
+            None => None,
+        };
+        Ok(AuthSettings {
+            issuer,
+            client_id: self.required(AUTH_CLIENT_ID)?.to_owned(),
+            jwks_url,
+            alb,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        Config::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn auth_settings_default_to_cognito_and_elb_endpoints() {
+        let settings = config(&[
+            (
+                AUTH_ISSUER,
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/",
+            ),
+            (AUTH_CLIENT_ID, "app"),
+            (ALB_ARN, "arn:alb"),
+            ("AWS_REGION", "eu-west-1"),
+        ])
+        .auth_settings()
+        .unwrap();
+        assert_eq!(
+            settings.jwks_url,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"
+        );
+        assert_eq!(
+            settings.alb.unwrap().public_keys_url,
+            "https://public-keys.auth.elb.eu-west-1.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn missing_settings_are_named() {
+        let error = config(&[(AUTH_ISSUER, "x")]).auth_settings().unwrap_err();
+        assert!(error.to_string().contains(AUTH_CLIENT_ID));
+    }
+}

@@ -1,0 +1,411 @@
+//! The directory's DynamoDB adapter. One table, keyed by `pk`, with two sparse
+//! indexes (see docs/data-model.md):
+//! - `byParent` (`parentKey`, `sortKey`): a client's sites, a site's cameras and alarms;
+//! - `byEntity` (`entity`, `sortKey`): every client, site, camera or alarm, for staff.
+//!
+//! Parents count their children (`childCount`), maintained in the same
+//! transaction as each create and delete, so a client with sites or a site with
+//! devices can never be deleted and a child can never be created under a
+//! missing parent, whatever runs concurrently.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_dynamodb::Client as DynamoDb;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::DomainError;
+use crate::page::{Page, PageRequest};
+
+/// The index listing children of a parent by name.
+pub const BY_PARENT: &str = "byParent";
+/// The index listing all records of one entity type by name.
+pub const BY_ENTITY: &str = "byEntity";
+
+const NO_CHILDREN: &str = "attribute_not_exists(childCount) OR childCount = :zero";
+
+/// Where a record sits in the table, besides its own fields.
+pub(crate) struct Placement {
+    pub(crate) pk: String,
+    pub(crate) entity: &'static str,
+    pub(crate) parent_key: Option<String>,
+    pub(crate) sort_key: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stored<T> {
+    pk: String,
+    entity: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent_key: Option<String>,
+    sort_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    credential_hash: Option<String>,
+    #[serde(flatten)]
+    record: T,
+}
+
+/// What became of a delete.
+pub(crate) enum Deletion {
+    Deleted,
+    Missing,
+    HasChildren,
+}
+
+/// The directory table.
+#[derive(Clone)]
+pub struct DirectoryTable {
+    db: DynamoDb,
+    table: String,
+}
+
+fn unavailable<E: std::error::Error + Send + Sync + 'static>(
+    action: &str,
+) -> impl FnOnce(E) -> DomainError + '_ {
+    move |e| DomainError::unavailable(format!("cannot {action} in the directory table"), e)
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn is_condition_failure(reason_code: Option<&str>) -> bool {
+    reason_code == Some("ConditionalCheckFailed")
+}
+
+impl DirectoryTable {
+    /// Uses `table` through `db`.
+    pub fn new(db: DynamoDb, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
+    }
+
+    fn item<T: Serialize>(
+        placement: Placement,
+        credential_hash: Option<String>,
+        record: &T,
+    ) -> Result<HashMap<String, AttributeValue>, DomainError> {
+        let stored = Stored {
+            pk: placement.pk,
+            entity: placement.entity.to_owned(),
+            parent_key: placement.parent_key,
+            sort_key: placement.sort_key,
+            credential_hash,
+            record,
+        };
+        serde_dynamo::to_item(stored).map_err(unavailable("encode a record"))
+    }
+
+    fn decode<T: DeserializeOwned>(
+        item: HashMap<String, AttributeValue>,
+    ) -> Result<T, DomainError> {
+        serde_dynamo::from_item::<_, Stored<T>>(item)
+            .map(|stored| stored.record)
+            .map_err(unavailable("decode a record"))
+    }
+
+    /// Stores a record that has no parent, such as a client.
+    pub(crate) async fn put_root<T: Serialize>(
+        &self,
+        placement: Placement,
+        record: &T,
+    ) -> Result<(), DomainError> {
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::item(placement, None, record)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(unavailable("store a record"))?;
+        Ok(())
+    }
+
+    /// Stores a child and counts it on its parent; `false` when the parent does not exist.
+    pub(crate) async fn put_child<T: Serialize>(
+        &self,
+        placement: Placement,
+        credential_hash: Option<String>,
+        record: &T,
+    ) -> Result<bool, DomainError> {
+        let parent = placement
+            .parent_key
+            .clone()
+            .expect("a child names its parent");
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(Self::item(placement, credential_hash, record)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(unavailable("build a put"))?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(parent))
+            .update_expression("ADD childCount :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .build()
+            .map_err(unavailable("build an update"))?;
+        let writes = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ];
+        match self
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) => match e.into_err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled)
+                    if cancelled
+                        .cancellation_reasons()
+                        .get(1)
+                        .is_some_and(|r| is_condition_failure(r.code())) =>
+                {
+                    Ok(false)
+                }
+                other => Err(unavailable("store a record")(other)),
+            },
+            Err(other) => Err(unavailable("store a record")(other)),
+        }
+    }
+
+    /// Reads one record by key.
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+    ) -> Result<Option<T>, DomainError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("read a record"))?;
+        output.item.map(Self::decode).transpose()
+    }
+
+    /// Sets and removes fields of an existing record; `None` when it does not exist.
+    pub(crate) async fn update<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        set: HashMap<String, AttributeValue>,
+        remove: &[&str],
+    ) -> Result<Option<T>, DomainError> {
+        let mut request = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk));
+        let mut assignments = Vec::new();
+        for (index, (field, value)) in set.into_iter().enumerate() {
+            assignments.push(format!("#s{index} = :s{index}"));
+            request = request
+                .expression_attribute_names(format!("#s{index}"), field)
+                .expression_attribute_values(format!(":s{index}"), value);
+        }
+        let mut expression = format!("SET {}", assignments.join(", "));
+        if !remove.is_empty() {
+            let names: Vec<String> = (0..remove.len())
+                .map(|index| format!("#r{index}"))
+                .collect();
+            expression.push_str(&format!(" REMOVE {}", names.join(", ")));
+            for (name, field) in names.into_iter().zip(remove) {
+                request = request.expression_attribute_names(name, *field);
+            }
+        }
+        let result = request
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)")
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output.attributes.map(Self::decode).transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable("update a record")(e)),
+        }
+    }
+
+    /// Deletes a record that has no children, uncounting it on its parent.
+    pub(crate) async fn delete(
+        &self,
+        pk: &str,
+        parent: Option<String>,
+    ) -> Result<Deletion, DomainError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .condition_expression(format!("attribute_exists(pk) AND ({NO_CHILDREN})"))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .build()
+            .map_err(unavailable("build a delete"))?;
+        let mut writes = vec![TransactWriteItem::builder().delete(delete).build()];
+        if let Some(parent) = parent {
+            let uncount = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(parent))
+                .update_expression("ADD childCount :minus_one")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
+                .build()
+                .map_err(unavailable("build an update"))?;
+            writes.push(TransactWriteItem::builder().update(uncount).build());
+        }
+        match self
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Deletion::Deleted),
+            Err(SdkError::ServiceError(e))
+                if matches!(
+                    e.err(),
+                    TransactWriteItemsError::TransactionCanceledException(_)
+                ) =>
+            {
+                let still_there = self
+                    .db
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", s(pk))
+                    .projection_expression("pk")
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(unavailable("read a record"))?
+                    .item
+                    .is_some();
+                Ok(if still_there {
+                    Deletion::HasChildren
+                } else {
+                    Deletion::Missing
+                })
+            }
+            Err(e) => Err(unavailable("delete a record")(e)),
+        }
+    }
+
+    /// Lists records of one index partition whose sort key starts with `prefix`, in name order.
+    pub(crate) async fn query<T: DeserializeOwned>(
+        &self,
+        index: &str,
+        partition: (&str, String),
+        prefix: &str,
+        page: &PageRequest,
+    ) -> Result<Page<T>, DomainError> {
+        let (partition_attribute, partition_value) = partition;
+        let start = page
+            .token
+            .as_deref()
+            .map(|token| decode_token(token, partition_attribute, &partition_value, prefix))
+            .transpose()?;
+        let output = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#p = :p AND begins_with(sortKey, :prefix)")
+            .expression_attribute_names("#p", partition_attribute)
+            .expression_attribute_values(":p", s(partition_value))
+            .expression_attribute_values(":prefix", s(prefix))
+            .limit(i32::from(page.limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable("list records"))?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(Self::decode)
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next_token: output.last_evaluated_key.as_ref().map(encode_token),
+        })
+    }
+}
+
+/// Serialises a `LastEvaluatedKey` (all string attributes here) as an opaque token.
+fn encode_token(key: &HashMap<String, AttributeValue>) -> String {
+    let plain: BTreeMap<&str, &str> = key
+        .iter()
+        .filter_map(|(name, value)| value.as_s().ok().map(|v| (name.as_str(), v.as_str())))
+        .collect();
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).expect("a string map serialises"))
+}
+
+/// Accepts a token only for the list it was issued for, so a token cannot steer a query into another partition.
+fn decode_token(
+    token: &str,
+    partition_attribute: &str,
+    partition_value: &str,
+    prefix: &str,
+) -> Result<HashMap<String, AttributeValue>, DomainError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| DomainError::BadPageToken)?;
+    let plain: BTreeMap<String, String> =
+        serde_json::from_slice(&bytes).map_err(|_| DomainError::BadPageToken)?;
+    let expected_names = ["pk", partition_attribute, "sortKey"];
+    let belongs = plain.len() == expected_names.len()
+        && expected_names.iter().all(|name| plain.contains_key(*name))
+        && plain[partition_attribute] == partition_value
+        && plain["sortKey"].starts_with(prefix);
+    if !belongs {
+        return Err(DomainError::BadPageToken);
+    }
+    Ok(plain
+        .into_iter()
+        .map(|(name, value)| (name, s(value)))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_only_continue_the_list_they_came_from() {
+        let key: HashMap<_, _> = [
+            ("pk", "SITE#1"),
+            ("parentKey", "CLIENT#a"),
+            ("sortKey", "SITE#lobby#1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), s(v)))
+        .collect();
+        let token = encode_token(&key);
+        assert_eq!(
+            decode_token(&token, "parentKey", "CLIENT#a", "SITE#").unwrap(),
+            key
+        );
+        assert!(decode_token(&token, "parentKey", "CLIENT#b", "SITE#").is_err());
+        assert!(decode_token(&token, "parentKey", "CLIENT#a", "CAMERA#").is_err());
+        assert!(decode_token(&token, "entity", "SITE", "SITE#").is_err());
+        assert!(decode_token("!!!", "parentKey", "CLIENT#a", "SITE#").is_err());
+    }
+}

@@ -1,0 +1,45 @@
+//! The one error type of the domain layer; the HTTP layer maps each variant to a status.
+
+use crate::values::FieldError;
+
+/// What went wrong in a use case, phrased for the caller.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The record does not exist, or exists for another tenant (the two are indistinguishable on purpose).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The caller is known but its role does not allow the action.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The action conflicts with the current state, such as deleting a client that still has sites.
+    #[error("{0}")]
+    Conflict(String),
+    /// Some fields of the request are unacceptable.
+    #[error("the request has invalid fields")]
+    Invalid(Vec<FieldError>),
+    /// A pagination token was not issued for this list.
+    #[error("nextToken is not valid for this list")]
+    BadPageToken,
+    /// A dependency (DynamoDB, the identity provider's keys) failed; the caller may retry.
+    #[error("{context}")]
+    Unavailable {
+        /// What the domain was doing.
+        context: String,
+        /// The underlying failure, logged but never shown to callers.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl DomainError {
+    /// Wraps a dependency failure with what was being attempted.
+    pub fn unavailable(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Unavailable {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+}

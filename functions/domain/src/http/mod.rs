@@ -1,0 +1,66 @@
+//! HTTP conventions shared by every SecCom API: problem details for every
+//! error, extractors that never answer with a bare framework error, the 1 MB
+//! body cap of ALB Lambda targets, a health route and one JSON log line per request.
+
+mod extract;
+mod problem;
+
+pub use extract::{Caller, JsonBody, PathId, QueryParams};
+pub use problem::{ApiError, PROBLEM_JSON};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::StatusCode;
+
+/// ALB Lambda targets accept request bodies of at most 1 MB.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The path ALB health checks are pointed at; it needs no credentials.
+pub const HEALTH_PATH: &str = "/health";
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no resource answers {method} {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} does not accept {method}", uri.path()),
+    )
+}
+
+async fn health() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// Wraps a function's routes with the shared conventions.
+pub fn service(routes: Router) -> Router {
+    routes
+        .route(HEALTH_PATH, get(health))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(log_request))
+}

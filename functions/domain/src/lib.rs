@@ -1,0 +1,15 @@
+//! The SecCom domain shared by every Lambda: identifiers and validated values,
+//! the authorisation policy, the directory of clients, sites and devices with
+//! its DynamoDB adapter, and the HTTP conventions (problem details, auth
+//! extraction, pagination) that all APIs answer with.
+
+pub mod auth;
+pub mod config;
+pub mod credential;
+pub mod directory;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod page;
+pub mod telemetry;
+pub mod values;

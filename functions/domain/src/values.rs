@@ -1,0 +1,218 @@
+//! Validated values: parse once at the edge, then carry types that cannot be invalid.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Why one input field was refused; collected so a form can show every problem at once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// The JSON field name, as the caller sent it.
+    pub name: String,
+    /// A sentence a person can act on.
+    pub reason: String,
+}
+
+/// Accumulates field errors while a request body is parsed into domain values.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// Parses one field, remembering its error under `name` instead of stopping at the first one.
+    pub fn check<T>(&mut self, name: &str, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(reason) => {
+                self.0.push(FieldError {
+                    name: name.to_owned(),
+                    reason,
+                });
+                None
+            }
+        }
+    }
+
+    /// Adds an error found by a rule that spans the whole request, such as a missing parent.
+    pub fn push(&mut self, name: &str, reason: impl Into<String>) {
+        self.0.push(FieldError {
+            name: name.to_owned(),
+            reason: reason.into(),
+        });
+    }
+
+    /// The collected errors, or `Ok` when every field parsed.
+    pub fn finish(self) -> Result<(), Vec<FieldError>> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.0)
+        }
+    }
+}
+
+fn visible_text(raw: &str, max_chars: usize, what: &str) -> Result<String, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(format!("{what} must not be empty"));
+    }
+    if text.chars().count() > max_chars {
+        return Err(format!("{what} must be at most {max_chars} characters"));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(format!("{what} must not contain control characters"));
+    }
+    Ok(text.to_owned())
+}
+
+macro_rules! text_value {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        #[serde(transparent)]
+        #[schema(value_type = String)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The validated text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_value!(
+    /// A display name of a client, site or device: trimmed, 1 to 120 characters, one line.
+    Name
+);
+text_value!(
+    /// A postal address of a site: trimmed, 1 to 300 characters, may span lines.
+    Address
+);
+text_value!(
+    /// An e-mail address, checked for shape only: delivery is the proof that matters.
+    Email
+);
+text_value!(
+    /// A phone number in E.164 form (`+` and 8 to 15 digits), so SMS gateways accept it.
+    Phone
+);
+
+impl Name {
+    /// Accepts a one-line display name.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let text = visible_text(raw, 120, "name")?;
+        if text.contains('\n') {
+            return Err("name must be a single line".into());
+        }
+        Ok(Self(text))
+    }
+
+    /// The key that orders names in lists regardless of case.
+    pub fn sort_key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl Address {
+    /// Accepts a postal address.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        visible_text(raw, 300, "address").map(Self)
+    }
+}
+
+impl Email {
+    /// Accepts `local@domain.tld` shapes up to 254 characters.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let text = raw.trim();
+        let valid = text.len() <= 254
+            && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+            && text.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            });
+        if valid {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err("email must look like name@example.com".into())
+        }
+    }
+}
+
+impl Phone {
+    /// Accepts E.164 numbers, ignoring the spaces, dashes and brackets people type.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let compact: String = raw
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+            .collect();
+        let digits = compact.strip_prefix('+').unwrap_or_default();
+        if (8..=15).contains(&digits.len())
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && !digits.starts_with('0')
+        {
+            Ok(Self(compact))
+        } else {
+            Err("phone must be in international form, such as +44 20 7946 0958".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_single_lines() {
+        assert_eq!(Name::parse("  Lobby  ").unwrap().as_str(), "Lobby");
+        assert!(Name::parse("   ").is_err());
+        assert!(Name::parse("two\nlines").is_err());
+        assert!(Name::parse(&"x".repeat(121)).is_err());
+        assert_eq!(Name::parse("<script>").unwrap().as_str(), "<script>");
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        assert!(Email::parse("ops@example.com").is_ok());
+        for bad in [
+            "",
+            "ops",
+            "ops@",
+            "@example.com",
+            "ops@example",
+            "o ps@example.com",
+            "a@b@c.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn phones_are_normalised_to_e164() {
+        assert_eq!(
+            Phone::parse("+44 (20) 7946-0958").unwrap().as_str(),
+            "+442079460958"
+        );
+        for bad in ["07946 0958", "+12", "+44 abc 123456", "+0123456789"] {
+            assert!(Phone::parse(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn field_errors_collect_every_problem() {
+        let mut errors = FieldErrors::default();
+        assert!(errors.check("name", Name::parse("")).is_none());
+        assert!(errors.check("email", Email::parse("x")).is_none());
+        assert_eq!(errors.finish().unwrap_err().len(), 2);
+    }
+}

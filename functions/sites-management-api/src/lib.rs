@@ -1,0 +1,50 @@
+//! The Sites Management API: SecCom staff manage clients, sites, cameras and
+//! alarms; client users read their own. An axum `Router` that `lambda_http`
+//! runs behind the ALB, and that tests and the local stack call in-process.
+
+mod openapi;
+mod routes;
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use axum::Router;
+use axum::extract::FromRef;
+use seccom_domain::auth::Authenticator;
+use seccom_domain::config::{Config, DIRECTORY_TABLE, MissingSetting};
+use seccom_domain::directory::{Directory, DirectoryTable};
+
+pub use openapi::openapi;
+
+/// What every handler may use; built once per Lambda container.
+#[derive(Clone)]
+pub struct AppState {
+    directory: Directory,
+    authenticator: Arc<Authenticator>,
+}
+
+impl FromRef<AppState> for Directory {
+    fn from_ref(state: &AppState) -> Self {
+        state.directory.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Authenticator> {
+    fn from_ref(state: &AppState) -> Self {
+        state.authenticator.clone()
+    }
+}
+
+/// The function's router, wired to the AWS services and settings given.
+pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
+    let table = DirectoryTable::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        config.required(DIRECTORY_TABLE)?,
+    );
+    let state = AppState {
+        directory: Directory::new(table),
+        authenticator: Arc::new(Authenticator::new(config.auth_settings()?)),
+    };
+    let (routes, _) = routes::router().with_state(state).split_for_parts();
+    Ok(seccom_domain::http::service(routes))
+}

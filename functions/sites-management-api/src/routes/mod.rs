@@ -1,0 +1,34 @@
+//! The API's routes, each documented for the OpenAPI description as it is registered.
+
+mod clients;
+mod devices;
+mod sites;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+/// Every route of the API, with its OpenAPI operation.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
+        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::get, clients::update, clients::delete))
+        .routes(routes!(sites::list, sites::create))
+        .routes(routes!(sites::get, sites::update, sites::delete))
+        .routes(routes!(devices::list, devices::register))
+        .routes(routes!(devices::get, devices::rename, devices::remove))
+}
+
+/// A 201 answer naming where the new resource lives.
+pub(crate) fn created(location: String, body: impl Serialize) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}

@@ -1,0 +1,4 @@
+//! The `seccom` developer and operator tools: the local stack and the local identity provider.
+
+pub mod idp;
+pub mod local;

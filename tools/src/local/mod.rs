@@ -1,0 +1,210 @@
+//! `seccom local`: the whole system on one machine with no AWS account. One
+//! process runs, on 127.0.0.1 only, the DynamoDB and S3 emulators, the local
+//! identity provider, and the ALB stand-in that invokes the functions
+//! in-process, wired together from `template.yaml`.
+
+pub mod alb;
+mod emulators;
+mod functions;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
+use axum::Router;
+use axum::extract::{Path as UrlPath, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::idp::{self, LocalIdp};
+pub use emulators::{ACCESS_KEY, SECRET_KEY};
+
+/// The region the local stack pretends to be in.
+pub const REGION: &str = "us-east-1";
+/// The account id in local ARNs.
+pub const ACCOUNT: &str = "000000000000";
+/// The ARN of the local load balancer, the `signer` of its user claims.
+pub const LOAD_BALANCER_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/seccom-local/0123456789abcdef";
+
+/// Where and how to run the local stack.
+#[derive(Clone, Debug)]
+pub struct LocalOptions {
+    /// The ALB stand-in's port; DynamoDB, S3 and the identity provider take the next three. 0 picks free ports.
+    pub port: u16,
+    /// Where the emulators and the identity provider keep their state.
+    pub data_dir: PathBuf,
+    /// The SAM template to read routes, functions, tables and buckets from.
+    pub template: PathBuf,
+}
+
+/// The addresses of a running local stack.
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    pub alb: SocketAddr,
+    pub dynamodb: SocketAddr,
+    pub s3: SocketAddr,
+    pub idp: SocketAddr,
+}
+
+impl Endpoints {
+    /// The environment a function needs to use this stack: the SDK's standard
+    /// endpoint variables plus the identity settings, e.g. for `cargo lambda watch`.
+    pub fn environment(&self) -> BTreeMap<&'static str, String> {
+        BTreeMap::from([
+            (
+                "AWS_ENDPOINT_URL_DYNAMODB",
+                format!("http://{}", self.dynamodb),
+            ),
+            ("AWS_ENDPOINT_URL_S3", format!("http://{}", self.s3)),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
+            (seccom_domain::config::AUTH_ISSUER, idp::ISSUER.to_owned()),
+            (
+                seccom_domain::config::AUTH_CLIENT_ID,
+                idp::CLIENT_ID.to_owned(),
+            ),
+            (
+                seccom_domain::config::AUTH_JWKS_URL,
+                format!("http://{}/.well-known/jwks.json", self.idp),
+            ),
+            (seccom_domain::config::ALB_ARN, LOAD_BALANCER_ARN.to_owned()),
+            (
+                seccom_domain::config::ALB_PUBLIC_KEYS_URL,
+                format!("http://{}/alb-keys", self.idp),
+            ),
+        ])
+    }
+}
+
+/// Answers the SDK's per-service endpoint look-up (`AWS_ENDPOINT_URL_<SERVICE>`)
+/// from the stack's addresses, the same keys the SDK reads from the environment in Lambda.
+#[derive(Debug)]
+struct LocalServiceConfig(BTreeMap<&'static str, String>);
+
+impl LoadServiceConfig for LocalServiceConfig {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        let variable = format!(
+            "{}_{}",
+            key.env(),
+            key.service_id().to_uppercase().replace(' ', "_")
+        );
+        self.0.get(variable.as_str()).cloned()
+    }
+}
+
+/// A running local stack; dropping it leaves the servers running until [`LocalStack::stop`].
+pub struct LocalStack {
+    endpoints: Endpoints,
+    stop: watch::Sender<bool>,
+}
+
+async fn bind(port: u16, offset: u16) -> anyhow::Result<TcpListener> {
+    let port = if port == 0 { 0 } else { port + offset };
+    TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))
+}
+
+async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let shutdown = async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
+    if let Err(e) = axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!(error = %e, "a local server stopped");
+    }
+}
+
+async fn jwks(State(idp): State<Arc<LocalIdp>>) -> Response {
+    axum::Json(idp.jwks()).into_response()
+}
+
+async fn alb_key(State(idp): State<Arc<LocalIdp>>, UrlPath(kid): UrlPath<String>) -> Response {
+    match idp.alb_public_key(&kid) {
+        Some(pem) => pem.into_response(),
+        None => http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The AWS SDK configuration of the in-process functions: local credentials, and
+/// endpoints resolved through the same per-service keys the SDK reads in Lambda.
+async fn sdk_config(endpoints: &Endpoints) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY,
+            SECRET_KEY,
+            None,
+            None,
+            "seccom-local",
+        ))
+        .load()
+        .await
+        .into_builder()
+        .service_config(LocalServiceConfig(endpoints.environment()))
+        .build()
+}
+
+impl LocalStack {
+    /// Starts every server, creates missing tables and buckets, and wires the functions to them.
+    pub async fn start(options: &LocalOptions) -> anyhow::Result<Self> {
+        let template = template::Template::load(&options.template)?;
+        std::fs::create_dir_all(&options.data_dir)
+            .with_context(|| format!("cannot create {}", options.data_dir.display()))?;
+        let idp = Arc::new(LocalIdp::open(&options.data_dir)?);
+        let (alb, dynamodb, s3, identity) = (
+            bind(options.port, 0).await?,
+            bind(options.port, 1).await?,
+            bind(options.port, 2).await?,
+            bind(options.port, 3).await?,
+        );
+        let endpoints = Endpoints {
+            alb: alb.local_addr()?,
+            dynamodb: dynamodb.local_addr()?,
+            s3: s3.local_addr()?,
+            idp: identity.local_addr()?,
+        };
+        let (stop, stopped) = watch::channel(false);
+        emulators::serve_dynamodb(dynamodb, &options.data_dir, stopped.clone()).await?;
+        emulators::serve_s3(s3, &options.data_dir, stopped.clone())?;
+        let identity_routes = Router::new()
+            .route("/.well-known/jwks.json", get(jwks))
+            .route("/alb-keys/{kid}", get(alb_key))
+            .with_state(idp);
+        tokio::spawn(serve(identity, identity_routes, stopped.clone()));
+
+        let sdk = sdk_config(&endpoints).await;
+        emulators::provision(&sdk, &template).await?;
+        let listener = functions::listener(&template, &sdk, &endpoints)?;
+        tokio::spawn(serve(alb, listener.into_router(), stopped));
+        Ok(Self { endpoints, stop })
+    }
+
+    /// Where everything listens.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// Stops every server; data stays in the data directory.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.stop.closed().await;
+    }
+}
+
+/// The default data directory, relative to the working directory.
+pub fn default_data_dir() -> &'static Path {
+    Path::new(".seccom")
+}

@@ -1,0 +1,402 @@
+//! Reads what the local stack needs from `template.yaml`, so routes, tables,
+//! buckets and function settings have one source: the template that deploys them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde_yaml_ng::Value;
+
+/// A CloudFormation value: a literal or one of the intrinsic functions used here.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Intrinsic {
+    /// A plain string, number or boolean, as text.
+    Literal(String),
+    /// `!Ref Name`.
+    Ref(String),
+    /// `!GetAtt Resource.Attribute`.
+    GetAtt(String, String),
+    /// Anything else (`!Sub`, `!If`, ...), which only AWS can resolve.
+    Other,
+}
+
+impl Intrinsic {
+    fn of(value: &Value) -> Self {
+        match value {
+            Value::String(text) => Self::Literal(text.clone()),
+            Value::Number(number) => Self::Literal(number.to_string()),
+            Value::Bool(flag) => Self::Literal(flag.to_string()),
+            Value::Tagged(tagged) => match (
+                tagged.tag.to_string().trim_start_matches('!'),
+                &tagged.value,
+            ) {
+                ("Ref", Value::String(name)) => Self::Ref(name.clone()),
+                ("GetAtt", Value::String(path)) => match path.split_once('.') {
+                    Some((resource, attribute)) => Self::GetAtt(resource.into(), attribute.into()),
+                    None => Self::Other,
+                },
+                _ => Self::Other,
+            },
+            Value::Mapping(map) if map.len() == 1 => match map.iter().next() {
+                Some((Value::String(key), Value::String(name))) if key == "Ref" => {
+                    Self::Ref(name.clone())
+                }
+                _ => Self::Other,
+            },
+            _ => Self::Other,
+        }
+    }
+}
+
+/// How a listener rule or default action answers.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Invoke the Lambda function of this target group.
+    Forward { target_group: String },
+    /// Answer with a fixed response.
+    Fixed {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
+}
+
+/// A listener rule: the first matching rule by priority decides.
+#[derive(Clone, Debug)]
+pub struct ListenerRule {
+    pub priority: u32,
+    pub path_patterns: Vec<String>,
+    pub methods: Vec<String>,
+    pub action: Action,
+}
+
+/// A Lambda target group.
+#[derive(Clone, Debug)]
+pub struct TargetGroup {
+    pub function: String,
+    pub multi_value_headers: bool,
+}
+
+/// A function's build and settings.
+#[derive(Clone, Debug)]
+pub struct Function {
+    /// The cargo-lambda binary the function is built from.
+    pub binary: String,
+    /// Its environment variables, globals first.
+    pub environment: BTreeMap<String, Intrinsic>,
+}
+
+/// A DynamoDB table definition.
+#[derive(Clone, Debug)]
+pub struct Table {
+    pub attributes: Vec<(String, String)>,
+    pub key: Vec<(String, String)>,
+    pub indexes: Vec<Index>,
+}
+
+/// A global secondary index.
+#[derive(Clone, Debug)]
+pub struct Index {
+    pub name: String,
+    pub key: Vec<(String, String)>,
+}
+
+/// What the local stack reads from the template.
+#[derive(Debug, Default)]
+pub struct Template {
+    pub rules: Vec<ListenerRule>,
+    pub default_action: Option<Action>,
+    pub target_groups: BTreeMap<String, TargetGroup>,
+    pub functions: BTreeMap<String, Function>,
+    pub tables: BTreeMap<String, Table>,
+    pub buckets: Vec<String>,
+}
+
+fn text(value: &Value, what: &str) -> anyhow::Result<String> {
+    match Intrinsic::of(value) {
+        Intrinsic::Literal(text) => Ok(text),
+        other => bail!("{what} must be a literal, found {other:?}"),
+    }
+}
+
+fn key_schema(value: &Value) -> anyhow::Result<Vec<(String, String)>> {
+    value
+        .as_sequence()
+        .context("KeySchema must be a list")?
+        .iter()
+        .map(|key| {
+            Ok((
+                text(&key["AttributeName"], "AttributeName")?,
+                text(&key["KeyType"], "KeyType")?,
+            ))
+        })
+        .collect()
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_sequence()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn action(actions: &Value) -> anyhow::Result<Action> {
+    let first = actions
+        .as_sequence()
+        .and_then(|a| a.first())
+        .context("a rule needs an action")?;
+    match first["Type"].as_str() {
+        Some("forward") => match Intrinsic::of(&first["TargetGroupArn"]) {
+            Intrinsic::Ref(target_group) => Ok(Action::Forward { target_group }),
+            other => bail!("forward actions must !Ref a target group, found {other:?}"),
+        },
+        Some("fixed-response") => {
+            let config = &first["FixedResponseConfig"];
+            Ok(Action::Fixed {
+                status: text(&config["StatusCode"], "StatusCode")?.parse()?,
+                content_type: config["ContentType"]
+                    .as_str()
+                    .unwrap_or("text/plain")
+                    .to_owned(),
+                body: config["MessageBody"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            })
+        }
+        other => bail!("the local ALB does not implement {other:?} actions"),
+    }
+}
+
+impl Template {
+    /// Reads a SAM template.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let source = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Self::parse(&source).with_context(|| format!("cannot use {}", path.display()))
+    }
+
+    /// Parses a SAM template's text.
+    pub fn parse(source: &str) -> anyhow::Result<Self> {
+        let document: Value = serde_yaml_ng::from_str(source)?;
+        let global_environment = &document["Globals"]["Function"]["Environment"]["Variables"];
+        let mut template = Self::default();
+        for (name, resource) in document["Resources"]
+            .as_mapping()
+            .context("the template has no Resources")?
+        {
+            let name = name
+                .as_str()
+                .context("resource names are strings")?
+                .to_owned();
+            let properties = &resource["Properties"];
+            match resource["Type"].as_str() {
+                Some("AWS::ElasticLoadBalancingV2::ListenerRule") => {
+                    let mut rule = ListenerRule {
+                        priority: text(&properties["Priority"], "Priority")?.parse()?,
+                        path_patterns: Vec::new(),
+                        methods: Vec::new(),
+                        action: action(&properties["Actions"])?,
+                    };
+                    for condition in properties["Conditions"].as_sequence().into_iter().flatten() {
+                        match condition["Field"].as_str() {
+                            Some("path-pattern") => {
+                                rule.path_patterns.extend(strings(&condition["Values"]));
+                                rule.path_patterns
+                                    .extend(strings(&condition["PathPatternConfig"]["Values"]));
+                            }
+                            Some("http-request-method") => {
+                                rule.methods.extend(strings(
+                                    &condition["HttpRequestMethodConfig"]["Values"],
+                                ));
+                            }
+                            other => bail!(
+                                "rule {name}: the local ALB does not implement {other:?} conditions"
+                            ),
+                        }
+                    }
+                    template.rules.push(rule);
+                }
+                Some("AWS::ElasticLoadBalancingV2::Listener") => {
+                    template.default_action = Some(action(&properties["DefaultActions"])?);
+                }
+                Some("AWS::ElasticLoadBalancingV2::TargetGroup") => {
+                    let target = properties["Targets"]
+                        .as_sequence()
+                        .and_then(|t| t.first())
+                        .context("no target")?;
+                    let Intrinsic::GetAtt(function, _) = Intrinsic::of(&target["Id"]) else {
+                        bail!("target group {name} must target !GetAtt Function.Arn");
+                    };
+                    let multi_value_headers = properties["TargetGroupAttributes"].as_sequence().into_iter().flatten().any(|a| {
+                        a["Key"].as_str() == Some("lambda.multi_value_headers.enabled")
+                            && matches!(Intrinsic::of(&a["Value"]), Intrinsic::Literal(v) if v == "true")
+                    });
+                    template.target_groups.insert(
+                        name,
+                        TargetGroup {
+                            function,
+                            multi_value_headers,
+                        },
+                    );
+                }
+                Some("AWS::Serverless::Function") => {
+                    let binary = text(
+                        &resource["Metadata"]["BuildProperties"]["Binary"],
+                        "BuildProperties.Binary",
+                    )
+                    .with_context(|| format!("function {name}"))?;
+                    let mut environment = BTreeMap::new();
+                    for variables in [global_environment, &properties["Environment"]["Variables"]] {
+                        for (key, value) in variables.as_mapping().into_iter().flatten() {
+                            environment.insert(
+                                key.as_str().unwrap_or_default().to_owned(),
+                                Intrinsic::of(value),
+                            );
+                        }
+                    }
+                    template.functions.insert(
+                        name,
+                        Function {
+                            binary,
+                            environment,
+                        },
+                    );
+                }
+                Some("AWS::DynamoDB::Table") => {
+                    let attributes = properties["AttributeDefinitions"]
+                        .as_sequence()
+                        .context("AttributeDefinitions")?
+                        .iter()
+                        .map(|a| {
+                            Ok((
+                                text(&a["AttributeName"], "AttributeName")?,
+                                text(&a["AttributeType"], "AttributeType")?,
+                            ))
+                        })
+                        .collect::<anyhow::Result<_>>()?;
+                    let indexes = properties["GlobalSecondaryIndexes"]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .map(|i| {
+                            Ok(Index {
+                                name: text(&i["IndexName"], "IndexName")?,
+                                key: key_schema(&i["KeySchema"])?,
+                            })
+                        })
+                        .collect::<anyhow::Result<_>>()?;
+                    template.tables.insert(
+                        name,
+                        Table {
+                            attributes,
+                            key: key_schema(&properties["KeySchema"])?,
+                            indexes,
+                        },
+                    );
+                }
+                Some("AWS::S3::Bucket") => template.buckets.push(name),
+                _ => {}
+            }
+        }
+        template.rules.sort_by_key(|rule| rule.priority);
+        Ok(template)
+    }
+}
+
+/// The local name of a bucket: S3 names are lower-case.
+pub fn local_bucket_name(logical_id: &str) -> String {
+    format!("seccom-{}", logical_id.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+Globals:
+  Function:
+    Environment:
+      Variables:
+        SHARED: one
+Resources:
+  Api:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildMethod: rust-cargolambda, BuildProperties: { Binary: api } }
+    Properties:
+      Environment: { Variables: { TABLE: !Ref Data, ARN: !GetAtt Data.Arn, SUBBED: !Sub "x-${AWS::Region}" } }
+  ApiTargets:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties:
+      TargetType: lambda
+      Targets: [{ Id: !GetAtt Api.Arn }]
+  Listener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      DefaultActions: [{ Type: fixed-response, FixedResponseConfig: { StatusCode: "404", ContentType: text/plain, MessageBody: nope } }]
+  Late:
+    Type: AWS::ElasticLoadBalancingV2::ListenerRule
+    Properties:
+      Priority: 20
+      Conditions: [{ Field: path-pattern, PathPatternConfig: { Values: ["/b*"] } }]
+      Actions: [{ Type: forward, TargetGroupArn: { Ref: ApiTargets } }]
+  Early:
+    Type: AWS::ElasticLoadBalancingV2::ListenerRule
+    Properties:
+      Priority: 10
+      Conditions: [{ Field: path-pattern, Values: ["/a*"] }]
+      Actions: [{ Type: forward, TargetGroupArn: !Ref ApiTargets }]
+  Data:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{ AttributeName: pk, AttributeType: S }]
+      KeySchema: [{ AttributeName: pk, KeyType: HASH }]
+  Frames:
+    Type: AWS::S3::Bucket
+"#;
+
+    #[test]
+    fn reads_routes_functions_tables_and_buckets() {
+        let template = Template::parse(SAMPLE).unwrap();
+        assert_eq!(
+            template
+                .rules
+                .iter()
+                .map(|r| r.priority)
+                .collect::<Vec<_>>(),
+            [10, 20]
+        );
+        assert_eq!(template.rules[0].path_patterns, ["/a*"]);
+        assert_eq!(
+            template.rules[1].action,
+            Action::Forward {
+                target_group: "ApiTargets".into()
+            }
+        );
+        assert_eq!(template.target_groups["ApiTargets"].function, "Api");
+        let api = &template.functions["Api"];
+        assert_eq!(api.binary, "api");
+        assert_eq!(api.environment["SHARED"], Intrinsic::Literal("one".into()));
+        assert_eq!(api.environment["TABLE"], Intrinsic::Ref("Data".into()));
+        assert_eq!(
+            api.environment["ARN"],
+            Intrinsic::GetAtt("Data".into(), "Arn".into())
+        );
+        assert_eq!(api.environment["SUBBED"], Intrinsic::Other);
+        assert!(matches!(
+            template.default_action,
+            Some(Action::Fixed { status: 404, .. })
+        ));
+        assert_eq!(
+            template.tables["Data"].key,
+            [("pk".to_owned(), "HASH".to_owned())]
+        );
+        assert_eq!(template.buckets, ["Frames"]);
+        assert_eq!(local_bucket_name("Frames"), "seccom-frames");
+    }
+}

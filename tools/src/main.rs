@@ -1,0 +1,110 @@
+//! `seccom`: run SecCom locally and mint local tokens.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use seccom_domain::ids::ClientId;
+use seccom_tools::idp::{LocalIdp, LocalUser};
+use seccom_tools::local::{LocalOptions, LocalStack};
+
+#[derive(Parser)]
+#[command(
+    name = "seccom",
+    version,
+    about = "SecCom Serverless developer and operator CLI"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Role {
+    Admin,
+    Client,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole system locally: DynamoDB and S3 emulators, identity provider, ALB stand-in.
+    Local {
+        /// The ALB stand-in's port; DynamoDB, S3 and the identity provider use the next three.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Where data is kept between runs.
+        #[arg(long, default_value = ".seccom")]
+        data_dir: PathBuf,
+        /// The SAM template that declares routes, functions, tables and buckets.
+        #[arg(long, default_value = "template.yaml")]
+        template: PathBuf,
+    },
+    /// Print a bearer token the local stack accepts (a Cognito-shaped ID token).
+    Token {
+        #[arg(long, value_enum)]
+        role: Role,
+        /// The client a `client` user belongs to.
+        #[arg(long, required_if_eq("role", "client"))]
+        client_id: Option<ClientId>,
+        #[arg(long, default_value = ".seccom")]
+        data_dir: PathBuf,
+    },
+}
+
+fn init_logs() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Local {
+            port,
+            data_dir,
+            template,
+        } => {
+            init_logs();
+            let stack = LocalStack::start(&LocalOptions {
+                port,
+                data_dir: data_dir.clone(),
+                template,
+            })
+            .await?;
+            let endpoints = stack.endpoints().clone();
+            println!("SecCom local stack (data in {})", data_dir.display());
+            println!("  ALB (API and portals)  http://{}", endpoints.alb);
+            println!("  DynamoDB               http://{}", endpoints.dynamodb);
+            println!("  S3                     http://{}", endpoints.s3);
+            println!("  identity provider      http://{}", endpoints.idp);
+            println!("Environment for `cargo lambda watch` against this stack:");
+            for (name, value) in endpoints.environment() {
+                println!("  {name}={value}");
+            }
+            println!(
+                "Get a token: seccom token --role admin --data-dir {}",
+                data_dir.display()
+            );
+            tokio::signal::ctrl_c().await?;
+            stack.stop().await;
+        }
+        Command::Token {
+            role,
+            client_id,
+            data_dir,
+        } => {
+            let idp = LocalIdp::open(&data_dir)?;
+            let user = match (role, client_id) {
+                (Role::Admin, _) => LocalUser::admin(),
+                (Role::Client, Some(client)) => LocalUser::client(client),
+                (Role::Client, None) => anyhow::bail!("--client-id is required for --role client"),
+            };
+            println!("{}", idp.id_token(&user));
+        }
+    }
+    Ok(())
+}
