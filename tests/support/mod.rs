@@ -1,1 +1,206 @@
+//! Test support: a fresh local stack per test, and an HTTP client that speaks to
+//! it the way a SecCom user or operator would.
 
+use std::path::{Path, PathBuf};
+
+use reqwest::{Method, StatusCode};
+use seccom_domain::ids::ClientId;
+use seccom_tools::idp::{LocalIdp, LocalUser};
+use seccom_tools::local::{LocalOptions, LocalStack};
+use serde_json::{Value, json};
+
+/// The repository root, where `template.yaml` and `events/` live.
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
+}
+
+/// A local stack on free ports with its own data directory.
+pub struct TestStack {
+    pub stack: LocalStack,
+    pub idp: LocalIdp,
+    pub data_dir: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+/// An answer: status, headers and body parsed as JSON (or `Null` when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The `content-type` header.
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// Asserts a problem-details answer with this status.
+    pub fn assert_problem(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {:?}",
+            self.body
+        );
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "{:?}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+        self
+    }
+
+    /// Asserts this status and returns the body.
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {:?}",
+            self.body
+        );
+        self.body
+    }
+}
+
+impl TestStack {
+    /// Starts a stack in a new temporary data directory.
+    pub async fn start() -> Self {
+        Self::start_in(tempfile::tempdir().expect("a temporary directory")).await
+    }
+
+    /// Starts a stack on an existing data directory, as after a restart.
+    pub async fn start_in(data_dir: tempfile::TempDir) -> Self {
+        let options = LocalOptions {
+            port: 0,
+            data_dir: data_dir.path().to_path_buf(),
+            template: repository_root().join("template.yaml"),
+        };
+        let stack = LocalStack::start(&options)
+            .await
+            .expect("the local stack starts");
+        let idp = LocalIdp::open(data_dir.path()).expect("the local identity provider opens");
+        Self {
+            stack,
+            idp,
+            data_dir,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Stops the stack and hands back its data directory.
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.stack.stop().await;
+        self.data_dir
+    }
+
+    /// The URL of a path on the ALB stand-in.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.stack.endpoints().alb)
+    }
+
+    /// A staff bearer token.
+    pub fn admin(&self) -> String {
+        self.idp.id_token(&LocalUser::admin())
+    }
+
+    /// A bearer token of a user of `client`.
+    pub fn client_user(&self, client: &str) -> String {
+        self.idp.id_token(&LocalUser::client(
+            client.parse::<ClientId>().expect("a client id"),
+        ))
+    }
+
+    /// Sends a request with optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request).await
+    }
+
+    /// Sends a prepared request through the ALB stand-in.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("the ALB stand-in answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("a body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A raw request builder, for headers and bodies the helpers do not cover.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    /// Creates a client as staff and returns its id.
+    pub async fn create_client(&self, name: &str) -> String {
+        let body = json!({ "name": name, "email": format!("{}@example.com", name.to_lowercase().replace(' ', "")) });
+        let created = self
+            .call(
+                Method::POST,
+                "/api/clients",
+                Some(&self.admin()),
+                Some(body),
+            )
+            .await
+            .expect(201);
+        created["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// Creates a site of `client` as staff and returns its id.
+    pub async fn create_site(&self, client: &str, name: &str) -> String {
+        let body =
+            json!({ "clientId": client, "name": name, "address": "1 High Street, Springfield" });
+        let created = self
+            .call(Method::POST, "/api/sites", Some(&self.admin()), Some(body))
+            .await
+            .expect(201);
+        created["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// Registers a camera or alarm (`collection` = `cameras` or `alarms`) and returns its id.
+    pub async fn create_device(&self, site: &str, collection: &str, name: &str) -> String {
+        let path = format!("/api/sites/{site}/{collection}");
+        let created = self
+            .call(
+                Method::POST,
+                &path,
+                Some(&self.admin()),
+                Some(json!({ "name": name })),
+            )
+            .await
+            .expect(201);
+        created["id"].as_str().expect("an id").to_owned()
+    }
+}

@@ -1,1 +1,11 @@
+//! System tests of SecCom through the local stack: real DynamoDB and S3 wire
+//! protocols, the ALB stand-in building genuine ALB events, and the functions
+//! fed those events in-process.
 
+mod auth;
+mod bad_input;
+mod crud;
+mod events;
+mod openapi;
+mod persistence;
+mod tenancy;

@@ -17,6 +17,9 @@ pub enum DomainError {
     /// Some fields of the request are unacceptable.
     #[error("the request has invalid fields")]
     Invalid(Vec<FieldError>),
+    /// Some query parameters are unacceptable.
+    #[error("the query has invalid parameters")]
+    InvalidQuery(Vec<FieldError>),
     /// A pagination token was not issued for this list.
     #[error("nextToken is not valid for this list")]
     BadPageToken,

@@ -53,7 +53,7 @@ impl TryFrom<PageQuery> for PageRequest {
                 _ => Err(format!("limit must be between 1 and {MAX_LIMIT}")),
             },
         );
-        errors.finish().map_err(DomainError::Invalid)?;
+        errors.finish().map_err(DomainError::InvalidQuery)?;
         Ok(Self {
             limit: limit.unwrap_or(DEFAULT_LIMIT),
             token: query.next_token.filter(|t| !t.is_empty()),

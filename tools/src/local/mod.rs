@@ -140,7 +140,7 @@ async fn alb_key(State(idp): State<Arc<LocalIdp>>, UrlPath(kid): UrlPath<String>
 
 /// The AWS SDK configuration of the in-process functions: local credentials, and
 /// endpoints resolved through the same per-service keys the SDK reads in Lambda.
-async fn sdk_config(endpoints: &Endpoints) -> SdkConfig {
+pub async fn sdk_config(endpoints: &Endpoints) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new(

@@ -60,9 +60,9 @@ impl KeySource {
         }
         let mut cache = self.jwks.write().await;
         if cache.keys.find(kid).is_none()
-            && !cache
+            && cache
                 .fetched_at
-                .is_some_and(|at| at.elapsed() < REFRESH_INTERVAL)
+                .is_none_or(|at| at.elapsed() >= REFRESH_INTERVAL)
         {
             cache.keys = self.fetch_json(&self.jwks_url).await?;
             cache.fetched_at = Some(Instant::now());

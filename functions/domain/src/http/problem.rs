@@ -62,6 +62,13 @@ impl From<DomainError> for ApiError {
                     "some fields are invalid; see invalidParams",
                 )
             },
+            DomainError::InvalidQuery(fields) => Self {
+                invalid_params: fields,
+                ..Self::new(
+                    StatusCode::BAD_REQUEST,
+                    "some query parameters are invalid; see invalidParams",
+                )
+            },
             DomainError::BadPageToken => Self::new(StatusCode::BAD_REQUEST, error.to_string()),
             DomainError::Unavailable {
                 ref context,
