@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use seccom_domain::ids::ClientId;
 use seccom_tools::idp::{LocalIdp, LocalUser};
-use seccom_tools::local::{LocalOptions, LocalStack};
+use seccom_tools::local::{LAMBDA_ENV_FILE, LocalOptions, LocalStack};
 
 #[derive(Parser)]
 #[command(
@@ -81,14 +81,16 @@ async fn main() -> anyhow::Result<()> {
             println!("  DynamoDB               http://{}", endpoints.dynamodb);
             println!("  S3                     http://{}", endpoints.s3);
             println!("  identity provider      http://{}", endpoints.idp);
-            println!("Environment for `cargo lambda watch` against this stack:");
-            for (name, value) in endpoints.environment() {
-                println!("  {name}={value}");
-            }
+            let env_file = data_dir.join(LAMBDA_ENV_FILE);
             println!(
-                "Get a token: seccom token --role admin --data-dir {}",
+                "Functions' environment, for `cargo lambda watch --env-file`: {}",
+                env_file.display()
+            );
+            println!(
+                "A staff token: cargo run --bin seccom -- token --role admin --data-dir {}",
                 data_dir.display()
             );
+            println!("Ready. Ctrl-C stops; the data stays.");
             tokio::signal::ctrl_c().await?;
             stack.stop().await;
         }

@@ -23,7 +23,11 @@ fn build(binary: &str, sdk: &SdkConfig, config: &Config) -> anyhow::Result<Route
 
 /// A function's environment in the local stack: template values with table names
 /// resolved, local endpoints and identity settings for what only AWS can resolve.
-fn environment(name: &str, function: &Function, endpoints: &Endpoints) -> anyhow::Result<Config> {
+fn environment(
+    name: &str,
+    function: &Function,
+    endpoints: &Endpoints,
+) -> anyhow::Result<BTreeMap<String, String>> {
     let local = endpoints.environment();
     let mut variables = BTreeMap::new();
     for (key, value) in &function.environment {
@@ -38,23 +42,26 @@ fn environment(name: &str, function: &Function, endpoints: &Endpoints) -> anyhow
     for (key, value) in local {
         variables.entry(key.to_owned()).or_insert(value);
     }
-    Ok(Config::from_pairs(variables))
+    Ok(variables)
 }
 
-/// The stand-in's listener: the template's rules, each target group wired to its function.
+/// The stand-in's listener: the template's rules, each target group wired to its
+/// function; and every variable the functions were given, for `cargo lambda watch`.
 pub(super) fn listener(
     template: &Template,
     sdk: &SdkConfig,
     endpoints: &Endpoints,
-) -> anyhow::Result<Listener> {
+) -> anyhow::Result<(Listener, BTreeMap<String, String>)> {
     let mut targets = BTreeMap::new();
+    let mut all_variables = BTreeMap::new();
     for (name, group) in &template.target_groups {
         let function = template
             .functions
             .get(&group.function)
             .with_context(|| format!("{name} targets an unknown function"))?;
-        let config = environment(&group.function, function, endpoints)?;
-        let router = build(&function.binary, sdk, &config)
+        let variables = environment(&group.function, function, endpoints)?;
+        all_variables.extend(variables.clone());
+        let router = build(&function.binary, sdk, &Config::from_pairs(variables))
             .with_context(|| format!("cannot start {}", group.function))?;
         let arn = format!(
             "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{name}/0123456789abcdef"
@@ -72,9 +79,10 @@ pub(super) fn listener(
         .default_action
         .clone()
         .context("the template declares no ALB listener")?;
-    Ok(Listener {
+    let listener = Listener {
         rules: template.rules.clone(),
         default_action,
         targets,
-    })
+    };
+    Ok((listener, all_variables))
 }

@@ -34,6 +34,9 @@ pub const ACCOUNT: &str = "000000000000";
 /// The ARN of the local load balancer, the `signer` of its user claims.
 pub const LOAD_BALANCER_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/seccom-local/0123456789abcdef";
 
+/// The file in the data directory holding the functions' environment, for `cargo lambda watch --env-file`.
+pub const LAMBDA_ENV_FILE: &str = "lambda.env";
+
 /// Where and how to run the local stack.
 #[derive(Clone, Debug)]
 pub struct LocalOptions {
@@ -187,7 +190,13 @@ impl LocalStack {
 
         let sdk = sdk_config(&endpoints).await;
         emulators::provision(&sdk, &template).await?;
-        let listener = functions::listener(&template, &sdk, &endpoints)?;
+        let (listener, variables) = functions::listener(&template, &sdk, &endpoints)?;
+        let env_file: String = variables
+            .iter()
+            .map(|(key, value)| format!("{key}={value}\n"))
+            .collect();
+        std::fs::write(options.data_dir.join(LAMBDA_ENV_FILE), env_file)
+            .context("cannot write the functions' env file")?;
         tokio::spawn(serve(alb, listener.into_router(), stopped));
         Ok(Self { endpoints, stop })
     }

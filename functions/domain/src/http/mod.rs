@@ -14,7 +14,7 @@ use axum::http::{Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::StatusCode;
+use http::{HeaderValue, StatusCode, header};
 
 /// ALB Lambda targets accept request bodies of at most 1 MB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -40,11 +40,19 @@ async fn health() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn log_request(request: Request, next: Next) -> Response {
+/// Logs one line per request, and marks answers as private and not to be sniffed:
+/// API answers carry tenant data and must never be cached by a shared proxy.
+async fn log_and_protect(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = std::time::Instant::now();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     tracing::info!(
         %method,
         path,
@@ -62,5 +70,5 @@ pub fn service(routes: Router) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(log_and_protect))
 }
