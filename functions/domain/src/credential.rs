@@ -7,6 +7,8 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::ids::DeviceId;
+
 /// A freshly issued credential: give `secret` to the installer, keep `hash`.
 pub struct IssuedCredential {
     /// The bearer secret the device presents; never stored.
@@ -15,13 +17,14 @@ pub struct IssuedCredential {
     pub hash: String,
 }
 
-/// Issues a 256-bit secret.
-pub fn issue() -> IssuedCredential {
+/// Issues a 256-bit secret for `device`. The device id is part of the credential
+/// (`sck_<device id>_<secret>`), so a device is identified by its credential alone.
+pub fn issue(device: DeviceId) -> IssuedCredential {
     let mut bytes = [0u8; 32];
     SystemRandom::new()
         .fill(&mut bytes)
         .expect("the system random source is available");
-    let secret = format!("sck_{}", URL_SAFE_NO_PAD.encode(bytes));
+    let secret = format!("sck_{device}_{}", URL_SAFE_NO_PAD.encode(bytes));
     let hash = hash(&secret);
     IssuedCredential { secret, hash }
 }
@@ -43,8 +46,10 @@ mod tests {
 
     #[test]
     fn secrets_are_unique_and_hashes_stable() {
-        let a = issue();
-        let b = issue();
+        let device = DeviceId::generate();
+        let a = issue(device);
+        let b = issue(device);
+        assert!(a.secret.starts_with(&format!("sck_{device}_")));
         assert_ne!(a.secret, b.secret);
         assert_eq!(hash(&a.secret), a.hash);
         assert_eq!(a.hash.len(), 64);

@@ -325,7 +325,7 @@ impl Directory {
             created_at: now,
             updated_at: now,
         };
-        let issued = credential::issue();
+        let issued = credential::issue(device.id);
         if self
             .table
             .put_child(device.placement(), Some(issued.hash), &device)
