@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use human_detection::detector::PersonDetector;
+use human_detection::frame;
 use seccom_domain::ids::ClientId;
 use seccom_tools::idp::{LocalIdp, LocalUser};
 use seccom_tools::local::{LAMBDA_ENV_FILE, LocalOptions, LocalStack};
@@ -38,6 +40,12 @@ enum Command {
         #[arg(long, default_value = "template.yaml")]
         template: PathBuf,
     },
+    /// Run the person detector on image files: one JSON line per file.
+    Detect {
+        /// JPEG or PNG files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Print a bearer token the local stack accepts (a Cognito-shaped ID token).
     Token {
         #[arg(long, value_enum)]
@@ -58,6 +66,38 @@ fn init_logs() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Prints what the detector sees in each file; a file it cannot read is reported and counted.
+fn detect(files: &[PathBuf]) -> anyhow::Result<()> {
+    let detector = PersonDetector::load()?;
+    let mut failures = 0;
+    for file in files {
+        let line = match std::fs::read(file)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                let image = frame::decode(&bytes).map_err(|rejection| rejection.to_string())?;
+                detector.detect(&image).map_err(|e| e.to_string())
+            }) {
+            Ok(detection) => serde_json::json!({
+                "file": file,
+                "person": detection.has_person(),
+                "score": detection.score,
+                "boxes": detection.boxes.iter().map(|b| [b.x1, b.y1, b.x2, b.y2, b.score]).collect::<Vec<_>>(),
+            }),
+            Err(error) => {
+                failures += 1;
+                serde_json::json!({ "file": file, "error": error })
+            }
+        };
+        println!("{line}");
+    }
+    anyhow::ensure!(
+        failures == 0,
+        "{failures} of {} files could not be analysed",
+        files.len()
+    );
+    Ok(())
 }
 
 #[tokio::main]
@@ -94,6 +134,7 @@ async fn main() -> anyhow::Result<()> {
             tokio::signal::ctrl_c().await?;
             stack.stop().await;
         }
+        Command::Detect { files } => detect(&files)?,
         Command::Token {
             role,
             client_id,

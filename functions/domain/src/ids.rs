@@ -51,6 +51,11 @@ identifier!(
     DeviceId
 );
 
+identifier!(
+    /// An intrusion: a burst of consecutive person frames of one camera.
+    IntrusionId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod config;
 pub mod credential;
+pub mod detection;
 pub mod directory;
 pub mod error;
 pub mod http;

@@ -393,6 +393,12 @@ impl Directory {
             .ok_or(DomainError::NotFound(kind.noun()))
     }
 
+    /// A device by id, for trusted system functions (detection, the devices API)
+    /// that act for no user; user requests go through [`Directory::get_device`].
+    pub async fn find_device(&self, id: DeviceId) -> Result<Option<Device>, DomainError> {
+        self.table.get(&device_key(id)).await
+    }
+
     /// Removes a camera or alarm; its credential stops working with it (staff only).
     pub async fn remove_device(
         &self,

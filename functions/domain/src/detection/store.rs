@@ -1,0 +1,381 @@
+//! The DynamoDB side of detection.
+//!
+//! `FramesTable` (`pk` = `CAMERA#<id>`): one item per frame (`sk` = `FRAME#<seq>`,
+//! expired by TTL), and one `STATE` item per camera whose `version` serialises
+//! intrusion decisions for that camera.
+//!
+//! `IntrusionsTable` (`pk` = `CAMERA#<id>`, `sk` = `INTRUSION#<started at>#<id>`),
+//! with indexes by id, client, site and entity for the API. Decisions read the
+//! base table with strongly consistent reads, never an index.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client as DynamoDb;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::rule::{self, PersonRun};
+use super::{FrameKey, FrameRecord, Intrusion, IntrusionStatus};
+use crate::directory::Device;
+use crate::error::DomainError;
+use crate::ids::{DeviceId, IntrusionId};
+
+/// How often a decision is retried when another invocation decided for the same camera first.
+const MAX_ATTEMPTS: u32 = 20;
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn unavailable<E: std::error::Error + Send + Sync + 'static>(
+    action: &str,
+) -> impl FnOnce(E) -> DomainError + '_ {
+    move |e| DomainError::unavailable(format!("cannot {action}"), e)
+}
+
+fn camera_key(camera: DeviceId) -> String {
+    format!("CAMERA#{camera}")
+}
+
+fn frame_sort_key(seq: u64) -> String {
+    format!("FRAME#{seq:020}")
+}
+
+/// Timestamps in keys sort as text, so they need one fixed format. A key keeps the
+/// start the intrusion was opened with, even if late frames move `startedAt` earlier.
+fn key_time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredFrame {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    record: FrameRecord,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredIntrusion {
+    pk: String,
+    sk: String,
+    entity: String,
+    sort_key: String,
+    #[serde(flatten)]
+    intrusion: Intrusion,
+}
+
+/// What a frame's decision did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// The frame is in no window of three consecutive person frames.
+    NoRun,
+    /// The frame's run opened this new intrusion.
+    Opened(Intrusion),
+    /// The frame's run extended this intrusion.
+    Extended(Intrusion),
+    /// The intrusion already covered the run (a duplicate or late notification).
+    Unchanged(Intrusion),
+}
+
+/// The frames and intrusions tables.
+#[derive(Clone)]
+pub struct DetectionTables {
+    db: DynamoDb,
+    frames: String,
+    intrusions: String,
+}
+
+impl DetectionTables {
+    /// Uses the two tables through `db`.
+    pub fn new(db: DynamoDb, frames: impl Into<String>, intrusions: impl Into<String>) -> Self {
+        Self {
+            db,
+            frames: frames.into(),
+            intrusions: intrusions.into(),
+        }
+    }
+
+    /// The stored result of a frame, if it was processed before.
+    pub async fn frame(&self, key: &FrameKey) -> Result<Option<FrameRecord>, DomainError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.frames)
+            .key("pk", s(camera_key(key.camera)))
+            .key("sk", s(frame_sort_key(key.seq)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("read a frame"))?;
+        output
+            .item
+            .map(|item| serde_dynamo::from_item::<_, StoredFrame>(item).map(|stored| stored.record))
+            .transpose()
+            .map_err(unavailable("decode a frame"))
+    }
+
+    /// Stores a frame's result. Storing the same frame again changes nothing that matters.
+    pub async fn put_frame(&self, record: &FrameRecord) -> Result<(), DomainError> {
+        let stored = StoredFrame {
+            pk: camera_key(record.camera_id),
+            sk: frame_sort_key(record.seq),
+            record: record.clone(),
+        };
+        let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a frame"))?;
+        self.db
+            .put_item()
+            .table_name(&self.frames)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable("store a frame"))?;
+        Ok(())
+    }
+
+    /// The frames of a camera with sequence numbers in `from..=to`, read consistently.
+    async fn frames_between(
+        &self,
+        camera: DeviceId,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<FrameRecord>, DomainError> {
+        let output = self
+            .db
+            .query()
+            .table_name(&self.frames)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(camera_key(camera)))
+            .expression_attribute_values(":from", s(frame_sort_key(from)))
+            .expression_attribute_values(":to", s(frame_sort_key(to)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("read neighbouring frames"))?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| serde_dynamo::from_item::<_, StoredFrame>(item).map(|stored| stored.record))
+            .collect::<Result<_, _>>()
+            .map_err(unavailable("decode a frame"))
+    }
+
+    /// The camera's most recent intrusions, read consistently from the base table.
+    async fn recent_intrusions(&self, camera: DeviceId) -> Result<Vec<Intrusion>, DomainError> {
+        let output = self
+            .db
+            .query()
+            .table_name(&self.intrusions)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :intrusion)")
+            .expression_attribute_values(":pk", s(camera_key(camera)))
+            .expression_attribute_values(":intrusion", s("INTRUSION#"))
+            .scan_index_forward(false)
+            .limit(20)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("read a camera's intrusions"))?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, StoredIntrusion>(item).map(|stored| stored.intrusion)
+            })
+            .collect::<Result<_, _>>()
+            .map_err(unavailable("decode an intrusion"))
+    }
+
+    async fn camera_version(&self, camera: DeviceId) -> Result<u64, DomainError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.frames)
+            .key("pk", s(camera_key(camera)))
+            .key("sk", s("STATE"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("read a camera's state"))?;
+        Ok(output
+            .item
+            .and_then(|item| {
+                item.get("version")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0))
+    }
+
+    /// Applies the intrusion rule after `frame` was stored: opens an intrusion
+    /// for a new burst, extends the one its burst belongs to, or does nothing.
+    /// Decisions for one camera are serialised by a conditional version bump in
+    /// the same transaction as the intrusion write, so concurrent invocations
+    /// that see the same burst open it exactly once.
+    pub async fn decide(
+        &self,
+        frame: &FrameRecord,
+        camera: &Device,
+        quiet_gap: TimeDelta,
+    ) -> Result<Decision, DomainError> {
+        let neighbours = self
+            .frames_between(
+                frame.camera_id,
+                frame.seq.saturating_sub(2),
+                frame.seq.saturating_add(2),
+            )
+            .await?;
+        let known: BTreeMap<u64, rule::Observation> = neighbours
+            .iter()
+            .map(|f| (f.seq, f.observation()))
+            .collect();
+        let Some(run) = rule::run_around(frame.seq, &known) else {
+            return Ok(Decision::NoRun);
+        };
+        let key_of = |seq: u64| {
+            neighbours
+                .iter()
+                .find(|f| f.seq == seq)
+                .map_or_else(String::new, |f| f.object_key.clone())
+        };
+        for attempt in 0..MAX_ATTEMPTS {
+            let version = self.camera_version(frame.camera_id).await?;
+            let recent = self.recent_intrusions(frame.camera_id).await?;
+            let (decision, write) = match recent
+                .into_iter()
+                .find(|i| i.extent().same_burst(&run, quiet_gap))
+            {
+                Some(existing) => {
+                    let merged = existing.extent().merged(&run);
+                    if merged == existing.extent() {
+                        return Ok(Decision::Unchanged(existing));
+                    }
+                    let extended = Intrusion {
+                        first_seq: merged.first_seq,
+                        last_seq: merged.last_seq,
+                        started_at: merged.first_at,
+                        last_seen_at: merged.last_at,
+                        peak_score: merged.peak_score,
+                        ..existing.clone()
+                    };
+                    (
+                        Decision::Extended(extended.clone()),
+                        self.extend(&existing, &merged)?,
+                    )
+                }
+                None => {
+                    let opened = opened_intrusion(&run, camera, run.opening.map(key_of).to_vec());
+                    (Decision::Opened(opened.clone()), self.open(&opened)?)
+                }
+            };
+            let bump = Update::builder()
+                .table_name(&self.frames)
+                .key("pk", s(camera_key(frame.camera_id)))
+                .key("sk", s("STATE"))
+                .update_expression("SET version = :next")
+                .condition_expression("attribute_not_exists(version) OR version = :current")
+                .expression_attribute_values(":next", n(version + 1))
+                .expression_attribute_values(":current", n(version))
+                .build()
+                .map_err(unavailable("build a version bump"))?;
+            let writes = vec![TransactWriteItem::builder().update(bump).build(), write];
+            match self
+                .db
+                .transact_write_items()
+                .set_transact_items(Some(writes))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(decision),
+                Err(SdkError::ServiceError(e))
+                    if matches!(
+                        e.err(),
+                        TransactWriteItemsError::TransactionCanceledException(_)
+                    ) =>
+                {
+                    tracing::debug!(camera = %frame.camera_id, attempt, "another invocation decided first; deciding again");
+                    tokio::time::sleep(Duration::from_millis(5 + u64::from(attempt) * 10)).await;
+                }
+                Err(e) => return Err(unavailable("record an intrusion")(e)),
+            }
+        }
+        Err(DomainError::unavailable(
+            "cannot record an intrusion",
+            format!(
+                "{MAX_ATTEMPTS} attempts lost to concurrent decisions for camera {}",
+                frame.camera_id
+            ),
+        ))
+    }
+
+    fn open(&self, intrusion: &Intrusion) -> Result<TransactWriteItem, DomainError> {
+        let sort_key = format!("{}#{}", key_time(intrusion.started_at), intrusion.id);
+        let stored = StoredIntrusion {
+            pk: camera_key(intrusion.camera_id),
+            sk: format!("INTRUSION#{sort_key}"),
+            entity: "INTRUSION".into(),
+            sort_key,
+            intrusion: intrusion.clone(),
+        };
+        let put = Put::builder()
+            .table_name(&self.intrusions)
+            .set_item(Some(
+                serde_dynamo::to_item(stored).map_err(unavailable("encode an intrusion"))?,
+            ))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(unavailable("build an intrusion put"))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn extend(
+        &self,
+        existing: &Intrusion,
+        merged: &rule::Extent,
+    ) -> Result<TransactWriteItem, DomainError> {
+        let update = Update::builder()
+            .table_name(&self.intrusions)
+            .key("pk", s(camera_key(existing.camera_id)))
+            .key("sk", s(format!("INTRUSION#{}#{}", key_time(existing.started_at), existing.id)))
+            .update_expression(
+                "SET firstSeq = :first, lastSeq = :last, startedAt = :first_at, lastSeenAt = :last_at, peakScore = :peak",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":first", n(merged.first_seq))
+            .expression_attribute_values(":last", n(merged.last_seq))
+            .expression_attribute_values(":first_at", s(merged.first_at.to_rfc3339()))
+            .expression_attribute_values(":last_at", s(merged.last_at.to_rfc3339()))
+            .expression_attribute_values(":peak", n(merged.peak_score))
+            .build()
+            .map_err(unavailable("build an intrusion update"))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+fn opened_intrusion(run: &PersonRun, camera: &Device, frame_keys: Vec<String>) -> Intrusion {
+    Intrusion {
+        id: IntrusionId::generate(),
+        client_id: camera.client_id,
+        site_id: camera.site_id,
+        camera_id: camera.id,
+        started_at: run.first_at,
+        last_seen_at: run.last_at,
+        first_seq: run.first_seq,
+        last_seq: run.last_seq,
+        frame_keys,
+        peak_score: run.peak_score,
+        status: IntrusionStatus::Open,
+        snapshot_key: None,
+    }
+}

@@ -1,0 +1,182 @@
+//! The person detector: an SSDLite-MobileNetV2 person model (see
+//! `models/README.md`) run by tract, with the anchor decoding and
+//! non-maximum suppression the ONNX graph leaves to us.
+
+mod anchors;
+
+use std::io::Cursor;
+
+use anyhow::Context;
+use image::{DynamicImage, imageops::FilterType};
+use tract_onnx::prelude::*;
+
+use anchors::{Anchor, anchors};
+
+/// The ONNX model, compiled into the function so a cold start reads no file.
+static MODEL: &[u8] = include_bytes!("../../../../models/person-detector.onnx");
+
+/// The model's square input size.
+const INPUT_SIZE: u32 = 300;
+/// Scores from this up count as a person (no test image is wrong at 0.5; see docs/performance.md).
+pub const PERSON_THRESHOLD: f32 = 0.5;
+/// Overlapping boxes above this intersection-over-union are one person.
+const NMS_IOU: f32 = 0.45;
+/// At most this many boxes are reported per frame.
+const MAX_BOXES: usize = 20;
+
+type Plan = std::sync::Arc<TypedSimplePlan>;
+
+/// A person found in a frame, in the frame's own pixels.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PersonBox {
+    pub x1: f32,
+    pub y1: f32,
+    pub x2: f32,
+    pub y2: f32,
+    pub score: f32,
+}
+
+/// What the detector saw in one frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detection {
+    /// The highest person score of any anchor, 0 to 1.
+    pub score: f32,
+    /// People found, most confident first.
+    pub boxes: Vec<PersonBox>,
+}
+
+impl Detection {
+    /// Whether the frame shows a person.
+    pub fn has_person(&self) -> bool {
+        self.score >= PERSON_THRESHOLD
+    }
+}
+
+/// The loaded, optimised model; build once per Lambda container.
+pub struct PersonDetector {
+    plan: Plan,
+    anchors: Vec<Anchor>,
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn iou(a: &PersonBox, b: &PersonBox) -> f32 {
+    let width = (a.x2.min(b.x2) - a.x1.max(b.x1)).max(0.0);
+    let height = (a.y2.min(b.y2) - a.y1.max(b.y1)).max(0.0);
+    let intersection = width * height;
+    let area = |r: &PersonBox| (r.x2 - r.x1) * (r.y2 - r.y1);
+    let union = area(a) + area(b) - intersection;
+    if union <= 0.0 {
+        0.0
+    } else {
+        intersection / union
+    }
+}
+
+impl PersonDetector {
+    /// Parses and optimises the embedded model for a fixed 1x300x300x3 input.
+    pub fn load() -> anyhow::Result<Self> {
+        let plan = tract_onnx::onnx()
+            .model_for_read(&mut Cursor::new(MODEL))
+            .context("the embedded model is not valid ONNX")?
+            .with_input_fact(
+                0,
+                f32::fact([1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3]).into(),
+            )?
+            .into_optimized()
+            .context("tract cannot optimise the model")?
+            .into_runnable()?;
+        Ok(Self {
+            plan,
+            anchors: anchors(),
+        })
+    }
+
+    /// Finds people in an image of any size (it is stretched to the model's square input).
+    pub fn detect(&self, image: &DynamicImage) -> anyhow::Result<Detection> {
+        let resized = image
+            .resize_exact(INPUT_SIZE, INPUT_SIZE, FilterType::Triangle)
+            .to_rgb8();
+        let input: Tensor = tract_ndarray::Array4::from_shape_fn(
+            (1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3),
+            |(_, y, x, c)| f32::from(resized.get_pixel(x as u32, y as u32)[c]) / 127.5 - 1.0,
+        )
+        .into();
+        let outputs = self.plan.run(tvec!(input.into()))?;
+        let encodings = outputs[0].to_plain_array_view::<f32>()?;
+        let logits = outputs[1].to_plain_array_view::<f32>()?;
+        let (width, height) = (image.width() as f32, image.height() as f32);
+
+        let mut score = 0.0f32;
+        let mut candidates = Vec::new();
+        for (index, anchor) in self.anchors.iter().enumerate() {
+            let person = sigmoid(logits[[0, index, 1]]);
+            score = score.max(person);
+            if person < PERSON_THRESHOLD {
+                continue;
+            }
+            let [ty, tx, th, tw] = [0, 1, 2, 3].map(|k| encodings[[0, index, 0, k]]);
+            let center_y = ty / 10.0 * anchor.height + anchor.center_y;
+            let center_x = tx / 10.0 * anchor.width + anchor.center_x;
+            let box_height = (th / 5.0).exp() * anchor.height;
+            let box_width = (tw / 5.0).exp() * anchor.width;
+            candidates.push(PersonBox {
+                x1: ((center_x - box_width / 2.0) * width).clamp(0.0, width),
+                y1: ((center_y - box_height / 2.0) * height).clamp(0.0, height),
+                x2: ((center_x + box_width / 2.0) * width).clamp(0.0, width),
+                y2: ((center_y + box_height / 2.0) * height).clamp(0.0, height),
+                score: person,
+            });
+        }
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let mut boxes: Vec<PersonBox> = Vec::new();
+        for candidate in candidates {
+            if boxes.len() == MAX_BOXES {
+                break;
+            }
+            if boxes.iter().all(|kept| iou(kept, &candidate) <= NMS_IOU) {
+                boxes.push(candidate);
+            }
+        }
+        Ok(Detection { score, boxes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_boxes_measure_their_overlap() {
+        let a = PersonBox {
+            x1: 0.0,
+            y1: 0.0,
+            x2: 10.0,
+            y2: 10.0,
+            score: 0.9,
+        };
+        let b = PersonBox {
+            x1: 5.0,
+            y1: 0.0,
+            x2: 15.0,
+            y2: 10.0,
+            score: 0.8,
+        };
+        assert!((iou(&a, &b) - 1.0 / 3.0).abs() < 1e-6);
+        assert_eq!(
+            iou(
+                &a,
+                &PersonBox {
+                    x1: 20.0,
+                    y1: 20.0,
+                    x2: 30.0,
+                    y2: 30.0,
+                    score: 0.5
+                }
+            ),
+            0.0
+        );
+    }
+}
