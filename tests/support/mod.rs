@@ -3,8 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
-use seccom_domain::ids::ClientId;
+use seccom_domain::config::{Config, S3_FORCE_PATH_STYLE};
+use seccom_domain::detection::{DetectionTables, FrameKey, FrameRecord, Intrusion};
+use seccom_domain::ids::{ClientId, DeviceId};
 use seccom_tools::idp::{LocalIdp, LocalUser};
 use seccom_tools::local::{LocalOptions, LocalStack};
 use serde_json::{Value, json};
@@ -15,6 +18,17 @@ pub fn repository_root() -> PathBuf {
         .parent()
         .expect("tests/ sits in the repository")
         .to_path_buf()
+}
+
+/// A public test image fetched by `scripts/fetch-test-images`.
+pub fn test_image(name: &str) -> Vec<u8> {
+    let path = repository_root().join("target/test-images").join(name);
+    std::fs::read(&path).unwrap_or_else(|_| panic!("{} is missing: run scripts/fetch-test-images", path.display()))
+}
+
+/// The local name of the frames bucket.
+pub fn frames_bucket() -> String {
+    seccom_tools::local::template::local_bucket_name("FramesBucket")
 }
 
 /// A local stack on free ports with its own data directory.
@@ -44,18 +58,8 @@ impl Answer {
 
     /// Asserts a problem-details answer with this status.
     pub fn assert_problem(&self, status: u16) -> &Self {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected answer: {:?}",
-            self.body
-        );
-        assert_eq!(
-            self.content_type(),
-            "application/problem+json",
-            "{:?}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {:?}", self.body);
+        assert_eq!(self.content_type(), "application/problem+json", "{:?}", self.body);
         assert_eq!(self.body["status"], status);
         assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
         self
@@ -63,12 +67,7 @@ impl Answer {
 
     /// Asserts this status and returns the body.
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected answer: {:?}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {:?}", self.body);
         self.body
     }
 }
@@ -86,9 +85,7 @@ impl TestStack {
             data_dir: data_dir.path().to_path_buf(),
             template: repository_root().join("template.yaml"),
         };
-        let stack = LocalStack::start(&options)
-            .await
-            .expect("the local stack starts");
+        let stack = LocalStack::start(&options).await.expect("the local stack starts");
         let idp = LocalIdp::open(data_dir.path()).expect("the local identity provider opens");
         Self {
             stack,
@@ -116,19 +113,12 @@ impl TestStack {
 
     /// A bearer token of a user of `client`.
     pub fn client_user(&self, client: &str) -> String {
-        self.idp.id_token(&LocalUser::client(
-            client.parse::<ClientId>().expect("a client id"),
-        ))
+        self.idp
+            .id_token(&LocalUser::client(client.parse::<ClientId>().expect("a client id")))
     }
 
     /// Sends a request with optional bearer token and JSON body.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Answer {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
         let mut request = self.http.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -151,11 +141,7 @@ impl TestStack {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        Answer { status, headers, body }
     }
 
     /// A raw request builder, for headers and bodies the helpers do not cover.
@@ -167,12 +153,7 @@ impl TestStack {
     pub async fn create_client(&self, name: &str) -> String {
         let body = json!({ "name": name, "email": format!("{}@example.com", name.to_lowercase().replace(' ', "")) });
         let created = self
-            .call(
-                Method::POST,
-                "/api/clients",
-                Some(&self.admin()),
-                Some(body),
-            )
+            .call(Method::POST, "/api/clients", Some(&self.admin()), Some(body))
             .await
             .expect(201);
         created["id"].as_str().expect("an id").to_owned()
@@ -180,8 +161,7 @@ impl TestStack {
 
     /// Creates a site of `client` as staff and returns its id.
     pub async fn create_site(&self, client: &str, name: &str) -> String {
-        let body =
-            json!({ "clientId": client, "name": name, "address": "1 High Street, Springfield" });
+        let body = json!({ "clientId": client, "name": name, "address": "1 High Street, Springfield" });
         let created = self
             .call(Method::POST, "/api/sites", Some(&self.admin()), Some(body))
             .await
@@ -189,16 +169,81 @@ impl TestStack {
         created["id"].as_str().expect("an id").to_owned()
     }
 
+    /// An S3 client of the local emulator, as the functions have.
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let sdk = seccom_tools::local::sdk_config(self.stack.endpoints()).await;
+        Config::from_pairs([(S3_FORCE_PATH_STYLE.to_owned(), "true".to_owned())]).s3_client(&sdk)
+    }
+
+    /// The detection tables of the local stack, to look at what the detector stored.
+    pub async fn detection_tables(&self) -> DetectionTables {
+        let sdk = seccom_tools::local::sdk_config(self.stack.endpoints()).await;
+        DetectionTables::new(aws_sdk_dynamodb::Client::new(&sdk), "FramesTable", "IntrusionsTable")
+    }
+
+    /// Uploads a frame into the frames bucket as a camera does, with its capture time.
+    pub async fn upload_frame(&self, camera: &str, seq: u64, bytes: Vec<u8>, captured_at: DateTime<Utc>) {
+        let key = FrameKey {
+            camera: camera.parse().expect("a camera id"),
+            seq,
+        };
+        self.put_object(&key.to_string(), bytes, Some(captured_at)).await;
+    }
+
+    /// Puts any object into the frames bucket.
+    pub async fn put_object(&self, key: &str, bytes: Vec<u8>, captured_at: Option<DateTime<Utc>>) {
+        let mut request = self
+            .s3()
+            .await
+            .put_object()
+            .bucket(frames_bucket())
+            .key(key)
+            .body(bytes.into());
+        if let Some(at) = captured_at {
+            request = request.metadata(human_detection::CAPTURED_AT_METADATA, at.to_rfc3339());
+        }
+        request.send().await.expect("the local S3 stores the frame");
+    }
+
+    /// Waits until every S3 notification has been handled.
+    pub async fn settled(&self) {
+        self.stack.settled().await;
+    }
+
+    /// The stored result of a frame.
+    pub async fn frame(&self, camera: &str, seq: u64) -> Option<FrameRecord> {
+        let key = FrameKey {
+            camera: camera.parse::<DeviceId>().expect("a camera id"),
+            seq,
+        };
+        self.detection_tables()
+            .await
+            .frame(&key)
+            .await
+            .expect("the frames table answers")
+    }
+
+    /// A camera's intrusions, newest first.
+    pub async fn intrusions(&self, camera: &str) -> Vec<Intrusion> {
+        let tables = self.detection_tables().await;
+        tables
+            .recent_intrusions(camera.parse().expect("a camera id"))
+            .await
+            .expect("the intrusions table answers")
+    }
+
+    /// A client, a site and a camera, for detection tests; returns the camera id.
+    pub async fn camera(&self) -> String {
+        let client = self.create_client("Watched Ltd").await;
+        let site = self.create_site(&client, "Depot").await;
+        self.create_device(&site, "cameras", "Yard").await
+    }
+
     /// Registers a camera or alarm (`collection` = `cameras` or `alarms`) and returns its id.
     pub async fn create_device(&self, site: &str, collection: &str, name: &str) -> String {
         let path = format!("/api/sites/{site}/{collection}");
         let created = self
-            .call(
-                Method::POST,
-                &path,
-                Some(&self.admin()),
-                Some(json!({ "name": name })),
-            )
+            .call(Method::POST, &path, Some(&self.admin()), Some(json!({ "name": name })))
             .await
             .expect(201);
         created["id"].as_str().expect("an id").to_owned()

@@ -64,52 +64,29 @@ async fn tokens_that_are_forged_expired_or_meant_for_others_are_refused() {
     no_expiry.as_object_mut().unwrap().remove("exp");
     near_misses.push(("no exp", stack.idp.sign(&no_expiry)));
 
-    let client_token = stack.idp.id_token(&LocalUser::client(
-        uuid::Uuid::new_v4().to_string().parse().unwrap(),
-    ));
-    let [header, _, signature]: [&str; 3] = client_token
-        .split('.')
-        .collect::<Vec<_>>()
-        .try_into()
-        .unwrap();
+    let client_token = stack
+        .idp
+        .id_token(&LocalUser::client(uuid::Uuid::new_v4().to_string().parse().unwrap()));
+    let [header, _, signature]: [&str; 3] = client_token.split('.').collect::<Vec<_>>().try_into().unwrap();
     near_misses.push((
         "payload escalated to admin",
         format!("{header}.{}.{signature}", part(&valid)),
     ));
 
-    let kid = stack.idp.jwks()["keys"][0]["kid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let kid = stack.idp.jwks()["keys"][0]["kid"].as_str().unwrap().to_owned();
     near_misses.push((
         "alg none",
-        format!(
-            "{}.{}.",
-            part(&json!({ "alg": "none", "kid": kid })),
-            part(&valid)
-        ),
+        format!("{}.{}.", part(&json!({ "alg": "none", "kid": kid })), part(&valid)),
     ));
-    let hs256 = format!(
-        "{}.{}",
-        part(&json!({ "alg": "HS256", "kid": kid })),
-        part(&valid)
-    );
-    near_misses.push((
-        "alg HS256",
-        format!("{hs256}.{}", URL_SAFE_NO_PAD.encode([7u8; 32])),
-    ));
+    let hs256 = format!("{}.{}", part(&json!({ "alg": "HS256", "kid": kid })), part(&valid));
+    near_misses.push(("alg HS256", format!("{hs256}.{}", URL_SAFE_NO_PAD.encode([7u8; 32]))));
 
     let stranger = LocalIdp::open(tempfile::tempdir().unwrap().path()).unwrap();
     near_misses.push(("unknown key", stranger.sign(&valid)));
 
     for (what, token) in near_misses {
         let answer = answer_with(&stack, &format!("Bearer {token}")).await;
-        assert_eq!(
-            answer.status.as_u16(),
-            401,
-            "{what} was not refused: {:?}",
-            answer.body
-        );
+        assert_eq!(answer.status.as_u16(), 401, "{what} was not refused: {:?}", answer.body);
         answer.assert_problem(401);
     }
 }
@@ -124,12 +101,9 @@ async fn authenticated_users_without_a_role_are_forbidden() {
         .assert_problem(403);
     let mut client_without_tenant = stack.idp.claims(&LocalUser::admin(), "id");
     client_without_tenant["cognito:groups"] = json!(["client"]);
-    answer_with(
-        &stack,
-        &format!("Bearer {}", stack.idp.sign(&client_without_tenant)),
-    )
-    .await
-    .assert_problem(403);
+    answer_with(&stack, &format!("Bearer {}", stack.idp.sign(&client_without_tenant)))
+        .await
+        .assert_problem(403);
 }
 
 #[tokio::test]
@@ -150,9 +124,7 @@ async fn alb_user_claims_are_trusted_only_when_signed_by_our_load_balancer() {
 
     let genuine = stack.idp.alb_user_claims(&user, LOAD_BALANCER_ARN);
     assert!(genuine.contains("="), "ALB tokens carry base64 padding");
-    let listed = via_alb(genuine.clone(), Some(access.clone()))
-        .await
-        .expect(200);
+    let listed = via_alb(genuine.clone(), Some(access.clone())).await.expect(200);
     assert_eq!(listed["items"][0]["id"], tenant.as_str());
 
     via_alb(genuine.clone(), None).await.assert_problem(401);
@@ -160,27 +132,18 @@ async fn alb_user_claims_are_trusted_only_when_signed_by_our_load_balancer() {
         &user,
         "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/evil/1",
     );
-    via_alb(other_lb, Some(access.clone()))
-        .await
-        .assert_problem(401);
+    via_alb(other_lb, Some(access.clone())).await.assert_problem(401);
 
     let parts: Vec<&str> = genuine.split('.').collect();
-    let other_tenant =
-        json!({ "sub": user.subject, "custom:client_id": uuid::Uuid::new_v4().to_string() });
+    let other_tenant = json!({ "sub": user.subject, "custom:client_id": uuid::Uuid::new_v4().to_string() });
     let tampered = format!(
         "{}.{}.{}",
         parts[0],
         URL_SAFE.encode(other_tenant.to_string()),
         parts[2]
     );
-    via_alb(tampered, Some(access.clone()))
-        .await
-        .assert_problem(401);
+    via_alb(tampered, Some(access.clone())).await.assert_problem(401);
 
-    let someone_else = stack
-        .idp
-        .sign(&stack.idp.claims(&LocalUser::admin(), "access"));
-    via_alb(genuine, Some(someone_else))
-        .await
-        .assert_problem(401);
+    let someone_else = stack.idp.sign(&stack.idp.claims(&LocalUser::admin(), "access"));
+    via_alb(genuine, Some(someone_else)).await.assert_problem(401);
 }

@@ -62,13 +62,9 @@ async fn malformed_bodies_get_problem_details_and_change_nothing() {
     )
     .await
     .assert_problem(422);
-    admin_call(
-        Method::POST,
-        "/api/clients".into(),
-        json!({ "email": "a@b.co" }),
-    )
-    .await
-    .assert_problem(422);
+    admin_call(Method::POST, "/api/clients".into(), json!({ "email": "a@b.co" }))
+        .await
+        .assert_problem(422);
     admin_call(
         Method::POST,
         "/api/clients".into(),
@@ -91,8 +87,7 @@ async fn malformed_bodies_get_problem_details_and_change_nothing() {
         .collect();
     assert_eq!(fields, [json!("name"), json!("email"), json!("phone")]);
 
-    let unknown_client =
-        json!({ "clientId": uuid::Uuid::new_v4(), "name": "Orphan", "address": "Nowhere 1" });
+    let unknown_client = json!({ "clientId": uuid::Uuid::new_v4(), "name": "Orphan", "address": "Nowhere 1" });
     let orphan = admin_call(Method::POST, "/api/sites".into(), unknown_client).await;
     orphan.assert_problem(422);
     assert_eq!(orphan.body["invalidParams"][0]["name"], "clientId");
@@ -133,9 +128,7 @@ async fn unknown_ids_routes_methods_and_parameters_are_reported() {
     get(format!("/api/clients/{}", uuid::Uuid::new_v4()))
         .await
         .assert_problem(404);
-    get("/api/clients/not-a-uuid".into())
-        .await
-        .assert_problem(404);
+    get("/api/clients/not-a-uuid".into()).await.assert_problem(404);
     get(format!("/api/sites/{}/cameras", uuid::Uuid::new_v4()))
         .await
         .assert_problem(404);
@@ -144,18 +137,10 @@ async fn unknown_ids_routes_methods_and_parameters_are_reported() {
         .assert_problem(404);
     get("/api/clients/a/b/c".into()).await.assert_problem(404);
     get("/api/clients?limit=0".into()).await.assert_problem(400);
-    get("/api/clients?limit=101".into())
-        .await
-        .assert_problem(400);
-    get("/api/clients?limit=ten".into())
-        .await
-        .assert_problem(400);
-    get("/api/clients?nextToken=garbage".into())
-        .await
-        .assert_problem(400);
-    get("/api/sites?clientId=nope".into())
-        .await
-        .assert_problem(400);
+    get("/api/clients?limit=101".into()).await.assert_problem(400);
+    get("/api/clients?limit=ten".into()).await.assert_problem(400);
+    get("/api/clients?nextToken=garbage".into()).await.assert_problem(400);
+    get("/api/sites?clientId=nope".into()).await.assert_problem(400);
     stack
         .call(Method::PUT, "/api/clients", Some(&admin), None)
         .await
@@ -163,9 +148,7 @@ async fn unknown_ids_routes_methods_and_parameters_are_reported() {
 
     // Paths no listener rule routes get the listener's fixed response; ALB fixed
     // responses cannot be typed application/problem+json, so it is plain JSON.
-    let outside = stack
-        .call(Method::GET, "/somewhere/else", Some(&admin), None)
-        .await;
+    let outside = stack.call(Method::GET, "/somewhere/else", Some(&admin), None).await;
     assert_eq!(
         (outside.status.as_u16(), outside.content_type()),
         (404, "application/json")
@@ -177,10 +160,7 @@ async fn unknown_ids_routes_methods_and_parameters_are_reported() {
 async fn bodies_over_the_alb_limit_are_refused_and_lose_nothing() {
     let stack = TestStack::start().await;
     let admin = stack.admin();
-    let huge = format!(
-        "{{\"name\":\"{}\",\"email\":\"a@b.co\"}}",
-        "x".repeat(1024 * 1024)
-    );
+    let huge = format!("{{\"name\":\"{}\",\"email\":\"a@b.co\"}}", "x".repeat(1024 * 1024));
     let request = stack
         .request(Method::POST, "/api/clients")
         .bearer_auth(&admin)

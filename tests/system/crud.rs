@@ -8,21 +8,15 @@ use serde_json::json;
 async fn clients_can_be_created_read_changed_listed_and_deleted() {
     let stack = TestStack::start().await;
     let admin = stack.admin();
-    let body =
-        json!({ "name": "Acme Storage", "email": "ops@acme.example", "phone": "+44 20 7946 0958" });
-    let answer = stack
-        .call(Method::POST, "/api/clients", Some(&admin), Some(body))
-        .await;
+    let body = json!({ "name": "Acme Storage", "email": "ops@acme.example", "phone": "+44 20 7946 0958" });
+    let answer = stack.call(Method::POST, "/api/clients", Some(&admin), Some(body)).await;
     let location = answer.headers["location"].to_str().unwrap().to_owned();
     let created = answer.expect(201);
     let id = created["id"].as_str().unwrap();
     assert_eq!(location, format!("/api/clients/{id}"));
     assert_eq!(created["phone"], "+442079460958");
 
-    let read = stack
-        .call(Method::GET, &location, Some(&admin), None)
-        .await
-        .expect(200);
+    let read = stack.call(Method::GET, &location, Some(&admin), None).await.expect(200);
     assert_eq!(read, created);
 
     let changed = stack
@@ -36,10 +30,7 @@ async fn clients_can_be_created_read_changed_listed_and_deleted() {
         .expect(200);
     assert_eq!(changed["name"], "Acme Ltd");
     assert_eq!(changed["email"], "ops@acme.example");
-    assert!(
-        changed.get("phone").is_none(),
-        "phone was not cleared: {changed}"
-    );
+    assert!(changed.get("phone").is_none(), "phone was not cleared: {changed}");
     assert_ne!(changed["updatedAt"], created["updatedAt"]);
 
     let listed = stack
@@ -123,21 +114,11 @@ async fn sites_belong_to_clients_and_block_deletion_while_they_have_devices() {
         .await
         .assert_problem(409);
     stack
-        .call(
-            Method::DELETE,
-            &format!("/api/clients/{client}"),
-            Some(&admin),
-            None,
-        )
+        .call(Method::DELETE, &format!("/api/clients/{client}"), Some(&admin), None)
         .await
         .assert_problem(409);
     stack
-        .call(
-            Method::DELETE,
-            &format!("/api/cameras/{camera}"),
-            Some(&admin),
-            None,
-        )
+        .call(Method::DELETE, &format!("/api/cameras/{camera}"), Some(&admin), None)
         .await
         .expect(204);
     stack
@@ -145,12 +126,7 @@ async fn sites_belong_to_clients_and_block_deletion_while_they_have_devices() {
         .await
         .expect(204);
     stack
-        .call(
-            Method::DELETE,
-            &format!("/api/clients/{client}"),
-            Some(&admin),
-            None,
-        )
+        .call(Method::DELETE, &format!("/api/clients/{client}"), Some(&admin), None)
         .await
         .expect(204);
 }
@@ -173,33 +149,20 @@ async fn cameras_and_alarms_are_registered_with_a_credential_shown_once() {
             .await
             .expect(201);
         let id = registered["id"].as_str().unwrap();
-        assert!(
-            registered["credential"]
-                .as_str()
-                .unwrap()
-                .starts_with("sck_")
-        );
+        assert!(registered["credential"].as_str().unwrap().starts_with("sck_"));
         assert_eq!(registered["state"], "unknown");
         assert_eq!(registered["siteId"], site.as_str());
         assert_eq!(registered["clientId"], client.as_str());
 
         let path = format!("/api/{collection}/{id}");
-        let read = stack
-            .call(Method::GET, &path, Some(&admin), None)
-            .await
-            .expect(200);
+        let read = stack.call(Method::GET, &path, Some(&admin), None).await.expect(200);
         assert!(
             read.get("credential").is_none(),
             "the credential must only be shown at registration"
         );
         assert!(read.get("credentialHash").is_none());
         stack
-            .call(
-                Method::GET,
-                &format!("/api/{other}/{id}"),
-                Some(&admin),
-                None,
-            )
+            .call(Method::GET, &format!("/api/{other}/{id}"), Some(&admin), None)
             .await
             .assert_problem(404);
         stack
@@ -234,31 +197,16 @@ async fn cameras_and_alarms_are_registered_with_a_credential_shown_once() {
         assert_eq!(listed["items"], json!([renamed]));
     }
     let cameras = stack
-        .call(
-            Method::GET,
-            &format!("/api/sites/{site}/cameras"),
-            Some(&admin),
-            None,
-        )
+        .call(Method::GET, &format!("/api/sites/{site}/cameras"), Some(&admin), None)
         .await
         .expect(200);
     let camera = cameras["items"][0]["id"].as_str().unwrap().to_owned();
     stack
-        .call(
-            Method::DELETE,
-            &format!("/api/cameras/{camera}"),
-            Some(&admin),
-            None,
-        )
+        .call(Method::DELETE, &format!("/api/cameras/{camera}"), Some(&admin), None)
         .await
         .expect(204);
     let cameras = stack
-        .call(
-            Method::GET,
-            &format!("/api/sites/{site}/cameras"),
-            Some(&admin),
-            None,
-        )
+        .call(Method::GET, &format!("/api/sites/{site}/cameras"), Some(&admin), None)
         .await
         .expect(200);
     assert_eq!(cameras["items"], json!([]));
@@ -274,10 +222,7 @@ async fn lists_page_through_every_item_in_name_order() {
     let mut names = Vec::new();
     let mut path = "/api/clients?limit=2".to_owned();
     loop {
-        let page = stack
-            .call(Method::GET, &path, Some(&admin), None)
-            .await
-            .expect(200);
+        let page = stack.call(Method::GET, &path, Some(&admin), None).await.expect(200);
         assert!(page["items"].as_array().unwrap().len() <= 2);
         names.extend(
             page["items"]

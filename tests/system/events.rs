@@ -58,9 +58,7 @@ async fn invoke(function: &Router, event: &str) -> (u16, String, Value) {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let bytes = to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("a body");
+    let bytes = to_bytes(response.into_body(), usize::MAX).await.expect("a body");
     let body = if bytes.is_empty() {
         Value::Null
     } else {
@@ -80,10 +78,7 @@ async fn every_event_file_gets_its_expected_answer() {
         .collect();
     files.sort();
     let expected: Vec<&str> = EXPECTED.iter().map(|(file, _)| *file).collect();
-    assert_eq!(
-        files, expected,
-        "every event file needs an expected answer here"
-    );
+    assert_eq!(files, expected, "every event file needs an expected answer here");
 
     let token = stack.admin();
     for (file, status) in EXPECTED {

@@ -2,9 +2,11 @@
 //! protocols, the ALB stand-in building genuine ALB events, and the functions
 //! fed those events in-process.
 
+mod accuracy;
 mod auth;
 mod bad_input;
 mod crud;
+mod detection;
 mod events;
 mod openapi;
 mod persistence;

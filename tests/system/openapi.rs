@@ -31,8 +31,7 @@ fn every_documented_path_reaches_the_function_through_the_template() {
         .iter()
         .filter(|rule| match &rule.action {
             Action::Forward { target_group } => {
-                template.functions[&template.target_groups[target_group].function].binary
-                    == "sites-management-api"
+                template.functions[&template.target_groups[target_group].function].binary == "sites-management-api"
             }
             Action::Fixed { .. } => false,
         })
@@ -41,9 +40,7 @@ fn every_documented_path_reaches_the_function_through_the_template() {
     let document = sites_management_api::openapi();
     for path in document.paths.paths.keys() {
         for collection in ["cameras", "alarms"] {
-            let concrete = path
-                .replace("{collection}", collection)
-                .replace(['{', '}'], "");
+            let concrete = path.replace("{collection}", collection).replace(['{', '}'], "");
             assert!(
                 patterns.iter().any(|p| path_matches(p, &concrete)),
                 "no listener rule routes {concrete}"

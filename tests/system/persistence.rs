@@ -14,12 +14,7 @@ async fn data_and_tokens_survive_a_restart() {
 
     let restarted = TestStack::start_in(data_dir).await;
     let read = restarted
-        .call(
-            Method::GET,
-            &format!("/api/cameras/{camera}"),
-            Some(&token),
-            None,
-        )
+        .call(Method::GET, &format!("/api/cameras/{camera}"), Some(&token), None)
         .await
         .expect(200);
     assert_eq!(read["name"], "Door");

@@ -45,10 +45,7 @@ async fn a_client_reads_its_own_records_and_only_those() {
     let token_a = stack.client_user(&a.client);
 
     for path in readable_paths(&a) {
-        stack
-            .call(Method::GET, &path, Some(&token_a), None)
-            .await
-            .expect(200);
+        stack.call(Method::GET, &path, Some(&token_a), None).await.expect(200);
     }
     for path in readable_paths(&b) {
         let answer = stack.call(Method::GET, &path, Some(&token_a), None).await;
@@ -129,12 +126,7 @@ async fn a_client_changes_nothing_of_its_own_or_of_others() {
     let before: Vec<_> = {
         let mut snapshot = Vec::new();
         for path in readable_paths(&a).into_iter().chain(readable_paths(&b)) {
-            snapshot.push(
-                stack
-                    .call(Method::GET, &path, Some(&admin), None)
-                    .await
-                    .expect(200),
-            );
+            snapshot.push(stack.call(Method::GET, &path, Some(&admin), None).await.expect(200));
         }
         snapshot
     };
@@ -148,11 +140,7 @@ async fn a_client_changes_nothing_of_its_own_or_of_others() {
                 Some(rename.clone()),
             ),
             (Method::DELETE, format!("/api/clients/{}", t.client), None),
-            (
-                Method::PATCH,
-                format!("/api/sites/{}", t.site),
-                Some(rename.clone()),
-            ),
+            (Method::PATCH, format!("/api/sites/{}", t.site), Some(rename.clone())),
             (Method::DELETE, format!("/api/sites/{}", t.site), None),
             (
                 Method::POST,
@@ -170,11 +158,7 @@ async fn a_client_changes_nothing_of_its_own_or_of_others() {
                 Some(rename.clone()),
             ),
             (Method::DELETE, format!("/api/cameras/{}", t.camera), None),
-            (
-                Method::PATCH,
-                format!("/api/alarms/{}", t.alarm),
-                Some(rename.clone()),
-            ),
+            (Method::PATCH, format!("/api/alarms/{}", t.alarm), Some(rename.clone())),
             (Method::DELETE, format!("/api/alarms/{}", t.alarm), None),
             (
                 Method::POST,
@@ -197,12 +181,7 @@ async fn a_client_changes_nothing_of_its_own_or_of_others() {
 
     let mut after = Vec::new();
     for path in readable_paths(&a).into_iter().chain(readable_paths(&b)) {
-        after.push(
-            stack
-                .call(Method::GET, &path, Some(&admin), None)
-                .await
-                .expect(200),
-        );
+        after.push(stack.call(Method::GET, &path, Some(&admin), None).await.expect(200));
     }
     assert_eq!(before, after);
 }

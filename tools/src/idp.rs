@@ -27,8 +27,8 @@ pub const TOKEN_LIFETIME_SECS: i64 = 3600;
 
 /// DER prefix of a P-256 SubjectPublicKeyInfo, before the 65-byte uncompressed point.
 const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
-    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+    0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
 /// One ES256 key pair, persisted as PKCS#8 so tokens survive restarts.
@@ -43,14 +43,10 @@ impl SigningKey {
         let private_pkcs8 = match fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let document = EcdsaKeyPair::generate_pkcs8(
-                    &ECDSA_P256_SHA256_FIXED_SIGNING,
-                    &SystemRandom::new(),
-                )
-                .map_err(|_| anyhow::anyhow!("cannot generate a P-256 key"))?;
+                let document = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                    .map_err(|_| anyhow::anyhow!("cannot generate a P-256 key"))?;
                 fs::create_dir_all(path.parent().expect("key files live in a folder"))?;
-                fs::write(path, document.as_ref())
-                    .with_context(|| format!("cannot write {}", path.display()))?;
+                fs::write(path, document.as_ref()).with_context(|| format!("cannot write {}", path.display()))?;
                 document.as_ref().to_vec()
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
@@ -212,8 +208,7 @@ impl LocalIdp {
             "signer": load_balancer_arn,
             "exp": chrono::Utc::now().timestamp() + 120,
         });
-        let mut payload =
-            json!({ "sub": user.subject, "email": user.email, "username": user.email });
+        let mut payload = json!({ "sub": user.subject, "email": user.email, "username": user.email });
         if let Some(client) = user.client {
             payload[CLIENT_ID_CLAIM] = json!(client.to_string());
         }
@@ -222,12 +217,9 @@ impl LocalIdp {
             URL_SAFE.encode(header.to_string()),
             URL_SAFE.encode(payload.to_string())
         );
-        let signature = jsonwebtoken::crypto::sign(
-            signing_input.as_bytes(),
-            &self.alb.encoding_key(),
-            Algorithm::ES256,
-        )
-        .expect("ES256 signing with a valid key succeeds");
+        let signature =
+            jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.alb.encoding_key(), Algorithm::ES256)
+                .expect("ES256 signing with a valid key succeeds");
         format!("{signing_input}.{signature}==")
     }
 }
@@ -251,8 +243,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let idp = LocalIdp::open(dir.path()).unwrap();
         let token = idp.id_token(&LocalUser::admin());
-        let jwk: jsonwebtoken::jwk::Jwk =
-            serde_json::from_value(idp.jwks()["keys"][0].clone()).unwrap();
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(idp.jwks()["keys"][0].clone()).unwrap();
         let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
         let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
         validation.set_audience(&[CLIENT_ID]);

@@ -10,11 +10,7 @@ use seccom_tools::idp::{LocalIdp, LocalUser};
 use seccom_tools::local::{LAMBDA_ENV_FILE, LocalOptions, LocalStack};
 
 #[derive(Parser)]
-#[command(
-    name = "seccom",
-    version,
-    about = "SecCom Serverless developer and operator CLI"
-)]
+#[command(name = "seccom", version, about = "SecCom Serverless developer and operator CLI")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -59,8 +55,7 @@ enum Command {
 }
 
 fn init_logs() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
@@ -73,12 +68,10 @@ fn detect(files: &[PathBuf]) -> anyhow::Result<()> {
     let detector = PersonDetector::load()?;
     let mut failures = 0;
     for file in files {
-        let line = match std::fs::read(file)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                let image = frame::decode(&bytes).map_err(|rejection| rejection.to_string())?;
-                detector.detect(&image).map_err(|e| e.to_string())
-            }) {
+        let line = match std::fs::read(file).map_err(|e| e.to_string()).and_then(|bytes| {
+            let image = frame::decode(&bytes).map_err(|rejection| rejection.to_string())?;
+            detector.detect(&image).map_err(|e| e.to_string())
+        }) {
             Ok(detection) => serde_json::json!({
                 "file": file,
                 "person": detection.has_person(),

@@ -27,23 +27,8 @@ fn token_prints_only_a_token() {
     assert!(output.stderr.is_empty());
 
     let client = uuid::Uuid::new_v4().to_string();
-    let args = [
-        "token",
-        "--role",
-        "client",
-        "--client-id",
-        &client,
-        "--data-dir",
-    ];
-    assert!(
-        seccom()
-            .args(args)
-            .arg(data.path())
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    let args = ["token", "--role", "client", "--client-id", &client, "--data-dir"];
+    assert!(seccom().args(args).arg(data.path()).output().unwrap().status.success());
     let missing = seccom()
         .args(["token", "--role", "client", "--data-dir"])
         .arg(data.path())

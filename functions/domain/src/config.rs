@@ -8,6 +8,16 @@ use crate::auth::{AlbSettings, AuthSettings};
 
 /// The name of the DynamoDB table holding clients, sites and devices.
 pub const DIRECTORY_TABLE: &str = "DIRECTORY_TABLE";
+/// The DynamoDB table of frame results and per-camera decision state.
+pub const FRAMES_TABLE: &str = "FRAMES_TABLE";
+/// The DynamoDB table of intrusions.
+pub const INTRUSIONS_TABLE: &str = "INTRUSIONS_TABLE";
+/// Seconds without person frames after which a new burst is a new intrusion.
+pub const QUIET_GAP_SECONDS: &str = "QUIET_GAP_SECONDS";
+/// Hours a frame's result is kept before DynamoDB's TTL removes it.
+pub const FRAME_RETENTION_HOURS: &str = "FRAME_RETENTION_HOURS";
+/// `true` where S3 is reached through an endpoint that needs path-style addressing (the local emulator).
+pub const S3_FORCE_PATH_STYLE: &str = "S3_FORCE_PATH_STYLE";
 /// The identity provider's issuer URL.
 pub const AUTH_ISSUER: &str = "AUTH_ISSUER";
 /// The identity provider's app client id.
@@ -21,7 +31,7 @@ pub const ALB_PUBLIC_KEYS_URL: &str = "ALB_PUBLIC_KEYS_URL";
 
 /// A missing or unusable setting: the function cannot start without it.
 #[derive(Debug, thiserror::Error)]
-#[error("setting {name} is missing or empty")]
+#[error("setting {name} is missing, empty or malformed")]
 pub struct MissingSetting {
     name: String,
 }
@@ -43,17 +53,31 @@ impl Config {
 
     /// A non-empty setting, if present.
     pub fn optional(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     /// A setting the function cannot run without.
     pub fn required(&self, name: &str) -> Result<&str, MissingSetting> {
-        self.optional(name).ok_or_else(|| MissingSetting {
-            name: name.to_owned(),
-        })
+        self.optional(name)
+            .ok_or_else(|| MissingSetting { name: name.to_owned() })
+    }
+
+    /// A numeric setting, or `default` when unset.
+    pub fn number(&self, name: &str, default: i64) -> Result<i64, MissingSetting> {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(text) => text.parse().map_err(|_| MissingSetting { name: name.to_owned() }),
+        }
+    }
+
+    /// An S3 client honouring [`S3_FORCE_PATH_STYLE`].
+    pub fn s3_client(&self, sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+        let path_style = self.optional(S3_FORCE_PATH_STYLE) == Some("true");
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(sdk)
+                .force_path_style(path_style)
+                .build(),
+        )
     }
 
     /// How callers are authenticated.

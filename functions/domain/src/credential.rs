@@ -31,13 +31,13 @@ pub fn issue(device: DeviceId) -> IssuedCredential {
 
 /// The stored form of a secret. A plain SHA-256 suffices: the secret has 256 bits of entropy.
 pub fn hash(secret: &str) -> String {
-    digest(&SHA256, secret.as_bytes()).as_ref().iter().fold(
-        String::with_capacity(64),
-        |mut hex, byte| {
+    digest(&SHA256, secret.as_bytes())
+        .as_ref()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
             let _ = write!(hex, "{byte:02x}");
             hex
-        },
-    )
+        })
 }
 
 #[cfg(test)]

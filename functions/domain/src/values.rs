@@ -43,11 +43,7 @@ impl FieldErrors {
 
     /// The collected errors, or `Ok` when every field parsed.
     pub fn finish(self) -> Result<(), Vec<FieldError>> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(self.0)
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
     }
 }
 
@@ -157,10 +153,7 @@ impl Phone {
             .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
             .collect();
         let digits = compact.strip_prefix('+').unwrap_or_default();
-        if (8..=15).contains(&digits.len())
-            && digits.chars().all(|c| c.is_ascii_digit())
-            && !digits.starts_with('0')
-        {
+        if (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0') {
             Ok(Self(compact))
         } else {
             Err("phone must be in international form, such as +44 20 7946 0958".into())
@@ -199,10 +192,7 @@ mod tests {
 
     #[test]
     fn phones_are_normalised_to_e164() {
-        assert_eq!(
-            Phone::parse("+44 (20) 7946-0958").unwrap().as_str(),
-            "+442079460958"
-        );
+        assert_eq!(Phone::parse("+44 (20) 7946-0958").unwrap().as_str(), "+442079460958");
         for bad in ["07946 0958", "+12", "+44 abc 123456", "+0123456789"] {
             assert!(Phone::parse(bad).is_err(), "{bad} was accepted");
         }

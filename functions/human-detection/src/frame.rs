@@ -35,10 +35,7 @@ impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Empty => write!(f, "the frame is empty"),
-            Self::TooManyBytes(bytes) => write!(
-                f,
-                "the frame has {bytes} bytes, more than {MAX_FRAME_BYTES}"
-            ),
+            Self::TooManyBytes(bytes) => write!(f, "the frame has {bytes} bytes, more than {MAX_FRAME_BYTES}"),
             Self::NotAnImage => write!(f, "the frame is not an image"),
             Self::UnsupportedFormat(format) => {
                 write!(f, "{format} frames are not supported; send JPEG or PNG")
@@ -68,11 +65,21 @@ impl Rejection {
     }
 }
 
+/// Whether a JPEG ends with its end-of-image marker: decoders fill a cut-off
+/// frame with grey instead of failing, which would hide a truncated upload.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |last| last + 1);
+    bytes[..end].ends_with(&[0xff, 0xd9])
+}
+
 fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, Rejection> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|_| Rejection::NotAnImage)?;
     match reader.format() {
+        Some(ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => Err(Rejection::Corrupt(
+            "the JPEG is truncated (it has no end-of-image marker)".into(),
+        )),
         Some(ImageFormat::Jpeg | ImageFormat::Png) => Ok(reader),
         Some(other) => Err(Rejection::UnsupportedFormat(format!("{other:?}"))),
         None => Err(Rejection::NotAnImage),
@@ -134,22 +141,21 @@ mod tests {
             decode(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"),
             Err(Rejection::UnsupportedFormat("Gif".into()))
         );
+        let mut jpeg = Vec::new();
+        DynamicImage::new_rgb8(64, 48)
+            .write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .unwrap();
+        assert!(decode(&jpeg).is_ok());
+        assert!(matches!(decode(&jpeg[..jpeg.len() - 40]), Err(Rejection::Corrupt(_))));
         let whole = png(64, 48);
-        assert!(matches!(
-            decode(&whole[..whole.len() / 2]),
-            Err(Rejection::Corrupt(_))
-        ));
+        assert!(matches!(decode(&whole[..whole.len() / 2]), Err(Rejection::Corrupt(_))));
     }
 
     /// The CRC-32 PNG chunks carry, so a doctored header still passes the decoder's check.
     fn crc32(bytes: &[u8]) -> u32 {
         !bytes.iter().fold(!0u32, |crc, &byte| {
             (0..8).fold(crc ^ u32::from(byte), |c, _| {
-                if c & 1 == 1 {
-                    (c >> 1) ^ 0xedb8_8320
-                } else {
-                    c >> 1
-                }
+                if c & 1 == 1 { (c >> 1) ^ 0xedb8_8320 } else { c >> 1 }
             })
         })
     }

@@ -37,10 +37,7 @@ impl FromRef<AppState> for Arc<Authenticator> {
 
 /// The function's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
-    let table = DirectoryTable::new(
-        aws_sdk_dynamodb::Client::new(sdk),
-        config.required(DIRECTORY_TABLE)?,
-    );
+    let table = DirectoryTable::new(aws_sdk_dynamodb::Client::new(sdk), config.required(DIRECTORY_TABLE)?);
     let state = AppState {
         directory: Directory::new(table),
         authenticator: Arc::new(Authenticator::new(config.auth_settings()?)),

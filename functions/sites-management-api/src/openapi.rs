@@ -35,15 +35,18 @@ impl Modify for BearerAuth {
         let components = document.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "cognito",
-            SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").description(Some(
-                "A Cognito ID token of a user in the `admin` or `client` group. Behind an ALB listener \
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A Cognito ID token of a user in the `admin` or `client` group. Behind an ALB listener \
                  rule that authenticates users, the ALB's signed `x-amzn-oidc-data` is accepted instead.",
-            )).build()),
+                    ))
+                    .build(),
+            ),
         );
-        document.security = Some(vec![SecurityRequirement::new(
-            "cognito",
-            Vec::<String>::new(),
-        )]);
+        document.security = Some(vec![SecurityRequirement::new("cognito", Vec::<String>::new())]);
     }
 }
 
@@ -56,14 +59,9 @@ pub(crate) fn base() -> Document {
 pub fn openapi() -> Document {
     let (_, mut document) = crate::routes::router().split_for_parts();
     for (path, item) in document.paths.paths.iter_mut() {
-        for operation in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
+        for operation in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete]
+            .into_iter()
+            .flatten()
         {
             add_problems(path, operation);
         }
@@ -81,9 +79,11 @@ fn add_problems(path: &str, operation: &mut Operation) {
     if path.contains('{') {
         problems.push(("404", "No such resource, or it belongs to another tenant"));
     }
-    let has_query = operation.parameters.iter().flatten().any(|parameter| {
-        matches!(parameter, RefOr::T(parameter) if parameter.parameter_in == ParameterIn::Query)
-    });
+    let has_query = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|parameter| matches!(parameter, RefOr::T(parameter) if parameter.parameter_in == ParameterIn::Query));
     if has_query {
         problems.push(("400", "Invalid query parameters or nextToken"));
     }

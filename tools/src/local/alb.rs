@@ -48,8 +48,7 @@ impl Listener {
         self.rules
             .iter()
             .find(|rule| {
-                (rule.path_patterns.is_empty()
-                    || rule.path_patterns.iter().any(|p| path_matches(p, path)))
+                (rule.path_patterns.is_empty() || rule.path_patterns.iter().any(|p| path_matches(p, path)))
                     && (rule.methods.is_empty() || rule.methods.iter().any(|m| m == method))
             })
             .map_or(&self.default_action, |rule| &rule.action)
@@ -58,8 +57,7 @@ impl Listener {
 
 /// ALB path patterns: case-sensitive, `*` matches any characters, `?` exactly one.
 pub fn path_matches(pattern: &str, path: &str) -> bool {
-    let (pattern, path): (Vec<char>, Vec<char>) =
-        (pattern.chars().collect(), path.chars().collect());
+    let (pattern, path): (Vec<char>, Vec<char>) = (pattern.chars().collect(), path.chars().collect());
     let (mut p, mut s, mut star, mut resume) = (0, 0, None, 0);
     while s < path.len() {
         if p < pattern.len() && (pattern[p] == '?' || pattern[p] == path[s]) {
@@ -106,11 +104,7 @@ fn is_text(content_type: Option<&str>) -> bool {
 }
 
 fn alb_error(status: StatusCode) -> Response {
-    let phrase = format!(
-        "{} {}",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or_default()
-    );
+    let phrase = format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or_default());
     let page = format!(
         "<html>\r\n<head><title>{phrase}</title></head>\r\n<body>\r\n<center><h1>{phrase}</h1></center>\r\n</body>\r\n</html>\r\n"
     );
@@ -128,11 +122,7 @@ pub fn event(
     body: &[u8],
 ) -> Value {
     let mut query: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for pair in raw_query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
+    for pair in raw_query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         query.entry(key).or_default().push(value);
     }
@@ -143,11 +133,7 @@ pub fn event(
             .or_default()
             .push(value.to_str().unwrap_or_default());
     }
-    let text = is_text(
-        headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let text = is_text(headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()));
     let body = if text {
         String::from_utf8_lossy(body).into_owned()
     } else {
@@ -165,12 +151,7 @@ pub fn event(
         event["multiValueHeaders"] = json!(header_values);
     } else {
         let last = |values: &Vec<&str>| values.last().copied().unwrap_or_default().to_owned();
-        event["queryStringParameters"] = json!(
-            query
-                .iter()
-                .map(|(k, v)| (*k, last(v)))
-                .collect::<BTreeMap<_, _>>()
-        );
+        event["queryStringParameters"] = json!(query.iter().map(|(k, v)| (*k, last(v))).collect::<BTreeMap<_, _>>());
         event["headers"] = json!(
             header_values
                 .iter()
@@ -203,9 +184,7 @@ pub async fn response_document(response: Response) -> AlbTargetGroupResponse {
     document.is_base64_encoded = !text && !bytes.is_empty();
     document.body = match (bytes.is_empty(), text) {
         (true, _) => None,
-        (false, true) => Some(EventBody::Text(
-            String::from_utf8_lossy(&bytes).into_owned(),
-        )),
+        (false, true) => Some(EventBody::Text(String::from_utf8_lossy(&bytes).into_owned())),
         (false, false) => Some(EventBody::Text(STANDARD.encode(&bytes))),
     };
     document
@@ -223,8 +202,7 @@ async fn invoke(target: &Target, event: &Value) -> Response {
         Ok(response) => response,
         Err(never) => match never {},
     };
-    let document = serde_json::to_vec(&response_document(response).await)
-        .expect("a response document serialises");
+    let document = serde_json::to_vec(&response_document(response).await).expect("a response document serialises");
     if document.len() > LAMBDA_PAYLOAD_LIMIT {
         tracing::warn!(
             bytes = document.len(),
@@ -232,8 +210,7 @@ async fn invoke(target: &Target, event: &Value) -> Response {
         );
         return alb_error(StatusCode::BAD_GATEWAY);
     }
-    let document: AlbTargetGroupResponse =
-        serde_json::from_slice(&document).expect("the document parses back");
+    let document: AlbTargetGroupResponse = serde_json::from_slice(&document).expect("the document parses back");
     let status = u16::try_from(document.status_code)
         .ok()
         .and_then(|s| StatusCode::from_u16(s).ok());
@@ -241,9 +218,7 @@ async fn invoke(target: &Target, event: &Value) -> Response {
         return alb_error(StatusCode::BAD_GATEWAY);
     };
     let body = match document.body {
-        Some(EventBody::Text(text)) if document.is_base64_encoded => {
-            STANDARD.decode(text).unwrap_or_default()
-        }
+        Some(EventBody::Text(text)) if document.is_base64_encoded => STANDARD.decode(text).unwrap_or_default(),
         Some(EventBody::Text(text)) => text.into_bytes(),
         Some(EventBody::Binary(bytes)) => bytes,
         Some(_) | None => Vec::new(),
@@ -315,11 +290,7 @@ async fn handle(
 /// An X-Ray style trace id, `Root=1-<epoch seconds hex>-<96 random bits hex>`.
 fn trace_id() -> String {
     let random = uuid::Uuid::new_v4().simple().to_string();
-    format!(
-        "Root=1-{:08x}-{}",
-        chrono::Utc::now().timestamp(),
-        &random[..24]
-    )
+    format!("Root=1-{:08x}-{}", chrono::Utc::now().timestamp(), &random[..24])
 }
 
 #[cfg(test)]
@@ -352,26 +323,12 @@ mod tests {
             &headers,
             &[0xff, 0xd8],
         );
-        assert_eq!(
-            single["queryStringParameters"],
-            json!({ "q": "c", "flag": "" })
-        );
+        assert_eq!(single["queryStringParameters"], json!({ "q": "c", "flag": "" }));
         assert_eq!(single["headers"]["x-multi"], "b");
         assert_eq!(single["isBase64Encoded"], true);
         assert_eq!(single["body"], STANDARD.encode([0xff, 0xd8]));
-        let multi = event(
-            "arn",
-            true,
-            "POST",
-            "/p",
-            Some("q=a%20b&q=c"),
-            &headers,
-            b"",
-        );
-        assert_eq!(
-            multi["multiValueQueryStringParameters"]["q"],
-            json!(["a%20b", "c"])
-        );
+        let multi = event("arn", true, "POST", "/p", Some("q=a%20b&q=c"), &headers, b"");
+        assert_eq!(multi["multiValueQueryStringParameters"]["q"], json!(["a%20b", "c"]));
         assert_eq!(multi["multiValueHeaders"]["x-multi"], json!(["a", "b"]));
         assert!(multi.get("headers").is_none());
     }

@@ -3,18 +3,20 @@
 //! the data directory. Resources are created from the template's definitions.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::notifications::Notifier;
 use super::template::{Table, Template, local_bucket_name};
 
 /// The access key the local S3 accepts; requests must be signed with it.
@@ -29,11 +31,8 @@ pub async fn serve_dynamodb(
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let path = data_dir.join("dynamodb.sqlite");
-    let database = dynoxide::Database::new(
-        path.to_str()
-            .context("the data directory path is not UTF-8")?,
-    )
-    .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    let database = dynoxide::Database::new(path.to_str().context("the data directory path is not UTF-8")?)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
@@ -45,19 +44,71 @@ pub async fn serve_dynamodb(
     Ok(())
 }
 
-/// Serves S3 from `data_dir/s3` (one folder per bucket) until `stop` fires.
+/// What an S3 request creates, if anything: (bucket, key, size, event name suffix).
+fn created_object(request: &http::Request<hyper::body::Incoming>) -> Option<(String, String, u64, &'static str)> {
+    let query = request.uri().query().unwrap_or_default();
+    let has = |name: &str| query.split('&').any(|pair| pair.split('=').next() == Some(name));
+    let how = match *request.method() {
+        http::Method::PUT
+            if ["partNumber", "uploadId", "acl", "tagging", "retention", "legal-hold"]
+                .iter()
+                .any(|q| has(q)) =>
+        {
+            None
+        }
+        http::Method::PUT if request.headers().contains_key("x-amz-copy-source") => Some("Copy"),
+        http::Method::PUT => Some("Put"),
+        http::Method::POST if has("uploadId") => Some("CompleteMultipartUpload"),
+        _ => None,
+    }?;
+    let path = percent_encoding::percent_decode_str(request.uri().path().trim_start_matches('/'))
+        .decode_utf8()
+        .ok()?;
+    let (bucket, key) = path.split_once('/').filter(|(_, key)| !key.is_empty())?;
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+    };
+    let size = header("x-amz-decoded-content-length")
+        .or_else(|| header("content-length"))
+        .unwrap_or(0);
+    Some((bucket.to_owned(), key.to_owned(), size, how))
+}
+
+/// Serves S3 from `data_dir/s3` (one folder per bucket) until `stop` fires,
+/// telling `notifier` about every object created.
 pub fn serve_s3(
     listener: TcpListener,
     data_dir: &Path,
+    notifier: Arc<Notifier>,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let root = data_dir.join("s3");
     std::fs::create_dir_all(&root)?;
-    let filesystem = s3s_fs::FileSystem::new(&root)
-        .map_err(|e| anyhow::anyhow!("cannot serve {}: {e:?}", root.display()))?;
+    let filesystem =
+        s3s_fs::FileSystem::new(&root).map_err(|e| anyhow::anyhow!("cannot serve {}: {e:?}", root.display()))?;
     let mut builder = s3s::service::S3ServiceBuilder::new(filesystem);
     builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-    let service = builder.build();
+    let s3 = builder.build();
+    let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+        let (s3, notifier) = (s3.clone(), notifier.clone());
+        async move {
+            let created = created_object(&request).filter(|(bucket, ..)| notifier.watches(bucket));
+            let response = hyper::service::Service::call(&s3, request).await?;
+            if let (true, Some((bucket, key, size, how))) = (response.status().is_success(), created) {
+                let etag = response
+                    .headers()
+                    .get("etag")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                notifier.object_created(&bucket, &key, size, etag, how);
+            }
+            Ok::<_, s3s::HttpError>(response)
+        }
+    });
     tokio::spawn(async move {
         let connections = ConnectionBuilder::new(TokioExecutor::new());
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -90,11 +141,7 @@ fn key_elements(key: &[(String, String)]) -> anyhow::Result<Vec<KeySchemaElement
         .collect()
 }
 
-async fn create_table(
-    db: &aws_sdk_dynamodb::Client,
-    name: &str,
-    table: &Table,
-) -> anyhow::Result<()> {
+async fn create_table(db: &aws_sdk_dynamodb::Client, name: &str, table: &Table) -> anyhow::Result<()> {
     let mut request = db
         .create_table()
         .table_name(name)
@@ -113,24 +160,30 @@ async fn create_table(
             GlobalSecondaryIndex::builder()
                 .index_name(&index.name)
                 .set_key_schema(Some(key_elements(&index.key)?))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()?,
         );
     }
     match request.send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_resource_in_use_exception()) =>
-        {
-            Ok(())
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
+            return Ok(());
         }
-        Err(e) => Err(e).with_context(|| format!("cannot create table {name}")),
+        Err(e) => return Err(e).with_context(|| format!("cannot create table {name}")),
     }
+    if let Some(attribute) = &table.ttl_attribute {
+        let ttl = TimeToLiveSpecification::builder()
+            .attribute_name(attribute)
+            .enabled(true)
+            .build()?;
+        db.update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .with_context(|| format!("cannot enable TTL on {name}"))?;
+    }
+    Ok(())
 }
 
 /// Creates the template's tables and buckets that do not exist yet.
@@ -139,19 +192,14 @@ pub async fn provision(sdk: &SdkConfig, template: &Template) -> anyhow::Result<(
     for (name, table) in &template.tables {
         create_table(&db, name, table).await?;
     }
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
     for logical_id in &template.buckets {
         let bucket = local_bucket_name(logical_id);
         match s3.create_bucket().bucket(&bucket).send().await {
             Ok(_) => {}
             Err(e)
-                if e.as_service_error().is_some_and(|e| {
-                    e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
-                }) => {}
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()) => {}
             Err(e) => return Err(e).with_context(|| format!("cannot create bucket {bucket}")),
         }
     }

@@ -1,31 +1,52 @@
-//! The functions the ALB stand-in can invoke in-process, by cargo-lambda binary
-//! name, with the environment `template.yaml` gives them in AWS.
+//! The functions the local stack runs in-process, by cargo-lambda binary name,
+//! with the environment `template.yaml` gives them in AWS: HTTP functions
+//! behind the ALB stand-in, event functions behind S3 notifications.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use aws_config::SdkConfig;
+use aws_lambda_events::s3::S3Event;
 use axum::Router;
+use human_detection::HumanDetection;
 use seccom_domain::config::Config;
 
-use super::Endpoints;
 use super::alb::{Listener, Target};
-use super::template::{Function, Intrinsic, Template};
-use super::{ACCOUNT, REGION};
+use super::notifications::{EventFunction, Notifier, Subscription};
+use super::template::{Function, Intrinsic, Template, local_bucket_name};
+use super::{ACCOUNT, Endpoints, REGION};
 
-/// Builds a function's router from its settings, as its `main.rs` does in Lambda.
-fn build(binary: &str, sdk: &SdkConfig, config: &Config) -> anyhow::Result<Router> {
+/// A function, ready to be invoked.
+enum Built {
+    Http(Router),
+    Events(EventFunction),
+}
+
+/// Builds a function from its settings, as its `main.rs` does in Lambda.
+fn build(binary: &str, sdk: &SdkConfig, config: &Config) -> anyhow::Result<Built> {
     match binary {
-        "sites-management-api" => Ok(sites_management_api::app(sdk, config)?),
+        "sites-management-api" => Ok(Built::Http(sites_management_api::app(sdk, config)?)),
+        "human-detection" => {
+            let function = Arc::new(HumanDetection::new(sdk, config)?);
+            Ok(Built::Events(Arc::new(move |event| {
+                let function = function.clone();
+                Box::pin(async move {
+                    let event: S3Event = serde_json::from_value(event)?;
+                    Ok(serde_json::to_value(function.handle(event).await?)?)
+                })
+            })))
+        }
         other => bail!("the local stack does not know the function binary {other}"),
     }
 }
 
-/// A function's environment in the local stack: template values with table names
-/// resolved, local endpoints and identity settings for what only AWS can resolve.
+/// A function's environment in the local stack: template values with table and
+/// bucket names resolved, local endpoints and identity settings for what only AWS can resolve.
 fn environment(
     name: &str,
     function: &Function,
+    template: &Template,
     endpoints: &Endpoints,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let local = endpoints.environment();
@@ -34,6 +55,7 @@ fn environment(
         let resolved = match (local.get(key.as_str()), value) {
             (Some(local_value), _) => local_value.clone(),
             (None, Intrinsic::Literal(text)) => text.clone(),
+            (None, Intrinsic::Ref(resource)) if template.buckets.contains(resource) => local_bucket_name(resource),
             (None, Intrinsic::Ref(resource)) => resource.clone(),
             (None, other) => bail!("{name}: {key} = {other:?} has no local value"),
         };
@@ -45,35 +67,60 @@ fn environment(
     Ok(variables)
 }
 
-/// The stand-in's listener: the template's rules, each target group wired to its
-/// function; and every variable the functions were given, for `cargo lambda watch`.
-pub(super) fn listener(
-    template: &Template,
-    sdk: &SdkConfig,
-    endpoints: &Endpoints,
-) -> anyhow::Result<(Listener, BTreeMap<String, String>)> {
+/// Everything the functions are wired into.
+pub(super) struct Wiring {
+    /// The ALB stand-in's listener, each target group with its function.
+    pub listener: Listener,
+    /// The S3 notifications, each with its function.
+    pub notifier: Notifier,
+    /// Every variable the functions were given, for `cargo lambda watch`.
+    pub variables: BTreeMap<String, String>,
+}
+
+/// Builds every function of the template and wires it to its event sources.
+pub(super) fn wire(template: &Template, sdk: &SdkConfig, endpoints: &Endpoints) -> anyhow::Result<Wiring> {
+    let mut built = BTreeMap::new();
+    let mut variables = BTreeMap::new();
+    for (name, function) in &template.functions {
+        let settings = environment(name, function, template, endpoints)?;
+        variables.extend(settings.clone());
+        let function = build(&function.binary, sdk, &Config::from_pairs(settings))
+            .with_context(|| format!("cannot start {name}"))?;
+        built.insert(name.clone(), function);
+    }
     let mut targets = BTreeMap::new();
-    let mut all_variables = BTreeMap::new();
     for (name, group) in &template.target_groups {
-        let function = template
-            .functions
-            .get(&group.function)
-            .with_context(|| format!("{name} targets an unknown function"))?;
-        let variables = environment(&group.function, function, endpoints)?;
-        all_variables.extend(variables.clone());
-        let router = build(&function.binary, sdk, &Config::from_pairs(variables))
-            .with_context(|| format!("cannot start {}", group.function))?;
-        let arn = format!(
-            "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{name}/0123456789abcdef"
-        );
+        let Some(Built::Http(router)) = built.get(&group.function) else {
+            bail!(
+                "target group {name} targets {}, which is not an HTTP function",
+                group.function
+            );
+        };
+        let arn = format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{name}/0123456789abcdef");
         targets.insert(
             name.clone(),
             Target {
                 arn,
-                function: router,
+                function: router.clone(),
                 multi_value_headers: group.multi_value_headers,
             },
         );
+    }
+    let mut subscriptions = Vec::new();
+    for (name, function) in &template.functions {
+        for event in &function.s3_events {
+            let Some(Built::Events(handler)) = built.get(name) else {
+                bail!("{name} has S3 events but is not an event function");
+            };
+            subscriptions.push(Subscription {
+                configuration_id: event.name.clone(),
+                bucket: local_bucket_name(&event.bucket),
+                prefix: event.prefix.clone(),
+                suffix: event.suffix.clone(),
+                function_name: name.clone(),
+                function: handler.clone(),
+            });
+        }
     }
     let default_action = template
         .default_action
@@ -84,5 +131,9 @@ pub(super) fn listener(
         default_action,
         targets,
     };
-    Ok((listener, all_variables))
+    Ok(Wiring {
+        listener,
+        notifier: Notifier::new(subscriptions),
+        variables,
+    })
 }

@@ -6,11 +6,12 @@
 pub mod alb;
 mod emulators;
 mod functions;
+pub mod notifications;
 pub mod template;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -32,7 +33,8 @@ pub const REGION: &str = "us-east-1";
 /// The account id in local ARNs.
 pub const ACCOUNT: &str = "000000000000";
 /// The ARN of the local load balancer, the `signer` of its user claims.
-pub const LOAD_BALANCER_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/seccom-local/0123456789abcdef";
+pub const LOAD_BALANCER_ARN: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/seccom-local/0123456789abcdef";
 
 /// The file in the data directory holding the functions' environment, for `cargo lambda watch --env-file`.
 pub const LAMBDA_ENV_FILE: &str = "lambda.env";
@@ -62,24 +64,19 @@ impl Endpoints {
     /// endpoint variables plus the identity settings, e.g. for `cargo lambda watch`.
     pub fn environment(&self) -> BTreeMap<&'static str, String> {
         BTreeMap::from([
-            (
-                "AWS_ENDPOINT_URL_DYNAMODB",
-                format!("http://{}", self.dynamodb),
-            ),
+            ("AWS_ENDPOINT_URL_DYNAMODB", format!("http://{}", self.dynamodb)),
             ("AWS_ENDPOINT_URL_S3", format!("http://{}", self.s3)),
             ("AWS_REGION", REGION.to_owned()),
             ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
             ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
             (seccom_domain::config::AUTH_ISSUER, idp::ISSUER.to_owned()),
-            (
-                seccom_domain::config::AUTH_CLIENT_ID,
-                idp::CLIENT_ID.to_owned(),
-            ),
+            (seccom_domain::config::AUTH_CLIENT_ID, idp::CLIENT_ID.to_owned()),
             (
                 seccom_domain::config::AUTH_JWKS_URL,
                 format!("http://{}/.well-known/jwks.json", self.idp),
             ),
             (seccom_domain::config::ALB_ARN, LOAD_BALANCER_ARN.to_owned()),
+            (seccom_domain::config::S3_FORCE_PATH_STYLE, "true".to_owned()),
             (
                 seccom_domain::config::ALB_PUBLIC_KEYS_URL,
                 format!("http://{}/alb-keys", self.idp),
@@ -95,11 +92,7 @@ struct LocalServiceConfig(BTreeMap<&'static str, String>);
 
 impl LoadServiceConfig for LocalServiceConfig {
     fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
-        let variable = format!(
-            "{}_{}",
-            key.env(),
-            key.service_id().to_uppercase().replace(' ', "_")
-        );
+        let variable = format!("{}_{}", key.env(), key.service_id().to_uppercase().replace(' ', "_"));
         self.0.get(variable.as_str()).cloned()
     }
 }
@@ -107,6 +100,7 @@ impl LoadServiceConfig for LocalServiceConfig {
 /// A running local stack; dropping it leaves the servers running until [`LocalStack::stop`].
 pub struct LocalStack {
     endpoints: Endpoints,
+    notifier: Arc<notifications::Notifier>,
     stop: watch::Sender<bool>,
 }
 
@@ -122,10 +116,7 @@ async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<
     let shutdown = async move {
         let _ = stop.wait_for(|stopped| *stopped).await;
     };
-    if let Err(e) = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
+    if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(shutdown).await {
         tracing::error!(error = %e, "a local server stopped");
     }
 }
@@ -146,13 +137,7 @@ async fn alb_key(State(idp): State<Arc<LocalIdp>>, UrlPath(kid): UrlPath<String>
 pub async fn sdk_config(endpoints: &Endpoints) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
-            ACCESS_KEY,
-            SECRET_KEY,
-            None,
-            None,
-            "seccom-local",
-        ))
+        .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "seccom-local"))
         .load()
         .await
         .into_builder()
@@ -181,24 +166,35 @@ impl LocalStack {
         };
         let (stop, stopped) = watch::channel(false);
         emulators::serve_dynamodb(dynamodb, &options.data_dir, stopped.clone()).await?;
-        emulators::serve_s3(s3, &options.data_dir, stopped.clone())?;
+        let sdk = sdk_config(&endpoints).await;
+        let wiring = functions::wire(&template, &sdk, &endpoints)?;
+        let notifier = Arc::new(wiring.notifier);
+        emulators::serve_s3(s3, &options.data_dir, notifier.clone(), stopped.clone())?;
         let identity_routes = Router::new()
             .route("/.well-known/jwks.json", get(jwks))
             .route("/alb-keys/{kid}", get(alb_key))
             .with_state(idp);
         tokio::spawn(serve(identity, identity_routes, stopped.clone()));
 
-        let sdk = sdk_config(&endpoints).await;
         emulators::provision(&sdk, &template).await?;
-        let (listener, variables) = functions::listener(&template, &sdk, &endpoints)?;
-        let env_file: String = variables
+        let env_file: String = wiring
+            .variables
             .iter()
             .map(|(key, value)| format!("{key}={value}\n"))
             .collect();
         std::fs::write(options.data_dir.join(LAMBDA_ENV_FILE), env_file)
             .context("cannot write the functions' env file")?;
-        tokio::spawn(serve(alb, listener.into_router(), stopped));
-        Ok(Self { endpoints, stop })
+        tokio::spawn(serve(alb, wiring.listener.into_router(), stopped));
+        Ok(Self {
+            endpoints,
+            notifier,
+            stop,
+        })
+    }
+
+    /// Waits until every S3 notification sent so far has been handled by its function.
+    pub async fn settled(&self) {
+        self.notifier.settled().await;
     }
 
     /// Where everything listens.
@@ -211,9 +207,4 @@ impl LocalStack {
         let _ = self.stop.send(true);
         self.stop.closed().await;
     }
-}
-
-/// The default data directory, relative to the working directory.
-pub fn default_data_dir() -> &'static Path {
-    Path::new(".seccom")
 }

@@ -26,10 +26,7 @@ impl Intrinsic {
             Value::String(text) => Self::Literal(text.clone()),
             Value::Number(number) => Self::Literal(number.to_string()),
             Value::Bool(flag) => Self::Literal(flag.to_string()),
-            Value::Tagged(tagged) => match (
-                tagged.tag.to_string().trim_start_matches('!'),
-                &tagged.value,
-            ) {
+            Value::Tagged(tagged) => match (tagged.tag.to_string().trim_start_matches('!'), &tagged.value) {
                 ("Ref", Value::String(name)) => Self::Ref(name.clone()),
                 ("GetAtt", Value::String(path)) => match path.split_once('.') {
                     Some((resource, attribute)) => Self::GetAtt(resource.into(), attribute.into()),
@@ -38,9 +35,7 @@ impl Intrinsic {
                 _ => Self::Other,
             },
             Value::Mapping(map) if map.len() == 1 => match map.iter().next() {
-                Some((Value::String(key), Value::String(name))) if key == "Ref" => {
-                    Self::Ref(name.clone())
-                }
+                Some((Value::String(key), Value::String(name))) if key == "Ref" => Self::Ref(name.clone()),
                 _ => Self::Other,
             },
             _ => Self::Other,
@@ -84,6 +79,19 @@ pub struct Function {
     pub binary: String,
     /// Its environment variables, globals first.
     pub environment: BTreeMap<String, Intrinsic>,
+    /// The S3 notifications that invoke it.
+    pub s3_events: Vec<S3Subscription>,
+}
+
+/// An S3 event source of a function: objects created in a bucket, filtered by key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct S3Subscription {
+    /// The name of the event in the template, which S3 reports as `configurationId`.
+    pub name: String,
+    /// The bucket's logical id.
+    pub bucket: String,
+    pub prefix: String,
+    pub suffix: String,
 }
 
 /// A DynamoDB table definition.
@@ -92,6 +100,8 @@ pub struct Table {
     pub attributes: Vec<(String, String)>,
     pub key: Vec<(String, String)>,
     pub indexes: Vec<Index>,
+    /// The attribute holding each item's expiry time, when TTL is enabled.
+    pub ttl_attribute: Option<String>,
 }
 
 /// A global secondary index.
@@ -136,12 +146,7 @@ fn key_schema(value: &Value) -> anyhow::Result<Vec<(String, String)>> {
 fn strings(value: &Value) -> Vec<String> {
     value
         .as_sequence()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
+        .map(|items| items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
         .unwrap_or_default()
 }
 
@@ -159,25 +164,150 @@ fn action(actions: &Value) -> anyhow::Result<Action> {
             let config = &first["FixedResponseConfig"];
             Ok(Action::Fixed {
                 status: text(&config["StatusCode"], "StatusCode")?.parse()?,
-                content_type: config["ContentType"]
-                    .as_str()
-                    .unwrap_or("text/plain")
-                    .to_owned(),
-                body: config["MessageBody"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
+                content_type: config["ContentType"].as_str().unwrap_or("text/plain").to_owned(),
+                body: config["MessageBody"].as_str().unwrap_or_default().to_owned(),
             })
         }
         other => bail!("the local ALB does not implement {other:?} actions"),
     }
 }
 
+fn listener_rule(name: &str, properties: &Value) -> anyhow::Result<ListenerRule> {
+    let mut rule = ListenerRule {
+        priority: text(&properties["Priority"], "Priority")?.parse()?,
+        path_patterns: Vec::new(),
+        methods: Vec::new(),
+        action: action(&properties["Actions"])?,
+    };
+    for condition in properties["Conditions"].as_sequence().into_iter().flatten() {
+        match condition["Field"].as_str() {
+            Some("path-pattern") => {
+                rule.path_patterns.extend(strings(&condition["Values"]));
+                rule.path_patterns
+                    .extend(strings(&condition["PathPatternConfig"]["Values"]));
+            }
+            Some("http-request-method") => {
+                rule.methods
+                    .extend(strings(&condition["HttpRequestMethodConfig"]["Values"]));
+            }
+            other => bail!("rule {name}: the local ALB does not implement {other:?} conditions"),
+        }
+    }
+    Ok(rule)
+}
+
+fn target_group(name: &str, properties: &Value) -> anyhow::Result<TargetGroup> {
+    let target = properties["Targets"]
+        .as_sequence()
+        .and_then(|t| t.first())
+        .context("no target")?;
+    let Intrinsic::GetAtt(function, _) = Intrinsic::of(&target["Id"]) else {
+        bail!("target group {name} must target !GetAtt Function.Arn");
+    };
+    let multi_value_headers = properties["TargetGroupAttributes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .any(|a| {
+            a["Key"].as_str() == Some("lambda.multi_value_headers.enabled")
+                && matches!(Intrinsic::of(&a["Value"]), Intrinsic::Literal(v) if v == "true")
+        });
+    Ok(TargetGroup {
+        function,
+        multi_value_headers,
+    })
+}
+
+fn s3_subscription(name: &str, event: &Value) -> anyhow::Result<S3Subscription> {
+    let properties = &event["Properties"];
+    let Intrinsic::Ref(bucket) = Intrinsic::of(&properties["Bucket"]) else {
+        bail!("S3 event {name} must !Ref a bucket of the template");
+    };
+    let rule = |wanted: &str| {
+        properties["Filter"]["S3Key"]["Rules"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .find(|r| r["Name"].as_str() == Some(wanted))
+            .and_then(|r| r["Value"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Ok(S3Subscription {
+        name: name.to_owned(),
+        bucket,
+        prefix: rule("prefix"),
+        suffix: rule("suffix"),
+    })
+}
+
+fn function(name: &str, resource: &Value, global_environment: &Value) -> anyhow::Result<Function> {
+    let properties = &resource["Properties"];
+    let binary = text(
+        &resource["Metadata"]["BuildProperties"]["Binary"],
+        "BuildProperties.Binary",
+    )
+    .with_context(|| format!("function {name}"))?;
+    let mut environment = BTreeMap::new();
+    for variables in [global_environment, &properties["Environment"]["Variables"]] {
+        for (key, value) in variables.as_mapping().into_iter().flatten() {
+            environment.insert(key.as_str().unwrap_or_default().to_owned(), Intrinsic::of(value));
+        }
+    }
+    let s3_events = properties["Events"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, event)| event["Type"].as_str() == Some("S3"))
+        .map(|(event_name, event)| s3_subscription(event_name.as_str().unwrap_or_default(), event))
+        .collect::<anyhow::Result<_>>()
+        .with_context(|| format!("function {name}"))?;
+    Ok(Function {
+        binary,
+        environment,
+        s3_events,
+    })
+}
+
+fn table(properties: &Value) -> anyhow::Result<Table> {
+    let attributes = properties["AttributeDefinitions"]
+        .as_sequence()
+        .context("AttributeDefinitions")?
+        .iter()
+        .map(|a| {
+            Ok((
+                text(&a["AttributeName"], "AttributeName")?,
+                text(&a["AttributeType"], "AttributeType")?,
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let indexes = properties["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            Ok(Index {
+                name: text(&i["IndexName"], "IndexName")?,
+                key: key_schema(&i["KeySchema"])?,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let ttl = &properties["TimeToLiveSpecification"];
+    let ttl_attribute = (ttl["Enabled"].as_bool() == Some(true))
+        .then(|| ttl["AttributeName"].as_str().map(str::to_owned))
+        .flatten();
+    Ok(Table {
+        attributes,
+        key: key_schema(&properties["KeySchema"])?,
+        indexes,
+        ttl_attribute,
+    })
+}
+
 impl Template {
     /// Reads a SAM template.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let source = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let source = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         Self::parse(&source).with_context(|| format!("cannot use {}", path.display()))
     }
 
@@ -190,115 +320,26 @@ impl Template {
             .as_mapping()
             .context("the template has no Resources")?
         {
-            let name = name
-                .as_str()
-                .context("resource names are strings")?
-                .to_owned();
+            let name = name.as_str().context("resource names are strings")?.to_owned();
             let properties = &resource["Properties"];
             match resource["Type"].as_str() {
                 Some("AWS::ElasticLoadBalancingV2::ListenerRule") => {
-                    let mut rule = ListenerRule {
-                        priority: text(&properties["Priority"], "Priority")?.parse()?,
-                        path_patterns: Vec::new(),
-                        methods: Vec::new(),
-                        action: action(&properties["Actions"])?,
-                    };
-                    for condition in properties["Conditions"].as_sequence().into_iter().flatten() {
-                        match condition["Field"].as_str() {
-                            Some("path-pattern") => {
-                                rule.path_patterns.extend(strings(&condition["Values"]));
-                                rule.path_patterns
-                                    .extend(strings(&condition["PathPatternConfig"]["Values"]));
-                            }
-                            Some("http-request-method") => {
-                                rule.methods.extend(strings(
-                                    &condition["HttpRequestMethodConfig"]["Values"],
-                                ));
-                            }
-                            other => bail!(
-                                "rule {name}: the local ALB does not implement {other:?} conditions"
-                            ),
-                        }
-                    }
-                    template.rules.push(rule);
+                    template.rules.push(listener_rule(&name, properties)?)
                 }
                 Some("AWS::ElasticLoadBalancingV2::Listener") => {
                     template.default_action = Some(action(&properties["DefaultActions"])?);
                 }
                 Some("AWS::ElasticLoadBalancingV2::TargetGroup") => {
-                    let target = properties["Targets"]
-                        .as_sequence()
-                        .and_then(|t| t.first())
-                        .context("no target")?;
-                    let Intrinsic::GetAtt(function, _) = Intrinsic::of(&target["Id"]) else {
-                        bail!("target group {name} must target !GetAtt Function.Arn");
-                    };
-                    let multi_value_headers = properties["TargetGroupAttributes"].as_sequence().into_iter().flatten().any(|a| {
-                        a["Key"].as_str() == Some("lambda.multi_value_headers.enabled")
-                            && matches!(Intrinsic::of(&a["Value"]), Intrinsic::Literal(v) if v == "true")
-                    });
-                    template.target_groups.insert(
-                        name,
-                        TargetGroup {
-                            function,
-                            multi_value_headers,
-                        },
-                    );
+                    let group = target_group(&name, properties)?;
+                    template.target_groups.insert(name, group);
                 }
                 Some("AWS::Serverless::Function") => {
-                    let binary = text(
-                        &resource["Metadata"]["BuildProperties"]["Binary"],
-                        "BuildProperties.Binary",
-                    )
-                    .with_context(|| format!("function {name}"))?;
-                    let mut environment = BTreeMap::new();
-                    for variables in [global_environment, &properties["Environment"]["Variables"]] {
-                        for (key, value) in variables.as_mapping().into_iter().flatten() {
-                            environment.insert(
-                                key.as_str().unwrap_or_default().to_owned(),
-                                Intrinsic::of(value),
-                            );
-                        }
-                    }
-                    template.functions.insert(
-                        name,
-                        Function {
-                            binary,
-                            environment,
-                        },
-                    );
+                    let function = function(&name, resource, global_environment)?;
+                    template.functions.insert(name, function);
                 }
                 Some("AWS::DynamoDB::Table") => {
-                    let attributes = properties["AttributeDefinitions"]
-                        .as_sequence()
-                        .context("AttributeDefinitions")?
-                        .iter()
-                        .map(|a| {
-                            Ok((
-                                text(&a["AttributeName"], "AttributeName")?,
-                                text(&a["AttributeType"], "AttributeType")?,
-                            ))
-                        })
-                        .collect::<anyhow::Result<_>>()?;
-                    let indexes = properties["GlobalSecondaryIndexes"]
-                        .as_sequence()
-                        .into_iter()
-                        .flatten()
-                        .map(|i| {
-                            Ok(Index {
-                                name: text(&i["IndexName"], "IndexName")?,
-                                key: key_schema(&i["KeySchema"])?,
-                            })
-                        })
-                        .collect::<anyhow::Result<_>>()?;
-                    template.tables.insert(
-                        name,
-                        Table {
-                            attributes,
-                            key: key_schema(&properties["KeySchema"])?,
-                            indexes,
-                        },
-                    );
+                    let table = table(properties).with_context(|| format!("table {name}"))?;
+                    template.tables.insert(name, table);
                 }
                 Some("AWS::S3::Bucket") => template.buckets.push(name),
                 _ => {}
@@ -330,6 +371,13 @@ Resources:
     Metadata: { BuildMethod: rust-cargolambda, BuildProperties: { Binary: api } }
     Properties:
       Environment: { Variables: { TABLE: !Ref Data, ARN: !GetAtt Data.Arn, SUBBED: !Sub "x-${AWS::Region}" } }
+      Events:
+        Uploaded:
+          Type: S3
+          Properties:
+            Bucket: !Ref Frames
+            Events: s3:ObjectCreated:*
+            Filter: { S3Key: { Rules: [{ Name: prefix, Value: frames/ }] } }
   ApiTargets:
     Type: AWS::ElasticLoadBalancingV2::TargetGroup
     Properties:
@@ -356,6 +404,7 @@ Resources:
     Properties:
       AttributeDefinitions: [{ AttributeName: pk, AttributeType: S }]
       KeySchema: [{ AttributeName: pk, KeyType: HASH }]
+      TimeToLiveSpecification: { AttributeName: expiresAt, Enabled: true }
   Frames:
     Type: AWS::S3::Bucket
 "#;
@@ -363,14 +412,7 @@ Resources:
     #[test]
     fn reads_routes_functions_tables_and_buckets() {
         let template = Template::parse(SAMPLE).unwrap();
-        assert_eq!(
-            template
-                .rules
-                .iter()
-                .map(|r| r.priority)
-                .collect::<Vec<_>>(),
-            [10, 20]
-        );
+        assert_eq!(template.rules.iter().map(|r| r.priority).collect::<Vec<_>>(), [10, 20]);
         assert_eq!(template.rules[0].path_patterns, ["/a*"]);
         assert_eq!(
             template.rules[1].action,
@@ -383,20 +425,22 @@ Resources:
         assert_eq!(api.binary, "api");
         assert_eq!(api.environment["SHARED"], Intrinsic::Literal("one".into()));
         assert_eq!(api.environment["TABLE"], Intrinsic::Ref("Data".into()));
-        assert_eq!(
-            api.environment["ARN"],
-            Intrinsic::GetAtt("Data".into(), "Arn".into())
-        );
+        assert_eq!(api.environment["ARN"], Intrinsic::GetAtt("Data".into(), "Arn".into()));
         assert_eq!(api.environment["SUBBED"], Intrinsic::Other);
         assert!(matches!(
             template.default_action,
             Some(Action::Fixed { status: 404, .. })
         ));
-        assert_eq!(
-            template.tables["Data"].key,
-            [("pk".to_owned(), "HASH".to_owned())]
-        );
+        assert_eq!(template.tables["Data"].key, [("pk".to_owned(), "HASH".to_owned())]);
         assert_eq!(template.buckets, ["Frames"]);
+        assert_eq!(template.tables["Data"].ttl_attribute.as_deref(), Some("expiresAt"));
+        let subscription = S3Subscription {
+            name: "Uploaded".into(),
+            bucket: "Frames".into(),
+            prefix: "frames/".into(),
+            suffix: String::new(),
+        };
+        assert_eq!(api.s3_events, [subscription]);
         assert_eq!(local_bucket_name("Frames"), "seccom-frames");
     }
 }

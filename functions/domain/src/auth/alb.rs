@@ -54,9 +54,7 @@ pub(crate) async fn verify(
     let header: AlbHeader = serde_json::from_slice(&decode_part(header_part)?)
         .map_err(|_| AuthError::Invalid("the ALB token header is incomplete".into()))?;
     if header.alg != "ES256" {
-        return Err(AuthError::Invalid(
-            "ALB tokens must be signed with ES256".into(),
-        ));
+        return Err(AuthError::Invalid("ALB tokens must be signed with ES256".into()));
     }
     if header.signer != alb.load_balancer_arn {
         return Err(AuthError::Invalid(
@@ -73,9 +71,7 @@ pub(crate) async fn verify(
     )
     .unwrap_or(false);
     if !signature_valid {
-        return Err(AuthError::Invalid(
-            "the ALB token signature is invalid".into(),
-        ));
+        return Err(AuthError::Invalid("the ALB token signature is invalid".into()));
     }
     if header.iss != auth.issuer || header.client != auth.client_id {
         return Err(AuthError::Invalid(
@@ -85,9 +81,8 @@ pub(crate) async fn verify(
     if header.exp < chrono::Utc::now().timestamp() {
         return Err(AuthError::Invalid("the ALB token has expired".into()));
     }
-    let mut claims: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&decode_part(payload_part)?)
-            .map_err(|_| AuthError::Invalid("the ALB token payload is not a JSON object".into()))?;
+    let mut claims: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&decode_part(payload_part)?)
+        .map_err(|_| AuthError::Invalid("the ALB token payload is not a JSON object".into()))?;
     let sub = match claims.remove("sub") {
         Some(serde_json::Value::String(sub)) => sub,
         _ => return Err(AuthError::Invalid("the ALB token names no user".into())),

@@ -49,21 +49,12 @@ impl KeySource {
             if let Some(jwk) = cache.keys.find(kid) {
                 return Ok(jwk.clone());
             }
-            if cache
-                .fetched_at
-                .is_some_and(|at| at.elapsed() < REFRESH_INTERVAL)
-            {
-                return Err(AuthError::Invalid(
-                    "the token was signed by an unknown key".into(),
-                ));
+            if cache.fetched_at.is_some_and(|at| at.elapsed() < REFRESH_INTERVAL) {
+                return Err(AuthError::Invalid("the token was signed by an unknown key".into()));
             }
         }
         let mut cache = self.jwks.write().await;
-        if cache.keys.find(kid).is_none()
-            && cache
-                .fetched_at
-                .is_none_or(|at| at.elapsed() >= REFRESH_INTERVAL)
-        {
+        if cache.keys.find(kid).is_none() && cache.fetched_at.is_none_or(|at| at.elapsed() >= REFRESH_INTERVAL) {
             cache.keys = self.fetch_json(&self.jwks_url).await?;
             cache.fetched_at = Some(Instant::now());
         }
@@ -75,27 +66,17 @@ impl KeySource {
     }
 
     /// The ALB's public key with this id, from `{base_url}/{kid}`.
-    pub(crate) async fn alb_key(
-        &self,
-        base_url: &str,
-        kid: &str,
-    ) -> Result<Arc<DecodingKey>, AuthError> {
+    pub(crate) async fn alb_key(&self, base_url: &str, kid: &str) -> Result<Arc<DecodingKey>, AuthError> {
         if kid.is_empty() || !kid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(AuthError::Invalid(
-                "the ALB token names a malformed key id".into(),
-            ));
+            return Err(AuthError::Invalid("the ALB token names a malformed key id".into()));
         }
         if let Some(key) = self.alb_keys.read().await.get(kid) {
             return Ok(key.clone());
         }
         let url = format!("{}/{kid}", base_url.trim_end_matches('/'));
         let response = self.get(&url).await?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND
-            || response.status() == reqwest::StatusCode::FORBIDDEN
-        {
-            return Err(AuthError::Invalid(
-                "the ALB token names an unknown key".into(),
-            ));
+        if response.status() == reqwest::StatusCode::NOT_FOUND || response.status() == reqwest::StatusCode::FORBIDDEN {
+            return Err(AuthError::Invalid("the ALB token names an unknown key".into()));
         }
         let pem = response
             .error_for_status()
@@ -103,14 +84,8 @@ impl KeySource {
             .bytes()
             .await
             .map_err(|e| AuthError::unavailable("ALB public key", e))?;
-        let key = Arc::new(
-            DecodingKey::from_ec_pem(&pem)
-                .map_err(|e| AuthError::unavailable("ALB public key", e))?,
-        );
-        self.alb_keys
-            .write()
-            .await
-            .insert(kid.to_owned(), key.clone());
+        let key = Arc::new(DecodingKey::from_ec_pem(&pem).map_err(|e| AuthError::unavailable("ALB public key", e))?);
+        self.alb_keys.write().await.insert(kid.to_owned(), key.clone());
         Ok(key)
     }
 

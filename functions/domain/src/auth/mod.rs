@@ -39,11 +39,7 @@ pub struct Principal {
 
 impl Principal {
     /// Derives the role from group membership; `None` when the user has no usable role.
-    pub fn from_claims(
-        subject: String,
-        groups: &[String],
-        client_id: Option<&str>,
-    ) -> Option<Self> {
+    pub fn from_claims(subject: String, groups: &[String], client_id: Option<&str>) -> Option<Self> {
         let role = if groups.iter().any(|g| g == ADMIN_GROUP) {
             Role::Admin
         } else if groups.iter().any(|g| g == CLIENT_GROUP) {
@@ -95,14 +91,10 @@ mod tests {
         let tenant = ClientId::generate();
         let admin = Principal::from_claims("a".into(), &groups(&["admin"]), None).unwrap();
         assert_eq!(admin.role, Role::Admin);
-        let client =
-            Principal::from_claims("c".into(), &groups(&["client"]), Some(&tenant.to_string()))
-                .unwrap();
+        let client = Principal::from_claims("c".into(), &groups(&["client"]), Some(&tenant.to_string())).unwrap();
         assert_eq!(client.role, Role::Client(tenant));
         assert!(Principal::from_claims("c".into(), &groups(&["client"]), None).is_none());
-        assert!(
-            Principal::from_claims("c".into(), &groups(&["client"]), Some("garbage")).is_none()
-        );
+        assert!(Principal::from_claims("c".into(), &groups(&["client"]), Some("garbage")).is_none());
         assert!(Principal::from_claims("x".into(), &groups(&["visitors"]), None).is_none());
     }
 
@@ -119,10 +111,7 @@ mod tests {
             client.require_visible(other, "site"),
             Err(DomainError::NotFound("site"))
         ));
-        assert!(matches!(
-            client.require_staff(),
-            Err(DomainError::Forbidden(_))
-        ));
+        assert!(matches!(client.require_staff(), Err(DomainError::Forbidden(_))));
         assert_eq!(client.tenant(), Some(own));
         let admin = Principal {
             subject: "a".into(),

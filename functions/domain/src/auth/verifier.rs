@@ -55,10 +55,7 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    pub(crate) fn unavailable(
-        what: &str,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
+    pub(crate) fn unavailable(what: &str, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Unavailable {
             what: what.to_owned(),
             source: source.into(),
@@ -97,20 +94,13 @@ impl Authenticator {
             let token = value
                 .to_str()
                 .ok()
-                .and_then(|v| {
-                    v.strip_prefix("Bearer ")
-                        .or_else(|| v.strip_prefix("bearer "))
-                })
-                .ok_or_else(|| {
-                    AuthError::Invalid("the Authorization header must be `Bearer <token>`".into())
-                })?;
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .ok_or_else(|| AuthError::Invalid("the Authorization header must be `Bearer <token>`".into()))?;
             let claims = self.verify_cognito(token.trim(), "id").await?;
             return Principal::from_claims(claims.sub, &claims.groups, claims.tenant.as_deref())
                 .ok_or(AuthError::NoRole);
         }
-        if let (Some(alb_settings), Some(data)) =
-            (&self.settings.alb, headers.get(alb::DATA_HEADER))
-        {
+        if let (Some(alb_settings), Some(data)) = (&self.settings.alb, headers.get(alb::DATA_HEADER)) {
             let data = data
                 .to_str()
                 .map_err(|_| AuthError::Invalid("malformed ALB user claims".into()))?;
@@ -118,9 +108,7 @@ impl Authenticator {
             let access = headers
                 .get(alb::ACCESS_TOKEN_HEADER)
                 .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| {
-                    AuthError::Invalid("the ALB did not forward an access token".into())
-                })?;
+                .ok_or_else(|| AuthError::Invalid("the ALB did not forward an access token".into()))?;
             let access = self.verify_cognito(access, "access").await?;
             if access.sub != user.sub {
                 return Err(AuthError::Invalid(
@@ -128,20 +116,14 @@ impl Authenticator {
                 ));
             }
             let tenant = user.claims.get(CLIENT_ID_CLAIM).and_then(|v| v.as_str());
-            return Principal::from_claims(user.sub, &access.groups, tenant)
-                .ok_or(AuthError::NoRole);
+            return Principal::from_claims(user.sub, &access.groups, tenant).ok_or(AuthError::NoRole);
         }
         Err(AuthError::Missing)
     }
 
     /// Verifies a Cognito-issued token's signature, issuer, audience, expiry and use.
-    async fn verify_cognito(
-        &self,
-        token: &str,
-        token_use: &str,
-    ) -> Result<CognitoClaims, AuthError> {
-        let header = decode_header(token)
-            .map_err(|e| AuthError::Invalid(format!("malformed token: {e}")))?;
+    async fn verify_cognito(&self, token: &str, token_use: &str) -> Result<CognitoClaims, AuthError> {
+        let header = decode_header(token).map_err(|e| AuthError::Invalid(format!("malformed token: {e}")))?;
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
             return Err(AuthError::Invalid(format!(
                 "tokens signed with {:?} are not accepted",
@@ -152,8 +134,7 @@ impl Authenticator {
             .kid
             .ok_or_else(|| AuthError::Invalid("the token names no signing key".into()))?;
         let jwk = self.keys.jwk(&kid).await?;
-        let key = DecodingKey::from_jwk(&jwk)
-            .map_err(|e| AuthError::Invalid(format!("unusable signing key: {e}")))?;
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| AuthError::Invalid(format!("unusable signing key: {e}")))?;
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.settings.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
@@ -166,17 +147,15 @@ impl Authenticator {
         let claims = decode::<serde_json::Value>(token, &key, &validation)
             .map_err(|e| AuthError::Invalid(format!("the token was rejected: {e}")))?
             .claims;
-        let claims: CognitoClaims = serde_json::from_value(claims)
-            .map_err(|e| AuthError::Invalid(format!("the token lacks claims: {e}")))?;
+        let claims: CognitoClaims =
+            serde_json::from_value(claims).map_err(|e| AuthError::Invalid(format!("the token lacks claims: {e}")))?;
         if claims.token_use != token_use {
             return Err(AuthError::Invalid(format!(
                 "expected an {token_use} token, got an {} token",
                 claims.token_use
             )));
         }
-        if token_use == "access"
-            && claims.client_id.as_deref() != Some(self.settings.client_id.as_str())
-        {
+        if token_use == "access" && claims.client_id.as_deref() != Some(self.settings.client_id.as_str()) {
             return Err(AuthError::Invalid(
                 "the access token was issued to another app client".into(),
             ));

@@ -34,9 +34,7 @@ impl FrameKey {
         let (camera, seq) = rest
             .split_once('/')
             .ok_or_else(|| format!("{key} does not name a camera and a frame"))?;
-        let camera = camera
-            .parse()
-            .map_err(|_| format!("{key} does not name a camera id"))?;
+        let camera = camera.parse().map_err(|_| format!("{key} does not name a camera id"))?;
         if seq.len() != 20 || !seq.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("{key} does not end in a 20-digit sequence number"));
         }
@@ -120,7 +118,7 @@ pub struct Intrusion {
     pub client_id: ClientId,
     pub site_id: SiteId,
     pub camera_id: DeviceId,
-    /// When the first person frame of the burst was captured.
+    /// When the first frame of the window that opened the intrusion was captured.
     pub started_at: DateTime<Utc>,
     /// When the latest person frame of the burst was captured.
     pub last_seen_at: DateTime<Utc>,

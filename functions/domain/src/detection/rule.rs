@@ -62,19 +62,19 @@ impl Extent {
     /// Whether `run` belongs to this intrusion's burst: its frames touch or overlap
     /// the intrusion's, or fewer than `quiet_gap` passed between them.
     pub fn same_burst(&self, run: &PersonRun, quiet_gap: TimeDelta) -> bool {
-        let touches = run.first_seq <= self.last_seq.saturating_add(1)
-            && run.last_seq.saturating_add(1) >= self.first_seq;
-        let close =
-            run.first_at < self.last_at + quiet_gap && run.last_at + quiet_gap > self.first_at;
+        let touches =
+            run.first_seq <= self.last_seq.saturating_add(1) && run.last_seq.saturating_add(1) >= self.first_seq;
+        let close = run.first_at < self.last_at + quiet_gap && run.last_at + quiet_gap > self.first_at;
         touches || close
     }
 
-    /// The extent after adding `run`.
+    /// The extent after adding `run`. The start time stays the one the intrusion
+    /// was opened with, even when late frames of the same burst come before it.
     pub fn merged(&self, run: &PersonRun) -> Self {
         Self {
             first_seq: self.first_seq.min(run.first_seq),
             last_seq: self.last_seq.max(run.last_seq),
-            first_at: self.first_at.min(run.first_at),
+            first_at: self.first_at,
             last_at: self.last_at.max(run.last_at),
             peak_score: self.peak_score.max(run.peak_score),
         }
@@ -108,10 +108,7 @@ mod tests {
         let known = frames(&[(1, true), (2, true), (3, true)]);
         for seq in 1..=3 {
             let run = run_around(seq, &known).unwrap();
-            assert_eq!(
-                (run.first_seq, run.last_seq, run.opening),
-                (1, 3, [1, 2, 3])
-            );
+            assert_eq!((run.first_seq, run.last_seq, run.opening), (1, 3, [1, 2, 3]));
         }
     }
 
@@ -147,14 +144,8 @@ mod tests {
             extent.same_burst(&run_around(5, &known).unwrap(), gap),
             "touching frames"
         );
-        assert!(
-            extent.same_burst(&run_around(40, &known).unwrap(), gap),
-            "18 s later"
-        );
-        assert!(
-            !extent.same_burst(&run_around(100, &known).unwrap(), gap),
-            "48 s later"
-        );
+        assert!(extent.same_burst(&run_around(40, &known).unwrap(), gap), "18 s later");
+        assert!(!extent.same_burst(&run_around(100, &known).unwrap(), gap), "48 s later");
         let merged = extent.merged(&run_around(5, &known).unwrap());
         assert_eq!((merged.first_seq, merged.last_seq), (1, 7));
     }

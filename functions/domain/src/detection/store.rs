@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::rule::{self, PersonRun};
@@ -35,9 +35,7 @@ fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn unavailable<E: std::error::Error + Send + Sync + 'static>(
-    action: &str,
-) -> impl FnOnce(E) -> DomainError + '_ {
+fn unavailable<E: std::error::Error + Send + Sync + 'static>(action: &str) -> impl FnOnce(E) -> DomainError + '_ {
     move |e| DomainError::unavailable(format!("cannot {action}"), e)
 }
 
@@ -49,10 +47,21 @@ fn frame_sort_key(seq: u64) -> String {
     format!("FRAME#{seq:020}")
 }
 
-/// Timestamps in keys sort as text, so they need one fixed format. A key keeps the
-/// start the intrusion was opened with, even if late frames move `startedAt` earlier.
-fn key_time(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+/// An intrusion's index sort key: its start, in one fixed format so keys sort as
+/// text in time order, then its id.
+fn intrusion_sort_key(intrusion: &Intrusion) -> String {
+    format!(
+        "{}#{}",
+        intrusion
+            .started_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        intrusion.id
+    )
+}
+
+/// An intrusion's key in the camera's partition.
+fn intrusion_key(intrusion: &Intrusion) -> String {
+    format!("INTRUSION#{}", intrusion_sort_key(intrusion))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -144,12 +153,7 @@ impl DetectionTables {
     }
 
     /// The frames of a camera with sequence numbers in `from..=to`, read consistently.
-    async fn frames_between(
-        &self,
-        camera: DeviceId,
-        from: u64,
-        to: u64,
-    ) -> Result<Vec<FrameRecord>, DomainError> {
+    async fn frames_between(&self, camera: DeviceId, from: u64, to: u64) -> Result<Vec<FrameRecord>, DomainError> {
         let output = self
             .db
             .query()
@@ -171,8 +175,8 @@ impl DetectionTables {
             .map_err(unavailable("decode a frame"))
     }
 
-    /// The camera's most recent intrusions, read consistently from the base table.
-    async fn recent_intrusions(&self, camera: DeviceId) -> Result<Vec<Intrusion>, DomainError> {
+    /// The camera's most recent intrusions (up to 20, newest first), read consistently from the base table.
+    pub async fn recent_intrusions(&self, camera: DeviceId) -> Result<Vec<Intrusion>, DomainError> {
         let output = self
             .db
             .query()
@@ -190,9 +194,7 @@ impl DetectionTables {
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item::<_, StoredIntrusion>(item).map(|stored| stored.intrusion)
-            })
+            .map(|item| serde_dynamo::from_item::<_, StoredIntrusion>(item).map(|stored| stored.intrusion))
             .collect::<Result<_, _>>()
             .map_err(unavailable("decode an intrusion"))
     }
@@ -236,10 +238,7 @@ impl DetectionTables {
                 frame.seq.saturating_add(2),
             )
             .await?;
-        let known: BTreeMap<u64, rule::Observation> = neighbours
-            .iter()
-            .map(|f| (f.seq, f.observation()))
-            .collect();
+        let known: BTreeMap<u64, rule::Observation> = neighbours.iter().map(|f| (f.seq, f.observation())).collect();
         let Some(run) = rule::run_around(frame.seq, &known) else {
             return Ok(Decision::NoRun);
         };
@@ -252,10 +251,7 @@ impl DetectionTables {
         for attempt in 0..MAX_ATTEMPTS {
             let version = self.camera_version(frame.camera_id).await?;
             let recent = self.recent_intrusions(frame.camera_id).await?;
-            let (decision, write) = match recent
-                .into_iter()
-                .find(|i| i.extent().same_burst(&run, quiet_gap))
-            {
+            let (decision, write) = match recent.into_iter().find(|i| i.extent().same_burst(&run, quiet_gap)) {
                 Some(existing) => {
                     let merged = existing.extent().merged(&run);
                     if merged == existing.extent() {
@@ -264,15 +260,11 @@ impl DetectionTables {
                     let extended = Intrusion {
                         first_seq: merged.first_seq,
                         last_seq: merged.last_seq,
-                        started_at: merged.first_at,
                         last_seen_at: merged.last_at,
                         peak_score: merged.peak_score,
                         ..existing.clone()
                     };
-                    (
-                        Decision::Extended(extended.clone()),
-                        self.extend(&existing, &merged)?,
-                    )
+                    (Decision::Extended(extended.clone()), self.extend(&existing, &merged)?)
                 }
                 None => {
                     let opened = opened_intrusion(&run, camera, run.opening.map(key_of).to_vec());
@@ -299,10 +291,7 @@ impl DetectionTables {
             {
                 Ok(_) => return Ok(decision),
                 Err(SdkError::ServiceError(e))
-                    if matches!(
-                        e.err(),
-                        TransactWriteItemsError::TransactionCanceledException(_)
-                    ) =>
+                    if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
                 {
                     tracing::debug!(camera = %frame.camera_id, attempt, "another invocation decided first; deciding again");
                     tokio::time::sleep(Duration::from_millis(5 + u64::from(attempt) * 10)).await;
@@ -320,12 +309,11 @@ impl DetectionTables {
     }
 
     fn open(&self, intrusion: &Intrusion) -> Result<TransactWriteItem, DomainError> {
-        let sort_key = format!("{}#{}", key_time(intrusion.started_at), intrusion.id);
         let stored = StoredIntrusion {
             pk: camera_key(intrusion.camera_id),
-            sk: format!("INTRUSION#{sort_key}"),
+            sk: intrusion_key(intrusion),
             entity: "INTRUSION".into(),
-            sort_key,
+            sort_key: intrusion_sort_key(intrusion),
             intrusion: intrusion.clone(),
         };
         let put = Put::builder()
@@ -339,27 +327,55 @@ impl DetectionTables {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    fn extend(
-        &self,
-        existing: &Intrusion,
-        merged: &rule::Extent,
-    ) -> Result<TransactWriteItem, DomainError> {
+    fn extend(&self, existing: &Intrusion, merged: &rule::Extent) -> Result<TransactWriteItem, DomainError> {
         let update = Update::builder()
             .table_name(&self.intrusions)
             .key("pk", s(camera_key(existing.camera_id)))
-            .key("sk", s(format!("INTRUSION#{}#{}", key_time(existing.started_at), existing.id)))
-            .update_expression(
-                "SET firstSeq = :first, lastSeq = :last, startedAt = :first_at, lastSeenAt = :last_at, peakScore = :peak",
-            )
+            .key("sk", s(intrusion_key(existing)))
+            .update_expression("SET firstSeq = :first, lastSeq = :last, lastSeenAt = :last_at, peakScore = :peak")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":first", n(merged.first_seq))
             .expression_attribute_values(":last", n(merged.last_seq))
-            .expression_attribute_values(":first_at", s(merged.first_at.to_rfc3339()))
             .expression_attribute_values(":last_at", s(merged.last_at.to_rfc3339()))
             .expression_attribute_values(":peak", n(merged.peak_score))
             .build()
             .map_err(unavailable("build an intrusion update"))?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+impl DetectionTables {
+    /// Records where the annotated snapshot of an intrusion was stored.
+    pub async fn set_snapshot(&self, intrusion: &Intrusion, snapshot_key: &str) -> Result<(), DomainError> {
+        self.db
+            .update_item()
+            .table_name(&self.intrusions)
+            .key("pk", s(camera_key(intrusion.camera_id)))
+            .key("sk", s(intrusion_key(intrusion)))
+            .update_expression("SET snapshotKey = :key")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":key", s(snapshot_key))
+            .send()
+            .await
+            .map_err(unavailable("record a snapshot"))?;
+        Ok(())
+    }
+
+    /// Records a frame whose key names no camera, so it is never silently lost.
+    pub async fn record_unroutable(&self, object_key: &str, reason: &str, expires_at: i64) -> Result<(), DomainError> {
+        self.db
+            .put_item()
+            .table_name(&self.frames)
+            .item("pk", s("UNROUTABLE"))
+            .item("sk", s(object_key))
+            .item("status", s("rejected"))
+            .item("reason", s(reason))
+            .item("recordedAt", s(Utc::now().to_rfc3339()))
+            .item("expiresAt", n(expires_at))
+            .send()
+            .await
+            .map_err(unavailable("record an unroutable frame"))?;
+        Ok(())
     }
 }
 

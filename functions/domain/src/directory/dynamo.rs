@@ -13,9 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
@@ -67,9 +65,7 @@ pub struct DirectoryTable {
     table: String,
 }
 
-fn unavailable<E: std::error::Error + Send + Sync + 'static>(
-    action: &str,
-) -> impl FnOnce(E) -> DomainError + '_ {
+fn unavailable<E: std::error::Error + Send + Sync + 'static>(action: &str) -> impl FnOnce(E) -> DomainError + '_ {
     move |e| DomainError::unavailable(format!("cannot {action} in the directory table"), e)
 }
 
@@ -106,20 +102,14 @@ impl DirectoryTable {
         serde_dynamo::to_item(stored).map_err(unavailable("encode a record"))
     }
 
-    fn decode<T: DeserializeOwned>(
-        item: HashMap<String, AttributeValue>,
-    ) -> Result<T, DomainError> {
+    fn decode<T: DeserializeOwned>(item: HashMap<String, AttributeValue>) -> Result<T, DomainError> {
         serde_dynamo::from_item::<_, Stored<T>>(item)
             .map(|stored| stored.record)
             .map_err(unavailable("decode a record"))
     }
 
     /// Stores a record that has no parent, such as a client.
-    pub(crate) async fn put_root<T: Serialize>(
-        &self,
-        placement: Placement,
-        record: &T,
-    ) -> Result<(), DomainError> {
+    pub(crate) async fn put_root<T: Serialize>(&self, placement: Placement, record: &T) -> Result<(), DomainError> {
         self.db
             .put_item()
             .table_name(&self.table)
@@ -138,10 +128,7 @@ impl DirectoryTable {
         credential_hash: Option<String>,
         record: &T,
     ) -> Result<bool, DomainError> {
-        let parent = placement
-            .parent_key
-            .clone()
-            .expect("a child names its parent");
+        let parent = placement.parent_key.clone().expect("a child names its parent");
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(Self::item(placement, credential_hash, record)?))
@@ -184,10 +171,7 @@ impl DirectoryTable {
     }
 
     /// Reads one record by key.
-    pub(crate) async fn get<T: DeserializeOwned>(
-        &self,
-        pk: &str,
-    ) -> Result<Option<T>, DomainError> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, pk: &str) -> Result<Option<T>, DomainError> {
         let output = self
             .db
             .get_item()
@@ -207,11 +191,7 @@ impl DirectoryTable {
         set: HashMap<String, AttributeValue>,
         remove: &[&str],
     ) -> Result<Option<T>, DomainError> {
-        let mut request = self
-            .db
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(pk));
+        let mut request = self.db.update_item().table_name(&self.table).key("pk", s(pk));
         let mut assignments = Vec::new();
         for (index, (field, value)) in set.into_iter().enumerate() {
             assignments.push(format!("#s{index} = :s{index}"));
@@ -221,9 +201,7 @@ impl DirectoryTable {
         }
         let mut expression = format!("SET {}", assignments.join(", "));
         if !remove.is_empty() {
-            let names: Vec<String> = (0..remove.len())
-                .map(|index| format!("#r{index}"))
-                .collect();
+            let names: Vec<String> = (0..remove.len()).map(|index| format!("#r{index}")).collect();
             expression.push_str(&format!(" REMOVE {}", names.join(", ")));
             for (name, field) in names.into_iter().zip(remove) {
                 request = request.expression_attribute_names(name, *field);
@@ -248,11 +226,7 @@ impl DirectoryTable {
     }
 
     /// Deletes a record that has no children, uncounting it on its parent.
-    pub(crate) async fn delete(
-        &self,
-        pk: &str,
-        parent: Option<String>,
-    ) -> Result<Deletion, DomainError> {
+    pub(crate) async fn delete(&self, pk: &str, parent: Option<String>) -> Result<Deletion, DomainError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .key("pk", s(pk))
@@ -281,10 +255,7 @@ impl DirectoryTable {
         {
             Ok(_) => Ok(Deletion::Deleted),
             Err(SdkError::ServiceError(e))
-                if matches!(
-                    e.err(),
-                    TransactWriteItemsError::TransactionCanceledException(_)
-                ) =>
+                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
             {
                 let still_there = self
                     .db
@@ -365,11 +336,8 @@ fn decode_token(
     partition_value: &str,
     prefix: &str,
 ) -> Result<HashMap<String, AttributeValue>, DomainError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token)
-        .map_err(|_| DomainError::BadPageToken)?;
-    let plain: BTreeMap<String, String> =
-        serde_json::from_slice(&bytes).map_err(|_| DomainError::BadPageToken)?;
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| DomainError::BadPageToken)?;
+    let plain: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| DomainError::BadPageToken)?;
     let expected_names = ["pk", partition_attribute, "sortKey"];
     let belongs = plain.len() == expected_names.len()
         && expected_names.iter().all(|name| plain.contains_key(*name))
@@ -378,10 +346,7 @@ fn decode_token(
     if !belongs {
         return Err(DomainError::BadPageToken);
     }
-    Ok(plain
-        .into_iter()
-        .map(|(name, value)| (name, s(value)))
-        .collect())
+    Ok(plain.into_iter().map(|(name, value)| (name, s(value))).collect())
 }
 
 #[cfg(test)]
@@ -390,19 +355,12 @@ mod tests {
 
     #[test]
     fn tokens_only_continue_the_list_they_came_from() {
-        let key: HashMap<_, _> = [
-            ("pk", "SITE#1"),
-            ("parentKey", "CLIENT#a"),
-            ("sortKey", "SITE#lobby#1"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), s(v)))
-        .collect();
+        let key: HashMap<_, _> = [("pk", "SITE#1"), ("parentKey", "CLIENT#a"), ("sortKey", "SITE#lobby#1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), s(v)))
+            .collect();
         let token = encode_token(&key);
-        assert_eq!(
-            decode_token(&token, "parentKey", "CLIENT#a", "SITE#").unwrap(),
-            key
-        );
+        assert_eq!(decode_token(&token, "parentKey", "CLIENT#a", "SITE#").unwrap(), key);
         assert!(decode_token(&token, "parentKey", "CLIENT#b", "SITE#").is_err());
         assert!(decode_token(&token, "parentKey", "CLIENT#a", "CAMERA#").is_err());
         assert!(decode_token(&token, "entity", "SITE", "SITE#").is_err());

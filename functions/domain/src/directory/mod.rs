@@ -84,12 +84,9 @@ fn changed_fields(
     changes: impl Serialize,
     renamed_sort_key: Option<String>,
 ) -> Result<HashMap<String, AttributeValue>, DomainError> {
-    let mut set: HashMap<String, AttributeValue> = serde_dynamo::to_item(changes)
-        .map_err(|e| DomainError::unavailable("cannot encode a change", e))?;
-    set.insert(
-        "updatedAt".into(),
-        AttributeValue::S(Utc::now().to_rfc3339()),
-    );
+    let mut set: HashMap<String, AttributeValue> =
+        serde_dynamo::to_item(changes).map_err(|e| DomainError::unavailable("cannot encode a change", e))?;
+    set.insert("updatedAt".into(), AttributeValue::S(Utc::now().to_rfc3339()));
     if let Some(sort_key) = renamed_sort_key {
         set.insert("sortKey".into(), AttributeValue::S(sort_key));
     }
@@ -109,11 +106,7 @@ impl Directory {
     }
 
     /// Registers a new client (staff only); the body is validated once the caller may act.
-    pub async fn create_client(
-        &self,
-        who: &Principal,
-        body: ClientBody,
-    ) -> Result<Client, DomainError> {
+    pub async fn create_client(&self, who: &Principal, body: ClientBody) -> Result<Client, DomainError> {
         who.require_staff()?;
         let input = NewClient::parse(body)?;
         let now = Utc::now();
@@ -130,11 +123,7 @@ impl Directory {
     }
 
     /// Staff see every client by name; a client user sees only its own record.
-    pub async fn list_clients(
-        &self,
-        who: &Principal,
-        page: PageRequest,
-    ) -> Result<Page<Client>, DomainError> {
+    pub async fn list_clients(&self, who: &Principal, page: PageRequest) -> Result<Page<Client>, DomainError> {
         match who.tenant() {
             None => {
                 self.table
@@ -142,12 +131,7 @@ impl Directory {
                     .await
             }
             Some(own) => {
-                let items = self
-                    .table
-                    .get::<Client>(&client_key(own))
-                    .await?
-                    .into_iter()
-                    .collect();
+                let items = self.table.get::<Client>(&client_key(own)).await?.into_iter().collect();
                 Ok(Page {
                     items,
                     next_token: None,
@@ -174,13 +158,7 @@ impl Directory {
     ) -> Result<Client, DomainError> {
         who.require_staff()?;
         let changes = ClientChanges::parse(body)?;
-        let set = changed_fields(
-            &changes,
-            changes
-                .name
-                .as_ref()
-                .map(|name| sort_key("CLIENT", name, id)),
-        )?;
+        let set = changed_fields(&changes, changes.name.as_ref().map(|name| sort_key("CLIENT", name, id)))?;
         let remove: &[&str] = if matches!(changes.phone, Some(None)) {
             &["phone"]
         } else {
@@ -263,18 +241,10 @@ impl Directory {
     }
 
     /// Renames a site or corrects its address (staff only).
-    pub async fn update_site(
-        &self,
-        who: &Principal,
-        id: SiteId,
-        body: SitePatchBody,
-    ) -> Result<Site, DomainError> {
+    pub async fn update_site(&self, who: &Principal, id: SiteId, body: SitePatchBody) -> Result<Site, DomainError> {
         who.require_staff()?;
         let changes = SiteChanges::parse(body)?;
-        let set = changed_fields(
-            &changes,
-            changes.name.as_ref().map(|name| sort_key("SITE", name, id)),
-        )?;
+        let set = changed_fields(&changes, changes.name.as_ref().map(|name| sort_key("SITE", name, id)))?;
         self.table
             .update(&site_key(id), set, &[])
             .await?
@@ -356,12 +326,7 @@ impl Directory {
     }
 
     /// One camera or alarm, if the caller may see it; a camera asked for as an alarm is not found.
-    pub async fn get_device(
-        &self,
-        who: &Principal,
-        id: DeviceId,
-        kind: DeviceKind,
-    ) -> Result<Device, DomainError> {
+    pub async fn get_device(&self, who: &Principal, id: DeviceId, kind: DeviceKind) -> Result<Device, DomainError> {
         let device: Device = self
             .table
             .get(&device_key(id))
@@ -400,12 +365,7 @@ impl Directory {
     }
 
     /// Removes a camera or alarm; its credential stops working with it (staff only).
-    pub async fn remove_device(
-        &self,
-        who: &Principal,
-        id: DeviceId,
-        kind: DeviceKind,
-    ) -> Result<(), DomainError> {
+    pub async fn remove_device(&self, who: &Principal, id: DeviceId, kind: DeviceKind) -> Result<(), DomainError> {
         who.require_staff()?;
         let device = self.get_device(who, id, kind).await?;
         match self

@@ -94,9 +94,7 @@ pub struct RegisteredDevice {
 }
 
 /// Distinguishes "field absent" (keep) from "field null" (clear) in a PATCH body.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
@@ -251,12 +249,7 @@ impl SiteChanges {
     pub fn parse(body: SitePatchBody) -> Result<Self, DomainError> {
         let mut errors = FieldErrors::default();
         let name = optional(&mut errors, "name", body.name.as_deref(), Name::parse);
-        let address = optional(
-            &mut errors,
-            "address",
-            body.address.as_deref(),
-            Address::parse,
-        );
+        let address = optional(&mut errors, "address", body.address.as_deref(), Address::parse);
         errors.finish().map_err(DomainError::Invalid)?;
         Ok(Self { name, address })
     }
@@ -282,10 +275,7 @@ mod tests {
         assert!(absent.phone.is_none());
         let cleared: ClientPatchBody = serde_json::from_str(r#"{"phone":null}"#).unwrap();
         assert!(matches!(cleared.phone, Some(None)));
-        assert!(matches!(
-            ClientChanges::parse(cleared).unwrap().phone,
-            Some(None)
-        ));
+        assert!(matches!(ClientChanges::parse(cleared).unwrap().phone, Some(None)));
     }
 
     #[test]

@@ -48,10 +48,7 @@ where
 
 fn json_problem(rejection: &JsonRejection) -> ApiError {
     let detail = match rejection {
-        JsonRejection::JsonDataError(e) => format!(
-            "the body does not have the expected fields: {}",
-            e.body_text()
-        ),
+        JsonRejection::JsonDataError(e) => format!("the body does not have the expected fields: {}", e.body_text()),
         JsonRejection::JsonSyntaxError(e) => {
             format!("the body is not valid JSON: {}", e.body_text())
         }

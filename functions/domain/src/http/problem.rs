@@ -92,10 +92,7 @@ impl From<AuthError> for ApiError {
                 Self::new(StatusCode::UNAUTHORIZED, error.to_string())
             }
             AuthError::NoRole => Self::new(StatusCode::FORBIDDEN, error.to_string()),
-            AuthError::Unavailable {
-                ref what,
-                ref source,
-            } => {
+            AuthError::Unavailable { ref what, ref source } => {
                 tracing::error!(keys = %what, cause = %source, "cannot fetch signing keys");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -32,10 +32,7 @@ pub(crate) fn anchors() -> Vec<Anchor> {
         let boxes: Vec<(f32, f32)> = if layer == 0 {
             vec![(0.1, 1.0), (scale(0), 2.0), (scale(0), 0.5)]
         } else {
-            let mut boxes: Vec<(f32, f32)> = ASPECT_RATIOS
-                .iter()
-                .map(|&ratio| (scale(layer), ratio))
-                .collect();
+            let mut boxes: Vec<(f32, f32)> = ASPECT_RATIOS.iter().map(|&ratio| (scale(layer), ratio)).collect();
             boxes.push(((scale(layer) * scale(layer + 1)).sqrt(), 1.0));
             boxes
         };

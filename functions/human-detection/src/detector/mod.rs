@@ -68,11 +68,7 @@ fn iou(a: &PersonBox, b: &PersonBox) -> f32 {
     let intersection = width * height;
     let area = |r: &PersonBox| (r.x2 - r.x1) * (r.y2 - r.y1);
     let union = area(a) + area(b) - intersection;
-    if union <= 0.0 {
-        0.0
-    } else {
-        intersection / union
-    }
+    if union <= 0.0 { 0.0 } else { intersection / union }
 }
 
 impl PersonDetector {
@@ -81,10 +77,7 @@ impl PersonDetector {
         let plan = tract_onnx::onnx()
             .model_for_read(&mut Cursor::new(MODEL))
             .context("the embedded model is not valid ONNX")?
-            .with_input_fact(
-                0,
-                f32::fact([1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3]).into(),
-            )?
+            .with_input_fact(0, f32::fact([1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3]).into())?
             .into_optimized()
             .context("tract cannot optimise the model")?
             .into_runnable()?;
@@ -99,11 +92,11 @@ impl PersonDetector {
         let resized = image
             .resize_exact(INPUT_SIZE, INPUT_SIZE, FilterType::Triangle)
             .to_rgb8();
-        let input: Tensor = tract_ndarray::Array4::from_shape_fn(
-            (1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3),
-            |(_, y, x, c)| f32::from(resized.get_pixel(x as u32, y as u32)[c]) / 127.5 - 1.0,
-        )
-        .into();
+        let input: Tensor =
+            tract_ndarray::Array4::from_shape_fn((1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3), |(_, y, x, c)| {
+                f32::from(resized.get_pixel(x as u32, y as u32)[c]) / 127.5 - 1.0
+            })
+            .into();
         let outputs = self.plan.run(tvec!(input.into()))?;
         let encodings = outputs[0].to_plain_array_view::<f32>()?;
         let logits = outputs[1].to_plain_array_view::<f32>()?;

@@ -68,9 +68,7 @@ pub(crate) async fn register(
     PathId((site, collection)): PathId<(SiteId, Collection)>,
     JsonBody(body): JsonBody<DeviceBody>,
 ) -> Result<Response, ApiError> {
-    let registered = directory
-        .register_device(&who, site, collection.kind(), body)
-        .await?;
+    let registered = directory.register_device(&who, site, collection.kind(), body).await?;
     Ok(created(
         format!("/api/{}/{}", collection.path(), registered.device.id),
         registered,
@@ -87,9 +85,7 @@ pub(crate) async fn get(
     Caller(who): Caller,
     PathId((collection, id)): PathId<(Collection, DeviceId)>,
 ) -> Result<Json<Device>, ApiError> {
-    Ok(Json(
-        directory.get_device(&who, id, collection.kind()).await?,
-    ))
+    Ok(Json(directory.get_device(&who, id, collection.kind()).await?))
 }
 
 /// Renames a camera or alarm (staff only).
@@ -103,11 +99,7 @@ pub(crate) async fn rename(
     PathId((collection, id)): PathId<(Collection, DeviceId)>,
     JsonBody(body): JsonBody<DeviceBody>,
 ) -> Result<Json<Device>, ApiError> {
-    Ok(Json(
-        directory
-            .rename_device(&who, id, collection.kind(), body)
-            .await?,
-    ))
+    Ok(Json(directory.rename_device(&who, id, collection.kind(), body).await?))
 }
 
 /// Removes a camera or alarm; its credential stops working (staff only).

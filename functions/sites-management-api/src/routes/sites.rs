@@ -40,9 +40,7 @@ pub(crate) async fn list(
         next_token: query.next_token,
     }
     .try_into()?;
-    Ok(Json(
-        directory.list_sites(&who, query.client_id, page).await?,
-    ))
+    Ok(Json(directory.list_sites(&who, query.client_id, page).await?))
 }
 
 /// Adds a site to a client (staff only).
