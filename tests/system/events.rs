@@ -1,45 +1,65 @@
-//! The ALB events in `events/` are fed to their function in-process, exactly as
-//! `lambda_http` receives them in Lambda, and every answer is checked.
+//! The events in `events/` are fed to their function in-process, exactly as the
+//! Lambda runtime hands them over, and every answer is checked.
 
+use aws_lambda_events::s3::S3Event;
 use axum::Router;
 use axum::body::to_bytes;
+use human_detection::{FrameReport, HumanDetection};
 use lambda_http::request::RequestContext;
 use lambda_http::{RequestExt, request::from_str};
-use seccom_domain::config::{Config, DIRECTORY_TABLE};
-use seccom_system_tests::{TestStack, repository_root};
+use seccom_domain::config::Config;
+use seccom_system_tests::{TestStack, frames_bucket, repository_root, test_image};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-/// The answer each event file must get from a fresh directory with a staff token.
+/// The camera id the event files use; tests put a registered camera's id in its place.
+const EVENT_CAMERA: &str = "5c3e9a7b-1d2f-4e6a-8b0c-9f7e2d1a3b4c";
+
+/// The answer each ALB event file must get from a fresh stack, with a staff token
+/// and the credential of a camera registered in the event camera's place.
 const EXPECTED: &[(&str, u16)] = &[
-    ("create-client.json", 201),
-    ("create-site-unknown-client.json", 422),
-    ("delete-alarm-unknown.json", 404),
-    ("get-site-unknown.json", 404),
-    ("health-check.json", 200),
-    ("list-alarms-unknown-site.json", 404),
-    ("list-clients-multi-value-headers.json", 200),
-    ("list-clients-without-token.json", 401),
-    ("list-clients.json", 200),
-    ("list-sites.json", 200),
-    ("register-camera-unknown-site.json", 404),
-    ("rename-camera-unknown.json", 404),
+    ("cameras-api/health-check.json", 200),
+    ("cameras-api/heartbeat.json", 200),
+    ("cameras-api/request-frame-upload.json", 201),
+    ("intrusion-management-api/list-intrusions-of-unknown-camera.json", 404),
+    ("intrusion-management-api/list-intrusions.json", 200),
+    ("sites-management-api/create-client.json", 201),
+    ("sites-management-api/create-site-unknown-client.json", 422),
+    ("sites-management-api/delete-alarm-unknown.json", 404),
+    ("sites-management-api/get-site-unknown.json", 404),
+    ("sites-management-api/health-check.json", 200),
+    ("sites-management-api/list-alarms-unknown-site.json", 404),
+    ("sites-management-api/list-clients-multi-value-headers.json", 200),
+    ("sites-management-api/list-clients-without-token.json", 401),
+    ("sites-management-api/list-clients.json", 200),
+    ("sites-management-api/list-sites.json", 200),
+    ("sites-management-api/register-camera-unknown-site.json", 404),
+    ("sites-management-api/rename-camera-unknown.json", 404),
 ];
 
-/// The Sites Management API wired to the stack's emulators, as `main.rs` wires it in Lambda.
-async fn sites_management_api(stack: &TestStack) -> Router {
-    let endpoints = stack.stack.endpoints();
-    let sdk = seccom_tools::local::sdk_config(endpoints).await;
-    let mut settings: Vec<(String, String)> = endpoints
-        .environment()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    settings.push((DIRECTORY_TABLE.to_owned(), "DirectoryTable".to_owned()));
-    sites_management_api::app(&sdk, &Config::from_pairs(settings)).expect("the function starts")
+/// The settings the local stack gave its functions (its `lambda.env`).
+fn function_settings(stack: &TestStack) -> Config {
+    let env = std::fs::read_to_string(stack.data_dir.path().join(seccom_tools::local::LAMBDA_ENV_FILE)).unwrap();
+    Config::from_pairs(
+        env.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )
 }
 
-/// Invokes the function with an ALB event, returning status, content type and body.
+/// An HTTP function wired to the stack's emulators, as its `main.rs` wires it in Lambda.
+async fn http_function(stack: &TestStack, name: &str) -> Router {
+    let sdk = seccom_tools::local::sdk_config(stack.stack.endpoints()).await;
+    let config = function_settings(stack);
+    match name {
+        "sites-management-api" => sites_management_api::app(&sdk, &config).unwrap(),
+        "cameras-api" => cameras_api::app(&sdk, &config).unwrap(),
+        "intrusion-management-api" => intrusion_management_api::app(&sdk, &config).unwrap(),
+        other => panic!("no HTTP function {other}"),
+    }
+}
+
+/// Invokes a function with an ALB event, returning status, content type and body.
 async fn invoke(function: &Router, event: &str) -> (u16, String, Value) {
     let request = from_str(event).expect("lambda_http accepts the event");
     assert!(
@@ -67,24 +87,52 @@ async fn invoke(function: &Router, event: &str) -> (u16, String, Value) {
     (status, content_type, body)
 }
 
-#[tokio::test]
-async fn every_event_file_gets_its_expected_answer() {
-    let stack = TestStack::start().await;
-    let function = sites_management_api(&stack).await;
-    let folder = repository_root().join("events/sites-management-api");
-    let mut files: Vec<String> = std::fs::read_dir(&folder)
-        .expect("events/sites-management-api exists")
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+fn event_files(folder: &str) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(repository_root().join("events").join(folder))
+        .unwrap()
+        .map(|entry| format!("{folder}/{}", entry.unwrap().file_name().to_string_lossy()))
         .collect();
     files.sort();
-    let expected: Vec<&str> = EXPECTED.iter().map(|(file, _)| *file).collect();
-    assert_eq!(files, expected, "every event file needs an expected answer here");
+    files
+}
 
+#[tokio::test]
+async fn every_alb_event_file_gets_its_expected_answer() {
+    let stack = TestStack::start().await;
+    let listed: Vec<String> = ["cameras-api", "intrusion-management-api", "sites-management-api"]
+        .iter()
+        .flat_map(|folder| event_files(folder))
+        .collect();
+    let expected: Vec<&str> = EXPECTED.iter().map(|(file, _)| *file).collect();
+    assert_eq!(listed, expected, "every event file needs an expected answer here");
+
+    let client = stack.create_client("Events Ltd").await;
+    let site = stack.create_site(&client, "Events HQ").await;
+    let registered = stack
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/sites/{site}/cameras"),
+            Some(&stack.admin()),
+            Some(json!({ "name": "Gate" })),
+        )
+        .await
+        .expect(201);
+    let (camera, credential) = (
+        registered["id"].as_str().unwrap(),
+        registered["credential"].as_str().unwrap(),
+    );
     let token = stack.admin();
     for (file, status) in EXPECTED {
-        let event = std::fs::read_to_string(folder.join(file))
+        let function = http_function(&stack, file.split('/').next().unwrap()).await;
+        let event = std::fs::read_to_string(repository_root().join("events").join(file))
             .unwrap()
-            .replace("REPLACE_WITH_TOKEN", &token);
+            .replace("REPLACE_WITH_TOKEN", &token)
+            .replace("REPLACE_WITH_DEVICE_CREDENTIAL", credential);
+        let event = if file.starts_with("cameras-api") {
+            event.replace(EVENT_CAMERA, camera)
+        } else {
+            event
+        };
         let (actual, content_type, body) = invoke(&function, &event).await;
         assert_eq!(actual, *status, "{file}: {body}");
         let expected_type = if *status < 400 {
@@ -100,9 +148,32 @@ async fn every_event_file_gets_its_expected_answer() {
 }
 
 #[tokio::test]
+async fn the_sample_s3_event_is_analysed_by_the_detector() {
+    let stack = TestStack::start().await;
+    assert_eq!(event_files("human-detection"), ["human-detection/frame-uploaded.json"]);
+    let camera = stack.camera().await;
+    let event = std::fs::read_to_string(repository_root().join("events/human-detection/frame-uploaded.json"))
+        .unwrap()
+        .replace(EVENT_CAMERA, &camera)
+        .replace("seccom-frames-123456789012-us-east-1", &frames_bucket());
+    let event: S3Event = serde_json::from_str(&event).unwrap();
+    let key = event.records[0].s3.object.key.clone().unwrap();
+    stack.put_object(&key, test_image("astronaut.png"), None).await;
+    stack.settled().await;
+
+    let sdk = seccom_tools::local::sdk_config(stack.stack.endpoints()).await;
+    let function = HumanDetection::new(&sdk, &function_settings(&stack)).unwrap();
+    let reports = function.handle(event).await.unwrap();
+    assert!(
+        matches!(&reports[..], [FrameReport::Analysed { person: true, .. }]),
+        "{reports:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_oversized_body_that_reaches_the_function_is_a_problem_not_a_crash() {
     let stack = TestStack::start().await;
-    let function = sites_management_api(&stack).await;
+    let function = http_function(&stack, "sites-management-api").await;
     let event = json!({
         "requestContext": { "elb": { "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/seccom-sites-api/1" } },
         "httpMethod": "POST",

@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod crud;
 mod detection;
+mod devices;
 mod events;
 mod openapi;
 mod persistence;

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use human_detection::detector::PersonDetector;
 use human_detection::frame;
 use seccom_domain::ids::ClientId;
+use seccom_tools::camera::Camera;
 use seccom_tools::idp::{LocalIdp, LocalUser};
 use seccom_tools::local::{LAMBDA_ENV_FILE, LocalOptions, LocalStack};
 
@@ -23,6 +24,33 @@ enum Role {
 }
 
 #[derive(Subcommand)]
+enum CameraCommand {
+    /// Upload frames through the devices API: `--seq N FILE` for one, `--from-seq N FILE...` for several in order.
+    Send {
+        /// The API's base URL (the ALB), e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        api: String,
+        #[arg(long)]
+        camera_id: String,
+        /// The camera's credential, as shown at registration.
+        #[arg(long)]
+        key: String,
+        /// The sequence number of a single frame.
+        #[arg(long, conflicts_with = "from_seq", required_unless_present = "from_seq")]
+        seq: Option<u64>,
+        /// The sequence number of the first of several frames.
+        #[arg(long)]
+        from_seq: Option<u64>,
+        /// The capture time of every frame (RFC 3339); now by default.
+        #[arg(long)]
+        captured_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// JPEG or PNG frames.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the whole system locally: DynamoDB and S3 emulators, identity provider, ALB stand-in.
     Local {
@@ -35,6 +63,11 @@ enum Command {
         /// The SAM template that declares routes, functions, tables and buckets.
         #[arg(long, default_value = "template.yaml")]
         template: PathBuf,
+    },
+    /// Act as a camera against the devices API.
+    Camera {
+        #[command(subcommand)]
+        command: CameraCommand,
     },
     /// Run the person detector on image files: one JSON line per file.
     Detect {
@@ -128,6 +161,27 @@ async fn main() -> anyhow::Result<()> {
             stack.stop().await;
         }
         Command::Detect { files } => detect(&files)?,
+        Command::Camera {
+            command:
+                CameraCommand::Send {
+                    api,
+                    camera_id,
+                    key,
+                    seq,
+                    from_seq,
+                    captured_at,
+                    files,
+                },
+        } => {
+            anyhow::ensure!(
+                seq.is_none() || files.len() == 1,
+                "--seq sends one file; use --from-seq for several"
+            );
+            let first = seq.or(from_seq).expect("clap requires --seq or --from-seq");
+            Camera::new(&api, &camera_id, &key)
+                .send_files(first, captured_at, &files)
+                .await?;
+        }
         Command::Token {
             role,
             client_id,

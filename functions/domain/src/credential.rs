@@ -29,6 +29,20 @@ pub fn issue(device: DeviceId) -> IssuedCredential {
     IssuedCredential { secret, hash }
 }
 
+/// The device a presented credential claims to be, if it has the credential's shape.
+pub fn claimed_device(presented: &str) -> Option<DeviceId> {
+    let (device, secret) = presented.strip_prefix("sck_")?.split_once('_')?;
+    if secret.is_empty() {
+        return None;
+    }
+    device.parse().ok()
+}
+
+/// Whether a presented credential hashes to the stored hash, compared in constant time.
+pub fn matches(presented: &str, stored_hash: &str) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(hash(presented).as_bytes(), stored_hash.as_bytes()).is_ok()
+}
+
 /// The stored form of a secret. A plain SHA-256 suffices: the secret has 256 bits of entropy.
 pub fn hash(secret: &str) -> String {
     digest(&SHA256, secret.as_bytes())
@@ -54,5 +68,10 @@ mod tests {
         assert_eq!(hash(&a.secret), a.hash);
         assert_eq!(a.hash.len(), 64);
         assert!(!a.hash.contains(&a.secret));
+        assert_eq!(claimed_device(&a.secret), Some(device));
+        assert!(matches(&a.secret, &a.hash) && !matches(&b.secret, &a.hash));
+        for malformed in ["", "sck_", "sck_nope_x", &format!("sck_{device}_"), "Bearer x"] {
+            assert_eq!(claimed_device(malformed), None, "{malformed}");
+        }
     }
 }

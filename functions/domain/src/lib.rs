@@ -12,5 +12,6 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod page;
+mod page_token;
 pub mod telemetry;
 pub mod values;

@@ -27,6 +27,8 @@ enum Built {
 fn build(binary: &str, sdk: &SdkConfig, config: &Config) -> anyhow::Result<Built> {
     match binary {
         "sites-management-api" => Ok(Built::Http(sites_management_api::app(sdk, config)?)),
+        "cameras-api" => Ok(Built::Http(cameras_api::app(sdk, config)?)),
+        "intrusion-management-api" => Ok(Built::Http(intrusion_management_api::app(sdk, config)?)),
         "human-detection" => {
             let function = Arc::new(HumanDetection::new(sdk, config)?);
             Ok(Built::Events(Arc::new(move |event| {

@@ -10,9 +10,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use store::{Decision, DetectionTables};
+pub use store::{Decision, DetectionTables, IntrusionScope};
 
+use crate::auth::Principal;
+use crate::directory::{DeviceKind, Directory};
+use crate::error::DomainError;
 use crate::ids::{ClientId, DeviceId, IntrusionId, SiteId};
+use crate::page::{Page, PageRequest};
 
 /// The folder of the frames bucket that cameras upload into.
 pub const FRAMES_PREFIX: &str = "frames/";
@@ -142,6 +146,54 @@ impl Intrusion {
             last_at: self.last_seen_at,
             peak_score: self.peak_score,
         }
+    }
+}
+
+/// Filters of an intrusion list.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IntrusionFilter {
+    pub site: Option<SiteId>,
+    pub camera: Option<DeviceId>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The intrusion use cases, each scoped by the authorisation policy.
+#[derive(Clone)]
+pub struct Intrusions {
+    directory: Directory,
+    tables: DetectionTables,
+}
+
+impl Intrusions {
+    /// Intrusion use cases over these stores.
+    pub fn new(directory: Directory, tables: DetectionTables) -> Self {
+        Self { directory, tables }
+    }
+
+    /// Intrusions newest first: all for staff, the caller's own for a client user;
+    /// a site or camera of another tenant is not found.
+    pub async fn list(
+        &self,
+        who: &Principal,
+        filter: IntrusionFilter,
+        page: PageRequest,
+    ) -> Result<Page<Intrusion>, DomainError> {
+        let scope = if let Some(camera) = filter.camera {
+            let camera = self.directory.get_device(who, camera, DeviceKind::Camera).await?;
+            if filter.site.is_some_and(|site| site != camera.site_id) {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_token: None,
+                });
+            }
+            IntrusionScope::Camera(camera.id)
+        } else if let Some(site) = filter.site {
+            IntrusionScope::Site(self.directory.get_site(who, site).await?.id)
+        } else {
+            who.tenant().map_or(IntrusionScope::All, IntrusionScope::Client)
+        };
+        self.tables.list_intrusions(scope, filter.from, filter.to, &page).await
     }
 }
 

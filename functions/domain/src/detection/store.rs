@@ -15,14 +15,16 @@ use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::rule::{self, PersonRun};
 use super::{FrameKey, FrameRecord, Intrusion, IntrusionStatus};
 use crate::directory::Device;
 use crate::error::DomainError;
-use crate::ids::{DeviceId, IntrusionId};
+use crate::ids::{ClientId, DeviceId, IntrusionId, SiteId};
+use crate::page::{Page, PageRequest};
+use crate::page_token::{self, ListKey};
 
 /// How often a decision is retried when another invocation decided for the same camera first.
 const MAX_ATTEMPTS: u32 = 20;
@@ -344,7 +346,76 @@ impl DetectionTables {
     }
 }
 
+/// Which intrusions a list covers.
+#[derive(Clone, Copy, Debug)]
+pub enum IntrusionScope {
+    Camera(DeviceId),
+    Site(SiteId),
+    Client(ClientId),
+    All,
+}
+
 impl DetectionTables {
+    /// Intrusions of a scope started between `from` and `to`, newest first.
+    pub async fn list_intrusions(
+        &self,
+        scope: IntrusionScope,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        page: &PageRequest,
+    ) -> Result<Page<Intrusion>, DomainError> {
+        let (index, partition_attribute, partition_value, sort_attribute, prefix) = match scope {
+            IntrusionScope::Camera(camera) => (None, "pk", camera_key(camera), "sk", "INTRUSION#"),
+            IntrusionScope::Site(site) => (Some("bySite"), "siteId", site.to_string(), "sortKey", ""),
+            IntrusionScope::Client(client) => (Some("byClient"), "clientId", client.to_string(), "sortKey", ""),
+            IntrusionScope::All => (Some("byEntity"), "entity", "INTRUSION".to_owned(), "sortKey", ""),
+        };
+        let bound = |at: Option<DateTime<Utc>>, fallback: &str| {
+            at.map_or_else(
+                || format!("{prefix}{fallback}"),
+                |at| format!("{prefix}{}", at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            )
+        };
+        let list = ListKey {
+            table_keys: &["pk", "sk"],
+            partition: (partition_attribute, &partition_value),
+            sort: (sort_attribute, prefix),
+        };
+        let start = page
+            .token
+            .as_deref()
+            .map(|token| page_token::decode(token, &list))
+            .transpose()?;
+        let output = self
+            .db
+            .query()
+            .table_name(&self.intrusions)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#p = :p AND #s BETWEEN :from AND :to")
+            .expression_attribute_names("#p", partition_attribute)
+            .expression_attribute_names("#s", sort_attribute)
+            .expression_attribute_values(":p", s(partition_value.clone()))
+            .expression_attribute_values(":from", s(bound(from, "")))
+            .expression_attribute_values(":to", s(format!("{}~", bound(to, "~"))))
+            .scan_index_forward(false)
+            .limit(i32::from(page.limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable("list intrusions"))?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| serde_dynamo::from_item::<_, StoredIntrusion>(item).map(|stored| stored.intrusion))
+            .collect::<Result<_, _>>()
+            .map_err(unavailable("decode an intrusion"))?;
+        Ok(Page {
+            items,
+            next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
+        })
+    }
+
     /// Records where the annotated snapshot of an intrusion was stored.
     pub async fn set_snapshot(&self, intrusion: &Intrusion, snapshot_key: &str) -> Result<(), DomainError> {
         self.db

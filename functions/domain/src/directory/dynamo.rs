@@ -8,19 +8,18 @@
 //! devices can never be deleted and a child can never be created under a
 //! missing parent, whatever runs concurrently.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 use crate::page::{Page, PageRequest};
+use crate::page_token::{self, ListKey};
 
 /// The index listing children of a parent by name.
 pub const BY_PARENT: &str = "byParent";
@@ -184,6 +183,30 @@ impl DirectoryTable {
         output.item.map(Self::decode).transpose()
     }
 
+    /// Reads one record with its stored credential hash, for device authentication.
+    pub(crate) async fn get_with_credential<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+    ) -> Result<Option<(T, Option<String>)>, DomainError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("read a record"))?;
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item::<_, Stored<T>>(item)
+                    .map(|stored| (stored.record, stored.credential_hash))
+                    .map_err(unavailable("decode a record"))
+            })
+            .transpose()
+    }
+
     /// Sets and removes fields of an existing record; `None` when it does not exist.
     pub(crate) async fn update<T: DeserializeOwned>(
         &self,
@@ -291,7 +314,14 @@ impl DirectoryTable {
         let start = page
             .token
             .as_deref()
-            .map(|token| decode_token(token, partition_attribute, &partition_value, prefix))
+            .map(|token| {
+                let list = ListKey {
+                    table_keys: &["pk"],
+                    partition: (partition_attribute, &partition_value),
+                    sort: ("sortKey", prefix),
+                };
+                page_token::decode(token, &list)
+            })
             .transpose()?;
         let output = self
             .db
@@ -315,55 +345,7 @@ impl DirectoryTable {
             .collect::<Result<_, _>>()?;
         Ok(Page {
             items,
-            next_token: output.last_evaluated_key.as_ref().map(encode_token),
+            next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
         })
-    }
-}
-
-/// Serialises a `LastEvaluatedKey` (all string attributes here) as an opaque token.
-fn encode_token(key: &HashMap<String, AttributeValue>) -> String {
-    let plain: BTreeMap<&str, &str> = key
-        .iter()
-        .filter_map(|(name, value)| value.as_s().ok().map(|v| (name.as_str(), v.as_str())))
-        .collect();
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).expect("a string map serialises"))
-}
-
-/// Accepts a token only for the list it was issued for, so a token cannot steer a query into another partition.
-fn decode_token(
-    token: &str,
-    partition_attribute: &str,
-    partition_value: &str,
-    prefix: &str,
-) -> Result<HashMap<String, AttributeValue>, DomainError> {
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| DomainError::BadPageToken)?;
-    let plain: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| DomainError::BadPageToken)?;
-    let expected_names = ["pk", partition_attribute, "sortKey"];
-    let belongs = plain.len() == expected_names.len()
-        && expected_names.iter().all(|name| plain.contains_key(*name))
-        && plain[partition_attribute] == partition_value
-        && plain["sortKey"].starts_with(prefix);
-    if !belongs {
-        return Err(DomainError::BadPageToken);
-    }
-    Ok(plain.into_iter().map(|(name, value)| (name, s(value))).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_only_continue_the_list_they_came_from() {
-        let key: HashMap<_, _> = [("pk", "SITE#1"), ("parentKey", "CLIENT#a"), ("sortKey", "SITE#lobby#1")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), s(v)))
-            .collect();
-        let token = encode_token(&key);
-        assert_eq!(decode_token(&token, "parentKey", "CLIENT#a", "SITE#").unwrap(), key);
-        assert!(decode_token(&token, "parentKey", "CLIENT#b", "SITE#").is_err());
-        assert!(decode_token(&token, "parentKey", "CLIENT#a", "CAMERA#").is_err());
-        assert!(decode_token(&token, "entity", "SITE", "SITE#").is_err());
-        assert!(decode_token("!!!", "parentKey", "CLIENT#a", "SITE#").is_err());
     }
 }

@@ -364,6 +364,40 @@ impl Directory {
         self.table.get(&device_key(id)).await
     }
 
+    /// The device a credential belongs to; `None` for any credential that is not
+    /// exactly a live device's (malformed, unknown device, wrong secret).
+    pub async fn authenticate_device(&self, presented: &str) -> Result<Option<Device>, DomainError> {
+        let Some(id) = credential::claimed_device(presented) else {
+            return Ok(None);
+        };
+        let Some((device, Some(stored))) = self.table.get_with_credential::<Device>(&device_key(id)).await? else {
+            return Ok(None);
+        };
+        Ok(credential::matches(presented, &stored).then_some(device))
+    }
+
+    /// Records that a device was heard from: online, or faulty when it says so.
+    pub async fn record_heartbeat(&self, device: &Device, faulty: bool) -> Result<Device, DomainError> {
+        let now = Utc::now();
+        let state = if faulty {
+            DeviceState::Faulty
+        } else {
+            DeviceState::Online
+        };
+        let set = HashMap::from([
+            ("lastSeenAt".to_owned(), AttributeValue::S(now.to_rfc3339())),
+            (
+                "state".to_owned(),
+                serde_dynamo::to_attribute_value(state)
+                    .map_err(|e| DomainError::unavailable("cannot encode a state", e))?,
+            ),
+        ]);
+        self.table
+            .update(&device_key(device.id), set, &[])
+            .await?
+            .ok_or(DomainError::NotFound(device.kind.noun()))
+    }
+
     /// Removes a camera or alarm; its credential stops working with it (staff only).
     pub async fn remove_device(&self, who: &Principal, id: DeviceId, kind: DeviceKind) -> Result<(), DomainError> {
         who.require_staff()?;

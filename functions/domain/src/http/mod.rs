@@ -3,6 +3,7 @@
 //! body cap of ALB Lambda targets, a health route and one JSON log line per request.
 
 mod extract;
+pub mod openapi;
 mod problem;
 
 pub use extract::{Caller, JsonBody, PathId, QueryParams};

@@ -1,0 +1,239 @@
+//! The devices API: what cameras and alarms call, authenticated by the device
+//! credential issued at registration (never a user token). Cameras ask for a
+//! short-lived presigned S3 upload per frame, so frames never pass through the
+//! ALB's 1 MB body limit; every device sends heartbeats.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use axum::extract::{FromRef, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use seccom_domain::config::{Config, DIRECTORY_TABLE, MissingSetting};
+use seccom_domain::detection::FrameKey;
+use seccom_domain::directory::{Device, DeviceKind, DeviceState, Directory, DirectoryTable};
+use seccom_domain::http::openapi::{self, Callers};
+use seccom_domain::http::{ApiError, JsonBody, PathId};
+use seccom_domain::ids::DeviceId;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The frames bucket's name.
+pub const FRAMES_BUCKET: &str = "FRAMES_BUCKET";
+/// The S3 object metadata carrying a frame's capture time.
+pub const CAPTURED_AT_METADATA: &str = "captured-at";
+/// How long a frame upload URL stays valid.
+const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(300);
+
+/// What the handlers share; built once per Lambda container.
+#[derive(Clone)]
+pub struct AppState {
+    directory: Directory,
+    s3: aws_sdk_s3::Client,
+    frames_bucket: String,
+}
+
+impl FromRef<AppState> for Directory {
+    fn from_ref(state: &AppState) -> Self {
+        state.directory.clone()
+    }
+}
+
+/// The device calling, authenticated by its credential.
+pub struct DeviceCaller(pub Device);
+
+impl FromRequestParts<AppState> for DeviceCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let presented = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "send the device credential as a bearer token"))?;
+        match state.directory.authenticate_device(presented.trim()).await? {
+            Some(device) => Ok(Self(device)),
+            None => {
+                tracing::info!("a device credential was refused");
+                Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "the device credential is not valid",
+                ))
+            }
+        }
+    }
+}
+
+/// Body of a frame upload request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FrameUploadBody {
+    /// The camera's own frame counter: consecutive frames have consecutive numbers.
+    pub seq: u64,
+    /// When the camera captured the frame (RFC 3339).
+    pub captured_at: DateTime<Utc>,
+}
+
+/// Where and how to upload one frame.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FrameUpload {
+    /// The object key the frame will have.
+    pub key: String,
+    /// Always `PUT`.
+    pub method: &'static str,
+    /// The presigned URL; send the frame (JPEG or PNG) as the body.
+    pub upload_url: String,
+    /// Headers the upload must carry exactly, as they are part of the signature.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// When the URL stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Body of a heartbeat (optional; no body means all is well).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatBody {
+    /// `ok` (the default) or `faulty`.
+    #[serde(default)]
+    pub status: Option<HeartbeatStatus>,
+}
+
+/// A device's own view of its health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HeartbeatStatus {
+    Ok,
+    Faulty,
+}
+
+/// The answer to a heartbeat.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeartbeatAnswer {
+    pub state: DeviceState,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// Commands for the device (alarm activations, clip requests); none yet.
+    pub commands: Vec<serde_json::Value>,
+}
+
+fn require_self(device: &Device, id: DeviceId) -> Result<(), ApiError> {
+    if device.id == id {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::FORBIDDEN, "a device may only act for itself"))
+    }
+}
+
+/// Issues a presigned upload for one frame of the calling camera.
+#[utoipa::path(post, path = "/api/devices/cameras/{cameraId}/frames", tag = "devices", request_body = FrameUploadBody,
+    params(("cameraId" = DeviceId, Path, description = "The calling camera's id")),
+    responses((status = 201, description = "Where to upload the frame", body = FrameUpload)))]
+async fn request_frame_upload(
+    State(state): State<AppState>,
+    DeviceCaller(device): DeviceCaller,
+    PathId(camera): PathId<DeviceId>,
+    JsonBody(body): JsonBody<FrameUploadBody>,
+) -> Result<(StatusCode, Json<FrameUpload>), ApiError> {
+    require_self(&device, camera)?;
+    if device.kind != DeviceKind::Camera {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "only cameras upload frames"));
+    }
+    let key = FrameKey { camera, seq: body.seq }.to_string();
+    let captured_at = body.captured_at.to_rfc3339();
+    let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(UPLOAD_URL_LIFETIME)
+        .map_err(|e| seccom_domain::error::DomainError::unavailable("cannot presign", e))?;
+    let presigned = state
+        .s3
+        .put_object()
+        .bucket(&state.frames_bucket)
+        .key(&key)
+        .metadata(CAPTURED_AT_METADATA, &captured_at)
+        .presigned(presigning)
+        .await
+        .map_err(|e| seccom_domain::error::DomainError::unavailable("cannot presign a frame upload", e))?;
+    let headers = presigned
+        .headers()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    let upload = FrameUpload {
+        key,
+        method: "PUT",
+        upload_url: presigned.uri().to_owned(),
+        headers,
+        expires_at: Utc::now() + UPLOAD_URL_LIFETIME,
+    };
+    Ok((StatusCode::CREATED, Json(upload)))
+}
+
+/// Records that the calling device is alive (or faulty).
+#[utoipa::path(post, path = "/api/devices/{deviceId}/heartbeat", tag = "devices", request_body = HeartbeatBody,
+    params(("deviceId" = DeviceId, Path, description = "The calling device's id")),
+    responses((status = 200, description = "The device's recorded state and any commands", body = HeartbeatAnswer)))]
+async fn heartbeat(
+    State(directory): State<Directory>,
+    DeviceCaller(device): DeviceCaller,
+    PathId(id): PathId<DeviceId>,
+    body: axum::body::Bytes,
+) -> Result<Json<HeartbeatAnswer>, ApiError> {
+    require_self(&device, id)?;
+    let body: HeartbeatBody = if body.is_empty() {
+        HeartbeatBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("the heartbeat body is not understood: {e}"),
+            )
+        })?
+    };
+    let faulty = body.status == Some(HeartbeatStatus::Faulty);
+    let device = directory.record_heartbeat(&device, faulty).await?;
+    Ok(Json(HeartbeatAnswer {
+        state: device.state,
+        last_seen_at: device.last_seen_at,
+        commands: Vec::new(),
+    }))
+}
+
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "SecCom Devices API",
+    description = "Called by cameras and alarms, authenticated with the device credential issued at registration \
+                   (`Authorization: Bearer sck_...`). Reached through the ALB on `/api/devices/*`. Every error is an \
+                   RFC 9457 problem document.",
+    version = "1.0.0"
+))]
+struct ApiDoc;
+
+fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(request_frame_upload))
+        .routes(routes!(heartbeat))
+}
+
+/// The API's OpenAPI description.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut document = router().split_for_parts().1;
+    openapi::complete(&mut document, Callers::Devices);
+    document
+}
+
+/// The function's router, wired to the AWS services and settings given.
+pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
+    let state = AppState {
+        directory: Directory::new(DirectoryTable::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.required(DIRECTORY_TABLE)?,
+        )),
+        s3: config.s3_client(sdk),
+        frames_bucket: config.required(FRAMES_BUCKET)?.to_owned(),
+    };
+    let (routes, _) = router().with_state(state).split_for_parts();
+    Ok(seccom_domain::http::service(routes))
+}

@@ -1,0 +1,104 @@
+//! What every API's OpenAPI description shares: its security scheme and the
+//! problem answers common to all operations, so handlers document only their own.
+
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{OpenApi, Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::{ApiError, PROBLEM_JSON};
+
+/// Who calls an API, for its security scheme.
+#[derive(Clone, Copy, Debug)]
+pub enum Callers {
+    /// People, with Cognito ID tokens (or the ALB's signed claims).
+    Users,
+    /// Cameras and alarms, with their device credential.
+    Devices,
+}
+
+/// Adds the security scheme and the shared problem answers to a generated description.
+pub fn complete(document: &mut OpenApi, callers: Callers) {
+    let (name, format, description) = match callers {
+        Callers::Users => (
+            "cognito",
+            "JWT",
+            "A Cognito ID token of a user in the `admin` or `client` group. Behind an ALB listener rule that \
+             authenticates users, the ALB's signed `x-amzn-oidc-data` is accepted instead.",
+        ),
+        Callers::Devices => (
+            "device",
+            "sck_<device id>_<secret>",
+            "The credential issued once when the camera or alarm was registered.",
+        ),
+    };
+    let components = document.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        name,
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format(format)
+                .description(Some(description))
+                .build(),
+        ),
+    );
+    components
+        .schemas
+        .entry(ApiError::name().into_owned())
+        .or_insert_with(ApiError::schema);
+    document.security = Some(vec![SecurityRequirement::new(name, Vec::<String>::new())]);
+    for (path, item) in document.paths.paths.iter_mut() {
+        for operation in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete]
+            .into_iter()
+            .flatten()
+        {
+            add_problems(path, operation);
+        }
+    }
+}
+
+fn add_problems(path: &str, operation: &mut Operation) {
+    let mut problems = vec![
+        ("401", "Missing, invalid or expired credentials"),
+        ("403", "The caller may not do this"),
+        ("503", "A dependency is unavailable; retry"),
+    ];
+    if path.contains('{') {
+        problems.push(("404", "No such resource, or it belongs to another tenant"));
+    }
+    let has_query = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|parameter| matches!(parameter, RefOr::T(parameter) if parameter.parameter_in == ParameterIn::Query));
+    if has_query {
+        problems.push(("400", "Invalid query parameters or nextToken"));
+    }
+    if operation.request_body.is_some() {
+        problems.push(("400", "The body is not valid JSON"));
+        problems.push(("413", "The body exceeds 1 MB"));
+        problems.push(("415", "The body is not sent as application/json"));
+        problems.push(("422", "Fields are missing, of the wrong type or invalid"));
+    }
+    for (status, description) in problems {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        PROBLEM_JSON,
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ApiError")))
+                            .build(),
+                    )
+                    .build()
+                    .into()
+            });
+    }
+}

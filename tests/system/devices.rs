@@ -1,0 +1,183 @@
+//! The devices API end to end: a camera uploads frames through it, the frames
+//! become an intrusion, and the intrusion is visible to that client only.
+
+use reqwest::Method;
+use seccom_system_tests::{TestStack, test_image};
+use seccom_tools::camera::Camera;
+use serde_json::json;
+
+struct Installed {
+    client: String,
+    camera: String,
+    credential: String,
+    alarm: String,
+    alarm_credential: String,
+}
+
+async fn install(stack: &TestStack, name: &str) -> Installed {
+    let admin = stack.admin();
+    let client = stack.create_client(name).await;
+    let site = stack.create_site(&client, "HQ").await;
+    let register = async |collection: &str| {
+        let path = format!("/api/sites/{site}/{collection}");
+        let device = stack
+            .call(Method::POST, &path, Some(&admin), Some(json!({ "name": "Device" })))
+            .await
+            .expect(201);
+        (
+            device["id"].as_str().unwrap().to_owned(),
+            device["credential"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (camera, credential) = register("cameras").await;
+    let (alarm, alarm_credential) = register("alarms").await;
+    Installed {
+        client,
+        camera,
+        credential,
+        alarm,
+        alarm_credential,
+    }
+}
+
+#[tokio::test]
+async fn frames_sent_through_the_devices_api_become_an_intrusion_its_client_sees() {
+    let stack = TestStack::start().await;
+    let ours = install(&stack, "Alpha").await;
+    let theirs = install(&stack, "Bravo").await;
+    let camera = Camera::new(&stack.url(""), &ours.camera, &ours.credential);
+    for seq in 7..10 {
+        let key = camera
+            .send_frame(seq, chrono::Utc::now(), test_image("astronaut.png"))
+            .await
+            .unwrap();
+        assert!(key.ends_with(&format!("{seq:020}")));
+    }
+    stack.settled().await;
+    let record = stack
+        .frame(&ours.camera, 8)
+        .await
+        .expect("the uploaded frame was analysed");
+    assert!(matches!(
+        record.outcome,
+        seccom_domain::detection::FrameOutcome::Analysed { person: true, .. }
+    ));
+
+    let own = stack.client_user(&ours.client);
+    let listed = stack
+        .call(Method::GET, "/api/intrusions", Some(&own), None)
+        .await
+        .expect(200);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["items"][0]["cameraId"], ours.camera.as_str());
+    assert_eq!(listed["items"][0]["firstSeq"], 7);
+    let by_camera = format!("/api/intrusions?cameraId={}", ours.camera);
+    assert_eq!(
+        stack.call(Method::GET, &by_camera, Some(&own), None).await.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let future = "/api/intrusions?from=2999-01-01T00:00:00Z";
+    assert_eq!(
+        stack.call(Method::GET, future, Some(&own), None).await.expect(200)["items"],
+        json!([])
+    );
+
+    let other = stack.client_user(&theirs.client);
+    assert_eq!(
+        stack
+            .call(Method::GET, "/api/intrusions", Some(&other), None)
+            .await
+            .expect(200)["items"],
+        json!([])
+    );
+    stack
+        .call(Method::GET, &by_camera, Some(&other), None)
+        .await
+        .assert_problem(404);
+    let all = stack
+        .call(Method::GET, "/api/intrusions", Some(&stack.admin()), None)
+        .await
+        .expect(200);
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
+    stack
+        .call(Method::GET, "/api/intrusions", None, None)
+        .await
+        .assert_problem(401);
+    stack
+        .call(Method::GET, "/api/intrusions?from=yesterday", Some(&own), None)
+        .await
+        .assert_problem(400);
+}
+
+#[tokio::test]
+async fn devices_act_only_as_themselves() {
+    let stack = TestStack::start().await;
+    let a = install(&stack, "Alpha").await;
+    let b = install(&stack, "Bravo").await;
+    let frame = json!({ "seq": 1, "capturedAt": "2026-11-28T06:00:00Z" });
+    let post = async |path: String, credential: Option<&str>, body: serde_json::Value| {
+        let mut request = stack.request(Method::POST, &path).json(&body);
+        if let Some(credential) = credential {
+            request = request.bearer_auth(credential);
+        }
+        stack.send(request).await
+    };
+    let upload = |camera: &str| format!("/api/devices/cameras/{camera}/frames");
+    post(upload(&a.camera), None, frame.clone()).await.assert_problem(401);
+    post(upload(&a.camera), Some("sck_garbage"), frame.clone())
+        .await
+        .assert_problem(401);
+    post(
+        upload(&a.camera),
+        Some(&b.credential.replace(&b.camera, &a.camera)),
+        frame.clone(),
+    )
+    .await
+    .assert_problem(401);
+    post(upload(&a.camera), Some(&stack.admin()), frame.clone())
+        .await
+        .assert_problem(401);
+    post(upload(&b.camera), Some(&a.credential), frame.clone())
+        .await
+        .assert_problem(403);
+    post(upload(&a.alarm), Some(&a.alarm_credential), frame.clone())
+        .await
+        .assert_problem(403);
+    post(
+        upload(&a.camera),
+        Some(&a.credential),
+        json!({ "seq": -1, "capturedAt": "now" }),
+    )
+    .await
+    .assert_problem(422);
+    let granted = post(upload(&a.camera), Some(&a.credential), frame).await.expect(201);
+    assert!(granted["uploadUrl"].as_str().unwrap().contains("X-Amz-Signature"));
+    assert!(granted["headers"]["x-amz-meta-captured-at"].is_string());
+
+    let heartbeat = |device: &str| format!("/api/devices/{device}/heartbeat");
+    post(heartbeat(&b.alarm), Some(&a.alarm_credential), json!({}))
+        .await
+        .assert_problem(403);
+    let alive = post(heartbeat(&a.alarm), Some(&a.alarm_credential), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(alive["state"], "online");
+    let faulty = post(heartbeat(&a.camera), Some(&a.credential), json!({ "status": "faulty" }))
+        .await
+        .expect(200);
+    assert_eq!(faulty["state"], "faulty");
+    let seen = stack
+        .call(
+            Method::GET,
+            &format!("/api/alarms/{}", a.alarm),
+            Some(&stack.admin()),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(seen["state"], "online");
+    assert!(seen["lastSeenAt"].is_string());
+}
