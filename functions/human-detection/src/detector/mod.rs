@@ -52,6 +52,37 @@ impl Detection {
     }
 }
 
+/// A frame prepared for the model: stretched to 300x300 RGB, scaled to -1..1, NHWC.
+pub struct ModelInput {
+    tensor: Tensor,
+    width: u32,
+    height: u32,
+}
+
+impl ModelInput {
+    /// Prepares a frame of any size.
+    pub fn from_image(image: &DynamicImage) -> Self {
+        let resized = image
+            .resize_exact(INPUT_SIZE, INPUT_SIZE, FilterType::Triangle)
+            .to_rgb8();
+        let side = INPUT_SIZE as usize;
+        let tensor = tract_ndarray::Array4::from_shape_fn((1, side, side, 3), |(_, y, x, c)| {
+            f32::from(resized.get_pixel(x as u32, y as u32)[c]) / 127.5 - 1.0
+        })
+        .into();
+        Self {
+            tensor,
+            width: image.width(),
+            height: image.height(),
+        }
+    }
+
+    /// The input as raw f32 values in the host's byte order, to feed another runtime the same input.
+    pub fn bytes(&self) -> &[u8] {
+        self.tensor.as_bytes()
+    }
+}
+
 /// The loaded, optimised model; build once per Lambda container.
 pub struct PersonDetector {
     plan: Plan,
@@ -89,18 +120,15 @@ impl PersonDetector {
 
     /// Finds people in an image of any size (it is stretched to the model's square input).
     pub fn detect(&self, image: &DynamicImage) -> anyhow::Result<Detection> {
-        let resized = image
-            .resize_exact(INPUT_SIZE, INPUT_SIZE, FilterType::Triangle)
-            .to_rgb8();
-        let input: Tensor =
-            tract_ndarray::Array4::from_shape_fn((1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3), |(_, y, x, c)| {
-                f32::from(resized.get_pixel(x as u32, y as u32)[c]) / 127.5 - 1.0
-            })
-            .into();
-        let outputs = self.plan.run(tvec!(input.into()))?;
+        self.detect_input(&ModelInput::from_image(image))
+    }
+
+    /// Runs the model on an already prepared input (benchmarks time this part alone).
+    pub fn detect_input(&self, input: &ModelInput) -> anyhow::Result<Detection> {
+        let outputs = self.plan.run(tvec!(input.tensor.clone().into()))?;
         let encodings = outputs[0].to_plain_array_view::<f32>()?;
         let logits = outputs[1].to_plain_array_view::<f32>()?;
-        let (width, height) = (image.width() as f32, image.height() as f32);
+        let (width, height) = (input.width as f32, input.height as f32);
 
         let mut score = 0.0f32;
         let mut candidates = Vec::new();
