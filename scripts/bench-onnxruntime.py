@@ -28,7 +28,7 @@ for _ in range(runs):
     outputs = session.run(None, {name: tensor})
     times.append((time.perf_counter() - started) * 1000)
 logits = outputs[1]
-score = float(1 / (1 + np.exp(-logits[0, :, 1])).max())
+score = float((1 / (1 + np.exp(-logits[0, :, 1]))).max())
 print(json.dumps({
     "version": ort.__version__,
     "load_ms": load_ms,

@@ -83,3 +83,24 @@ async fn local_starts_prints_its_addresses_and_answers() {
     child.wait().unwrap();
     assert_eq!(answer.status(), 200);
 }
+
+#[test]
+fn detect_prints_one_json_line_per_file_and_reports_unreadable_ones() {
+    let folder = tempfile::tempdir().unwrap();
+    let blank = folder.path().join("blank.png");
+    image::DynamicImage::new_rgb8(320, 240).save(&blank).unwrap();
+    let text = folder.path().join("notes.jpg");
+    std::fs::write(&text, "not a picture").unwrap();
+    let output = seccom().arg("detect").arg(&blank).arg(&text).output().unwrap();
+    assert!(!output.status.success(), "an unreadable file makes the command fail");
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["person"], false);
+    assert_eq!(lines[0]["boxes"], serde_json::json!([]));
+    assert!(lines[0]["score"].as_f64().unwrap() < 0.5);
+    assert!(lines[1]["error"].as_str().unwrap().contains("not an image"));
+}
