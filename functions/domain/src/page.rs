@@ -31,16 +31,6 @@ pub struct PageRequest {
     pub token: Option<String>,
 }
 
-impl PageRequest {
-    /// The first page of the default size.
-    pub fn first() -> Self {
-        Self {
-            limit: DEFAULT_LIMIT,
-            token: None,
-        }
-    }
-}
-
 impl TryFrom<PageQuery> for PageRequest {
     type Error = DomainError;
 
@@ -69,14 +59,4 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `nextToken` to get the next page; `null` on the last page.
     pub next_token: Option<String>,
-}
-
-impl<T> Page<T> {
-    /// Converts every item, keeping the continuation.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next_token: self.next_token,
-        }
-    }
 }
