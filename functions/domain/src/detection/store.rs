@@ -8,7 +8,7 @@
 //! with indexes by id, client, site and entity for the API. Decisions read the
 //! base table with strongly consistent reads, never an index.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client as DynamoDb;
@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::rule::{self, PersonRun};
@@ -84,6 +85,20 @@ struct StoredIntrusion {
     sort_key: String,
     #[serde(flatten)]
     intrusion: Intrusion,
+}
+
+/// Decodes queried items into records, through their stored envelope.
+fn decode_items<S: DeserializeOwned, T>(
+    items: Option<Vec<HashMap<String, AttributeValue>>>,
+    record: fn(S) -> T,
+    action: &str,
+) -> Result<Vec<T>, DomainError> {
+    items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|item| serde_dynamo::from_item::<_, S>(item).map(record))
+        .collect::<Result<_, _>>()
+        .map_err(unavailable(action))
 }
 
 /// What a frame's decision did.
@@ -168,13 +183,7 @@ impl DetectionTables {
             .send()
             .await
             .map_err(unavailable("read neighbouring frames"))?;
-        output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| serde_dynamo::from_item::<_, StoredFrame>(item).map(|stored| stored.record))
-            .collect::<Result<_, _>>()
-            .map_err(unavailable("decode a frame"))
+        decode_items(output.items, |stored: StoredFrame| stored.record, "decode a frame")
     }
 
     /// The camera's most recent intrusions (up to 20, newest first), read consistently from the base table.
@@ -192,13 +201,11 @@ impl DetectionTables {
             .send()
             .await
             .map_err(unavailable("read a camera's intrusions"))?;
-        output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| serde_dynamo::from_item::<_, StoredIntrusion>(item).map(|stored| stored.intrusion))
-            .collect::<Result<_, _>>()
-            .map_err(unavailable("decode an intrusion"))
+        decode_items(
+            output.items,
+            |stored: StoredIntrusion| stored.intrusion,
+            "decode an intrusion",
+        )
     }
 
     async fn camera_version(&self, camera: DeviceId) -> Result<u64, DomainError> {
@@ -403,13 +410,11 @@ impl DetectionTables {
             .send()
             .await
             .map_err(unavailable("list intrusions"))?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| serde_dynamo::from_item::<_, StoredIntrusion>(item).map(|stored| stored.intrusion))
-            .collect::<Result<_, _>>()
-            .map_err(unavailable("decode an intrusion"))?;
+        let items = decode_items(
+            output.items,
+            |stored: StoredIntrusion| stored.intrusion,
+            "decode an intrusion",
+        )?;
         Ok(Page {
             items,
             next_token: output.last_evaluated_key.as_ref().map(page_token::encode),

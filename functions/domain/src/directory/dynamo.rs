@@ -171,19 +171,10 @@ impl DirectoryTable {
 
     /// Reads one record by key.
     pub(crate) async fn get<T: DeserializeOwned>(&self, pk: &str) -> Result<Option<T>, DomainError> {
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("read a record"))?;
-        output.item.map(Self::decode).transpose()
+        Ok(self.get_with_credential(pk).await?.map(|(record, _)| record))
     }
 
-    /// Reads one record with its stored credential hash, for device authentication.
+    /// Reads one record with its stored credential hash (devices have one; other records none).
     pub(crate) async fn get_with_credential<T: DeserializeOwned>(
         &self,
         pk: &str,
