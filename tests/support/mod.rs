@@ -80,10 +80,16 @@ impl TestStack {
 
     /// Starts a stack on an existing data directory, as after a restart.
     pub async fn start_in(data_dir: tempfile::TempDir) -> Self {
+        Self::start_with(data_dir, &[]).await
+    }
+
+    /// Starts a stack whose functions get these settings instead of the template's.
+    pub async fn start_with(data_dir: tempfile::TempDir, settings: &[(&str, &str)]) -> Self {
         let options = LocalOptions {
             port: 0,
             data_dir: data_dir.path().to_path_buf(),
             template: repository_root().join("template.yaml"),
+            settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         };
         let stack = LocalStack::start(&options).await.expect("the local stack starts");
         let idp = LocalIdp::open(data_dir.path()).expect("the local identity provider opens");
@@ -241,11 +247,35 @@ impl TestStack {
 
     /// Registers a camera or alarm (`collection` = `cameras` or `alarms`) and returns its id.
     pub async fn create_device(&self, site: &str, collection: &str, name: &str) -> String {
+        self.register_device(site, collection, name).await.0
+    }
+
+    /// Registers a camera or alarm and returns its id and credential.
+    pub async fn register_device(&self, site: &str, collection: &str, name: &str) -> (String, String) {
         let path = format!("/api/sites/{site}/{collection}");
         let created = self
             .call(Method::POST, &path, Some(&self.admin()), Some(json!({ "name": name })))
             .await
             .expect(201);
-        created["id"].as_str().expect("an id").to_owned()
+        (
+            created["id"].as_str().expect("an id").to_owned(),
+            created["credential"].as_str().expect("a credential").to_owned(),
+        )
+    }
+
+    /// Waits (up to `seconds`) until `check` gives a value, calling it every 200 ms.
+    pub async fn eventually<T, F, Fut>(&self, seconds: u64, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "gave up waiting: {what}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use reqwest::Method;
 use seccom_system_tests::{TestStack, test_image};
-use seccom_tools::camera::Camera;
+use seccom_tools::devices::DeviceLink;
 use serde_json::json;
 
 struct Installed {
@@ -45,7 +45,7 @@ async fn frames_sent_through_the_devices_api_become_an_intrusion_its_client_sees
     let stack = TestStack::start().await;
     let ours = install(&stack, "Alpha").await;
     let theirs = install(&stack, "Bravo").await;
-    let camera = Camera::new(&stack.url(""), &ours.camera, &ours.credential);
+    let camera = DeviceLink::new(&stack.url(""), &ours.camera, &ours.credential);
     for seq in 7..10 {
         let key = camera
             .send_frame(seq, chrono::Utc::now(), test_image("astronaut.png"))

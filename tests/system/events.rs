@@ -4,7 +4,9 @@
 use aws_lambda_events::s3::S3Event;
 use axum::Router;
 use axum::body::to_bytes;
+use clip_archiver::{ClipArchiver, ClipReport};
 use human_detection::{FrameReport, HumanDetection};
+use intrusion_responder::IntrusionResponder;
 use lambda_http::request::RequestContext;
 use lambda_http::{RequestExt, request::from_str};
 use seccom_domain::config::Config;
@@ -20,9 +22,14 @@ const EVENT_CAMERA: &str = "5c3e9a7b-1d2f-4e6a-8b0c-9f7e2d1a3b4c";
 const EXPECTED: &[(&str, u16)] = &[
     ("cameras-api/health-check.json", 200),
     ("cameras-api/heartbeat.json", 200),
+    ("cameras-api/register-endpoint.json", 200),
     ("cameras-api/request-frame-upload.json", 201),
+    ("intrusion-management-api/get-intrusion-unknown.json", 404),
+    ("intrusion-management-api/get-preferences-unknown-client.json", 404),
     ("intrusion-management-api/list-intrusions-of-unknown-camera.json", 404),
     ("intrusion-management-api/list-intrusions.json", 200),
+    ("intrusion-management-api/list-notifications.json", 200),
+    ("intrusion-management-api/resolve-intrusion-unknown.json", 404),
     ("sites-management-api/create-client.json", 201),
     ("sites-management-api/create-site-unknown-client.json", 422),
     ("sites-management-api/delete-alarm-unknown.json", 404),
@@ -168,6 +175,47 @@ async fn the_sample_s3_event_is_analysed_by_the_detector() {
         matches!(&reports[..], [FrameReport::Analysed { person: true, .. }]),
         "{reports:?}"
     );
+}
+
+#[tokio::test]
+async fn the_sample_stream_event_is_answered_once_and_the_sample_clip_event_stores_the_clip() {
+    let stack = TestStack::start().await;
+    assert_eq!(
+        event_files("intrusion-responder"),
+        ["intrusion-responder/intrusion-opened.json"]
+    );
+    assert_eq!(event_files("clip-archiver"), ["clip-archiver/clip-uploaded.json"]);
+    let client = stack.create_client("Stream Ltd").await;
+    let site = stack.create_site(&client, "Stream HQ").await;
+    let camera = stack.create_device(&site, "cameras", "Gate").await;
+    let event = std::fs::read_to_string(repository_root().join("events/intrusion-responder/intrusion-opened.json"))
+        .unwrap()
+        .replace(EVENT_CAMERA, &camera)
+        .replace("REPLACE_WITH_CLIENT_ID", &client)
+        .replace("REPLACE_WITH_SITE_ID", &site);
+    let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&event).unwrap();
+    let sdk = seccom_tools::local::sdk_config(stack.stack.endpoints()).await;
+    let responder = IntrusionResponder::new(&sdk, &function_settings(&stack)).unwrap();
+    for delivery in ["first", "retried"] {
+        let answer = responder.handle(event.clone()).await;
+        assert!(answer.batch_item_failures.is_empty(), "{delivery}: {answer:?}");
+    }
+    let outbox = seccom_tools::local::outbox(stack.data_dir.path()).unwrap();
+    assert_eq!(
+        outbox.len(),
+        1,
+        "one e-mail to the client, however often the batch comes: {outbox:?}"
+    );
+
+    let clips = seccom_tools::local::template::local_bucket_name("ClipsBucket");
+    let event = std::fs::read_to_string(repository_root().join("events/clip-archiver/clip-uploaded.json"))
+        .unwrap()
+        .replace(EVENT_CAMERA, &camera)
+        .replace("seccom-clips-123456789012-us-east-1", &clips);
+    let event: S3Event = serde_json::from_str(&event).unwrap();
+    let archiver = ClipArchiver::new(&sdk, &function_settings(&stack)).unwrap();
+    let reports = archiver.handle(event).await.unwrap();
+    assert!(matches!(&reports[..], [ClipReport::Stored { .. }]), "{reports:?}");
 }
 
 #[tokio::test]

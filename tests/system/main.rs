@@ -11,4 +11,5 @@ mod devices;
 mod events;
 mod openapi;
 mod persistence;
+mod response;
 mod tenancy;

@@ -59,6 +59,7 @@ async fn handler_per_frame() -> anyhow::Result<Vec<f64>> {
         port: 0,
         data_dir: data.path().to_path_buf(),
         template: root().join("template.yaml"),
+        settings: Default::default(),
     };
     let stack = LocalStack::start(&options).await?;
     let admin = LocalIdp::open(data.path())?.id_token(&LocalUser::admin());
@@ -89,7 +90,7 @@ async fn handler_per_frame() -> anyhow::Result<Vec<f64>> {
         serde_json::json!({ "name": "B" }),
     )
     .await?;
-    let camera = seccom_tools::camera::Camera::new(
+    let camera = seccom_tools::devices::DeviceLink::new(
         &api,
         camera["id"].as_str().unwrap_or_default(),
         camera["credential"].as_str().unwrap_or_default(),

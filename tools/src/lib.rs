@@ -1,5 +1,7 @@
-//! The `seccom` developer and operator tools: the local stack and the local identity provider.
+//! The `seccom` developer and operator tools: the local stack, the local
+//! identity provider, and camera and alarm simulators.
 
-pub mod camera;
+pub mod demo;
+pub mod devices;
 pub mod idp;
 pub mod local;

@@ -6,7 +6,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use human_detection::detector::PersonDetector;
 use human_detection::frame;
 use seccom_domain::ids::ClientId;
-use seccom_tools::camera::Camera;
+use seccom_tools::devices::camera::{self, CameraOptions};
+use seccom_tools::devices::{DeviceLink, DeviceOptions, alarm};
 use seccom_tools::idp::{LocalIdp, LocalUser};
 use seccom_tools::local::{LAMBDA_ENV_FILE, LocalOptions, LocalStack};
 
@@ -48,6 +49,70 @@ enum CameraCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Act as a live camera: stream a folder of JPEG frames, heartbeat, and answer clip requests.
+    Run {
+        #[command(flatten)]
+        device: DeviceArgs,
+        /// A folder of JPEG frames, played in name order.
+        #[arg(long)]
+        frames: PathBuf,
+        /// Frames per second.
+        #[arg(long, default_value_t = 2.0)]
+        fps: f32,
+        /// The ring buffer (default: .seccom/cameras/<camera id>).
+        #[arg(long)]
+        buffer_dir: Option<PathBuf>,
+        /// Seconds of recording the ring buffer keeps (at least the 6-minute clip window).
+        #[arg(long, default_value_t = 420)]
+        buffer_seconds: u64,
+        /// Play the frames once instead of looping.
+        #[arg(long)]
+        once: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AlarmCommand {
+    /// Act as an alarm: heartbeat, accept signed activation pushes, record each activation once.
+    Run {
+        #[command(flatten)]
+        device: DeviceArgs,
+        /// Where activations are appended as JSON lines (default: .seccom/alarms/<alarm id>.jsonl).
+        #[arg(long)]
+        activations: Option<PathBuf>,
+    },
+}
+
+/// What every simulated device needs.
+#[derive(clap::Args)]
+struct DeviceArgs {
+    /// The API's base URL (the ALB), e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    api: String,
+    /// The device's id (`--camera-id` or `--alarm-id`).
+    #[arg(long, alias = "camera-id", alias = "alarm-id")]
+    id: String,
+    /// The device's credential, as shown at registration.
+    #[arg(long)]
+    key: String,
+    /// Where the command endpoint listens.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: std::net::SocketAddr,
+    /// Seconds between heartbeats.
+    #[arg(long, default_value_t = 10)]
+    heartbeat_seconds: u64,
+}
+
+impl DeviceArgs {
+    fn options(&self) -> DeviceOptions {
+        DeviceOptions {
+            api: self.api.clone(),
+            id: self.id.clone(),
+            credential: self.key.clone(),
+            listen: self.listen,
+            heartbeat_every: std::time::Duration::from_secs(self.heartbeat_seconds.max(1)),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -63,8 +128,22 @@ enum Command {
         /// The SAM template that declares routes, functions, tables and buckets.
         #[arg(long, default_value = "template.yaml")]
         template: PathBuf,
+        /// Also seed a client, site, camera and alarm, and run the camera (on the
+        /// pedestrian footage of `scripts/fetch-demo-footage`) and alarm simulators.
+        #[arg(long)]
+        demo: bool,
     },
-    /// Act as a camera against the devices API.
+    /// Act as an alarm against the devices API.
+    Alarm {
+        #[command(subcommand)]
+        command: AlarmCommand,
+    },
+    /// Show the e-mail and SMS the local stack sent, oldest first.
+    Outbox {
+        #[arg(long, default_value = ".seccom")]
+        data_dir: PathBuf,
+    },
+    /// Act as a camera against the devices API: send frames, or run as a live camera.
     Camera {
         #[command(subcommand)]
         command: CameraCommand,
@@ -126,6 +205,25 @@ fn detect(files: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs a simulator until it ends or Ctrl-C.
+async fn until_ctrl_c<F, Fut>(simulator: F) -> anyhow::Result<()>
+where
+    F: FnOnce(tokio::sync::watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = simulator(stopped);
+    tokio::pin!(running);
+    tokio::select! {
+        ended = &mut running => ended,
+        signal = tokio::signal::ctrl_c() => {
+            signal?;
+            let _ = stop.send(true);
+            running.await
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
@@ -133,12 +231,14 @@ async fn main() -> anyhow::Result<()> {
             port,
             data_dir,
             template,
+            demo,
         } => {
             init_logs();
             let stack = LocalStack::start(&LocalOptions {
                 port,
                 data_dir: data_dir.clone(),
                 template,
+                settings: Default::default(),
             })
             .await?;
             let endpoints = stack.endpoints().clone();
@@ -156,8 +256,26 @@ async fn main() -> anyhow::Result<()> {
                 "A staff token: cargo run --bin seccom -- token --role admin --data-dir {}",
                 data_dir.display()
             );
+            println!(
+                "E-mail and SMS: cargo run --bin seccom -- outbox --data-dir {}",
+                data_dir.display()
+            );
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let demo = if demo {
+                Some(tokio::spawn(seccom_tools::demo::run(
+                    format!("http://{}", endpoints.alb),
+                    data_dir.clone(),
+                    stopped,
+                )))
+            } else {
+                None
+            };
             println!("Ready. Ctrl-C stops; the data stays.");
-            tokio::signal::ctrl_c().await?;
+            tokio::select! {
+                signal = tokio::signal::ctrl_c() => signal?,
+                Some(ended) = async { match demo { Some(task) => Some(task.await), None => None } } => ended??,
+            }
+            let _ = stop.send(true);
             stack.stop().await;
         }
         Command::Detect { files } => detect(&files)?,
@@ -178,9 +296,48 @@ async fn main() -> anyhow::Result<()> {
                 "--seq sends one file; use --from-seq for several"
             );
             let first = seq.or(from_seq).expect("clap requires --seq or --from-seq");
-            Camera::new(&api, &camera_id, &key)
+            DeviceLink::new(&api, &camera_id, &key)
                 .send_files(first, captured_at, &files)
                 .await?;
+        }
+        Command::Camera {
+            command:
+                CameraCommand::Run {
+                    device,
+                    frames,
+                    fps,
+                    buffer_dir,
+                    buffer_seconds,
+                    once,
+                },
+        } => {
+            init_logs();
+            let options = CameraOptions {
+                buffer_dir: buffer_dir.unwrap_or_else(|| PathBuf::from(".seccom/cameras").join(&device.id)),
+                device: device.options(),
+                frames: camera::frames_in(&frames)?,
+                fps,
+                buffer_for: std::time::Duration::from_secs(buffer_seconds.max(420)),
+                once,
+            };
+            until_ctrl_c(|stop| camera::run(options, stop)).await?;
+        }
+        Command::Alarm {
+            command: AlarmCommand::Run { device, activations },
+        } => {
+            init_logs();
+            let activations =
+                activations.unwrap_or_else(|| PathBuf::from(".seccom/alarms").join(format!("{}.jsonl", device.id)));
+            if let Some(parent) = activations.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let options = device.options();
+            until_ctrl_c(|stop| async move { alarm::run(&options, activations, stop).await }).await?;
+        }
+        Command::Outbox { data_dir } => {
+            for message in seccom_tools::local::outbox(&data_dir)? {
+                println!("{message}");
+            }
         }
         Command::Token {
             role,

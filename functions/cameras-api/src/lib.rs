@@ -1,7 +1,9 @@
 //! The devices API: what cameras and alarms call, authenticated by the device
 //! credential issued at registration (never a user token). Cameras ask for a
 //! short-lived presigned S3 upload per frame, so frames never pass through the
-//! ALB's 1 MB body limit; every device sends heartbeats.
+//! ALB's 1 MB body limit; every device sends heartbeats, which answer with the
+//! commands (alarm activations, clip requests) not yet received by push, and
+//! registers the endpoint commands are pushed to.
 
 use std::time::Duration;
 
@@ -11,12 +13,13 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use seccom_domain::config::{Config, DIRECTORY_TABLE, MissingSetting};
+use seccom_domain::config::{Config, DIRECTORY_TABLE, MissingSetting, RESPONSES_TABLE};
 use seccom_domain::detection::FrameKey;
-use seccom_domain::directory::{Device, DeviceKind, DeviceState, Directory, DirectoryTable};
+use seccom_domain::directory::{Device, DeviceEndpoint, DeviceKind, DeviceState, Directory, DirectoryTable};
 use seccom_domain::http::openapi::{self, Callers};
 use seccom_domain::http::{ApiError, JsonBody, PathId};
 use seccom_domain::ids::DeviceId;
+use seccom_domain::response::{Command, DeliveredBy, ResponseTable};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -33,6 +36,7 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct AppState {
     directory: Directory,
+    responses: ResponseTable,
     s3: aws_sdk_s3::Client,
     frames_bucket: String,
 }
@@ -40,6 +44,12 @@ pub struct AppState {
 impl FromRef<AppState> for Directory {
     fn from_ref(state: &AppState) -> Self {
         state.directory.clone()
+    }
+}
+
+impl FromRef<AppState> for ResponseTable {
+    fn from_ref(state: &AppState) -> Self {
+        state.responses.clone()
     }
 }
 
@@ -118,8 +128,17 @@ pub enum HeartbeatStatus {
 pub struct HeartbeatAnswer {
     pub state: DeviceState,
     pub last_seen_at: Option<DateTime<Utc>>,
-    /// Commands for the device (alarm activations, clip requests); none yet.
-    pub commands: Vec<serde_json::Value>,
+    /// Commands not yet received by push (alarm activations, clip requests), oldest first.
+    /// A command may also arrive by push: act on each command id once.
+    pub commands: Vec<Command>,
+}
+
+/// Body of `PUT /api/devices/{deviceId}/endpoint`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointBody {
+    /// Where the device accepts signed command pushes (`POST`, JSON).
+    pub url: String,
 }
 
 fn require_self(device: &Device, id: DeviceId) -> Result<(), ApiError> {
@@ -171,12 +190,13 @@ async fn request_frame_upload(
     Ok((StatusCode::CREATED, Json(upload)))
 }
 
-/// Records that the calling device is alive (or faulty).
+/// Records that the calling device is alive (or faulty) and hands over the commands waiting for it.
 #[utoipa::path(post, path = "/api/devices/{deviceId}/heartbeat", tag = "devices", request_body = HeartbeatBody,
     params(("deviceId" = DeviceId, Path, description = "The calling device's id")),
     responses((status = 200, description = "The device's recorded state and any commands", body = HeartbeatAnswer)))]
 async fn heartbeat(
     State(directory): State<Directory>,
+    State(responses): State<ResponseTable>,
     DeviceCaller(device): DeviceCaller,
     PathId(id): PathId<DeviceId>,
     body: axum::body::Bytes,
@@ -194,11 +214,32 @@ async fn heartbeat(
     };
     let faulty = body.status == Some(HeartbeatStatus::Faulty);
     let device = directory.record_heartbeat(&device, faulty).await?;
+    let commands = responses.queued(device.id).await?;
+    let now = Utc::now();
+    for command in &commands {
+        responses.delivered(command, DeliveredBy::Heartbeat, now).await?;
+    }
     Ok(Json(HeartbeatAnswer {
         state: device.state,
         last_seen_at: device.last_seen_at,
-        commands: Vec::new(),
+        commands,
     }))
+}
+
+/// Registers where the calling device accepts pushed commands; each push is
+/// signed (`X-SecCom-Signature`) with the SHA-256 of the device credential.
+#[utoipa::path(put, path = "/api/devices/{deviceId}/endpoint", tag = "devices", request_body = EndpointBody,
+    params(("deviceId" = DeviceId, Path, description = "The calling device's id")),
+    responses((status = 200, description = "The device with its endpoint", body = Device)))]
+async fn register_endpoint(
+    State(directory): State<Directory>,
+    DeviceCaller(device): DeviceCaller,
+    PathId(id): PathId<DeviceId>,
+    JsonBody(body): JsonBody<EndpointBody>,
+) -> Result<Json<Device>, ApiError> {
+    require_self(&device, id)?;
+    let endpoint = DeviceEndpoint::parse(&body.url)?;
+    Ok(Json(directory.set_endpoint(&device, &endpoint).await?))
 }
 
 #[derive(OpenApi)]
@@ -215,6 +256,7 @@ fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(request_frame_upload))
         .routes(routes!(heartbeat))
+        .routes(routes!(register_endpoint))
 }
 
 /// The API's OpenAPI description.
@@ -226,11 +268,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The function's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
+    let db = aws_sdk_dynamodb::Client::new(sdk);
     let state = AppState {
-        directory: Directory::new(DirectoryTable::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            config.required(DIRECTORY_TABLE)?,
-        )),
+        directory: Directory::new(DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?)),
+        responses: ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
         s3: config.s3_client(sdk),
         frames_bucket: config.required(FRAMES_BUCKET)?.to_owned(),
     };

@@ -18,6 +18,27 @@ pub const QUIET_GAP_SECONDS: &str = "QUIET_GAP_SECONDS";
 pub const FRAME_RETENTION_HOURS: &str = "FRAME_RETENTION_HOURS";
 /// `true` where S3 is reached through an endpoint that needs path-style addressing (the local emulator).
 pub const S3_FORCE_PATH_STYLE: &str = "S3_FORCE_PATH_STYLE";
+/// The table of alarm activations, clip requests, notifications and preferences.
+pub const RESPONSES_TABLE: &str = "RESPONSES_TABLE";
+/// The bucket intrusion clips are archived in.
+pub const CLIPS_BUCKET: &str = "CLIPS_BUCKET";
+/// How much recording before an intrusion's start a clip covers (default 180).
+pub const CLIP_PRE_ROLL_SECONDS: &str = "CLIP_PRE_ROLL_SECONDS";
+/// How much recording after an intrusion's start a clip covers (default 180).
+pub const CLIP_POST_ROLL_SECONDS: &str = "CLIP_POST_ROLL_SECONDS";
+/// How long after the post-roll a clip may take to arrive before it is reported missing (default 600).
+pub const CLIP_GRACE_SECONDS: &str = "CLIP_GRACE_SECONDS";
+/// Set only locally: e-mail and SMS are written to this folder instead of SES and SNS.
+pub const OUTBOX_DIR: &str = "OUTBOX_DIR";
+/// The SES identity e-mail notifications are sent from.
+pub const NOTIFY_EMAIL_FROM: &str = "NOTIFY_EMAIL_FROM";
+/// How long one push or webhook attempt may take, in milliseconds (default 5000).
+pub const DELIVERY_TIMEOUT_MS: &str = "DELIVERY_TIMEOUT_MS";
+/// The pause before the first retry of a push, webhook, e-mail or SMS, in
+/// milliseconds; each later pause is four times longer (default 500).
+pub const DELIVERY_BACKOFF_MS: &str = "DELIVERY_BACKOFF_MS";
+/// How many attempts a push, webhook, e-mail or SMS gets (default 4).
+pub const DELIVERY_ATTEMPTS: &str = "DELIVERY_ATTEMPTS";
 /// The identity provider's issuer URL.
 pub const AUTH_ISSUER: &str = "AUTH_ISSUER";
 /// The identity provider's app client id.

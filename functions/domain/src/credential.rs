@@ -45,10 +45,14 @@ pub fn matches(presented: &str, stored_hash: &str) -> bool {
 
 /// The stored form of a secret. A plain SHA-256 suffices: the secret has 256 bits of entropy.
 pub fn hash(secret: &str) -> String {
-    digest(&SHA256, secret.as_bytes())
-        .as_ref()
+    to_hex(digest(&SHA256, secret.as_bytes()).as_ref())
+}
+
+/// Lower-case hexadecimal, as hashes and signatures are shown.
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    bytes
         .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
+        .fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
             let _ = write!(hex, "{byte:02x}");
             hex
         })

@@ -55,13 +55,6 @@ pub struct HumanDetection {
     retention: TimeDelta,
 }
 
-fn decode_key(raw: &str) -> String {
-    let spaced = raw.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
 impl HumanDetection {
     /// Loads the model and connects to the tables named in `config`.
     pub fn new(sdk: &SdkConfig, config: &Config) -> anyhow::Result<Self> {
@@ -99,7 +92,7 @@ impl HumanDetection {
 
     async fn process(&self, record: &S3EventRecord) -> Result<FrameReport, DomainError> {
         let bucket = record.s3.bucket.name.clone().unwrap_or_default();
-        let key = decode_key(record.s3.object.key.as_deref().unwrap_or_default());
+        let key = seccom_domain::s3_key::from_notification(record.s3.object.key.as_deref().unwrap_or_default());
         let frame_key = match FrameKey::parse(&key) {
             Ok(frame_key) => frame_key,
             Err(reason) => {
@@ -301,15 +294,5 @@ fn rejected(rejection: &frame::Rejection) -> FrameOutcome {
     FrameOutcome::Rejected {
         code: rejection.code().to_owned(),
         reason: rejection.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn notification_keys_are_url_decoded() {
-        assert_eq!(decode_key("frames/a%2Bb/c+d%20e"), "frames/a+b/c d e");
     }
 }

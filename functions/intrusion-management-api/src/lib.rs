@@ -1,29 +1,64 @@
 //! The Intrusion Management API: the intrusions of the caller's sites (all of
-//! them for SecCom staff), newest first, with filters and pagination.
+//! them for SecCom staff) with what the response to each did, their
+//! acknowledgement and resolution, notifications, and each client's
+//! notification preferences.
+
+mod routes;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::SdkConfig;
-use axum::extract::{FromRef, State};
-use axum::{Json, Router};
-use chrono::{DateTime, Utc};
+use axum::Router;
+use axum::extract::FromRef;
 use seccom_domain::auth::Authenticator;
-use seccom_domain::config::{Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting};
-use seccom_domain::detection::{DetectionTables, Intrusion, IntrusionFilter, Intrusions};
+use seccom_domain::config::{
+    CLIPS_BUCKET, Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting, RESPONSES_TABLE,
+};
+use seccom_domain::detection::{DetectionTables, Intrusions};
 use seccom_domain::directory::{Directory, DirectoryTable};
+use seccom_domain::error::DomainError;
 use seccom_domain::http::openapi::{self, Callers};
-use seccom_domain::http::{ApiError, Caller, QueryParams};
-use seccom_domain::ids::{DeviceId, SiteId};
-use seccom_domain::page::{Page, PageQuery};
-use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use seccom_domain::response::{ResponseTable, Responses};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// The frames bucket's name (snapshots live there).
+pub const FRAMES_BUCKET: &str = "FRAMES_BUCKET";
+/// How long the snapshot and clip links in an intrusion stay valid.
+const LINK_LIFETIME: Duration = Duration::from_secs(900);
+
+/// Short-lived download links for snapshots and clips.
+#[derive(Clone)]
+pub struct Links {
+    s3: aws_sdk_s3::Client,
+    frames_bucket: String,
+    clips_bucket: String,
+}
+
+impl Links {
+    async fn presign(&self, bucket: &str, key: &str) -> Result<String, DomainError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(LINK_LIFETIME)
+            .map_err(|e| DomainError::unavailable("cannot presign a link", e))?;
+        let request = self
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| DomainError::unavailable("cannot presign a link", e))?;
+        Ok(request.uri().to_owned())
+    }
+}
 
 /// What the handlers share; built once per Lambda container.
 #[derive(Clone)]
 pub struct AppState {
     intrusions: Intrusions,
+    responses: Responses,
+    links: Links,
     authenticator: Arc<Authenticator>,
 }
 
@@ -33,64 +68,47 @@ impl FromRef<AppState> for Intrusions {
     }
 }
 
+impl FromRef<AppState> for Responses {
+    fn from_ref(state: &AppState) -> Self {
+        state.responses.clone()
+    }
+}
+
+impl FromRef<AppState> for Links {
+    fn from_ref(state: &AppState) -> Self {
+        state.links.clone()
+    }
+}
+
 impl FromRef<AppState> for Arc<Authenticator> {
     fn from_ref(state: &AppState) -> Self {
         state.authenticator.clone()
     }
 }
 
-/// `GET /api/intrusions` parameters, written out because query strings carry only text.
-#[derive(Deserialize, IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-struct IntrusionListQuery {
-    /// Only this site's intrusions.
-    site_id: Option<SiteId>,
-    /// Only this camera's intrusions.
-    camera_id: Option<DeviceId>,
-    /// Only intrusions started at or after this time (RFC 3339).
-    from: Option<DateTime<Utc>>,
-    /// Only intrusions started at or before this time (RFC 3339).
-    to: Option<DateTime<Utc>>,
-    /// How many items to return, 1 to 100 (default 50).
-    limit: Option<u16>,
-    /// The `nextToken` of the previous page.
-    next_token: Option<String>,
-}
-
-/// Lists intrusions, newest first: every one for staff, their own sites' for a client user.
-#[utoipa::path(get, path = "/api/intrusions", tag = "intrusions", params(IntrusionListQuery),
-    responses((status = 200, description = "A page of intrusions", body = Page<Intrusion>)))]
-async fn list(
-    State(intrusions): State<Intrusions>,
-    Caller(who): Caller,
-    QueryParams(query): QueryParams<IntrusionListQuery>,
-) -> Result<Json<Page<Intrusion>>, ApiError> {
-    let page = PageQuery {
-        limit: query.limit,
-        next_token: query.next_token,
-    }
-    .try_into()?;
-    let filter = IntrusionFilter {
-        site: query.site_id,
-        camera: query.camera_id,
-        from: query.from,
-        to: query.to,
-    };
-    Ok(Json(intrusions.list(&who, filter, page).await?))
-}
-
 #[derive(OpenApi)]
 #[openapi(info(
     title = "SecCom Intrusion Management API",
-    description = "Intrusions (bursts of person frames of one camera) of the caller's sites. Reached through the ALB \
-                   on `/api/intrusions*` with a Cognito ID token. Every error is an RFC 9457 problem document.",
+    description = "Intrusions (bursts of person frames of one camera) of the caller's sites, what the response to \
+                   each did (alarm activations, the clip, notifications), their acknowledgement and resolution, and \
+                   notification preferences. Reached through the ALB on `/api/intrusions*`, `/api/notifications` \
+                   and `/api/clients/*/notification-preferences` with a Cognito ID token. Every error is an RFC 9457 \
+                   problem document.",
     version = "1.0.0"
 ))]
 struct ApiDoc;
 
 fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(list))
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::intrusions::list))
+        .routes(routes!(routes::intrusions::get))
+        .routes(routes!(routes::intrusions::acknowledge))
+        .routes(routes!(routes::intrusions::resolve))
+        .routes(routes!(routes::notifications::list))
+        .routes(routes!(
+            routes::notifications::preferences,
+            routes::notifications::set_preferences
+        ))
 }
 
 /// The API's OpenAPI description.
@@ -104,9 +122,25 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let db = aws_sdk_dynamodb::Client::new(sdk);
     let directory = Directory::new(DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?));
-    let tables = DetectionTables::new(db, config.required(FRAMES_TABLE)?, config.required(INTRUSIONS_TABLE)?);
+    let tables = DetectionTables::new(
+        db.clone(),
+        config.required(FRAMES_TABLE)?,
+        config.required(INTRUSIONS_TABLE)?,
+    );
+    let intrusions = Intrusions::new(directory.clone(), tables);
+    let responses = Responses::new(
+        directory,
+        intrusions.clone(),
+        ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
+    );
     let state = AppState {
-        intrusions: Intrusions::new(directory, tables),
+        intrusions,
+        responses,
+        links: Links {
+            s3: config.s3_client(sdk),
+            frames_bucket: config.required(FRAMES_BUCKET)?.to_owned(),
+            clips_bucket: config.required(CLIPS_BUCKET)?.to_owned(),
+        },
         authenticator: Arc::new(Authenticator::new(config.auth_settings()?)),
     };
     let (routes, _) = router().with_state(state).split_for_parts();

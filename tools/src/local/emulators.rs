@@ -9,7 +9,7 @@ use anyhow::Context;
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
@@ -164,10 +164,19 @@ async fn create_table(db: &aws_sdk_dynamodb::Client, name: &str, table: &Table) 
                 .build()?,
         );
     }
-    match request.send().await {
+    let stream = match table.stream_view_type.as_deref() {
+        Some(view) => Some(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view))
+                .build()?,
+        ),
+        None => None,
+    };
+    match request.set_stream_specification(stream.clone()).send().await {
         Ok(_) => {}
         Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
-            return Ok(());
+            return enable_missing_stream(db, name, stream).await;
         }
         Err(e) => return Err(e).with_context(|| format!("cannot create table {name}")),
     }
@@ -182,6 +191,31 @@ async fn create_table(db: &aws_sdk_dynamodb::Client, name: &str, table: &Table) 
             .send()
             .await
             .with_context(|| format!("cannot enable TTL on {name}"))?;
+    }
+    Ok(())
+}
+
+/// Turns on the stream of a table created before the template asked for one.
+async fn enable_missing_stream(
+    db: &aws_sdk_dynamodb::Client,
+    name: &str,
+    stream: Option<StreamSpecification>,
+) -> anyhow::Result<()> {
+    let Some(stream) = stream else {
+        return Ok(());
+    };
+    let described = db.describe_table().table_name(name).send().await?;
+    let enabled = described
+        .table()
+        .and_then(|t| t.stream_specification())
+        .is_some_and(|s| s.stream_enabled());
+    if !enabled {
+        db.update_table()
+            .table_name(name)
+            .stream_specification(stream)
+            .send()
+            .await
+            .with_context(|| format!("cannot enable the stream of {name}"))?;
     }
     Ok(())
 }

@@ -1,19 +1,24 @@
 //! The functions the local stack runs in-process, by cargo-lambda binary name,
 //! with the environment `template.yaml` gives them in AWS: HTTP functions
-//! behind the ALB stand-in, event functions behind S3 notifications.
+//! behind the ALB stand-in, event functions behind S3 notifications and
+//! DynamoDB streams.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use aws_config::SdkConfig;
+use aws_lambda_events::dynamodb::Event as StreamEvent;
 use aws_lambda_events::s3::S3Event;
 use axum::Router;
+use clip_archiver::ClipArchiver;
 use human_detection::HumanDetection;
+use intrusion_responder::IntrusionResponder;
 use seccom_domain::config::Config;
 
 use super::alb::{Listener, Target};
 use super::notifications::{EventFunction, Notifier, Subscription};
+use super::streams::StreamMapping;
 use super::template::{Function, Intrinsic, Template, local_bucket_name};
 use super::{ACCOUNT, Endpoints, REGION};
 
@@ -39,6 +44,26 @@ fn build(binary: &str, sdk: &SdkConfig, config: &Config) -> anyhow::Result<Built
                 })
             })))
         }
+        "intrusion-responder" => {
+            let function = Arc::new(IntrusionResponder::new(sdk, config)?);
+            Ok(Built::Events(Arc::new(move |event| {
+                let function = function.clone();
+                Box::pin(async move {
+                    let event: StreamEvent = serde_json::from_value(event)?;
+                    Ok(serde_json::to_value(function.handle(event).await)?)
+                })
+            })))
+        }
+        "clip-archiver" => {
+            let function = Arc::new(ClipArchiver::new(sdk, config)?);
+            Ok(Built::Events(Arc::new(move |event| {
+                let function = function.clone();
+                Box::pin(async move {
+                    let event: S3Event = serde_json::from_value(event)?;
+                    Ok(serde_json::to_value(function.handle(event).await?)?)
+                })
+            })))
+        }
         other => bail!("the local stack does not know the function binary {other}"),
     }
 }
@@ -50,6 +75,7 @@ fn environment(
     function: &Function,
     template: &Template,
     endpoints: &Endpoints,
+    settings: &BTreeMap<String, String>,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let local = endpoints.environment();
     let mut variables = BTreeMap::new();
@@ -66,6 +92,7 @@ fn environment(
     for (key, value) in local {
         variables.entry(key.to_owned()).or_insert(value);
     }
+    variables.extend(settings.iter().map(|(key, value)| (key.clone(), value.clone())));
     Ok(variables)
 }
 
@@ -75,16 +102,23 @@ pub(super) struct Wiring {
     pub listener: Listener,
     /// The S3 notifications, each with its function.
     pub notifier: Notifier,
+    /// The DynamoDB stream mappings, each with its function.
+    pub streams: Vec<StreamMapping>,
     /// Every variable the functions were given, for `cargo lambda watch`.
     pub variables: BTreeMap<String, String>,
 }
 
 /// Builds every function of the template and wires it to its event sources.
-pub(super) fn wire(template: &Template, sdk: &SdkConfig, endpoints: &Endpoints) -> anyhow::Result<Wiring> {
+pub(super) fn wire(
+    template: &Template,
+    sdk: &SdkConfig,
+    endpoints: &Endpoints,
+    overrides: &BTreeMap<String, String>,
+) -> anyhow::Result<Wiring> {
     let mut built = BTreeMap::new();
     let mut variables = BTreeMap::new();
     for (name, function) in &template.functions {
-        let settings = environment(name, function, template, endpoints)?;
+        let settings = environment(name, function, template, endpoints, overrides)?;
         variables.extend(settings.clone());
         let function = build(&function.binary, sdk, &Config::from_pairs(settings))
             .with_context(|| format!("cannot start {name}"))?;
@@ -124,6 +158,20 @@ pub(super) fn wire(template: &Template, sdk: &SdkConfig, endpoints: &Endpoints) 
             });
         }
     }
+    let mut streams = Vec::new();
+    for (name, function) in &template.functions {
+        for subscription in &function.stream_events {
+            let Some(Built::Events(handler)) = built.get(name) else {
+                bail!("{name} has stream events but is not an event function");
+            };
+            streams.push(StreamMapping {
+                function_name: name.clone(),
+                table: subscription.table.clone(),
+                subscription: subscription.clone(),
+                function: handler.clone(),
+            });
+        }
+    }
     let default_action = template
         .default_action
         .clone()
@@ -136,6 +184,7 @@ pub(super) fn wire(template: &Template, sdk: &SdkConfig, endpoints: &Endpoints) 
     Ok(Wiring {
         listener,
         notifier: Notifier::new(subscriptions),
+        streams,
         variables,
     })
 }

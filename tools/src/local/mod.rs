@@ -1,12 +1,14 @@
 //! `seccom local`: the whole system on one machine with no AWS account. One
 //! process runs, on 127.0.0.1 only, the DynamoDB and S3 emulators, the local
-//! identity provider, and the ALB stand-in that invokes the functions
-//! in-process, wired together from `template.yaml`.
+//! identity provider, the ALB stand-in, S3 notifications and DynamoDB stream
+//! mappings that invoke the functions in-process, wired together from
+//! `template.yaml`. E-mail and SMS land in `outbox/` under the data directory.
 
 pub mod alb;
 mod emulators;
 mod functions;
 pub mod notifications;
+mod streams;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -48,6 +50,8 @@ pub struct LocalOptions {
     pub data_dir: PathBuf,
     /// The SAM template to read routes, functions, tables and buckets from.
     pub template: PathBuf,
+    /// Function settings that replace the template's (shorter clip windows or retries in tests).
+    pub settings: BTreeMap<String, String>,
 }
 
 /// The addresses of a running local stack.
@@ -57,6 +61,8 @@ pub struct Endpoints {
     pub dynamodb: SocketAddr,
     pub s3: SocketAddr,
     pub idp: SocketAddr,
+    /// Where e-mail and SMS land instead of SES and SNS.
+    pub outbox: PathBuf,
 }
 
 impl Endpoints {
@@ -66,6 +72,8 @@ impl Endpoints {
         BTreeMap::from([
             ("AWS_ENDPOINT_URL_DYNAMODB", format!("http://{}", self.dynamodb)),
             ("AWS_ENDPOINT_URL_S3", format!("http://{}", self.s3)),
+            ("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", format!("http://{}", self.dynamodb)),
+            (seccom_domain::config::OUTBOX_DIR, self.outbox.display().to_string()),
             ("AWS_REGION", REGION.to_owned()),
             ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
             ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
@@ -85,6 +93,23 @@ impl Endpoints {
     }
 }
 
+/// The e-mail and SMS in a data directory's outbox, oldest first, one JSON document each.
+pub fn outbox(data_dir: &std::path::Path) -> anyhow::Result<Vec<serde_json::Value>> {
+    let dir = data_dir.join("outbox");
+    let mut messages = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(messages);
+    };
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.extension().and_then(|e| e.to_str()) == Some("json") {
+            let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            messages.push(serde_json::from_slice::<serde_json::Value>(&bytes)?);
+        }
+    }
+    messages.sort_by(|a, b| a["writtenAt"].as_str().cmp(&b["writtenAt"].as_str()));
+    Ok(messages)
+}
+
 /// Answers the SDK's per-service endpoint look-up (`AWS_ENDPOINT_URL_<SERVICE>`)
 /// from the stack's addresses, the same keys the SDK reads from the environment in Lambda.
 #[derive(Debug)]
@@ -101,6 +126,7 @@ impl LoadServiceConfig for LocalServiceConfig {
 pub struct LocalStack {
     endpoints: Endpoints,
     notifier: Arc<notifications::Notifier>,
+    streams: Arc<streams::StreamPoller>,
     stop: watch::Sender<bool>,
 }
 
@@ -163,11 +189,12 @@ impl LocalStack {
             dynamodb: dynamodb.local_addr()?,
             s3: s3.local_addr()?,
             idp: identity.local_addr()?,
+            outbox: options.data_dir.join("outbox"),
         };
         let (stop, stopped) = watch::channel(false);
         emulators::serve_dynamodb(dynamodb, &options.data_dir, stopped.clone()).await?;
         let sdk = sdk_config(&endpoints).await;
-        let wiring = functions::wire(&template, &sdk, &endpoints)?;
+        let wiring = functions::wire(&template, &sdk, &endpoints, &options.settings)?;
         let notifier = Arc::new(wiring.notifier);
         emulators::serve_s3(s3, &options.data_dir, notifier.clone(), stopped.clone())?;
         let identity_routes = Router::new()
@@ -184,17 +211,27 @@ impl LocalStack {
             .collect();
         std::fs::write(options.data_dir.join(LAMBDA_ENV_FILE), env_file)
             .context("cannot write the functions' env file")?;
+        let streams = streams::StreamPoller::new(&sdk, wiring.streams, &options.data_dir);
+        tokio::spawn(streams.clone().run(stopped.clone()));
         tokio::spawn(serve(alb, wiring.listener.into_router(), stopped));
         Ok(Self {
             endpoints,
             notifier,
+            streams,
             stop,
         })
     }
 
-    /// Waits until every S3 notification sent so far has been handled by its function.
+    /// Waits until every S3 notification and stream record written so far has
+    /// been handled by its function, including what those functions wrote.
     pub async fn settled(&self) {
-        self.notifier.settled().await;
+        loop {
+            self.notifier.settled().await;
+            self.streams.caught_up().await;
+            if self.notifier.is_idle() {
+                return;
+            }
+        }
     }
 
     /// Where everything listens.

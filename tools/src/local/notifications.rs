@@ -119,6 +119,11 @@ impl Notifier {
         tracing::error!(function = subscription.function_name, "event dropped after retries");
     }
 
+    /// Whether no notification is being handled now.
+    pub fn is_idle(&self) -> bool {
+        self.running.load(Ordering::SeqCst) == 0
+    }
+
     /// Waits until every notification sent so far has been handled.
     pub async fn settled(&self) {
         loop {

@@ -81,6 +81,20 @@ pub struct Function {
     pub environment: BTreeMap<String, Intrinsic>,
     /// The S3 notifications that invoke it.
     pub s3_events: Vec<S3Subscription>,
+    /// The DynamoDB streams that invoke it.
+    pub stream_events: Vec<StreamSubscription>,
+}
+
+/// A DynamoDB stream event source of a function, as its event source mapping sets it up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamSubscription {
+    /// The table's logical id.
+    pub table: String,
+    pub batch_size: usize,
+    /// Retries of a failing batch before it goes to the failure destination.
+    pub maximum_retry_attempts: u32,
+    /// The `eventName`s the filter lets through; empty lets every record through.
+    pub event_names: Vec<String>,
 }
 
 /// An S3 event source of a function: objects created in a bucket, filtered by key.
@@ -102,6 +116,8 @@ pub struct Table {
     pub indexes: Vec<Index>,
     /// The attribute holding each item's expiry time, when TTL is enabled.
     pub ttl_attribute: Option<String>,
+    /// The stream's view type (`NEW_IMAGE`, ...), when the table has a stream.
+    pub stream_view_type: Option<String>,
 }
 
 /// A global secondary index.
@@ -241,6 +257,44 @@ fn s3_subscription(name: &str, event: &Value) -> anyhow::Result<S3Subscription> 
     })
 }
 
+fn stream_subscription(name: &str, event: &Value) -> anyhow::Result<StreamSubscription> {
+    let properties = &event["Properties"];
+    let Intrinsic::GetAtt(table, attribute) = Intrinsic::of(&properties["Stream"]) else {
+        bail!("DynamoDB event {name} must !GetAtt a table's StreamArn");
+    };
+    if attribute != "StreamArn" {
+        bail!("DynamoDB event {name} must use {table}.StreamArn");
+    }
+    let mut event_names = Vec::new();
+    for filter in properties["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        let pattern: serde_json::Value = serde_json::from_str(filter["Pattern"].as_str().unwrap_or("{}"))
+            .with_context(|| format!("DynamoDB event {name} has a filter pattern that is not JSON"))?;
+        for (key, value) in pattern.as_object().into_iter().flatten() {
+            if key != "eventName" {
+                bail!("DynamoDB event {name}: the local stack only filters on eventName");
+            }
+            event_names.extend(
+                value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.as_str().map(str::to_owned)),
+            );
+        }
+    }
+    let number = |key: &str, default: u64| properties[key].as_u64().unwrap_or(default);
+    Ok(StreamSubscription {
+        table,
+        batch_size: number("BatchSize", 100) as usize,
+        maximum_retry_attempts: number("MaximumRetryAttempts", 3) as u32,
+        event_names,
+    })
+}
+
 fn function(name: &str, resource: &Value, global_environment: &Value) -> anyhow::Result<Function> {
     let properties = &resource["Properties"];
     let binary = text(
@@ -262,10 +316,19 @@ fn function(name: &str, resource: &Value, global_environment: &Value) -> anyhow:
         .map(|(event_name, event)| s3_subscription(event_name.as_str().unwrap_or_default(), event))
         .collect::<anyhow::Result<_>>()
         .with_context(|| format!("function {name}"))?;
+    let stream_events = properties["Events"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, event)| event["Type"].as_str() == Some("DynamoDB"))
+        .map(|(event_name, event)| stream_subscription(event_name.as_str().unwrap_or_default(), event))
+        .collect::<anyhow::Result<_>>()
+        .with_context(|| format!("function {name}"))?;
     Ok(Function {
         binary,
         environment,
         s3_events,
+        stream_events,
     })
 }
 
@@ -301,6 +364,9 @@ fn table(properties: &Value) -> anyhow::Result<Table> {
         key: key_schema(&properties["KeySchema"])?,
         indexes,
         ttl_attribute,
+        stream_view_type: properties["StreamSpecification"]["StreamViewType"]
+            .as_str()
+            .map(str::to_owned),
     })
 }
 

@@ -10,13 +10,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use store::{Decision, DetectionTables, IntrusionScope};
+pub use store::{Decision, DetectionTables, IntrusionScope, StoredIntrusion};
 
 use crate::auth::Principal;
 use crate::directory::{DeviceKind, Directory};
 use crate::error::DomainError;
 use crate::ids::{ClientId, DeviceId, IntrusionId, SiteId};
 use crate::page::{Page, PageRequest};
+use crate::values::FieldErrors;
 
 /// The folder of the frames bucket that cameras upload into.
 pub const FRAMES_PREFIX: &str = "frames/";
@@ -114,6 +115,17 @@ pub enum IntrusionStatus {
     Resolved,
 }
 
+impl IntrusionStatus {
+    /// The status as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Acknowledged => "acknowledged",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
 /// An intrusion: one burst of consecutive person frames of one camera.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -135,6 +147,65 @@ pub struct Intrusion {
     /// The frame with the people boxed, in the frames bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_key: Option<String>,
+    /// Who acknowledged the intrusion, when, and what they noted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<Handling>,
+    /// Who resolved the intrusion, when, what they noted, and whether it was a false alarm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Handling>,
+}
+
+/// One step of a person handling an intrusion.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Handling {
+    /// The identity provider's id of the user.
+    pub by: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Set when resolving: nobody was there after all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub false_alarm: Option<bool>,
+}
+
+/// Body of `POST /api/intrusions/{id}/acknowledge` and `/resolve`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HandlingBody {
+    /// What the person found or did (at most 2000 characters).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Only when resolving: the intrusion was a false alarm.
+    #[serde(default)]
+    pub false_alarm: Option<bool>,
+}
+
+impl HandlingBody {
+    /// Validates the note; `resolving` says whether `falseAlarm` may be given.
+    pub fn parse(self, who: &Principal, resolving: bool) -> Result<Handling, DomainError> {
+        let mut errors = FieldErrors::default();
+        let note = self.note.filter(|n| !n.trim().is_empty()).and_then(|note| {
+            errors.check(
+                "note",
+                if note.chars().count() > 2000 {
+                    Err("note must be at most 2000 characters".to_owned())
+                } else {
+                    Ok(note.trim().to_owned())
+                },
+            )
+        });
+        if !resolving && self.false_alarm.is_some() {
+            errors.push("falseAlarm", "falseAlarm is given when resolving, not acknowledging");
+        }
+        errors.finish().map_err(DomainError::Invalid)?;
+        Ok(Handling {
+            by: who.subject.clone(),
+            at: Utc::now(),
+            note,
+            false_alarm: resolving.then(|| self.false_alarm.unwrap_or(false)),
+        })
+    }
 }
 
 impl Intrusion {
@@ -194,6 +265,54 @@ impl Intrusions {
             who.tenant().map_or(IntrusionScope::All, IntrusionScope::Client)
         };
         self.tables.list_intrusions(scope, filter.from, filter.to, &page).await
+    }
+
+    /// One intrusion, if the caller may see it.
+    pub async fn get(&self, who: &Principal, id: IntrusionId) -> Result<Intrusion, DomainError> {
+        let intrusion = self
+            .tables
+            .intrusion(id)
+            .await?
+            .ok_or(DomainError::NotFound("intrusion"))?;
+        who.require_visible(intrusion.client_id, "intrusion")?;
+        Ok(intrusion)
+    }
+
+    /// Marks an open intrusion as being dealt with (staff, or a user of the client).
+    pub async fn acknowledge(
+        &self,
+        who: &Principal,
+        id: IntrusionId,
+        body: HandlingBody,
+    ) -> Result<Intrusion, DomainError> {
+        let handling = body.parse(who, false)?;
+        let intrusion = self.get(who, id).await?;
+        if intrusion.status != IntrusionStatus::Open {
+            return Err(DomainError::Conflict(format!(
+                "the intrusion is already {}",
+                intrusion.status.as_str()
+            )));
+        }
+        self.tables
+            .set_handling(&intrusion, IntrusionStatus::Acknowledged, &handling)
+            .await
+    }
+
+    /// Closes an intrusion, saying whether it was a false alarm (staff, or a user of the client).
+    pub async fn resolve(
+        &self,
+        who: &Principal,
+        id: IntrusionId,
+        body: HandlingBody,
+    ) -> Result<Intrusion, DomainError> {
+        let handling = body.parse(who, true)?;
+        let intrusion = self.get(who, id).await?;
+        if intrusion.status == IntrusionStatus::Resolved {
+            return Err(DomainError::Conflict("the intrusion is already resolved".into()));
+        }
+        self.tables
+            .set_handling(&intrusion, IntrusionStatus::Resolved, &handling)
+            .await
     }
 }
 

@@ -8,20 +8,21 @@
 //! with indexes by id, client, site and entity for the API. Decisions read the
 //! base table with strongly consistent reads, never an index.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::rule::{self, PersonRun};
-use super::{FrameKey, FrameRecord, Intrusion, IntrusionStatus};
+use super::{FrameKey, FrameRecord, Handling, Intrusion, IntrusionStatus};
 use crate::directory::Device;
+use crate::dynamo::{decode_items, n, s, unavailable};
 use crate::error::DomainError;
 use crate::ids::{ClientId, DeviceId, IntrusionId, SiteId};
 use crate::page::{Page, PageRequest};
@@ -29,18 +30,6 @@ use crate::page_token::{self, ListKey};
 
 /// How often a decision is retried when another invocation decided for the same camera first.
 const MAX_ATTEMPTS: u32 = 20;
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn unavailable<E: std::error::Error + Send + Sync + 'static>(action: &str) -> impl FnOnce(E) -> DomainError + '_ {
-    move |e| DomainError::unavailable(format!("cannot {action}"), e)
-}
 
 fn camera_key(camera: DeviceId) -> String {
     format!("CAMERA#{camera}")
@@ -76,29 +65,17 @@ struct StoredFrame {
     record: FrameRecord,
 }
 
+/// An intrusion as the table (and so its stream) holds it.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct StoredIntrusion {
+pub struct StoredIntrusion {
     pk: String,
     sk: String,
-    entity: String,
+    /// `INTRUSION` for every intrusion item.
+    pub entity: String,
     sort_key: String,
     #[serde(flatten)]
-    intrusion: Intrusion,
-}
-
-/// Decodes queried items into records, through their stored envelope.
-fn decode_items<S: DeserializeOwned, T>(
-    items: Option<Vec<HashMap<String, AttributeValue>>>,
-    record: fn(S) -> T,
-    action: &str,
-) -> Result<Vec<T>, DomainError> {
-    items
-        .unwrap_or_default()
-        .into_iter()
-        .map(|item| serde_dynamo::from_item::<_, S>(item).map(record))
-        .collect::<Result<_, _>>()
-        .map_err(unavailable(action))
+    pub intrusion: Intrusion,
 }
 
 /// What a frame's decision did.
@@ -421,6 +398,73 @@ impl DetectionTables {
         })
     }
 
+    /// An intrusion by id, through the `byId` index.
+    pub async fn intrusion(&self, id: IntrusionId) -> Result<Option<Intrusion>, DomainError> {
+        let output = self
+            .db
+            .query()
+            .table_name(&self.intrusions)
+            .index_name("byId")
+            .key_condition_expression("id = :id")
+            .expression_attribute_values(":id", s(id.to_string()))
+            .send()
+            .await
+            .map_err(unavailable("find an intrusion"))?;
+        let found = decode_items(
+            output.items,
+            |stored: StoredIntrusion| stored.intrusion,
+            "decode an intrusion",
+        )?;
+        Ok(found.into_iter().next())
+    }
+
+    /// Moves an intrusion to `status`, recording who did it; refuses if someone else resolved it first.
+    pub async fn set_handling(
+        &self,
+        intrusion: &Intrusion,
+        status: IntrusionStatus,
+        handling: &Handling,
+    ) -> Result<Intrusion, DomainError> {
+        let field = if status == IntrusionStatus::Resolved {
+            "resolved"
+        } else {
+            "acknowledged"
+        };
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.intrusions)
+            .key("pk", s(camera_key(intrusion.camera_id)))
+            .key("sk", s(intrusion_key(intrusion)))
+            .update_expression(format!("SET #status = :status, {field} = :handling"))
+            .condition_expression("attribute_exists(pk) AND #status = :seen")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":seen", s(intrusion.status.as_str()))
+            .expression_attribute_values(
+                ":handling",
+                serde_dynamo::to_attribute_value(handling).map_err(unavailable("encode a handling"))?,
+            )
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                let stored: StoredIntrusion = serde_dynamo::from_item(output.attributes.unwrap_or_default())
+                    .map_err(unavailable("decode an intrusion"))?;
+                Ok(stored.intrusion)
+            }
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Err(DomainError::Conflict(
+                    "the intrusion changed meanwhile; read it again".into(),
+                ))
+            }
+            Err(e) => Err(unavailable("update an intrusion")(e)),
+        }
+    }
+
     /// Records where the annotated snapshot of an intrusion was stored.
     pub async fn set_snapshot(&self, intrusion: &Intrusion, snapshot_key: &str) -> Result<(), DomainError> {
         self.db
@@ -469,5 +513,7 @@ fn opened_intrusion(run: &PersonRun, camera: &Device, frame_keys: Vec<String>) -
         peak_score: run.peak_score,
         status: IntrusionStatus::Open,
         snapshot_key: None,
+        acknowledged: None,
+        resolved: None,
     }
 }

@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, Transact
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::dynamo::{is_condition_failure, s, unavailable};
 use crate::error::DomainError;
 use crate::page::{Page, PageRequest};
 use crate::page_token::{self, ListKey};
@@ -62,18 +63,6 @@ pub(crate) enum Deletion {
 pub struct DirectoryTable {
     db: DynamoDb,
     table: String,
-}
-
-fn unavailable<E: std::error::Error + Send + Sync + 'static>(action: &str) -> impl FnOnce(E) -> DomainError + '_ {
-    move |e| DomainError::unavailable(format!("cannot {action} in the directory table"), e)
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn is_condition_failure(reason_code: Option<&str>) -> bool {
-    reason_code == Some("ConditionalCheckFailed")
 }
 
 impl DirectoryTable {

@@ -292,6 +292,7 @@ impl Directory {
             name,
             state: DeviceState::Unknown,
             last_seen_at: None,
+            endpoint: None,
             created_at: now,
             updated_at: now,
         };
@@ -362,6 +363,68 @@ impl Directory {
     /// that act for no user; user requests go through [`Directory::get_device`].
     pub async fn find_device(&self, id: DeviceId) -> Result<Option<Device>, DomainError> {
         self.table.get(&device_key(id)).await
+    }
+
+    /// A client by id, for trusted system functions that act for no user.
+    pub async fn find_client(&self, id: ClientId) -> Result<Option<Client>, DomainError> {
+        self.table.get(&client_key(id)).await
+    }
+
+    /// A site by id, for trusted system functions that act for no user.
+    pub async fn find_site(&self, id: SiteId) -> Result<Option<Site>, DomainError> {
+        self.table.get(&site_key(id)).await
+    }
+
+    /// Every camera or alarm of a site with the key its commands are signed with,
+    /// for trusted system functions that act for no user.
+    pub async fn command_targets(&self, site_id: SiteId, kind: DeviceKind) -> Result<Vec<CommandTarget>, DomainError> {
+        let prefix = format!("{}#", entity_of(kind));
+        let mut targets = Vec::new();
+        let mut page = PageRequest {
+            limit: crate::page::MAX_LIMIT,
+            token: None,
+        };
+        loop {
+            let found: Page<Device> = self
+                .table
+                .query(BY_PARENT, ("parentKey", site_key(site_id)), &prefix, &page)
+                .await?;
+            for device in found.items {
+                if let Some(target) = self.command_target(device.id).await? {
+                    targets.push(target);
+                }
+            }
+            match found.next_token {
+                Some(token) => page.token = Some(token),
+                None => return Ok(targets),
+            }
+        }
+    }
+
+    /// One device with the key its commands are signed with.
+    pub async fn command_target(&self, id: DeviceId) -> Result<Option<CommandTarget>, DomainError> {
+        Ok(self
+            .table
+            .get_with_credential::<Device>(&device_key(id))
+            .await?
+            .and_then(|(device, hash)| {
+                hash.map(|hash| CommandTarget {
+                    device,
+                    signing_key: hash.into_bytes(),
+                })
+            }))
+    }
+
+    /// Records where a device accepts pushed commands (the device itself calls this).
+    pub async fn set_endpoint(&self, device: &Device, endpoint: &DeviceEndpoint) -> Result<Device, DomainError> {
+        let set = HashMap::from([
+            ("endpoint".to_owned(), AttributeValue::S(endpoint.as_str().to_owned())),
+            ("updatedAt".to_owned(), AttributeValue::S(Utc::now().to_rfc3339())),
+        ]);
+        self.table
+            .update(&device_key(device.id), set, &[])
+            .await?
+            .ok_or(DomainError::NotFound(device.kind.noun()))
     }
 
     /// The device a credential belongs to; `None` for any credential that is not

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::error::DomainError;
 use crate::ids::{ClientId, DeviceId, SiteId};
-use crate::values::{Address, Email, FieldErrors, Name, Phone};
+use crate::values::{Address, Email, FieldErrors, Name, Phone, http_url};
 
 /// A customer of the security company: the tenant that owns sites and devices.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -79,8 +79,38 @@ pub struct Device {
     pub state: DeviceState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// Where the device accepts pushed commands, as it registered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A device with the key that signs the commands sent to it: the SHA-256 of its
+/// credential in hex, which both SecCom and the device can compute.
+#[derive(Clone, Debug)]
+pub struct CommandTarget {
+    pub device: Device,
+    pub signing_key: Vec<u8>,
+}
+
+/// A URL a device accepts commands on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceEndpoint(String);
+
+impl DeviceEndpoint {
+    /// Accepts absolute `http` or `https` URLs without credentials.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let mut errors = FieldErrors::default();
+        let url = errors.check("url", http_url(raw).map_err(|reason| format!("url {reason}")));
+        errors.finish().map_err(DomainError::Invalid)?;
+        Ok(Self(url.expect("checked")))
+    }
+
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A device as returned once at registration, with the secret it authenticates with.

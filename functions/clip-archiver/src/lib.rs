@@ -1,0 +1,57 @@
+//! The clip archiver: when a camera's clip lands in the clips bucket, the
+//! intrusion's clip is marked as stored, so the intrusion shows it (and stops
+//! counting down to "missing").
+
+use aws_config::SdkConfig;
+use aws_lambda_events::s3::S3Event;
+use chrono::Utc;
+use seccom_domain::config::{Config, MissingSetting, RESPONSES_TABLE};
+use seccom_domain::error::DomainError;
+use seccom_domain::response::{Clip, ResponseTable};
+use serde::Serialize;
+
+/// What happened to one notified object.
+#[derive(Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "result")]
+pub enum ClipReport {
+    /// The clip of a requested intrusion was recorded as stored.
+    Stored { key: String },
+    /// An object nobody asked for (wrong layout or no request); left alone and logged.
+    Unexpected { key: String },
+}
+
+/// What the function holds between invocations.
+pub struct ClipArchiver {
+    table: ResponseTable,
+}
+
+impl ClipArchiver {
+    /// Connects to the responses table named in `config`.
+    pub fn new(sdk: &SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
+        Ok(Self {
+            table: ResponseTable::new(aws_sdk_dynamodb::Client::new(sdk), config.required(RESPONSES_TABLE)?),
+        })
+    }
+
+    /// Records every clip of the notification; only a store failure fails the invocation (and is retried).
+    pub async fn handle(&self, event: S3Event) -> Result<Vec<ClipReport>, DomainError> {
+        let mut reports = Vec::with_capacity(event.records.len());
+        for record in &event.records {
+            let key = seccom_domain::s3_key::from_notification(record.s3.object.key.as_deref().unwrap_or_default());
+            let size = record.s3.object.size.unwrap_or_default().max(0) as u64;
+            let stored = match Clip::intrusion_of_key(&key) {
+                Some((_, intrusion)) => self.table.clip_stored(intrusion, &key, size, Utc::now()).await?,
+                None => false,
+            };
+            let report = if stored {
+                tracing::info!(key, size, "clip stored");
+                ClipReport::Stored { key }
+            } else {
+                tracing::warn!(key, "an object no clip request expects landed in the clips bucket");
+                ClipReport::Unexpected { key }
+            };
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+}

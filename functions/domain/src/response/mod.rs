@@ -1,0 +1,137 @@
+//! The response to an intrusion: alarm activations and clip requests sent to
+//! devices (pushed and queued for their heartbeat), notifications by the
+//! client's preferences, and the records users read back.
+
+mod model;
+mod preferences;
+pub mod signing;
+mod store;
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use chrono::Utc;
+
+pub use model::*;
+pub use preferences::*;
+pub use store::{Claim, NotificationScope, ResponseRecords, ResponseTable};
+
+use crate::auth::Principal;
+use crate::detection::{Intrusion, Intrusions};
+use crate::directory::{Client, Directory};
+use crate::error::DomainError;
+use crate::ids::{ClientId, IntrusionId};
+use crate::page::{Page, PageRequest};
+use crate::values::FieldErrors;
+
+/// An intrusion with everything its response did.
+#[derive(Debug)]
+pub struct IntrusionRecord {
+    pub intrusion: Intrusion,
+    pub records: ResponseRecords,
+}
+
+/// The use cases users reach about responses, each scoped by the authorisation policy.
+#[derive(Clone)]
+pub struct Responses {
+    directory: Directory,
+    intrusions: Intrusions,
+    table: ResponseTable,
+}
+
+fn new_webhook_secret() -> String {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the system random source is available");
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+impl Responses {
+    /// Response use cases over these stores.
+    pub fn new(directory: Directory, intrusions: Intrusions, table: ResponseTable) -> Self {
+        Self {
+            directory,
+            intrusions,
+            table,
+        }
+    }
+
+    /// An intrusion with its alarm activations, clip and notifications, if the caller may see it.
+    pub async fn intrusion(&self, who: &Principal, id: IntrusionId) -> Result<IntrusionRecord, DomainError> {
+        let intrusion = self.intrusions.get(who, id).await?;
+        let records = self.table.records(id).await?;
+        Ok(IntrusionRecord { intrusion, records })
+    }
+
+    /// Notifications newest first: a client user's own, or for staff all (or one client's).
+    pub async fn notifications(
+        &self,
+        who: &Principal,
+        client: Option<ClientId>,
+        page: PageRequest,
+    ) -> Result<Page<Notification>, DomainError> {
+        let scope = match (who.tenant(), client) {
+            (Some(own), Some(asked)) if own != asked => return Err(DomainError::NotFound("client")),
+            (Some(own), _) => NotificationScope::Client(own),
+            (None, Some(asked)) => NotificationScope::Client(asked),
+            (None, None) => NotificationScope::All,
+        };
+        self.table.list_notifications(scope, &page).await
+    }
+
+    /// A client's notification preferences (its defaults until someone saves them).
+    pub async fn preferences(&self, who: &Principal, client: ClientId) -> Result<NotificationPreferences, DomainError> {
+        let client = self.directory.get_client(who, client).await?;
+        preferences_of(&self.table, &client).await
+    }
+
+    /// Replaces a client's recipients; staff or the client's own users may.
+    pub async fn set_preferences(
+        &self,
+        who: &Principal,
+        client: ClientId,
+        body: PreferencesBody,
+    ) -> Result<NotificationPreferences, DomainError> {
+        let client = self.directory.get_client(who, client).await?;
+        let recipients = body.parse()?;
+        let mut errors = FieldErrors::default();
+        for (index, recipient) in recipients.iter().enumerate() {
+            if let Some(site) = recipient.site_id {
+                let owned = match self.directory.get_site(who, site).await {
+                    Ok(site) => site.client_id == client.id,
+                    Err(DomainError::NotFound(_)) => false,
+                    Err(other) => return Err(other),
+                };
+                if !owned {
+                    errors.push(
+                        &format!("recipients[{index}].siteId"),
+                        "siteId must be a site of this client",
+                    );
+                }
+            }
+        }
+        errors.finish().map_err(DomainError::Invalid)?;
+        let current = preferences_of(&self.table, &client).await?;
+        let preferences = NotificationPreferences {
+            recipients,
+            updated_at: Some(Utc::now()),
+            ..current
+        };
+        self.table.save_preferences(&preferences).await?;
+        Ok(preferences)
+    }
+}
+
+/// The preferences that apply to a client: saved ones, or its defaults with a
+/// webhook secret that is saved on first use so it never changes under a receiver.
+pub async fn preferences_of(table: &ResponseTable, client: &Client) -> Result<NotificationPreferences, DomainError> {
+    if let Some(saved) = table.preferences(client.id).await? {
+        return Ok(saved);
+    }
+    table
+        .create_preferences(&NotificationPreferences::defaults(client, new_webhook_secret()))
+        .await
+}

@@ -1,0 +1,503 @@
+//! The responses table: what the response to each intrusion did, device
+//! command queues, and notification preferences.
+//!
+//! | pk | sk | item |
+//! |---|---|---|
+//! | `INTRUSION#<id>` | `COMMAND#<command id>` | a command and its delivery |
+//! | `INTRUSION#<id>` | `CLIP` | the clip request and arrival |
+//! | `INTRUSION#<id>` | `NOTIFICATION#<id>` | a notification (indexed by client and for staff) |
+//! | `DEVICE#<id>` | `COMMAND#<command id>` | a command waiting for the device's heartbeat |
+//! | `CLIENT#<id>` | `PREFERENCES` | notification preferences |
+//!
+//! Every first write is conditional, so a retried stream batch finds what an
+//! earlier attempt did instead of doing it again.
+
+use aws_sdk_dynamodb::Client as DynamoDb;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::model::{Clip, Command, DeliveredBy, Delivery, Notification};
+use super::preferences::NotificationPreferences;
+use crate::dynamo::{decode_items, is_condition_failure, n, s, unavailable};
+use crate::error::DomainError;
+use crate::ids::{ClientId, DeviceId, IntrusionId};
+use crate::page::{Page, PageRequest};
+use crate::page_token::{self, ListKey};
+
+type Item = std::collections::HashMap<String, AttributeValue>;
+
+fn intrusion_key(intrusion: IntrusionId) -> String {
+    format!("INTRUSION#{intrusion}")
+}
+
+fn device_key(device: DeviceId) -> String {
+    format!("DEVICE#{device}")
+}
+
+fn command_key(command: &Command) -> String {
+    format!("COMMAND#{}", command.id)
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored<T> {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    record: T,
+}
+
+/// A notification with the index keys that list it by client and for staff.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredNotification {
+    pk: String,
+    sk: String,
+    entity: String,
+    sort_key: String,
+    #[serde(flatten)]
+    notification: Notification,
+}
+
+/// Whether a first write was ours, or found what an earlier attempt wrote.
+pub enum Claim<T> {
+    /// Nothing was there: this attempt does the work.
+    New,
+    /// An earlier attempt got here first; this is what it recorded.
+    Existing(T),
+}
+
+/// Everything the response to one intrusion recorded.
+#[derive(Debug, Default)]
+pub struct ResponseRecords {
+    pub deliveries: Vec<Delivery>,
+    pub clip: Option<Clip>,
+    pub notifications: Vec<Notification>,
+}
+
+/// Which notifications a list covers.
+#[derive(Clone, Copy, Debug)]
+pub enum NotificationScope {
+    Client(ClientId),
+    All,
+}
+
+/// The responses table.
+#[derive(Clone)]
+pub struct ResponseTable {
+    db: DynamoDb,
+    table: String,
+}
+
+impl ResponseTable {
+    /// Uses `table` through `db`.
+    pub fn new(db: DynamoDb, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
+    }
+
+    fn item<T: Serialize>(pk: String, sk: String, record: &T) -> Result<Item, DomainError> {
+        serde_dynamo::to_item(Stored { pk, sk, record }).map_err(unavailable("encode a response record"))
+    }
+
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, DomainError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(unavailable("build a put"))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, DomainError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("read a response record"))?;
+        output
+            .item
+            .map(|item| serde_dynamo::from_item::<_, Stored<T>>(item).map(|stored| stored.record))
+            .transpose()
+            .map_err(unavailable("decode a response record"))
+    }
+
+    /// Records a new command and queues it for the device's heartbeat, in one
+    /// transaction; finds the earlier record if the command was raised before.
+    pub async fn claim_delivery(&self, delivery: &Delivery) -> Result<Claim<Delivery>, DomainError> {
+        let command = &delivery.command;
+        let record = Self::item(intrusion_key(command.intrusion_id), command_key(command), delivery)?;
+        let queued = Self::item(device_key(command.device_id), command_key(command), command)?;
+        let result = self
+            .db
+            .transact_write_items()
+            .transact_items(self.put(record, Some("attribute_not_exists(pk)"))?)
+            .transact_items(self.put(queued, None)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::New),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(c)
+                    if c.cancellation_reasons().first().is_some_and(|r| is_condition_failure(r.code()))) =>
+            {
+                let existing = self
+                    .get(intrusion_key(command.intrusion_id), command_key(command))
+                    .await?
+                    .ok_or_else(|| DomainError::unavailable("cannot claim a command", "claimed but missing"))?;
+                Ok(Claim::Existing(existing))
+            }
+            Err(e) => Err(unavailable("raise a command")(e)),
+        }
+    }
+
+    /// Records that a command reached its device (the first way it did) and takes it off the queue.
+    pub async fn delivered(&self, command: &Command, by: DeliveredBy, at: DateTime<Utc>) -> Result<(), DomainError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(intrusion_key(command.intrusion_id)))
+            .key("sk", s(command_key(command)))
+            .update_expression("SET deliveredAt = :at, deliveredBy = :by")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deliveredAt)")
+            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .expression_attribute_values(
+                ":by",
+                serde_dynamo::to_attribute_value(by).map_err(unavailable("encode a delivery"))?,
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) => {}
+            Err(e) => return Err(unavailable("record a delivery")(e)),
+        }
+        self.db
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(device_key(command.device_id)))
+            .key("sk", s(command_key(command)))
+            .send()
+            .await
+            .map_err(unavailable("dequeue a command"))?;
+        Ok(())
+    }
+
+    /// Records failed push attempts; the command stays queued for the heartbeat.
+    pub async fn push_failed(&self, command: &Command, attempts: u32, error: &str) -> Result<(), DomainError> {
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(intrusion_key(command.intrusion_id)))
+            .key("sk", s(command_key(command)))
+            .update_expression("SET pushAttempts = if_not_exists(pushAttempts, :zero) + :attempts, lastError = :error")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":attempts", n(attempts))
+            .expression_attribute_values(":error", s(error))
+            .send()
+            .await
+            .map_err(unavailable("record a failed push"))?;
+        Ok(())
+    }
+
+    /// Commands waiting for a device, oldest first.
+    pub async fn queued(&self, device: DeviceId) -> Result<Vec<Command>, DomainError> {
+        let output = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(device_key(device)))
+            .expression_attribute_values(":prefix", s("COMMAND#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("read a command queue"))?;
+        let mut commands = decode_items(
+            output.items,
+            |stored: Stored<Command>| stored.record,
+            "decode a command",
+        )?;
+        commands.sort_by_key(|c| c.issued_at);
+        Ok(commands)
+    }
+
+    /// Records a clip request unless one was recorded before.
+    pub async fn claim_clip(&self, clip: &Clip) -> Result<Claim<Clip>, DomainError> {
+        let item = Self::item(intrusion_key(clip.intrusion_id), "CLIP".into(), clip)?;
+        let result = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::New),
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+                let existing = self.get(intrusion_key(clip.intrusion_id), "CLIP".into()).await?;
+                existing
+                    .map(Claim::Existing)
+                    .ok_or_else(|| DomainError::unavailable("cannot claim a clip", "claimed but missing"))
+            }
+            Err(e) => Err(unavailable("record a clip request")(e)),
+        }
+    }
+
+    /// Records that an intrusion's clip arrived; `false` when no clip was requested for it.
+    pub async fn clip_stored(
+        &self,
+        intrusion: IntrusionId,
+        key: &str,
+        size: u64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, DomainError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(intrusion_key(intrusion)))
+            .key("sk", s("CLIP"))
+            .update_expression("SET storedAt = :at, #size = :size")
+            .condition_expression("attribute_exists(pk) AND #key = :key")
+            .expression_attribute_names("#key", "key")
+            .expression_attribute_names("#size", "size")
+            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .expression_attribute_values(":size", n(size))
+            .expression_attribute_values(":key", s(key))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable("record a stored clip")(e)),
+        }
+    }
+
+    fn stored_notification(notification: &Notification) -> StoredNotification {
+        StoredNotification {
+            pk: intrusion_key(notification.intrusion_id),
+            sk: format!("NOTIFICATION#{}", notification.id),
+            entity: "NOTIFICATION".into(),
+            sort_key: format!(
+                "{}#{}",
+                notification
+                    .created_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                notification.id
+            ),
+            notification: notification.clone(),
+        }
+    }
+
+    /// Records a notification about to be sent, unless an earlier attempt recorded it.
+    pub async fn claim_notification(&self, notification: &Notification) -> Result<Claim<Notification>, DomainError> {
+        let stored = Self::stored_notification(notification);
+        let (pk, sk) = (stored.pk.clone(), stored.sk.clone());
+        let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a notification"))?;
+        let result = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::New),
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+                let output = self
+                    .db
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", s(pk))
+                    .key("sk", s(sk))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(unavailable("read a notification"))?;
+                let existing = decode_items(
+                    output.item.map(|item| vec![item]),
+                    |stored: StoredNotification| stored.notification,
+                    "decode a notification",
+                )?;
+                existing
+                    .into_iter()
+                    .next()
+                    .map(Claim::Existing)
+                    .ok_or_else(|| DomainError::unavailable("cannot claim a notification", "claimed but missing"))
+            }
+            Err(e) => Err(unavailable("record a notification")(e)),
+        }
+    }
+
+    /// Stores a notification's outcome.
+    pub async fn save_notification(&self, notification: &Notification) -> Result<(), DomainError> {
+        let item = serde_dynamo::to_item(Self::stored_notification(notification))
+            .map_err(unavailable("encode a notification"))?;
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable("record a notification"))?;
+        Ok(())
+    }
+
+    /// Everything recorded about the response to an intrusion.
+    pub async fn records(&self, intrusion: IntrusionId) -> Result<ResponseRecords, DomainError> {
+        let mut records = ResponseRecords::default();
+        let mut start = None;
+        loop {
+            let output = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(intrusion_key(intrusion)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable("read an intrusion's response"))?;
+            for item in output.items.unwrap_or_default() {
+                let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                let decode = |what| unavailable(what);
+                if sk == "CLIP" {
+                    let stored: Stored<Clip> = serde_dynamo::from_item(item).map_err(decode("decode a clip"))?;
+                    records.clip = Some(stored.record);
+                } else if sk.starts_with("COMMAND#") {
+                    let stored: Stored<Delivery> =
+                        serde_dynamo::from_item(item).map_err(decode("decode a delivery"))?;
+                    records.deliveries.push(stored.record);
+                } else if sk.starts_with("NOTIFICATION#") {
+                    let stored: StoredNotification =
+                        serde_dynamo::from_item(item).map_err(decode("decode a notification"))?;
+                    records.notifications.push(stored.notification);
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        records.deliveries.sort_by_key(|d| d.command.issued_at);
+        records.notifications.sort_by_key(|n| n.created_at);
+        Ok(records)
+    }
+
+    /// Notifications newest first.
+    pub async fn list_notifications(
+        &self,
+        scope: NotificationScope,
+        page: &PageRequest,
+    ) -> Result<Page<Notification>, DomainError> {
+        let (index, attribute, value) = match scope {
+            NotificationScope::Client(client) => ("byClient", "clientId", client.to_string()),
+            NotificationScope::All => ("byEntity", "entity", "NOTIFICATION".to_owned()),
+        };
+        let list = ListKey {
+            table_keys: &["pk", "sk"],
+            partition: (attribute, &value),
+            sort: ("sortKey", ""),
+        };
+        let start = page
+            .token
+            .as_deref()
+            .map(|token| page_token::decode(token, &list))
+            .transpose()?;
+        let output = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", attribute)
+            .expression_attribute_values(":p", s(value.clone()))
+            .scan_index_forward(false)
+            .limit(i32::from(page.limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable("list notifications"))?;
+        Ok(Page {
+            items: decode_items(
+                output.items,
+                |stored: StoredNotification| stored.notification,
+                "decode a notification",
+            )?,
+            next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
+        })
+    }
+
+    /// A client's saved notification preferences.
+    pub async fn preferences(&self, client: ClientId) -> Result<Option<NotificationPreferences>, DomainError> {
+        self.get(format!("CLIENT#{client}"), "PREFERENCES".into()).await
+    }
+
+    /// Saves a client's notification preferences.
+    pub async fn save_preferences(&self, preferences: &NotificationPreferences) -> Result<(), DomainError> {
+        let item = Self::item(
+            format!("CLIENT#{}", preferences.client_id),
+            "PREFERENCES".into(),
+            preferences,
+        )?;
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable("save notification preferences"))?;
+        Ok(())
+    }
+
+    /// Saves first preferences unless someone saved some meanwhile; returns what is stored.
+    pub async fn create_preferences(
+        &self,
+        preferences: &NotificationPreferences,
+    ) -> Result<NotificationPreferences, DomainError> {
+        let item = Self::item(
+            format!("CLIENT#{}", preferences.client_id),
+            "PREFERENCES".into(),
+            preferences,
+        )?;
+        let result = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(preferences.clone()),
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+                self.preferences(preferences.client_id).await?.ok_or_else(|| {
+                    DomainError::unavailable("cannot save notification preferences", "saved but missing")
+                })
+            }
+            Err(e) => Err(unavailable("save notification preferences")(e)),
+        }
+    }
+}

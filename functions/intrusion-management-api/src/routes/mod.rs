@@ -1,0 +1,4 @@
+//! The API's handlers, by resource.
+
+pub(crate) mod intrusions;
+pub(crate) mod notifications;

@@ -1,0 +1,65 @@
+//! `/api/notifications` and `/api/clients/{clientId}/notification-preferences`.
+
+use axum::Json;
+use axum::extract::State;
+use seccom_domain::http::{ApiError, Caller, JsonBody, PathId, QueryParams};
+use seccom_domain::ids::ClientId;
+use seccom_domain::page::{Page, PageQuery};
+use seccom_domain::response::{Notification, NotificationPreferences, PreferencesBody, Responses};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// `GET /api/notifications` parameters.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub(crate) struct NotificationListQuery {
+    /// Only this client's notifications (a client user sees only its own anyway).
+    client_id: Option<ClientId>,
+    /// How many items to return, 1 to 100 (default 50).
+    limit: Option<u16>,
+    /// The `nextToken` of the previous page.
+    next_token: Option<String>,
+}
+
+/// Lists notifications sent (or attempted), newest first.
+#[utoipa::path(get, path = "/api/notifications", tag = "notifications", params(NotificationListQuery),
+    responses((status = 200, description = "A page of notifications", body = Page<Notification>)))]
+pub(crate) async fn list(
+    State(responses): State<Responses>,
+    Caller(who): Caller,
+    QueryParams(query): QueryParams<NotificationListQuery>,
+) -> Result<Json<Page<Notification>>, ApiError> {
+    let page = PageQuery {
+        limit: query.limit,
+        next_token: query.next_token,
+    }
+    .try_into()?;
+    Ok(Json(responses.notifications(&who, query.client_id, page).await?))
+}
+
+/// Reads who is notified of a client's intrusions, and how.
+#[utoipa::path(get, path = "/api/clients/{clientId}/notification-preferences", tag = "notifications",
+    params(("clientId" = ClientId, Path, description = "The client's id")),
+    responses((status = 200, description = "The preferences", body = NotificationPreferences)))]
+pub(crate) async fn preferences(
+    State(responses): State<Responses>,
+    Caller(who): Caller,
+    PathId(client): PathId<ClientId>,
+) -> Result<Json<NotificationPreferences>, ApiError> {
+    Ok(Json(responses.preferences(&who, client).await?))
+}
+
+/// Replaces who is notified of a client's intrusions (staff, or a user of the client).
+#[utoipa::path(put, path = "/api/clients/{clientId}/notification-preferences", tag = "notifications",
+    request_body = PreferencesBody,
+    params(("clientId" = ClientId, Path, description = "The client's id")),
+    responses((status = 200, description = "The saved preferences", body = NotificationPreferences)))]
+pub(crate) async fn set_preferences(
+    State(responses): State<Responses>,
+    Caller(who): Caller,
+    PathId(client): PathId<ClientId>,
+    JsonBody(body): JsonBody<PreferencesBody>,
+) -> Result<Json<NotificationPreferences>, ApiError> {
+    Ok(Json(responses.set_preferences(&who, client, body).await?))
+}
