@@ -182,19 +182,21 @@ async fn commentary(http: &reqwest::Client, api: &str, token: &str, mut stop: wa
                     )
                 })
                 .collect();
-            let summary = format!(
-                "intrusion {id} at {}: frames {}-{}, peak {:.2}; commands: [{}]; notifications: [{}]; clip: {}",
-                item["startedAt"].as_str().unwrap_or("?"),
-                item["firstSeq"],
-                item["lastSeq"],
-                item["peakScore"].as_f64().unwrap_or_default(),
+            let response = format!(
+                "commands: [{}]; notifications: [{}]; clip: {}",
                 commands.join(", "),
                 notifications.join(", "),
                 detail["clip"]["state"].as_str().unwrap_or("not requested yet"),
             );
-            if told.get(id) != Some(&summary) {
-                println!("Demo: {summary}");
-                told.insert(id.to_owned(), summary);
+            if told.get(id) != Some(&response) {
+                println!(
+                    "Demo: intrusion {id} (started {}, frames {}-{} so far, peak score {:.2}); {response}",
+                    item["startedAt"].as_str().unwrap_or("?"),
+                    item["firstSeq"],
+                    item["lastSeq"],
+                    item["peakScore"].as_f64().unwrap_or_default(),
+                );
+                told.insert(id.to_owned(), response);
             }
         }
     }
