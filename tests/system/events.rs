@@ -62,6 +62,8 @@ async fn http_function(stack: &TestStack, name: &str) -> Router {
         "sites-management-api" => sites_management_api::app(&sdk, &config).unwrap(),
         "cameras-api" => cameras_api::app(&sdk, &config).unwrap(),
         "intrusion-management-api" => intrusion_management_api::app(&sdk, &config).unwrap(),
+        "client-web-ui" => client_web_ui::app(&sdk, &config).unwrap(),
+        "manager-web-ui" => manager_web_ui::app(&sdk, &config).unwrap(),
         other => panic!("no HTTP function {other}"),
     }
 }
@@ -151,6 +153,31 @@ async fn every_alb_event_file_gets_its_expected_answer() {
         if *status >= 400 {
             assert_eq!(body["status"], *status, "{file}");
         }
+    }
+}
+
+#[tokio::test]
+async fn portal_events_without_the_albs_sign_in_get_a_readable_page() {
+    let stack = TestStack::start().await;
+    for file in [
+        "client-web-ui/sites-without-sign-in.json",
+        "manager-web-ui/clients-without-sign-in.json",
+    ] {
+        assert_eq!(event_files(file.split('/').next().unwrap()), [file]);
+        let function = http_function(&stack, file.split('/').next().unwrap()).await;
+        let event = std::fs::read_to_string(repository_root().join("events").join(file)).unwrap();
+        let request = from_str(&event).expect("lambda_http accepts the event");
+        let response = function.oneshot(request).await.expect("the router is infallible");
+        assert_eq!(response.status().as_u16(), 401, "{file}");
+        assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8", "{file}");
+        assert!(
+            response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        let page = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        assert!(String::from_utf8_lossy(&page).contains("Please sign in"), "{file}");
     }
 }
 

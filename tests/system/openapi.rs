@@ -39,7 +39,7 @@ fn every_documented_path_reaches_its_function_through_the_template() {
             .rules
             .iter()
             .filter(|rule| match &rule.action {
-                Action::Forward { target_group } => {
+                Action::Forward { target_group, .. } => {
                     template.functions[&template.target_groups[target_group].function].binary == function
                 }
                 Action::Fixed { .. } => false,

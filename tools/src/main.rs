@@ -132,6 +132,10 @@ enum Command {
         /// pedestrian footage of `scripts/fetch-demo-footage`) and alarm simulators.
         #[arg(long)]
         demo: bool,
+        /// A function setting that replaces the template's, as KEY=VALUE (for example
+        /// CLIP_POST_ROLL_SECONDS=20 for a quicker demo); repeatable.
+        #[arg(long = "setting", value_parser = parse_setting)]
+        settings: Vec<(String, String)>,
     },
     /// Act as an alarm against the devices API.
     Alarm {
@@ -205,6 +209,13 @@ fn detect(files: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn parse_setting(raw: &str) -> Result<(String, String), String> {
+    raw.split_once('=')
+        .filter(|(key, _)| !key.is_empty())
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .ok_or_else(|| "a setting is KEY=VALUE".to_owned())
+}
+
 /// Runs a simulator until it ends or Ctrl-C.
 async fn until_ctrl_c<F, Fut>(simulator: F) -> anyhow::Result<()>
 where
@@ -232,18 +243,21 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             template,
             demo,
+            settings,
         } => {
             init_logs();
             let stack = LocalStack::start(&LocalOptions {
                 port,
                 data_dir: data_dir.clone(),
                 template,
-                settings: Default::default(),
+                settings: settings.into_iter().collect(),
             })
             .await?;
             let endpoints = stack.endpoints().clone();
             println!("SecCom local stack (data in {})", data_dir.display());
             println!("  ALB (API and portals)  http://{}", endpoints.alb);
+            println!("  client portal          http://{}/", endpoints.alb);
+            println!("  manager portal         http://{}/manage", endpoints.alb);
             println!("  DynamoDB               http://{}", endpoints.dynamodb);
             println!("  S3                     http://{}", endpoints.s3);
             println!("  identity provider      http://{}", endpoints.idp);

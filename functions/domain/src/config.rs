@@ -20,6 +20,10 @@ pub const FRAME_RETENTION_HOURS: &str = "FRAME_RETENTION_HOURS";
 pub const S3_FORCE_PATH_STYLE: &str = "S3_FORCE_PATH_STYLE";
 /// The table of alarm activations, clip requests, notifications and preferences.
 pub const RESPONSES_TABLE: &str = "RESPONSES_TABLE";
+/// The bucket camera frames and annotated snapshots are stored in.
+pub const FRAMES_BUCKET: &str = "FRAMES_BUCKET";
+/// Where a portal sends the browser to sign out at the identity provider.
+pub const AUTH_LOGOUT_URL: &str = "AUTH_LOGOUT_URL";
 /// The bucket intrusion clips are archived in.
 pub const CLIPS_BUCKET: &str = "CLIPS_BUCKET";
 /// How much recording before an intrusion's start a clip covers (default 180).

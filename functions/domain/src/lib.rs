@@ -12,6 +12,7 @@ mod dynamo;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod media;
 pub mod page;
 mod page_token;
 pub mod response;

@@ -6,59 +6,27 @@
 mod routes;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_config::SdkConfig;
 use axum::Router;
 use axum::extract::FromRef;
 use seccom_domain::auth::Authenticator;
-use seccom_domain::config::{
-    CLIPS_BUCKET, Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting, RESPONSES_TABLE,
-};
+use seccom_domain::config::{Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting, RESPONSES_TABLE};
 use seccom_domain::detection::{DetectionTables, Intrusions};
 use seccom_domain::directory::{Directory, DirectoryTable};
-use seccom_domain::error::DomainError;
 use seccom_domain::http::openapi::{self, Callers};
+use seccom_domain::media::MediaLinks;
 use seccom_domain::response::{ResponseTable, Responses};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// The frames bucket's name (snapshots live there).
-pub const FRAMES_BUCKET: &str = "FRAMES_BUCKET";
-/// How long the snapshot and clip links in an intrusion stay valid.
-const LINK_LIFETIME: Duration = Duration::from_secs(900);
-
-/// Short-lived download links for snapshots and clips.
-#[derive(Clone)]
-pub struct Links {
-    s3: aws_sdk_s3::Client,
-    frames_bucket: String,
-    clips_bucket: String,
-}
-
-impl Links {
-    async fn presign(&self, bucket: &str, key: &str) -> Result<String, DomainError> {
-        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(LINK_LIFETIME)
-            .map_err(|e| DomainError::unavailable("cannot presign a link", e))?;
-        let request = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .presigned(config)
-            .await
-            .map_err(|e| DomainError::unavailable("cannot presign a link", e))?;
-        Ok(request.uri().to_owned())
-    }
-}
 
 /// What the handlers share; built once per Lambda container.
 #[derive(Clone)]
 pub struct AppState {
     intrusions: Intrusions,
     responses: Responses,
-    links: Links,
+    links: MediaLinks,
     authenticator: Arc<Authenticator>,
 }
 
@@ -74,7 +42,7 @@ impl FromRef<AppState> for Responses {
     }
 }
 
-impl FromRef<AppState> for Links {
+impl FromRef<AppState> for MediaLinks {
     fn from_ref(state: &AppState) -> Self {
         state.links.clone()
     }
@@ -136,11 +104,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let state = AppState {
         intrusions,
         responses,
-        links: Links {
-            s3: config.s3_client(sdk),
-            frames_bucket: config.required(FRAMES_BUCKET)?.to_owned(),
-            clips_bucket: config.required(CLIPS_BUCKET)?.to_owned(),
-        },
+        links: MediaLinks::from_config(sdk, config)?,
         authenticator: Arc::new(Authenticator::new(config.auth_settings()?)),
     };
     let (routes, _) = router().with_state(state).split_for_parts();

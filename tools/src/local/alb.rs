@@ -19,6 +19,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use super::sign_in::LocalSignIn;
 use super::template::{Action, ListenerRule};
 
 /// ALB Lambda targets take request bodies and response documents of at most 1 MB.
@@ -36,12 +37,15 @@ pub struct Listener {
     pub rules: Vec<ListenerRule>,
     pub default_action: Action,
     pub targets: BTreeMap<String, Target>,
+    /// The `authenticate-cognito` step of rules that sign users in.
+    pub sign_in: Arc<LocalSignIn>,
 }
 
 impl Listener {
-    /// The HTTP service of the listener.
+    /// The HTTP service of the listener, with the sign-in pages the ALB would take from Cognito.
     pub fn into_router(self) -> Router {
-        Router::new().fallback(handle).with_state(Arc::new(self))
+        let sign_in = self.sign_in.clone().routes();
+        Router::new().fallback(handle).with_state(Arc::new(self)).merge(sign_in)
     }
 
     fn action_for(&self, method: &str, path: &str) -> &Action {
@@ -257,11 +261,24 @@ async fn handle(
             )
                 .into_response()
         }
-        Action::Forward { target_group } => {
+        Action::Forward {
+            target_group,
+            authenticate,
+        } => {
             let Some(target) = listener.targets.get(target_group) else {
                 return alb_error(StatusCode::SERVICE_UNAVAILABLE);
             };
             let mut headers = parts.headers.clone();
+            if *authenticate {
+                match listener.sign_in.user(&headers) {
+                    Some(user) => listener.sign_in.sign(&user, &mut headers),
+                    None if matches!(parts.method, http::Method::GET | http::Method::HEAD) => {
+                        let wanted = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                        return LocalSignIn::sign_in_redirect(wanted);
+                    }
+                    None => return alb_error(StatusCode::UNAUTHORIZED),
+                }
+            }
             let forwarded = [
                 ("x-forwarded-for", peer.ip().to_string()),
                 ("x-forwarded-port", peer.port().to_string()),

@@ -18,6 +18,7 @@ use seccom_domain::config::Config;
 
 use super::alb::{Listener, Target};
 use super::notifications::{EventFunction, Notifier, Subscription};
+use super::sign_in::LocalSignIn;
 use super::streams::StreamMapping;
 use super::template::{Function, Intrinsic, Template, local_bucket_name};
 use super::{ACCOUNT, Endpoints, REGION};
@@ -34,6 +35,8 @@ fn build(binary: &str, sdk: &SdkConfig, config: &Config) -> anyhow::Result<Built
         "sites-management-api" => Ok(Built::Http(sites_management_api::app(sdk, config)?)),
         "cameras-api" => Ok(Built::Http(cameras_api::app(sdk, config)?)),
         "intrusion-management-api" => Ok(Built::Http(intrusion_management_api::app(sdk, config)?)),
+        "client-web-ui" => Ok(Built::Http(client_web_ui::app(sdk, config)?)),
+        "manager-web-ui" => Ok(Built::Http(manager_web_ui::app(sdk, config)?)),
         "human-detection" => {
             let function = Arc::new(HumanDetection::new(sdk, config)?);
             Ok(Built::Events(Arc::new(move |event| {
@@ -114,6 +117,7 @@ pub(super) fn wire(
     sdk: &SdkConfig,
     endpoints: &Endpoints,
     overrides: &BTreeMap<String, String>,
+    sign_in: Arc<LocalSignIn>,
 ) -> anyhow::Result<Wiring> {
     let mut built = BTreeMap::new();
     let mut variables = BTreeMap::new();
@@ -180,6 +184,7 @@ pub(super) fn wire(
         rules: template.rules.clone(),
         default_action,
         targets,
+        sign_in,
     };
     Ok(Wiring {
         listener,

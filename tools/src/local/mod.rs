@@ -8,6 +8,7 @@ pub mod alb;
 mod emulators;
 mod functions;
 pub mod notifications;
+pub mod sign_in;
 mod streams;
 pub mod template;
 
@@ -85,6 +86,10 @@ impl Endpoints {
             ),
             (seccom_domain::config::ALB_ARN, LOAD_BALANCER_ARN.to_owned()),
             (seccom_domain::config::S3_FORCE_PATH_STYLE, "true".to_owned()),
+            (
+                seccom_domain::config::AUTH_LOGOUT_URL,
+                sign_in::SIGN_OUT_PATH.to_owned(),
+            ),
             (
                 seccom_domain::config::ALB_PUBLIC_KEYS_URL,
                 format!("http://{}/alb-keys", self.idp),
@@ -194,7 +199,14 @@ impl LocalStack {
         let (stop, stopped) = watch::channel(false);
         emulators::serve_dynamodb(dynamodb, &options.data_dir, stopped.clone()).await?;
         let sdk = sdk_config(&endpoints).await;
-        let wiring = functions::wire(&template, &sdk, &endpoints, &options.settings)?;
+        let sign_in = sign_in::LocalSignIn::new(
+            LocalIdp::open(&options.data_dir)?,
+            seccom_domain::directory::Directory::new(seccom_domain::directory::DirectoryTable::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                "DirectoryTable",
+            )),
+        );
+        let wiring = functions::wire(&template, &sdk, &endpoints, &options.settings, sign_in)?;
         let notifier = Arc::new(wiring.notifier);
         emulators::serve_s3(s3, &options.data_dir, notifier.clone(), stopped.clone())?;
         let identity_routes = Router::new()

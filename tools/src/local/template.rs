@@ -46,8 +46,9 @@ impl Intrinsic {
 /// How a listener rule or default action answers.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// Invoke the Lambda function of this target group.
-    Forward { target_group: String },
+    /// Invoke the Lambda function of this target group, after signing the
+    /// user in when the rule authenticates (`authenticate-cognito`).
+    Forward { target_group: String, authenticate: bool },
     /// Answer with a fixed response.
     Fixed {
         status: u16,
@@ -166,34 +167,49 @@ fn strings(value: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn action(actions: &Value) -> anyhow::Result<Action> {
+/// A rule's actions; `None` for a redirect to HTTPS, which the one plain-HTTP
+/// port of the local stack has no use for.
+fn action(actions: &Value) -> anyhow::Result<Option<Action>> {
+    let mut actions: Vec<&Value> = actions.as_sequence().into_iter().flatten().collect();
+    actions.sort_by_key(|a| a["Order"].as_u64().unwrap_or(0));
+    let authenticate = actions
+        .iter()
+        .any(|a| a["Type"].as_str() == Some("authenticate-cognito"));
     let first = actions
-        .as_sequence()
-        .and_then(|a| a.first())
+        .into_iter()
+        .find(|a| a["Type"].as_str() != Some("authenticate-cognito"))
         .context("a rule needs an action")?;
     match first["Type"].as_str() {
         Some("forward") => match Intrinsic::of(&first["TargetGroupArn"]) {
-            Intrinsic::Ref(target_group) => Ok(Action::Forward { target_group }),
+            Intrinsic::Ref(target_group) => Ok(Some(Action::Forward {
+                target_group,
+                authenticate,
+            })),
             other => bail!("forward actions must !Ref a target group, found {other:?}"),
         },
+        Some("redirect") => Ok(None),
         Some("fixed-response") => {
             let config = &first["FixedResponseConfig"];
-            Ok(Action::Fixed {
+            Ok(Some(Action::Fixed {
                 status: text(&config["StatusCode"], "StatusCode")?.parse()?,
                 content_type: config["ContentType"].as_str().unwrap_or("text/plain").to_owned(),
                 body: config["MessageBody"].as_str().unwrap_or_default().to_owned(),
-            })
+            }))
         }
         other => bail!("the local ALB does not implement {other:?} actions"),
     }
 }
 
-fn listener_rule(name: &str, properties: &Value) -> anyhow::Result<ListenerRule> {
+/// A listener rule; `None` for rules the local stack has no use for (redirects to HTTPS).
+fn listener_rule(name: &str, properties: &Value) -> anyhow::Result<Option<ListenerRule>> {
+    let Some(action) = action(&properties["Actions"])? else {
+        return Ok(None);
+    };
     let mut rule = ListenerRule {
         priority: text(&properties["Priority"], "Priority")?.parse()?,
         path_patterns: Vec::new(),
         methods: Vec::new(),
-        action: action(&properties["Actions"])?,
+        action,
     };
     for condition in properties["Conditions"].as_sequence().into_iter().flatten() {
         match condition["Field"].as_str() {
@@ -209,7 +225,7 @@ fn listener_rule(name: &str, properties: &Value) -> anyhow::Result<ListenerRule>
             other => bail!("rule {name}: the local ALB does not implement {other:?} conditions"),
         }
     }
-    Ok(rule)
+    Ok(Some(rule))
 }
 
 fn target_group(name: &str, properties: &Value) -> anyhow::Result<TargetGroup> {
@@ -390,10 +406,12 @@ impl Template {
             let properties = &resource["Properties"];
             match resource["Type"].as_str() {
                 Some("AWS::ElasticLoadBalancingV2::ListenerRule") => {
-                    template.rules.push(listener_rule(&name, properties)?)
+                    template.rules.extend(listener_rule(&name, properties)?)
                 }
-                Some("AWS::ElasticLoadBalancingV2::Listener") => {
-                    template.default_action = Some(action(&properties["DefaultActions"])?);
+                // The plain-HTTP listener's default answers what no rule routes; the
+                // HTTPS listener's rules (the portals) are served on the same local port.
+                Some("AWS::ElasticLoadBalancingV2::Listener") if properties["Port"].as_u64() == Some(80) => {
+                    template.default_action = action(&properties["DefaultActions"])?;
                 }
                 Some("AWS::ElasticLoadBalancingV2::TargetGroup") => {
                     let group = target_group(&name, properties)?;
@@ -483,7 +501,8 @@ Resources:
         assert_eq!(
             template.rules[1].action,
             Action::Forward {
-                target_group: "ApiTargets".into()
+                target_group: "ApiTargets".into(),
+                authenticate: false,
             }
         );
         assert_eq!(template.target_groups["ApiTargets"].function, "Api");

@@ -6,12 +6,11 @@ use chrono::{DateTime, Utc};
 use seccom_domain::detection::{HandlingBody, Intrusion, IntrusionFilter, Intrusions};
 use seccom_domain::http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 use seccom_domain::ids::{DeviceId, IntrusionId, SiteId};
+use seccom_domain::media::{IntrusionDetail, MediaLinks};
 use seccom_domain::page::{Page, PageQuery};
-use seccom_domain::response::{ClipState, DeliveryView, Notification, Responses};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-use crate::{LINK_LIFETIME, Links};
+use seccom_domain::response::Responses;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// `GET /api/intrusions` parameters, written out because query strings carry only text.
 #[derive(Deserialize, IntoParams)]
@@ -54,81 +53,18 @@ pub(crate) async fn list(
     Ok(Json(intrusions.list(&who, filter, page).await?))
 }
 
-/// The clip of an intrusion as users see it.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ClipView {
-    state: ClipState,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    /// When a clip that has not arrived is reported missing.
-    due_by: DateTime<Utc>,
-    stored_at: Option<DateTime<Utc>>,
-    /// Bytes.
-    size: Option<u64>,
-    /// A short-lived download link, once stored.
-    url: Option<String>,
-}
-
-/// An intrusion with everything its response did.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct IntrusionDetail {
-    #[serde(flatten)]
-    intrusion: Intrusion,
-    /// A short-lived link to the frame with the people boxed.
-    snapshot_url: Option<String>,
-    /// `null` while the clip has not been requested yet.
-    clip: Option<ClipView>,
-    /// Alarm activations and the clip request, with how and when each reached its device.
-    commands: Vec<DeliveryView>,
-    notifications: Vec<Notification>,
-    /// When the links stop working.
-    links_expire_at: DateTime<Utc>,
-}
-
 /// Reads one intrusion with its alarm activations, clip and notifications.
 #[utoipa::path(get, path = "/api/intrusions/{intrusionId}", tag = "intrusions",
     params(("intrusionId" = IntrusionId, Path, description = "The intrusion's id")),
     responses((status = 200, description = "The intrusion and its response", body = IntrusionDetail)))]
 pub(crate) async fn get(
     State(responses): State<Responses>,
-    State(links): State<Links>,
+    State(links): State<MediaLinks>,
     Caller(who): Caller,
     PathId(id): PathId<IntrusionId>,
 ) -> Result<Json<IntrusionDetail>, ApiError> {
     let record = responses.intrusion(&who, id).await?;
-    let now = Utc::now();
-    let snapshot_url = match &record.intrusion.snapshot_key {
-        Some(key) => Some(links.presign(&links.frames_bucket, key).await?),
-        None => None,
-    };
-    let clip = match record.records.clip {
-        Some(clip) => {
-            let url = match clip.stored_at {
-                Some(_) => Some(links.presign(&links.clips_bucket, &clip.key).await?),
-                None => None,
-            };
-            Some(ClipView {
-                state: clip.state(now),
-                from: clip.from,
-                to: clip.to,
-                due_by: clip.due_by,
-                stored_at: clip.stored_at,
-                size: clip.size,
-                url,
-            })
-        }
-        None => None,
-    };
-    Ok(Json(IntrusionDetail {
-        intrusion: record.intrusion,
-        snapshot_url,
-        clip,
-        commands: record.records.deliveries.iter().map(DeliveryView::from).collect(),
-        notifications: record.records.notifications,
-        links_expire_at: now + LINK_LIFETIME,
-    }))
+    Ok(Json(links.detail(record).await?))
 }
 
 /// Marks an open intrusion as being dealt with (staff, or a user of the client).

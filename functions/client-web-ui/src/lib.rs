@@ -1,0 +1,225 @@
+//! The client portal, at `/`: for users of one client (the ALB signs them in).
+//! Their sites with cameras and alarms and their state, their intrusions with
+//! the snapshot and the clip, acknowledging and resolving, and who is told
+//! about intrusions. Every read and change goes through the same domain use
+//! cases as the APIs, so tenant isolation is the domain's, not the page's.
+
+mod preferences;
+
+use aws_config::SdkConfig;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use seccom_domain::auth::{Principal, Role};
+use seccom_domain::config::{Config, MissingSetting};
+use seccom_domain::directory::{Device, DeviceKind, Site};
+use seccom_domain::ids::{ClientId, IntrusionId};
+use seccom_domain::page::{MAX_LIMIT, PageRequest};
+use seccom_web::page::{layout, maybe_time};
+use seccom_web::views::{HandlingForm, IntrusionQuery, intrusion_list, intrusion_page};
+use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, Viewer};
+
+const PORTAL: Portal = Portal::Client;
+
+/// A signed-in user of a client: staff are sent to their own portal.
+pub(crate) struct ClientUser {
+    pub(crate) principal: Principal,
+    pub(crate) client: ClientId,
+}
+
+impl ClientUser {
+    fn of(Viewer(principal): Viewer) -> Result<Self, PageError> {
+        match principal.role {
+            Role::Client(client) => Ok(Self { principal, client }),
+            Role::Admin => Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "This is the client portal",
+                "SecCom staff use the manager portal at /manage.",
+            )),
+        }
+    }
+}
+
+pub(crate) fn nav() -> Vec<(&'static str, String)> {
+    vec![
+        ("Sites", "/".to_owned()),
+        ("Intrusions", "/intrusions".to_owned()),
+        ("Notifications", "/preferences".to_owned()),
+    ]
+}
+
+pub(crate) fn page(user: &ClientUser, title: &str, body: Markup) -> Markup {
+    layout(PORTAL, title, Some(&user.principal), &nav(), body)
+}
+
+/// Every site of the client (clients have few; more than a hundred are paged through).
+pub(crate) async fn all_sites(state: &PortalState, user: &ClientUser) -> Result<Vec<Site>, PageError> {
+    let mut sites = Vec::new();
+    let mut request = PageRequest {
+        limit: MAX_LIMIT,
+        token: None,
+    };
+    loop {
+        let page = state
+            .directory
+            .list_sites(&user.principal, Some(user.client), request.clone())
+            .await?;
+        sites.extend(page.items);
+        match page.next_token {
+            Some(token) => request.token = Some(token),
+            None => return Ok(sites),
+        }
+    }
+}
+
+async fn devices(
+    state: &PortalState,
+    user: &ClientUser,
+    site: &Site,
+    kind: DeviceKind,
+) -> Result<Vec<Device>, PageError> {
+    let request = PageRequest {
+        limit: MAX_LIMIT,
+        token: None,
+    };
+    Ok(state
+        .directory
+        .list_devices(&user.principal, site.id, kind, request)
+        .await?
+        .items)
+}
+
+fn device_rows(devices: &[Device]) -> Markup {
+    html! {
+        @for device in devices {
+            @let state = format!("{:?}", device.state).to_lowercase();
+            tr {
+                td data-label="Name" { (device.name.as_str()) }
+                td data-label="Kind" { (device.kind.noun()) }
+                td data-label="State" { span class=(format!("state-{state}")) { (state) } }
+                td data-label="Last seen" { (maybe_time(device.last_seen_at)) }
+            }
+        }
+    }
+}
+
+async fn overview(State(state): State<PortalState>, viewer: Viewer) -> Result<Markup, PageError> {
+    let user = ClientUser::of(viewer)?;
+    let sites = all_sites(&state, &user).await?;
+    let mut sections = Vec::with_capacity(sites.len());
+    for site in &sites {
+        let cameras = devices(&state, &user, site, DeviceKind::Camera).await?;
+        let alarms = devices(&state, &user, site, DeviceKind::Alarm).await?;
+        sections.push(html! {
+            h2 { (site.name.as_str()) }
+            p.muted { (site.address.as_str()) " · " a href=(format!("/intrusions?siteId={}", site.id)) { "Intrusions at this site" } }
+            table.list {
+                thead { tr { th { "Name" } th { "Kind" } th { "State" } th { "Last seen" } } }
+                tbody { (device_rows(&cameras)) (device_rows(&alarms)) }
+            }
+        });
+    }
+    Ok(page(
+        &user,
+        "Your sites",
+        html! {
+            h1 { "Your sites" }
+            @if sites.is_empty() { p.muted { "SecCom has not registered any site for you yet." } }
+            @for section in sections { (section) }
+        },
+    ))
+}
+
+async fn intrusions(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    Query(query): Query<IntrusionQuery>,
+) -> Result<Markup, PageError> {
+    let user = ClientUser::of(viewer)?;
+    let (filter, request) = query.parse()?;
+    let found = state.intrusions.list(&user.principal, filter, request).await?;
+    let sites = all_sites(&state, &user).await?;
+    Ok(page(
+        &user,
+        "Intrusions",
+        html! { h1 { "Intrusions" } (intrusion_list(PORTAL, &sites, &query, &found)) },
+    ))
+}
+
+fn intrusion_id(raw: &str) -> Result<IntrusionId, PageError> {
+    raw.parse()
+        .map_err(|_| PageError::from(seccom_domain::error::DomainError::NotFound("intrusion")))
+}
+
+async fn intrusion(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    csrf: CsrfToken,
+    Path(id): Path<String>,
+) -> Result<Markup, PageError> {
+    let user = ClientUser::of(viewer)?;
+    let record = state.responses.intrusion(&user.principal, intrusion_id(&id)?).await?;
+    let site = state
+        .directory
+        .get_site(&user.principal, record.intrusion.site_id)
+        .await
+        .ok();
+    let detail = state.links.detail(record).await?;
+    Ok(page(
+        &user,
+        "Intrusion",
+        intrusion_page(PORTAL, &detail, &csrf, site.as_ref()),
+    ))
+}
+
+async fn acknowledge(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<HandlingForm>,
+) -> Result<Response, PageError> {
+    let user = ClientUser::of(viewer)?;
+    let id = intrusion_id(&id)?;
+    state
+        .intrusions
+        .acknowledge(&user.principal, id, form.into_body(false))
+        .await?;
+    Ok(Redirect::to(&format!("/intrusions/{id}")).into_response())
+}
+
+async fn resolve(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<HandlingForm>,
+) -> Result<Response, PageError> {
+    let user = ClientUser::of(viewer)?;
+    let id = intrusion_id(&id)?;
+    state
+        .intrusions
+        .resolve(&user.principal, id, form.into_body(true))
+        .await?;
+    Ok(Redirect::to(&format!("/intrusions/{id}")).into_response())
+}
+
+async fn sign_out(State(state): State<PortalState>) -> Response {
+    seccom_web::viewer::sign_out(&state.logout_url)
+}
+
+/// The portal's router, wired to the AWS services and settings given.
+pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
+    let state = PortalState::new(sdk, config)?;
+    let routes = Router::new()
+        .route("/", get(overview))
+        .route("/intrusions", get(intrusions))
+        .route("/intrusions/{id}", get(intrusion))
+        .route("/intrusions/{id}/acknowledge", post(acknowledge))
+        .route("/intrusions/{id}/resolve", post(resolve))
+        .route("/preferences", get(preferences::show).post(preferences::save))
+        .route(seccom_web::page::SIGN_OUT_PATH, get(sign_out))
+        .with_state(state);
+    Ok(seccom_web::portal(PORTAL, routes))
+}

@@ -1,0 +1,235 @@
+//! `/preferences`: who is told about an intrusion, by which channel, and for
+//! which sites. One row per recipient; blank rows add recipients, clearing an
+//! address removes one. Refused rows show their error next to the field.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use seccom_domain::directory::Site;
+use seccom_domain::error::DomainError;
+use seccom_domain::response::{NotificationPreferences, PreferencesBody, Recipient};
+use seccom_domain::values::FieldError;
+use seccom_web::page::field_error;
+use seccom_web::{CsrfToken, Form, PageError, PortalState, Viewer};
+
+use crate::{ClientUser, all_sites, page};
+
+/// Blank rows offered for new recipients.
+const BLANK_ROWS: usize = 2;
+
+/// One row of the form, as typed.
+#[derive(Clone, Debug, Default)]
+struct Row {
+    role: String,
+    channel: String,
+    address: String,
+    site_id: String,
+}
+
+const ROLES: [(&str, &str); 3] = [
+    ("client", "Us"),
+    ("buildingAdministrator", "Building administrator"),
+    ("police", "Police"),
+];
+const CHANNELS: [(&str, &str); 3] = [("email", "E-mail"), ("sms", "SMS"), ("webhook", "Webhook (URL)")];
+
+fn wire_name<T: serde::Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl From<&Recipient> for Row {
+    fn from(recipient: &Recipient) -> Self {
+        Self {
+            role: wire_name(recipient.role),
+            channel: wire_name(recipient.channel),
+            address: recipient.address.clone(),
+            site_id: recipient.site_id.map(|s| s.to_string()).unwrap_or_default(),
+        }
+    }
+}
+
+fn form(csrf: &CsrfToken, sites: &[Site], rows: &[Row], errors: &[FieldError], secret: &str) -> Markup {
+    html! {
+        h1 { "Who is told about an intrusion" }
+        p { "Each row is one recipient. Leave an address empty to remove its row." }
+        form.stack method="post" action="/preferences" {
+            (csrf.field())
+            @for (index, row) in rows.iter().enumerate() {
+                fieldset {
+                    legend { "Recipient " (index + 1) }
+                    label { "Who"
+                        select name="role" {
+                            @for (value, label) in ROLES { option value=(value) selected[row.role == value] { (label) } }
+                        }
+                    }
+                    label { "How"
+                        select name="channel" {
+                            @for (value, label) in CHANNELS { option value=(value) selected[row.channel == value] { (label) } }
+                        }
+                    }
+                    label { "Address, phone number or URL"
+                        input type="text" name="address" value=(row.address) autocomplete="off";
+                        (field_error(errors, &format!("rows[{index}].address")))
+                        (field_error(errors, &format!("rows[{index}].siteId")))
+                    }
+                    label { "For"
+                        select name="siteId" {
+                            option value="" { "Every site" }
+                            @for site in sites { option value=(site.id) selected[row.site_id == site.id.to_string()] { (site.name.as_str()) } }
+                        }
+                    }
+                }
+            }
+            (field_error(errors, "recipients"))
+            button type="submit" { "Save" }
+        }
+        h2 { "Webhooks" }
+        p { "Each webhook call is signed: " code { "X-SecCom-Signature: v1=<hex>" } " is HMAC-SHA256 over "
+            code { "<X-SecCom-Timestamp>.<body>" } " with this secret:" }
+        p.secret { (secret) }
+    }
+}
+
+fn rows_of(preferences: &NotificationPreferences) -> Vec<Row> {
+    let mut rows: Vec<Row> = preferences.recipients.iter().map(Row::from).collect();
+    rows.extend(std::iter::repeat_n(Row::default(), BLANK_ROWS));
+    rows
+}
+
+/// Shows the preferences.
+pub(crate) async fn show(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    csrf: CsrfToken,
+) -> Result<Markup, PageError> {
+    let user = ClientUser::of(viewer)?;
+    let preferences = state.responses.preferences(&user.principal, user.client).await?;
+    let sites = all_sites(&state, &user).await?;
+    Ok(page(
+        &user,
+        "Notifications",
+        form(&csrf, &sites, &rows_of(&preferences), &[], &preferences.webhook_secret),
+    ))
+}
+
+/// Reads the rows in the order the form sent them (each row sends its four fields in order).
+fn rows_from(pairs: Vec<(String, String)>) -> Vec<Row> {
+    let mut rows: Vec<Row> = Vec::new();
+    for (key, value) in pairs {
+        match key.as_str() {
+            "role" => rows.push(Row {
+                role: value,
+                ..Row::default()
+            }),
+            "channel" | "address" | "siteId" => {
+                if let Some(row) = rows.last_mut() {
+                    match key.as_str() {
+                        "channel" => row.channel = value,
+                        "address" => row.address = value,
+                        _ => row.site_id = value,
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    rows
+}
+
+fn parse_row(row: &Row) -> Result<Recipient, String> {
+    let json = serde_json::json!({
+        "role": row.role,
+        "channel": row.channel,
+        "address": row.address,
+        "siteId": if row.site_id.is_empty() { serde_json::Value::Null } else { row.site_id.clone().into() },
+    });
+    serde_json::from_value(json).map_err(|_| "choose who, how and which site from the lists".to_owned())
+}
+
+/// Saves the preferences, or shows the form again with each problem next to its row.
+pub(crate) async fn save(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    csrf: CsrfToken,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let user = ClientUser::of(viewer)?;
+    let rows: Vec<Row> = rows_from(pairs)
+        .into_iter()
+        .filter(|r| !r.address.trim().is_empty())
+        .collect();
+    let mut errors = Vec::new();
+    let mut recipients = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        match parse_row(row) {
+            Ok(recipient) => recipients.push(recipient),
+            Err(reason) => errors.push(FieldError {
+                name: format!("rows[{index}].address"),
+                reason,
+            }),
+        }
+    }
+    if errors.is_empty() {
+        match state
+            .responses
+            .set_preferences(&user.principal, user.client, PreferencesBody { recipients })
+            .await
+        {
+            Ok(_) => return Ok(Redirect::to("/preferences").into_response()),
+            Err(DomainError::Invalid(found)) => errors = found.into_iter().map(row_error).collect(),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    let current = state.responses.preferences(&user.principal, user.client).await?;
+    let sites = all_sites(&state, &user).await?;
+    let mut shown = rows;
+    shown.extend(std::iter::repeat_n(Row::default(), BLANK_ROWS));
+    let body = form(&csrf, &sites, &shown, &errors, &current.webhook_secret);
+    Ok((
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        page(&user, "Notifications", body),
+    )
+        .into_response())
+}
+
+/// Maps the use case's `recipients[i].field` names onto the form's rows.
+fn row_error(error: FieldError) -> FieldError {
+    FieldError {
+        name: error.name.replacen("recipients[", "rows[", 1),
+        reason: error.reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_read_back_in_form_order() {
+        let pairs = [
+            ("csrf", "t"),
+            ("role", "client"),
+            ("channel", "email"),
+            ("address", "a@b.example"),
+            ("siteId", ""),
+            ("role", "police"),
+            ("channel", "sms"),
+            ("address", "+441234567890"),
+            ("siteId", "x"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .to_vec();
+        let rows = rows_from(pairs);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].address, "+441234567890");
+        assert_eq!(rows[1].site_id, "x");
+        assert!(parse_row(&rows[0]).is_ok());
+        assert_eq!(
+            parse_row(&rows[1]).unwrap_err(),
+            "choose who, how and which site from the lists"
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! The manager portal, at `/manage`: for SecCom staff (the ALB signs them in).
+//! Clients, their sites, cameras and alarms with their health, every intrusion
+//! across clients with its alarm activations and notifications. Every change
+//! goes through the same domain use cases as the Sites Management API.
+
+mod directory;
+
+use aws_config::SdkConfig;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use seccom_domain::auth::{Principal, Role};
+use seccom_domain::config::{Config, MissingSetting};
+use seccom_domain::directory::Site;
+use seccom_domain::ids::IntrusionId;
+use seccom_domain::page::{MAX_LIMIT, PageQuery, PageRequest};
+use seccom_web::page::{layout, next_page};
+use seccom_web::views::{HandlingForm, IntrusionQuery, intrusion_list, intrusion_page, notification_table};
+use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, Viewer};
+use serde::Deserialize;
+
+const PORTAL: Portal = Portal::Manager;
+
+/// A signed-in SecCom staff member; anyone else gets a clear 403 page.
+pub(crate) struct Staff(pub(crate) Principal);
+
+impl Staff {
+    pub(crate) fn of(Viewer(principal): Viewer) -> Result<Self, PageError> {
+        match principal.role {
+            Role::Admin => Ok(Self(principal)),
+            Role::Client(_) => Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "This is the SecCom staff portal",
+                "Your account belongs to a client. Your sites and intrusions are in the client portal at /.",
+            )),
+        }
+    }
+}
+
+pub(crate) fn page(staff: &Staff, title: &str, body: Markup) -> Markup {
+    let nav = vec![
+        ("Clients", "/manage".to_owned()),
+        ("Intrusions", "/manage/intrusions".to_owned()),
+        ("Notifications", "/manage/notifications".to_owned()),
+    ];
+    layout(PORTAL, title, Some(&staff.0), &nav, body)
+}
+
+/// Every site of every client, for the intrusion filter.
+async fn all_sites(state: &PortalState, staff: &Staff) -> Result<Vec<Site>, PageError> {
+    let mut sites = Vec::new();
+    let mut request = PageRequest {
+        limit: MAX_LIMIT,
+        token: None,
+    };
+    loop {
+        let page = state.directory.list_sites(&staff.0, None, request.clone()).await?;
+        sites.extend(page.items);
+        match page.next_token {
+            Some(token) => request.token = Some(token),
+            None => return Ok(sites),
+        }
+    }
+}
+
+async fn intrusions(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    Query(query): Query<IntrusionQuery>,
+) -> Result<Markup, PageError> {
+    let staff = Staff::of(viewer)?;
+    let (filter, request) = query.parse()?;
+    let found = state.intrusions.list(&staff.0, filter, request).await?;
+    let sites = all_sites(&state, &staff).await?;
+    Ok(page(
+        &staff,
+        "Intrusions",
+        html! { h1 { "Every intrusion" } (intrusion_list(PORTAL, &sites, &query, &found)) },
+    ))
+}
+
+fn intrusion_id(raw: &str) -> Result<IntrusionId, PageError> {
+    raw.parse()
+        .map_err(|_| PageError::from(seccom_domain::error::DomainError::NotFound("intrusion")))
+}
+
+async fn intrusion(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    csrf: CsrfToken,
+    Path(id): Path<String>,
+) -> Result<Markup, PageError> {
+    let staff = Staff::of(viewer)?;
+    let record = state.responses.intrusion(&staff.0, intrusion_id(&id)?).await?;
+    let site = state.directory.get_site(&staff.0, record.intrusion.site_id).await.ok();
+    let detail = state.links.detail(record).await?;
+    Ok(page(
+        &staff,
+        "Intrusion",
+        intrusion_page(PORTAL, &detail, &csrf, site.as_ref()),
+    ))
+}
+
+async fn acknowledge(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<HandlingForm>,
+) -> Result<Response, PageError> {
+    let staff = Staff::of(viewer)?;
+    let id = intrusion_id(&id)?;
+    state
+        .intrusions
+        .acknowledge(&staff.0, id, form.into_body(false))
+        .await?;
+    Ok(Redirect::to(&format!("/manage/intrusions/{id}")).into_response())
+}
+
+async fn resolve(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(form): Form<HandlingForm>,
+) -> Result<Response, PageError> {
+    let staff = Staff::of(viewer)?;
+    let id = intrusion_id(&id)?;
+    state.intrusions.resolve(&staff.0, id, form.into_body(true)).await?;
+    Ok(Redirect::to(&format!("/manage/intrusions/{id}")).into_response())
+}
+
+/// `?nextToken=` of the notification list.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationQuery {
+    next_token: Option<String>,
+}
+
+async fn notifications(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    Query(query): Query<NotificationQuery>,
+) -> Result<Markup, PageError> {
+    let staff = Staff::of(viewer)?;
+    let request = PageQuery {
+        limit: Some(50),
+        next_token: query.next_token,
+    }
+    .try_into()?;
+    let found = state.responses.notifications(&staff.0, None, request).await?;
+    Ok(page(
+        &staff,
+        "Notifications",
+        html! {
+            h1 { "Notifications sent" }
+            (notification_table(&found.items))
+            (next_page("/manage/notifications", &[], found.next_token.as_deref()))
+        },
+    ))
+}
+
+async fn sign_out(State(state): State<PortalState>) -> Response {
+    seccom_web::viewer::sign_out(&state.logout_url)
+}
+
+/// The portal's router, wired to the AWS services and settings given.
+pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
+    let state = PortalState::new(sdk, config)?;
+    let routes = Router::new()
+        .route("/manage", get(directory::clients))
+        .route("/manage/clients", post(directory::create_client))
+        .route(
+            "/manage/clients/{id}",
+            get(directory::client).post(directory::update_client),
+        )
+        .route("/manage/clients/{id}/delete", post(directory::delete_client))
+        .route("/manage/clients/{id}/sites", post(directory::create_site))
+        .route("/manage/sites/{id}", get(directory::site))
+        .route("/manage/sites/{id}/delete", post(directory::delete_site))
+        .route("/manage/sites/{id}/devices", post(directory::register_device))
+        .route("/manage/devices/{id}/rename", post(directory::rename_device))
+        .route("/manage/devices/{id}/remove", post(directory::remove_device))
+        .route("/manage/intrusions", get(intrusions))
+        .route("/manage/intrusions/{id}", get(intrusion))
+        .route("/manage/intrusions/{id}/acknowledge", post(acknowledge))
+        .route("/manage/intrusions/{id}/resolve", post(resolve))
+        .route("/manage/notifications", get(notifications))
+        .route(&format!("/manage{}", seccom_web::page::SIGN_OUT_PATH), get(sign_out))
+        .with_state(state);
+    Ok(seccom_web::portal(PORTAL, routes))
+}

@@ -1,0 +1,31 @@
+//! What both portals share: the page layout and formatting helpers, sign-in
+//! through the ALB (the user is whoever the ALB's signed claims say), CSRF
+//! protection of every form, security headers, the static assets, and HTML
+//! error pages. Each portal is an axum `Router` built with [`portal`].
+
+pub mod assets;
+pub mod csrf;
+pub mod page;
+mod state;
+pub mod viewer;
+pub mod views;
+
+use axum::Router;
+use axum::middleware;
+
+pub use csrf::{CsrfToken, Form};
+pub use page::{PageError, Portal};
+pub use state::PortalState;
+pub use viewer::Viewer;
+
+/// Wraps a portal's routes with its assets, CSRF protection, security headers and error pages.
+pub fn portal(portal: Portal, routes: Router) -> Router {
+    routes
+        .merge(assets::routes(portal))
+        .fallback(move || async move { PageError::not_found(portal) })
+        .layer(middleware::from_fn(csrf::protect))
+        .layer(middleware::from_fn(page::security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            seccom_domain::http::MAX_BODY_BYTES,
+        ))
+}

@@ -1,0 +1,60 @@
+//! What a portal's handlers share, built once per Lambda container.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use seccom_domain::auth::Authenticator;
+use seccom_domain::config::{
+    AUTH_LOGOUT_URL, Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting, RESPONSES_TABLE,
+};
+use seccom_domain::detection::{DetectionTables, Intrusions};
+use seccom_domain::directory::{Directory, DirectoryTable};
+use seccom_domain::media::MediaLinks;
+use seccom_domain::response::{ResponseTable, Responses};
+
+/// The use cases and settings a portal works with.
+#[derive(Clone)]
+pub struct PortalState {
+    pub directory: Directory,
+    pub intrusions: Intrusions,
+    pub responses: Responses,
+    pub links: MediaLinks,
+    pub authenticator: Arc<Authenticator>,
+    /// Where sign-out sends the browser (the identity provider's logout).
+    pub logout_url: String,
+}
+
+impl PortalState {
+    /// Connects to the tables and buckets named in `config`.
+    pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
+        let db = aws_sdk_dynamodb::Client::new(sdk);
+        let directory = Directory::new(DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?));
+        let intrusions = Intrusions::new(
+            directory.clone(),
+            DetectionTables::new(
+                db.clone(),
+                config.required(FRAMES_TABLE)?,
+                config.required(INTRUSIONS_TABLE)?,
+            ),
+        );
+        let responses = Responses::new(
+            directory.clone(),
+            intrusions.clone(),
+            ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
+        );
+        Ok(Self {
+            directory,
+            intrusions,
+            responses,
+            links: MediaLinks::from_config(sdk, config)?,
+            authenticator: Arc::new(Authenticator::new(config.auth_settings()?)),
+            logout_url: config.required(AUTH_LOGOUT_URL)?.to_owned(),
+        })
+    }
+}
+
+impl FromRef<PortalState> for Arc<Authenticator> {
+    fn from_ref(state: &PortalState) -> Self {
+        state.authenticator.clone()
+    }
+}

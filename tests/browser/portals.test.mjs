@@ -1,0 +1,249 @@
+// Both portals in headless Chromium against a local stack started for the
+// test: an admin sets a client up, the camera simulator produces an
+// intrusion, and the client's user handles it. Screenshots of the main pages
+// go to target/browser-artifacts/.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readdirSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createServer } from "node:net";
+import { chromium } from "playwright-core";
+
+const root = resolve(import.meta.dirname, "../..");
+const seccom = join(root, "target/debug/seccom");
+const artifacts = join(root, "target/browser-artifacts");
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const dataDir = mkdtempSync(join(tmpdir(), "seccom-browser-"));
+const children = [];
+let base;
+let browser;
+
+async function freePort() {
+  // Four consecutive ports: the ALB stand-in, DynamoDB, S3, the identity provider.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const free = await Promise.all(
+      [0, 1, 2, 3].map(
+        (offset) =>
+          new Promise((ok) => {
+            const server = createServer();
+            server.once("error", () => ok(false));
+            server.listen(port + offset, "127.0.0.1", () => server.close(() => ok(true)));
+          }),
+      ),
+    );
+    if (free.every(Boolean)) return port;
+  }
+  throw new Error("no four free consecutive ports");
+}
+
+function start(args, readyLine) {
+  const child = spawn(seccom, args, { cwd: root, env: { ...process.env, RUST_LOG: "warn" } });
+  children.push(child);
+  let output = "";
+  child.stderr.on("data", (chunk) => (output += chunk));
+  return new Promise((ok, fail) => {
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+      if (!readyLine || output.includes(readyLine)) ok(child);
+    });
+    child.once("exit", (code) => fail(new Error(`seccom ${args[0]} exited with ${code}:\n${output}`)));
+    if (!readyLine) ok(child);
+  });
+}
+
+function token(role, clientId) {
+  const args = ["token", "--role", role, "--data-dir", dataDir];
+  if (clientId) args.push("--client-id", clientId);
+  const result = spawnSync(seccom, args, { encoding: "utf8" });
+  assert.equal(result.status, 0, result.stderr);
+  return result.stdout.trim();
+}
+
+async function api(method, path, body, role = "admin", clientId) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token(role, clientId)}`, "content-type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function eventually(what, check, seconds = 60) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
+    await new Promise((ok) => setTimeout(ok, 300));
+  }
+}
+
+async function signIn(page, account, path) {
+  await page.goto(`${base}${path}`);
+  assert.match(page.url(), /\/oauth2\/sign-in/);
+  await page.selectOption("select[name=account]", account);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${base}${path}`);
+}
+
+async function shot(page, name) {
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+before(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  await start(
+    [
+      "local", "--port", String(port), "--data-dir", dataDir,
+      "--setting", "CLIP_PRE_ROLL_SECONDS=2", "--setting", "CLIP_POST_ROLL_SECONDS=2",
+    ],
+    "Ready.",
+  );
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+});
+
+after(async () => {
+  await browser?.close();
+  for (const child of children) child.kill("SIGINT");
+});
+
+test("an admin sets a client up, and the client's user handles an intrusion and nothing of anyone else's", async () => {
+  const admin = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await admin.newPage();
+  page.on("dialog", (dialog) => dialog.accept());
+
+  // The admin creates a client, a site, a camera and an alarm in the manager portal.
+  await signIn(page, "admin", "/manage");
+  await page.fill("input[name=name]", "Browser Estates");
+  await page.fill("input[name=email]", "ops@nowhere");
+  await page.click("text=Create client");
+  assert.match(await page.textContent(".field-error"), /email/);
+  await page.fill("input[name=email]", "ops@browser-estates.example");
+  await page.click("text=Create client");
+  await page.waitForURL(/\/manage\/clients\/[0-9a-f-]{36}$/);
+  const clientId = page.url().split("/").pop();
+  await page.fill("form[action$='/sites'] input[name=name]", "<script>alert('x')</script> Depot");
+  await page.fill("form[action$='/sites'] input[name=address]", "1 Dock Road");
+  await page.click("text=Add site");
+  await page.waitForURL(/\/manage\/sites\//);
+  const siteId = page.url().split("/").pop();
+  assert.equal(await page.textContent("h1"), "<script>alert('x')</script> Depot", "names render as text");
+  const register = async (kind, name) => {
+    await page.selectOption("select[name=kind]", kind);
+    await page.fill("form[action$='/devices'] input[name=name]", name);
+    await page.click("button:text-is('Register')");
+    const id = (await page.textContent("[data-testid=device-id]")).trim();
+    const credential = (await page.textContent("[data-testid=device-credential]")).trim();
+    await page.click("text=Back to the site");
+    return { id, credential };
+  };
+  const camera = await register("camera", "Gate camera");
+  await register("alarm", "Gate siren");
+  await shot(page, "manager-site");
+  assert.ok(await page.isVisible("text=Gate siren"));
+
+  // Another client with an intrusion of its own, through the APIs.
+  const other = await api("POST", "/api/clients", { name: "Other Holdings", email: "ops@other.example" });
+  const otherSite = await api("POST", "/api/sites", { clientId: other.id, name: "Other Yard", address: "9 Far Lane" });
+  const otherCamera = await api("POST", `/api/sites/${otherSite.id}/cameras`, { name: "Other camera" });
+  const frames = readdirSync(join(root, "target/demo-frames")).filter((f) => f.endsWith(".jpg")).sort();
+  const send = spawnSync(seccom, [
+    "camera", "send", "--api", base, "--camera-id", otherCamera.id, "--key", otherCamera.credential,
+    "--from-seq", "1", ...frames.slice(0, 3).map((f) => join(root, "target/demo-frames", f)),
+  ], { encoding: "utf8" });
+  assert.equal(send.status, 0, send.stderr);
+
+  // The camera simulator plays pedestrian footage; an intrusion opens and its clip arrives.
+  const clip = mkdtempSync(join(tmpdir(), "seccom-frames-"));
+  for (const file of frames.slice(0, 32)) copyFileSync(join(root, "target/demo-frames", file), join(clip, file));
+  await start([
+    "camera", "run", "--api", base, "--camera-id", camera.id, "--key", camera.credential,
+    "--frames", clip, "--fps", "4", "--once", "--heartbeat-seconds", "1", "--buffer-dir", join(dataDir, "camera-buffer"),
+  ]);
+  const intrusion = await eventually("an intrusion with its clip", async () => {
+    const list = await api("GET", `/api/intrusions?cameraId=${camera.id}`);
+    const id = list.items[0]?.id;
+    if (!id) return null;
+    const detail = await api("GET", `/api/intrusions/${id}`);
+    return detail.clip?.state === "stored" && detail.snapshotUrl ? detail : null;
+  }, 90);
+  const foreign = await eventually("the other client's intrusion", async () => {
+    const list = await api("GET", `/api/intrusions?cameraId=${otherCamera.id}`);
+    return list.items[0];
+  });
+  await page.goto(`${base}/manage/intrusions`);
+  assert.ok(await page.isVisible(`a[href='/manage/intrusions/${intrusion.id}']`));
+  await shot(page, "manager-intrusions");
+  await page.click("text=Sign out");
+  assert.ok(await page.isVisible("text=You are signed out"));
+
+  // The client's user sees its own site, the intrusion with snapshot and playable clip, and handles it.
+  const user = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const phone = await user.newPage();
+  await signIn(phone, `client:${clientId}`, "/");
+  assert.ok(await phone.isVisible("text=Gate camera"));
+  assert.equal(await phone.locator("text=Other Yard").count(), 0, "another client's site is not listed");
+  await shot(phone, "client-sites");
+  await phone.goto(`${base}/intrusions`);
+  await phone.click(`a[href='/intrusions/${intrusion.id}']`);
+  await phone.waitForFunction(() => document.querySelector("img")?.naturalWidth > 0);
+  const duration = await phone.waitForFunction(() => {
+    const video = document.querySelector("video");
+    return video && video.readyState >= 1 && video.duration > 0 ? video.duration : false;
+  });
+  assert.ok((await duration.jsonValue()) > 2, "the clip plays with a duration");
+  await shot(phone, "client-intrusion");
+  await phone.fill("form[action$='/acknowledge'] textarea[name=note]", "Guard on the way");
+  await phone.click("button:text-is('Acknowledge')");
+  assert.ok(await phone.isVisible("text=Guard on the way"));
+  assert.ok(await phone.isVisible(".status-acknowledged"));
+
+  // Preferences: a bad address is shown next to its row and nothing is saved; a good one is saved.
+  await phone.goto(`${base}/preferences`);
+  const blank = phone.locator("fieldset").nth(1);
+  await blank.locator("select[name=channel]").selectOption("sms");
+  await blank.locator("input[name=address]").fill("12");
+  await phone.click("button:text-is('Save')");
+  assert.match(await phone.textContent(".field-error"), /phone/);
+  await phone.locator("fieldset").nth(1).locator("input[name=address]").fill("+44 20 7946 0123");
+  await phone.click("button:text-is('Save')");
+  await phone.waitForURL(`${base}/preferences`);
+  assert.equal(await phone.locator("input[value='+442079460123']").count(), 1);
+  await shot(phone, "client-preferences");
+
+  // Nothing of another client by URL, no manager portal, no form without its token.
+  const response = await phone.goto(`${base}/intrusions/${foreign.id}`);
+  assert.equal(response.status(), 404);
+  assert.equal((await phone.goto(`${base}/manage`)).status(), 403);
+  assert.ok(await phone.isVisible("text=This is the SecCom staff portal"));
+  await phone.goto(`${base}/intrusions/${intrusion.id}`);
+  const [forged] = await Promise.all([
+    phone.waitForResponse((r) => r.url().endsWith("/resolve")),
+    phone.evaluate((id) => {
+      // A form like the page's own, but without the CSRF token.
+      const form = document.createElement("form");
+      form.method = "post";
+      form.action = `/intrusions/${id}/resolve`;
+      const note = document.createElement("input");
+      note.name = "note";
+      note.value = "forged";
+      form.append(note);
+      document.body.append(form);
+      form.submit();
+    }, intrusion.id),
+  ]);
+  assert.equal(forged.status(), 403, "a form without its CSRF token is refused");
+  const detail = await api("GET", `/api/intrusions/${intrusion.id}`);
+  assert.equal(detail.status, "acknowledged");
+  await user.close();
+  await admin.close();
+});
+
