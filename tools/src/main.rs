@@ -142,6 +142,17 @@ enum Command {
         #[command(subcommand)]
         command: AlarmCommand,
     },
+    /// The monthly AWS cost of SecCom for a fleet of cameras (see docs/cost.md).
+    Cost {
+        #[arg(long, default_value_t = 1)]
+        cameras: u32,
+        /// Frames per second each camera sends while it sends.
+        #[arg(long, default_value_t = 2.0)]
+        fps: f64,
+        /// The share of frames sent: 1 for continuous, less for motion-gated cameras.
+        #[arg(long, default_value_t = 1.0)]
+        sent_fraction: f64,
+    },
     /// Show the e-mail and SMS the local stack sent, oldest first.
     Outbox {
         #[arg(long, default_value = ".seccom")]
@@ -347,6 +358,26 @@ async fn main() -> anyhow::Result<()> {
             }
             let options = device.options();
             until_ctrl_c(|stop| async move { alarm::run(&options, activations, stop).await }).await?;
+        }
+        Command::Cost {
+            cameras,
+            fps,
+            sent_fraction,
+        } => {
+            anyhow::ensure!(cameras > 0, "--cameras must be at least 1");
+            anyhow::ensure!(fps > 0.0, "--fps must be above 0");
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&sent_fraction),
+                "--sent-fraction is between 0 and 1"
+            );
+            print!(
+                "{}",
+                seccom_tools::cost::report(seccom_tools::cost::Scenario {
+                    cameras,
+                    fps,
+                    sent_fraction,
+                })
+            );
         }
         Command::Outbox { data_dir } => {
             for message in seccom_tools::local::outbox(&data_dir)? {

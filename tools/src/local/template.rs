@@ -470,6 +470,7 @@ Resources:
   Listener:
     Type: AWS::ElasticLoadBalancingV2::Listener
     Properties:
+      Port: 80
       DefaultActions: [{ Type: fixed-response, FixedResponseConfig: { StatusCode: "404", ContentType: text/plain, MessageBody: nope } }]
   Late:
     Type: AWS::ElasticLoadBalancingV2::ListenerRule

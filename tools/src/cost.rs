@@ -1,0 +1,196 @@
+//! `seccom cost`: what SecCom costs on AWS per month for a number of cameras
+//! at a frame rate, from measured per-frame work and published prices, beside
+//! the always-on container deployment it replaces. See docs/cost.md for where
+//! every figure comes from.
+
+use std::fmt::Write;
+
+/// AWS list prices used, US East (N. Virginia), as published on 2026-11-28.
+pub mod price {
+    /// Lambda on arm64, per GB-second.
+    pub const LAMBDA_ARM_GB_SECOND: f64 = 0.000_013_333_4;
+    /// Lambda, per request.
+    pub const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+    /// Lambda's monthly free tier (always free): GB-seconds and requests.
+    pub const LAMBDA_FREE_GB_SECONDS: f64 = 400_000.0;
+    pub const LAMBDA_FREE_REQUESTS: f64 = 1e6;
+    /// S3 Standard: PUT, GET, and storage per GB-month.
+    pub const S3_PUT: f64 = 0.005 / 1000.0;
+    pub const S3_GET: f64 = 0.0004 / 1000.0;
+    pub const S3_GB_MONTH: f64 = 0.023;
+    /// DynamoDB on demand: per write and read request unit, storage per GB-month (25 GB free).
+    pub const DYNAMODB_WRITE: f64 = 0.625 / 1e6;
+    pub const DYNAMODB_READ: f64 = 0.125 / 1e6;
+    /// Application Load Balancer: per hour, and per LCU-hour.
+    pub const ALB_HOUR: f64 = 0.0225;
+    pub const ALB_LCU_HOUR: f64 = 0.008;
+    /// The container deployment: two EC2 t3.medium, an ElastiCache cache.t3.micro,
+    /// an RDS db.t3.micro (PostgreSQL) with 20 GB of gp2, on demand, per hour or GB-month.
+    pub const EC2_T3_MEDIUM_HOUR: f64 = 0.0416;
+    pub const ELASTICACHE_T3_MICRO_HOUR: f64 = 0.017;
+    pub const RDS_T3_MICRO_HOUR: f64 = 0.017;
+    pub const RDS_GP2_GB_MONTH: f64 = 0.115;
+}
+
+/// Measured or chosen per-frame work (docs/performance.md, docs/cost.md).
+pub mod measured {
+    /// The detector's memory size (template.yaml).
+    pub const DETECTOR_MEMORY_GB: f64 = 1.0;
+    /// Billed detector time per frame: fetch, decode, inference, DynamoDB writes.
+    pub const DETECTOR_SECONDS_PER_FRAME: f64 = 0.15;
+    /// The devices API's memory size and billed time per upload request.
+    pub const UPLOAD_API_MEMORY_GB: f64 = 0.25;
+    pub const UPLOAD_API_SECONDS_PER_FRAME: f64 = 0.01;
+    /// A 768x576 JPEG frame.
+    pub const FRAME_MB: f64 = 0.05;
+    /// Days a routine frame is kept (the frames bucket's lifecycle rule).
+    pub const FRAME_RETENTION_DAYS: f64 = 7.0;
+    /// DynamoDB units per frame: the frame record, and the reads of a decision.
+    pub const WRITE_UNITS_PER_FRAME: f64 = 1.0;
+    pub const READ_UNITS_PER_FRAME: f64 = 4.0;
+    /// ALB capacity units per camera at 2 frames per second: one upload request per frame,
+    /// a new connection each (the worst case; 25 new connections per second make one LCU).
+    pub const LCU_PER_UPLOAD_PER_SECOND: f64 = 1.0 / 25.0;
+}
+
+/// Hours and seconds in the 30-day month used throughout.
+pub const HOURS_PER_MONTH: f64 = 720.0;
+const SECONDS_PER_MONTH: f64 = HOURS_PER_MONTH * 3600.0;
+
+/// What is being priced.
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    pub cameras: u32,
+    pub fps: f64,
+    /// The share of frames sent (1 for continuous; a motion-gated camera sends less).
+    pub sent_fraction: f64,
+}
+
+/// One month's bill by line, in US dollars.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Estimate {
+    pub frames: f64,
+    pub lambda_compute: f64,
+    pub lambda_requests: f64,
+    pub s3_requests: f64,
+    pub s3_storage: f64,
+    pub dynamodb: f64,
+    pub alb_hours: f64,
+    pub alb_capacity: f64,
+    /// What Lambda's always-free tier takes off.
+    pub free_tier: f64,
+}
+
+impl Estimate {
+    /// The month's total after the free tier.
+    pub fn total(&self) -> f64 {
+        self.lambda_compute
+            + self.lambda_requests
+            + self.s3_requests
+            + self.s3_storage
+            + self.dynamodb
+            + self.alb_hours
+            + self.alb_capacity
+            - self.free_tier
+    }
+}
+
+/// Prices a scenario on SecCom Serverless.
+pub fn serverless(scenario: Scenario) -> Estimate {
+    use measured::*;
+    use price::*;
+    let frames = f64::from(scenario.cameras) * scenario.fps * scenario.sent_fraction * SECONDS_PER_MONTH;
+    let gb_seconds = frames
+        * (DETECTOR_MEMORY_GB * DETECTOR_SECONDS_PER_FRAME + UPLOAD_API_MEMORY_GB * UPLOAD_API_SECONDS_PER_FRAME);
+    let requests = frames * 2.0;
+    let free_tier = gb_seconds.min(LAMBDA_FREE_GB_SECONDS) * LAMBDA_ARM_GB_SECOND
+        + requests.min(LAMBDA_FREE_REQUESTS) * LAMBDA_REQUEST;
+    let uploads_per_second = frames / SECONDS_PER_MONTH;
+    Estimate {
+        frames,
+        lambda_compute: gb_seconds * LAMBDA_ARM_GB_SECOND,
+        lambda_requests: requests * LAMBDA_REQUEST,
+        s3_requests: frames * (S3_PUT + S3_GET),
+        s3_storage: frames / 30.0 * FRAME_RETENTION_DAYS * FRAME_MB / 1000.0 * S3_GB_MONTH,
+        dynamodb: frames * (WRITE_UNITS_PER_FRAME * DYNAMODB_WRITE + READ_UNITS_PER_FRAME * DYNAMODB_READ),
+        alb_hours: HOURS_PER_MONTH * ALB_HOUR,
+        alb_capacity: uploads_per_second * LCU_PER_UPLOAD_PER_SECOND * HOURS_PER_MONTH * ALB_LCU_HOUR,
+        free_tier,
+    }
+}
+
+/// The always-on container deployment the system replaces, per month, whatever the load.
+pub fn containers() -> f64 {
+    use price::*;
+    HOURS_PER_MONTH * (2.0 * EC2_T3_MEDIUM_HOUR + ELASTICACHE_T3_MICRO_HOUR + RDS_T3_MICRO_HOUR + ALB_HOUR)
+        + 20.0 * RDS_GP2_GB_MONTH
+}
+
+/// The `seccom cost` report.
+pub fn report(scenario: Scenario) -> String {
+    let estimate = serverless(scenario);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} camera(s) at {} fps, {:.0} % of frames sent: {:.0} frames a month",
+        scenario.cameras,
+        scenario.fps,
+        scenario.sent_fraction * 100.0,
+        estimate.frames
+    );
+    let lines = [
+        ("Lambda compute (arm64)", estimate.lambda_compute),
+        ("Lambda requests", estimate.lambda_requests),
+        ("S3 requests (PUT + GET per frame)", estimate.s3_requests),
+        ("S3 storage (frames kept 7 days)", estimate.s3_storage),
+        ("DynamoDB on demand", estimate.dynamodb),
+        ("ALB hours", estimate.alb_hours),
+        ("ALB capacity units", estimate.alb_capacity),
+        ("Lambda free tier", -estimate.free_tier),
+    ];
+    for (label, dollars) in lines {
+        let _ = writeln!(out, "  {label:<36} {dollars:>10.2} USD");
+    }
+    let total = estimate.total();
+    let _ = writeln!(out, "  {:<36} {total:>10.2} USD", "Total per month");
+    let _ = writeln!(
+        out,
+        "  {:<36} {:>10.2} USD",
+        "Per camera",
+        total / f64::from(scenario.cameras.max(1))
+    );
+    let _ = writeln!(
+        out,
+        "  {:<36} {:>10.2} USD (fixed, whatever the load)",
+        "Container deployment, for comparison",
+        containers()
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_camera_at_two_frames_a_second_matches_the_hand_calculation() {
+        // docs/cost.md works this case out by hand.
+        let estimate = serverless(Scenario {
+            cameras: 1,
+            fps: 2.0,
+            sent_fraction: 1.0,
+        });
+        assert_eq!(estimate.frames, 5_184_000.0);
+        let close = |a: f64, b: f64| (a - b).abs() < 0.005;
+        assert!(close(estimate.lambda_compute, 10.54), "{}", estimate.lambda_compute);
+        assert!(close(estimate.lambda_requests, 2.07), "{}", estimate.lambda_requests);
+        assert!(close(estimate.s3_requests, 27.99), "{}", estimate.s3_requests);
+        assert!(close(estimate.s3_storage, 1.39), "{}", estimate.s3_storage);
+        assert!(close(estimate.dynamodb, 5.83), "{}", estimate.dynamodb);
+        assert!(close(estimate.alb_hours, 16.20), "{}", estimate.alb_hours);
+        assert!(close(estimate.alb_capacity, 0.46), "{}", estimate.alb_capacity);
+        assert!(close(estimate.free_tier, 5.53), "{}", estimate.free_tier);
+        assert!(close(estimate.total(), 58.96), "{}", estimate.total());
+        assert!(close(containers(), 102.88), "{}", containers());
+    }
+}
