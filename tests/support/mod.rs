@@ -90,6 +90,7 @@ impl TestStack {
             data_dir: data_dir.path().to_path_buf(),
             template: repository_root().join("template.yaml"),
             settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            schedule_every: Some(std::time::Duration::from_millis(500)),
         };
         let stack = LocalStack::start(&options).await.expect("the local stack starts");
         let idp = LocalIdp::open(data_dir.path()).expect("the local identity provider opens");

@@ -9,6 +9,7 @@ mod crud;
 mod detection;
 mod devices;
 mod events;
+mod health;
 mod openapi;
 mod persistence;
 mod response;

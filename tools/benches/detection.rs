@@ -60,6 +60,7 @@ async fn handler_per_frame() -> anyhow::Result<Vec<f64>> {
         data_dir: data.path().to_path_buf(),
         template: root().join("template.yaml"),
         settings: Default::default(),
+        schedule_every: None,
     };
     let stack = LocalStack::start(&options).await?;
     let admin = LocalIdp::open(data.path())?.id_token(&LocalUser::admin());

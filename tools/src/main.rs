@@ -153,6 +153,11 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         sent_fraction: f64,
     },
+    /// Sum up the metric records (CloudWatch Embedded Metric Format) the local stack's functions wrote.
+    Metrics {
+        #[arg(long, default_value = ".seccom")]
+        data_dir: PathBuf,
+    },
     /// Show the e-mail and SMS the local stack sent, oldest first.
     Outbox {
         #[arg(long, default_value = ".seccom")]
@@ -262,6 +267,7 @@ async fn main() -> anyhow::Result<()> {
                 data_dir: data_dir.clone(),
                 template,
                 settings: settings.into_iter().collect(),
+                schedule_every: None,
             })
             .await?;
             let endpoints = stack.endpoints().clone();
@@ -378,6 +384,9 @@ async fn main() -> anyhow::Result<()> {
                     sent_fraction,
                 })
             );
+        }
+        Command::Metrics { data_dir } => {
+            print!("{}", seccom_tools::local::metrics_summary(&data_dir)?);
         }
         Command::Outbox { data_dir } => {
             for message in seccom_tools::local::outbox(&data_dir)? {

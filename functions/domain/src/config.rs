@@ -32,6 +32,8 @@ pub const CLIP_PRE_ROLL_SECONDS: &str = "CLIP_PRE_ROLL_SECONDS";
 pub const CLIP_POST_ROLL_SECONDS: &str = "CLIP_POST_ROLL_SECONDS";
 /// How long after the post-roll a clip may take to arrive before it is reported missing (default 600).
 pub const CLIP_GRACE_SECONDS: &str = "CLIP_GRACE_SECONDS";
+/// Set only locally: metric records are appended to this file instead of the log.
+pub const METRICS_FILE: &str = "METRICS_FILE";
 /// Set only locally: e-mail and SMS are written to this folder instead of SES and SNS.
 pub const OUTBOX_DIR: &str = "OUTBOX_DIR";
 /// The SES identity e-mail notifications are sent from.

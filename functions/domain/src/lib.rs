@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod media;
+pub mod metrics;
 pub mod page;
 mod page_token;
 pub mod response;

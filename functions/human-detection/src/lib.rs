@@ -20,6 +20,7 @@ use seccom_domain::config::{
 use seccom_domain::detection::{Decision, DetectionTables, FrameKey, FrameOutcome, FrameRecord};
 use seccom_domain::directory::{DeviceKind, Directory, DirectoryTable};
 use seccom_domain::error::DomainError;
+use seccom_domain::metrics::Metrics;
 use serde::Serialize;
 
 use detector::{Detection, PersonDetector};
@@ -53,6 +54,7 @@ pub struct HumanDetection {
     detector: Arc<PersonDetector>,
     quiet_gap: TimeDelta,
     retention: TimeDelta,
+    metrics: Metrics,
 }
 
 impl HumanDetection {
@@ -70,6 +72,7 @@ impl HumanDetection {
             detector: Arc::new(PersonDetector::load().context("cannot load the person detector")?),
             quiet_gap: TimeDelta::seconds(config.number(QUIET_GAP_SECONDS, 30)?),
             retention: TimeDelta::hours(config.number(FRAME_RETENTION_HOURS, 24)?),
+            metrics: Metrics::from_config(config, "human-detection"),
         })
     }
 
@@ -83,6 +86,20 @@ impl HumanDetection {
             tracing::info!(report = ?report, "frame processed");
             reports.push(report);
         }
+        let count = |wanted: fn(&FrameReport) -> bool| reports.iter().filter(|r| wanted(r)).count() as f64;
+        self.metrics.emit(&[
+            ("FramesProcessed", reports.len() as f64, "Count"),
+            (
+                "FramesRejected",
+                count(|r| matches!(r, FrameReport::Rejected { .. } | FrameReport::Unroutable { .. })),
+                "Count",
+            ),
+            (
+                "IntrusionsOpened",
+                count(|r| matches!(r, FrameReport::Analysed { decision: "opened", .. })),
+                "Count",
+            ),
+        ]);
         Ok(reports)
     }
 
@@ -202,6 +219,7 @@ impl HumanDetection {
     /// Decodes and runs the detector off the async threads (it is CPU-bound).
     async fn detect(&self, bytes: Vec<u8>) -> Result<FrameOutcome, DomainError> {
         let detector = self.detector.clone();
+        let started = std::time::Instant::now();
         let result = tokio::task::spawn_blocking(move || -> Result<Detection, frame::Rejection> {
             let image = frame::decode(&bytes)?;
             detector
@@ -210,6 +228,11 @@ impl HumanDetection {
         })
         .await
         .map_err(|e| DomainError::unavailable("the detector stopped", e))?;
+        self.metrics.emit(&[(
+            "InferenceMilliseconds",
+            started.elapsed().as_secs_f64() * 1000.0,
+            "Milliseconds",
+        )]);
         Ok(match result {
             Ok(detection) => FrameOutcome::Analysed {
                 person: detection.has_person(),

@@ -73,6 +73,7 @@ fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::intrusions::acknowledge))
         .routes(routes!(routes::intrusions::resolve))
         .routes(routes!(routes::notifications::list))
+        .routes(routes!(routes::notifications::health_events))
         .routes(routes!(
             routes::notifications::preferences,
             routes::notifications::set_preferences

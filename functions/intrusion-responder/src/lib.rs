@@ -11,9 +11,6 @@
 //! notifying twice. Commands are queued for the device's heartbeat before they
 //! are pushed, so a failed push delays a command but never loses it.
 
-mod delivery;
-mod messaging;
-
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -28,13 +25,13 @@ use seccom_domain::config::{
 use seccom_domain::detection::{Intrusion, StoredIntrusion};
 use seccom_domain::directory::{CommandTarget, DeviceKind, Directory, DirectoryTable};
 use seccom_domain::error::DomainError;
+use seccom_domain::metrics::Metrics;
 use seccom_domain::response::{
     Channel, Claim, Clip, Command, CommandAction, DeliveredBy, Delivery, Notification, NotificationStatus, Recipient,
     ResponseTable, preferences_of,
 };
 
-pub use delivery::{Outcome, RetryPolicy};
-pub use messaging::Messenger;
+use seccom_outbound::{Message as Outgoing, Messenger, RetryPolicy, post_signed};
 
 /// The longest a presigned upload URL may live (S3's limit for SigV4).
 const MAX_UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -57,6 +54,7 @@ pub struct IntrusionResponder {
     http: reqwest::Client,
     messenger: Messenger,
     policy: RetryPolicy,
+    metrics: Metrics,
 }
 
 /// What a notification says, composed once per intrusion.
@@ -84,6 +82,7 @@ impl IntrusionResponder {
             http: reqwest::Client::new(),
             messenger: Messenger::from_config(sdk, config)?,
             policy: RetryPolicy::from_config(config)?,
+            metrics: Metrics::from_config(config, "intrusion-responder"),
         })
     }
 
@@ -224,15 +223,17 @@ impl IntrusionResponder {
         let outcome = self
             .policy
             .run("device command", || {
-                delivery::post_signed(&self.http, endpoint, &target.signing_key, &body)
+                post_signed(&self.http, endpoint, &target.signing_key, &body)
             })
             .await;
         match outcome.error {
             None => {
+                self.metrics.emit(&[("CommandsPushed", 1.0, "Count")]);
                 tracing::info!(command = command.id, device = %command.device_id, attempts = outcome.attempts, "command pushed");
                 self.table.delivered(&command, DeliveredBy::Push, Utc::now()).await
             }
             Some(error) => {
+                self.metrics.emit(&[("CommandsQueuedForHeartbeat", 1.0, "Count")]);
                 tracing::warn!(command = command.id, device = %command.device_id, error, "push failed; the command waits for the device's heartbeat");
                 self.table.push_failed(&command, outcome.attempts, &error).await
             }
@@ -318,16 +319,28 @@ impl IntrusionResponder {
                     serde_json::to_vec(&payload).map_err(|e| DomainError::unavailable("cannot encode a webhook", e))?;
                 self.policy
                     .run("webhook", || {
-                        delivery::post_signed(&self.http, &recipient.address, webhook_key, &body)
+                        post_signed(&self.http, &recipient.address, webhook_key, &body)
                     })
                     .await
             }
             Channel::Email | Channel::Sms => {
-                let pending = notification.clone();
-                self.policy.run("message", || self.messenger.send(&pending)).await
+                let outgoing = Outgoing {
+                    id: &notification.id,
+                    channel: recipient.channel,
+                    to: &recipient.address,
+                    subject: &notification.subject,
+                    text: &notification.message,
+                    about: ("intrusionId", intrusion.id.to_string()),
+                };
+                self.policy.run("message", || self.messenger.send(&outgoing)).await
             }
         };
         notification.attempts += outcome.attempts;
+        let sent = f64::from(u8::from(outcome.error.is_none()));
+        self.metrics.emit(&[
+            ("NotificationsSent", sent, "Count"),
+            ("NotificationsFailed", 1.0 - sent, "Count"),
+        ]);
         match outcome.error {
             None => {
                 notification.status = NotificationStatus::Sent;

@@ -12,6 +12,7 @@ use aws_lambda_events::dynamodb::Event as StreamEvent;
 use aws_lambda_events::s3::S3Event;
 use axum::Router;
 use clip_archiver::ClipArchiver;
+use device_health::DeviceHealth;
 use human_detection::HumanDetection;
 use intrusion_responder::IntrusionResponder;
 use seccom_domain::config::Config;
@@ -55,6 +56,13 @@ fn build(binary: &str, sdk: &SdkConfig, config: &Config) -> anyhow::Result<Built
                     let event: StreamEvent = serde_json::from_value(event)?;
                     Ok(serde_json::to_value(function.handle(event).await)?)
                 })
+            })))
+        }
+        "device-health" => {
+            let function = Arc::new(DeviceHealth::new(sdk, config)?);
+            Ok(Built::Events(Arc::new(move |_event| {
+                let function = function.clone();
+                Box::pin(async move { Ok(serde_json::to_value(function.check().await?)?) })
             })))
         }
         "clip-archiver" => {
@@ -107,6 +115,8 @@ pub(super) struct Wiring {
     pub notifier: Notifier,
     /// The DynamoDB stream mappings, each with its function.
     pub streams: Vec<StreamMapping>,
+    /// The scheduled functions, with their interval.
+    pub schedules: Vec<(String, std::time::Duration, EventFunction)>,
     /// Every variable the functions were given, for `cargo lambda watch`.
     pub variables: BTreeMap<String, String>,
 }
@@ -176,6 +186,15 @@ pub(super) fn wire(
             });
         }
     }
+    let mut schedules = Vec::new();
+    for (name, function) in &template.functions {
+        if let Some(every) = function.schedule {
+            let Some(Built::Events(handler)) = built.get(name) else {
+                bail!("{name} has a schedule but is not an event function");
+            };
+            schedules.push((name.clone(), every, handler.clone()));
+        }
+    }
     let default_action = template
         .default_action
         .clone()
@@ -190,6 +209,7 @@ pub(super) fn wire(
         listener,
         notifier: Notifier::new(subscriptions),
         streams,
+        schedules,
         variables,
     })
 }

@@ -39,6 +39,9 @@ pub const ACCOUNT: &str = "000000000000";
 pub const LOAD_BALANCER_ARN: &str =
     "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/seccom-local/0123456789abcdef";
 
+/// The file in the data directory where the functions' metric records collect.
+pub const METRICS_FILE_NAME: &str = "metrics.jsonl";
+
 /// The file in the data directory holding the functions' environment, for `cargo lambda watch --env-file`.
 pub const LAMBDA_ENV_FILE: &str = "lambda.env";
 
@@ -53,6 +56,8 @@ pub struct LocalOptions {
     pub template: PathBuf,
     /// Function settings that replace the template's (shorter clip windows or retries in tests).
     pub settings: BTreeMap<String, String>,
+    /// Runs scheduled functions this often instead of at the template's rate (tests).
+    pub schedule_every: Option<std::time::Duration>,
 }
 
 /// The addresses of a running local stack.
@@ -64,6 +69,8 @@ pub struct Endpoints {
     pub idp: SocketAddr,
     /// Where e-mail and SMS land instead of SES and SNS.
     pub outbox: PathBuf,
+    /// Where the functions' metric records collect.
+    pub metrics: PathBuf,
 }
 
 impl Endpoints {
@@ -75,6 +82,7 @@ impl Endpoints {
             ("AWS_ENDPOINT_URL_S3", format!("http://{}", self.s3)),
             ("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", format!("http://{}", self.dynamodb)),
             (seccom_domain::config::OUTBOX_DIR, self.outbox.display().to_string()),
+            (seccom_domain::config::METRICS_FILE, self.metrics.display().to_string()),
             ("AWS_REGION", REGION.to_owned()),
             ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
             ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
@@ -96,6 +104,46 @@ impl Endpoints {
             ),
         ])
     }
+}
+
+/// A summary of the metric records in a data directory: each metric's count
+/// of records and sum (and mean, for durations), by function. Every record is
+/// checked to be valid Embedded Metric Format first.
+pub fn metrics_summary(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join(METRICS_FILE_NAME);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut totals: BTreeMap<(String, String), (usize, f64, String)> = BTreeMap::new();
+    for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let record: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("{}:{}", path.display(), number + 1))?;
+        seccom_domain::metrics::validate(&record)
+            .map_err(|e| anyhow::anyhow!("{}:{}: not valid EMF: {e}", path.display(), number + 1))?;
+        let function = record["Function"].as_str().unwrap_or_default().to_owned();
+        for metric in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let name = metric["Name"].as_str().unwrap_or_default().to_owned();
+            let unit = metric["Unit"].as_str().unwrap_or_default().to_owned();
+            let entry = totals.entry((function.clone(), name.clone())).or_insert((0, 0.0, unit));
+            entry.0 += 1;
+            entry.1 += record[&name].as_f64().unwrap_or_default();
+        }
+    }
+    let mut out = format!(
+        "{:<22} {:<28} {:>8} {:>14}\n",
+        "function", "metric", "records", "sum (mean)"
+    );
+    for ((function, name), (count, sum, unit)) in totals {
+        let value = if unit == "Milliseconds" {
+            format!("{:.1} ms mean", sum / count as f64)
+        } else {
+            format!("{sum}")
+        };
+        out.push_str(&format!("{function:<22} {name:<28} {count:>8} {value:>14}\n"));
+    }
+    Ok(out)
 }
 
 /// The e-mail and SMS in a data directory's outbox, oldest first, one JSON document each.
@@ -163,6 +211,41 @@ async fn alb_key(State(idp): State<Arc<LocalIdp>>, UrlPath(kid): UrlPath<String>
     }
 }
 
+/// Invokes a scheduled function at its rate with the event EventBridge sends, until the stack stops.
+async fn run_schedule(
+    name: String,
+    every: std::time::Duration,
+    function: notifications::EventFunction,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        let event = serde_json::json!({
+            "version": "0",
+            "id": uuid::Uuid::new_v4(),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "region": REGION,
+            "resources": [format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}")],
+            "detail": {},
+        });
+        if let Err(error) = function(event).await {
+            tracing::warn!(
+                function = name,
+                error = format!("{error:#}"),
+                "scheduled invocation failed"
+            );
+        }
+    }
+}
+
 /// The AWS SDK configuration of the in-process functions: local credentials, and
 /// endpoints resolved through the same per-service keys the SDK reads in Lambda.
 pub async fn sdk_config(endpoints: &Endpoints) -> SdkConfig {
@@ -195,6 +278,7 @@ impl LocalStack {
             s3: s3.local_addr()?,
             idp: identity.local_addr()?,
             outbox: options.data_dir.join("outbox"),
+            metrics: options.data_dir.join(METRICS_FILE_NAME),
         };
         let (stop, stopped) = watch::channel(false);
         emulators::serve_dynamodb(dynamodb, &options.data_dir, stopped.clone()).await?;
@@ -223,6 +307,14 @@ impl LocalStack {
             .collect();
         std::fs::write(options.data_dir.join(LAMBDA_ENV_FILE), env_file)
             .context("cannot write the functions' env file")?;
+        for (name, every, function) in wiring.schedules {
+            tokio::spawn(run_schedule(
+                name,
+                options.schedule_every.unwrap_or(every),
+                function,
+                stopped.clone(),
+            ));
+        }
         let streams = streams::StreamPoller::new(&sdk, wiring.streams, &options.data_dir);
         tokio::spawn(streams.clone().run(stopped.clone()));
         tokio::spawn(serve(alb, wiring.listener.into_router(), stopped));

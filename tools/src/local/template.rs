@@ -84,6 +84,8 @@ pub struct Function {
     pub s3_events: Vec<S3Subscription>,
     /// The DynamoDB streams that invoke it.
     pub stream_events: Vec<StreamSubscription>,
+    /// How often an EventBridge schedule invokes it, if one does.
+    pub schedule: Option<std::time::Duration>,
 }
 
 /// A DynamoDB stream event source of a function, as its event source mapping sets it up.
@@ -311,6 +313,23 @@ fn stream_subscription(name: &str, event: &Value) -> anyhow::Result<StreamSubscr
     })
 }
 
+/// An EventBridge `rate(...)` expression as an interval.
+fn rate(expression: &str) -> anyhow::Result<std::time::Duration> {
+    let inner = expression
+        .strip_prefix("rate(")
+        .and_then(|r| r.strip_suffix(')'))
+        .with_context(|| format!("the local stack runs rate(...) schedules only, not {expression}"))?;
+    let (count, unit) = inner.split_once(' ').context("rate(<number> <unit>)")?;
+    let count: u64 = count.parse().context("rate(<number> <unit>)")?;
+    let seconds = match unit.trim_end_matches('s') {
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        other => bail!("unknown rate unit {other}"),
+    };
+    Ok(std::time::Duration::from_secs(count * seconds))
+}
+
 fn function(name: &str, resource: &Value, global_environment: &Value) -> anyhow::Result<Function> {
     let properties = &resource["Properties"];
     let binary = text(
@@ -340,11 +359,20 @@ fn function(name: &str, resource: &Value, global_environment: &Value) -> anyhow:
         .map(|(event_name, event)| stream_subscription(event_name.as_str().unwrap_or_default(), event))
         .collect::<anyhow::Result<_>>()
         .with_context(|| format!("function {name}"))?;
+    let schedule = properties["Events"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .find(|(_, event)| event["Type"].as_str() == Some("Schedule"))
+        .map(|(_, event)| rate(event["Properties"]["Schedule"].as_str().unwrap_or_default()))
+        .transpose()
+        .with_context(|| format!("function {name}"))?;
     Ok(Function {
         binary,
         environment,
         s3_events,
         stream_events,
+        schedule,
     })
 }
 

@@ -51,6 +51,14 @@ struct Stored<T> {
     record: T,
 }
 
+/// An extra condition on an update, with the names and values it uses.
+#[derive(Default)]
+pub(crate) struct Condition {
+    pub(crate) expression: Option<String>,
+    pub(crate) names: Vec<(String, String)>,
+    pub(crate) values: Vec<(String, AttributeValue)>,
+}
+
 /// What became of a delete.
 pub(crate) enum Deletion {
     Deleted,
@@ -194,7 +202,28 @@ impl DirectoryTable {
         set: HashMap<String, AttributeValue>,
         remove: &[&str],
     ) -> Result<Option<T>, DomainError> {
+        self.update_if(pk, set, remove, Condition::default()).await
+    }
+
+    /// Changes fields only while `condition` holds (and the item exists); `None` otherwise.
+    pub(crate) async fn update_if<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        set: HashMap<String, AttributeValue>,
+        remove: &[&str],
+        condition: Condition,
+    ) -> Result<Option<T>, DomainError> {
         let mut request = self.db.update_item().table_name(&self.table).key("pk", s(pk));
+        for (name, field) in condition.names {
+            request = request.expression_attribute_names(name, field);
+        }
+        for (name, value) in condition.values {
+            request = request.expression_attribute_values(name, value);
+        }
+        let condition = match condition.expression {
+            Some(expression) => format!("attribute_exists(pk) AND ({expression})"),
+            None => "attribute_exists(pk)".to_owned(),
+        };
         let mut assignments = Vec::new();
         for (index, (field, value)) in set.into_iter().enumerate() {
             assignments.push(format!("#s{index} = :s{index}"));
@@ -202,7 +231,11 @@ impl DirectoryTable {
                 .expression_attribute_names(format!("#s{index}"), field)
                 .expression_attribute_values(format!(":s{index}"), value);
         }
-        let mut expression = format!("SET {}", assignments.join(", "));
+        let mut expression = if assignments.is_empty() {
+            String::new()
+        } else {
+            format!("SET {}", assignments.join(", "))
+        };
         if !remove.is_empty() {
             let names: Vec<String> = (0..remove.len()).map(|index| format!("#r{index}")).collect();
             expression.push_str(&format!(" REMOVE {}", names.join(", ")));
@@ -211,8 +244,8 @@ impl DirectoryTable {
             }
         }
         let result = request
-            .update_expression(expression)
-            .condition_expression("attribute_exists(pk)")
+            .update_expression(expression.trim())
+            .condition_expression(condition)
             .return_values(ReturnValue::AllNew)
             .send()
             .await;

@@ -3,6 +3,7 @@
 //! authorisation policy before it touches the table.
 
 mod dynamo;
+mod health;
 mod model;
 
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 pub use dynamo::{BY_ENTITY, BY_PARENT, DirectoryTable};
+pub use health::{HealthChange, HealthProblem, HealthTransition};
 pub use model::*;
 
 use crate::auth::Principal;
@@ -293,6 +295,7 @@ impl Directory {
             state: DeviceState::Unknown,
             last_seen_at: None,
             endpoint: None,
+            health_alarm: None,
             created_at: now,
             updated_at: now,
         };

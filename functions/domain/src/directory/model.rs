@@ -82,6 +82,9 @@ pub struct Device {
     /// Where the device accepts pushed commands, as it registered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// The problem reported about the device and not yet recovered from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_alarm: Option<super::HealthProblem>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

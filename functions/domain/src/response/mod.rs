@@ -2,6 +2,7 @@
 //! devices (pushed and queued for their heartbeat), notifications by the
 //! client's preferences, and the records users read back.
 
+mod health;
 mod model;
 mod preferences;
 pub mod signing;
@@ -11,6 +12,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use chrono::Utc;
 
+pub use health::{HealthEvent, HealthNotice};
 pub use model::*;
 pub use preferences::*;
 pub use store::{Claim, NotificationScope, ResponseRecords, ResponseTable};
@@ -80,6 +82,22 @@ impl Responses {
             (None, None) => NotificationScope::All,
         };
         self.table.list_notifications(scope, &page).await
+    }
+
+    /// Device health changes newest first: a client user's own, or for staff all (or one client's).
+    pub async fn health_events(
+        &self,
+        who: &Principal,
+        client: Option<ClientId>,
+        page: PageRequest,
+    ) -> Result<Page<HealthEvent>, DomainError> {
+        let scope = match (who.tenant(), client) {
+            (Some(own), Some(asked)) if own != asked => return Err(DomainError::NotFound("client")),
+            (Some(own), _) => NotificationScope::Client(own),
+            (None, Some(asked)) => NotificationScope::Client(asked),
+            (None, None) => NotificationScope::All,
+        };
+        self.table.health_events(scope, &page).await
     }
 
     /// A client's notification preferences (its defaults until someone saves them).

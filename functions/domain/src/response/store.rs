@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::health::HealthEvent;
 use super::model::{Clip, Command, DeliveredBy, Delivery, Notification};
 use super::preferences::NotificationPreferences;
 use crate::dynamo::{decode_items, is_condition_failure, n, s, unavailable};
@@ -61,6 +62,18 @@ struct StoredNotification {
     sort_key: String,
     #[serde(flatten)]
     notification: Notification,
+}
+
+/// A health event with the keys that list it by client and for staff.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredHealth {
+    pk: String,
+    sk: String,
+    entity: String,
+    sort_key: String,
+    #[serde(flatten)]
+    event: HealthEvent,
 }
 
 /// Whether a first write was ours, or found what an earlier attempt wrote.
@@ -445,6 +458,77 @@ impl ResponseTable {
                 output.items,
                 |stored: StoredNotification| stored.notification,
                 "decode a notification",
+            )?,
+            next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
+        })
+    }
+
+    /// Stores a device health change under its client.
+    pub async fn record_health(&self, event: &HealthEvent) -> Result<(), DomainError> {
+        let sort_key = format!(
+            "{}#{}",
+            event.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            event.device_id
+        );
+        let stored = StoredHealth {
+            pk: format!("CLIENT#{}", event.client_id),
+            sk: format!("HEALTH#{sort_key}"),
+            entity: "HEALTH".into(),
+            sort_key,
+            event: event.clone(),
+        };
+        let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a health event"))?;
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable("record a health event"))?;
+        Ok(())
+    }
+
+    /// Health changes newest first, of one client or of all.
+    pub async fn health_events(
+        &self,
+        scope: NotificationScope,
+        page: &PageRequest,
+    ) -> Result<Page<HealthEvent>, DomainError> {
+        let (index, partition_attribute, partition, sort_attribute, prefix) = match scope {
+            NotificationScope::Client(client) => (None, "pk", format!("CLIENT#{client}"), "sk", "HEALTH#"),
+            NotificationScope::All => (Some("byEntity"), "entity", "HEALTH".to_owned(), "sortKey", ""),
+        };
+        let list = ListKey {
+            table_keys: &["pk", "sk"],
+            partition: (partition_attribute, &partition),
+            sort: (sort_attribute, prefix),
+        };
+        let start = page
+            .token
+            .as_deref()
+            .map(|token| page_token::decode(token, &list))
+            .transpose()?;
+        let output = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#p = :p AND begins_with(#s, :prefix)")
+            .expression_attribute_names("#p", partition_attribute)
+            .expression_attribute_names("#s", sort_attribute)
+            .expression_attribute_values(":p", s(partition.clone()))
+            .expression_attribute_values(":prefix", s(prefix))
+            .scan_index_forward(false)
+            .limit(i32::from(page.limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable("list health events"))?;
+        Ok(Page {
+            items: decode_items(
+                output.items,
+                |stored: StoredHealth| stored.event,
+                "decode a health event",
             )?,
             next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
         })

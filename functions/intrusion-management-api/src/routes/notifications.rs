@@ -5,7 +5,7 @@ use axum::extract::State;
 use seccom_domain::http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 use seccom_domain::ids::ClientId;
 use seccom_domain::page::{Page, PageQuery};
-use seccom_domain::response::{Notification, NotificationPreferences, PreferencesBody, Responses};
+use seccom_domain::response::{HealthEvent, Notification, NotificationPreferences, PreferencesBody, Responses};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -36,6 +36,22 @@ pub(crate) async fn list(
     }
     .try_into()?;
     Ok(Json(responses.notifications(&who, query.client_id, page).await?))
+}
+
+/// Lists device health changes (offline, faulty, recovered) and who was told, newest first.
+#[utoipa::path(get, path = "/api/health-events", tag = "notifications", params(NotificationListQuery),
+    responses((status = 200, description = "A page of health events", body = Page<HealthEvent>)))]
+pub(crate) async fn health_events(
+    State(responses): State<Responses>,
+    Caller(who): Caller,
+    QueryParams(query): QueryParams<NotificationListQuery>,
+) -> Result<Json<Page<HealthEvent>>, ApiError> {
+    let page = PageQuery {
+        limit: query.limit,
+        next_token: query.next_token,
+    }
+    .try_into()?;
+    Ok(Json(responses.health_events(&who, query.client_id, page).await?))
 }
 
 /// Reads who is notified of a client's intrusions, and how.

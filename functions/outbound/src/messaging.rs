@@ -5,7 +5,21 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use seccom_domain::config::{Config, MissingSetting, NOTIFY_EMAIL_FROM, OUTBOX_DIR};
-use seccom_domain::response::{Channel, Notification};
+use seccom_domain::response::Channel;
+
+/// One e-mail or SMS.
+#[derive(Clone, Debug)]
+pub struct Message<'a> {
+    /// Stable across retries: the outbox file is named by it.
+    pub id: &'a str,
+    pub channel: Channel,
+    /// An e-mail address or an E.164 phone number.
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    /// What the message is about, as a field name and an id (`intrusionId`, `deviceId`).
+    pub about: (&'a str, String),
+}
 
 /// Where e-mail and SMS go.
 #[derive(Clone)]
@@ -34,19 +48,18 @@ impl Messenger {
     }
 
     /// Sends one e-mail or SMS; the error says why, for the notification's record.
-    pub async fn send(&self, notification: &Notification) -> Result<(), String> {
-        let recipient = &notification.recipient;
+    pub async fn send(&self, message: &Message<'_>) -> Result<(), String> {
         match self {
             Self::Outbox(dir) => {
-                let file = dir.join(format!("{}.json", notification.id));
-                let document = serde_json::json!({
-                    "channel": recipient.channel,
-                    "to": recipient.address,
-                    "subject": notification.subject,
-                    "message": notification.message,
-                    "intrusionId": notification.intrusion_id,
+                let file = dir.join(format!("{}.json", message.id));
+                let mut document = serde_json::json!({
+                    "channel": message.channel,
+                    "to": message.to,
+                    "subject": message.subject,
+                    "message": message.text,
                     "writtenAt": Utc::now(),
                 });
+                document[message.about.0] = message.about.1.clone().into();
                 let write = async {
                     tokio::fs::create_dir_all(dir).await?;
                     let partial = file.with_extension("partial");
@@ -57,7 +70,7 @@ impl Messenger {
                     .await
                     .map_err(|e| format!("cannot write to the outbox {}: {e}", dir.display()))
             }
-            Self::Aws { ses, sns, from } => match recipient.channel {
+            Self::Aws { ses, sns, from } => match message.channel {
                 Channel::Email => {
                     let from = from.as_deref().ok_or("NOTIFY_EMAIL_FROM is not set")?;
                     let text = |data: &str| {
@@ -67,22 +80,18 @@ impl Messenger {
                             .build()
                             .map_err(|e| e.to_string())
                     };
-                    let message = aws_sdk_sesv2::types::Message::builder()
-                        .subject(text(&notification.subject)?)
-                        .body(
-                            aws_sdk_sesv2::types::Body::builder()
-                                .text(text(&notification.message)?)
-                                .build(),
-                        )
+                    let email = aws_sdk_sesv2::types::Message::builder()
+                        .subject(text(message.subject)?)
+                        .body(aws_sdk_sesv2::types::Body::builder().text(text(message.text)?).build())
                         .build();
                     ses.send_email()
                         .from_email_address(from)
                         .destination(
                             aws_sdk_sesv2::types::Destination::builder()
-                                .to_addresses(&recipient.address)
+                                .to_addresses(message.to)
                                 .build(),
                         )
-                        .content(aws_sdk_sesv2::types::EmailContent::builder().simple(message).build())
+                        .content(aws_sdk_sesv2::types::EmailContent::builder().simple(email).build())
                         .send()
                         .await
                         .map(|_| ())
@@ -95,8 +104,8 @@ impl Messenger {
                 }
                 Channel::Sms => sns
                     .publish()
-                    .phone_number(&recipient.address)
-                    .message(format!("{}: {}", notification.subject, notification.message))
+                    .phone_number(message.to)
+                    .message(format!("{}: {}", message.subject, message.text))
                     .send()
                     .await
                     .map(|_| ())
