@@ -182,6 +182,8 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   await page.goto(`${base}/manage/intrusions`);
   assert.ok(await page.isVisible(`a[href='/manage/intrusions/${intrusion.id}']`));
   await shot(page, "manager-intrusions");
+  await page.goto(`${base}/manage/health`);
+  assert.equal(await page.textContent("h1"), "Device health");
   await page.click("text=Sign out");
   assert.ok(await page.isVisible("text=You are signed out"));
 

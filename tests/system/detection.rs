@@ -57,6 +57,18 @@ async fn three_consecutive_person_frames_open_one_intrusion_with_a_snapshot() {
     let bytes = snapshot.body.collect().await.unwrap().to_vec();
     assert_eq!(image::guess_format(&bytes).unwrap(), image::ImageFormat::Jpeg);
 
+    // The opening frames are kept as evidence beyond the frames' one-week lifecycle.
+    let evidence = stack
+        .s3()
+        .await
+        .list_objects_v2()
+        .bucket(frames_bucket())
+        .prefix(format!("evidence/{}/", intrusion.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evidence.contents().len(), 3);
+
     let record = stack.frame(&camera, 2).await.expect("frame 2 was stored");
     assert!(matches!(record.outcome, FrameOutcome::Analysed { person: true, .. }));
     assert_eq!(record.captured_at, at(2));

@@ -19,7 +19,7 @@ use seccom_domain::directory::{Device, DeviceKind, Site};
 use seccom_domain::ids::{ClientId, IntrusionId};
 use seccom_domain::page::{MAX_LIMIT, PageRequest};
 use seccom_web::page::{layout, maybe_time};
-use seccom_web::views::{HandlingForm, IntrusionQuery, intrusion_list, intrusion_page};
+use seccom_web::views::{HandlingForm, IntrusionQuery, health_table, intrusion_list, intrusion_page};
 use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, Viewer};
 
 const PORTAL: Portal = Portal::Client;
@@ -122,6 +122,11 @@ async fn overview(State(state): State<PortalState>, viewer: Viewer) -> Result<Ma
             }
         });
     }
+    let recent = PageRequest { limit: 10, token: None };
+    let alerts = state
+        .responses
+        .health_events(&user.principal, Some(user.client), recent)
+        .await?;
     Ok(page(
         &user,
         "Your sites",
@@ -129,6 +134,8 @@ async fn overview(State(state): State<PortalState>, viewer: Viewer) -> Result<Ma
             h1 { "Your sites" }
             @if sites.is_empty() { p.muted { "SecCom has not registered any site for you yet." } }
             @for section in sections { (section) }
+            h2 { "Device alerts" }
+            (health_table(&alerts.items))
         },
     ))
 }

@@ -253,12 +253,34 @@ impl HumanDetection {
         };
         let decision = self.tables.decide(frame, &camera, self.quiet_gap).await?;
         if let Decision::Opened(intrusion) = &decision {
+            self.keep_evidence(bucket, intrusion).await?;
             self.store_snapshot(bucket, frame, intrusion).await?;
         }
         Ok(decision)
     }
 
     /// Saves the frame with its people boxed next to the frames, where the portals find it.
+    /// Copies the frames that opened an intrusion out of `frames/` (which expires
+    /// after a week) to `evidence/<intrusion id>/`, which is kept.
+    async fn keep_evidence(
+        &self,
+        bucket: &str,
+        intrusion: &seccom_domain::detection::Intrusion,
+    ) -> Result<(), DomainError> {
+        for key in intrusion.frame_keys.iter().filter(|k| !k.is_empty()) {
+            let name = key.rsplit('/').next().unwrap_or(key);
+            self.s3
+                .copy_object()
+                .bucket(bucket)
+                .copy_source(format!("{bucket}/{key}"))
+                .key(format!("evidence/{}/{name}", intrusion.id))
+                .send()
+                .await
+                .map_err(|e| DomainError::unavailable("cannot keep an intrusion's frame", e))?;
+        }
+        Ok(())
+    }
+
     async fn store_snapshot(
         &self,
         bucket: &str,

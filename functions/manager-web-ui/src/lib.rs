@@ -18,7 +18,9 @@ use seccom_domain::directory::Site;
 use seccom_domain::ids::IntrusionId;
 use seccom_domain::page::{MAX_LIMIT, PageQuery, PageRequest};
 use seccom_web::page::{layout, next_page};
-use seccom_web::views::{HandlingForm, IntrusionQuery, intrusion_list, intrusion_page, notification_table};
+use seccom_web::views::{
+    HandlingForm, IntrusionQuery, health_table, intrusion_list, intrusion_page, notification_table,
+};
 use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, Viewer};
 use serde::Deserialize;
 
@@ -45,6 +47,7 @@ pub(crate) fn page(staff: &Staff, title: &str, body: Markup) -> Markup {
         ("Clients", "/manage".to_owned()),
         ("Intrusions", "/manage/intrusions".to_owned()),
         ("Notifications", "/manage/notifications".to_owned()),
+        ("Device health", "/manage/health".to_owned()),
     ];
     layout(PORTAL, title, Some(&staff.0), &nav, body)
 }
@@ -161,6 +164,30 @@ async fn notifications(
     ))
 }
 
+async fn health(
+    State(state): State<PortalState>,
+    viewer: Viewer,
+    Query(query): Query<NotificationQuery>,
+) -> Result<Markup, PageError> {
+    let staff = Staff::of(viewer)?;
+    let request = PageQuery {
+        limit: Some(50),
+        next_token: query.next_token,
+    }
+    .try_into()?;
+    let found = state.responses.health_events(&staff.0, None, request).await?;
+    Ok(page(
+        &staff,
+        "Device health",
+        html! {
+            h1 { "Device health" }
+            p { "Cameras and alarms that went silent, reported a fault, or came back, across every client." }
+            (health_table(&found.items))
+            (next_page("/manage/health", &[], found.next_token.as_deref()))
+        },
+    ))
+}
+
 async fn sign_out(State(state): State<PortalState>) -> Response {
     seccom_web::viewer::sign_out(&state.logout_url)
 }
@@ -187,6 +214,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .route("/manage/intrusions/{id}/acknowledge", post(acknowledge))
         .route("/manage/intrusions/{id}/resolve", post(resolve))
         .route("/manage/notifications", get(notifications))
+        .route("/manage/health", get(health))
         .route(&format!("/manage{}", seccom_web::page::SIGN_OUT_PATH), get(sign_out))
         .with_state(state);
     Ok(seccom_web::portal(PORTAL, routes))

@@ -236,6 +236,35 @@ pub fn notification_table(notifications: &[seccom_domain::response::Notification
     }
 }
 
+/// Device health changes and whether each was told.
+pub fn health_table(events: &[seccom_domain::response::HealthEvent]) -> Markup {
+    html! {
+        @if events.is_empty() {
+            p.muted { "No device has gone silent or reported a fault." }
+        } @else {
+            table.list {
+                thead { tr { th { "When" } th { "What" } th { "Last heard from" } th { "Told" } } }
+                tbody {
+                    @for event in events {
+                        @let class = match event.change {
+                            seccom_domain::directory::HealthChange::Recovered => "state-online",
+                            _ => "state-offline",
+                        };
+                        tr {
+                            td data-label="When" { (time(event.at)) }
+                            td data-label="What" { span class=(class) { (event.summary()) } }
+                            td data-label="Last heard from" { (maybe_time(event.last_seen_at)) }
+                            td data-label="Told" {
+                                (event.notices.iter().filter(|n| n.sent).count()) " of " (event.notices.len())
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Body of the acknowledge and resolve forms.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
