@@ -25,7 +25,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
         let authenticator = Arc::<Authenticator>::from_ref(state);
         match authenticator.authenticate(&parts.headers).await {
-            Ok(principal) => Ok(Self(principal)),
+            Ok(principal) => {
+                seccom_domain::http::LogIdentity::record(&parts.extensions, &principal);
+                Ok(Self(principal))
+            }
             Err(AuthError::NoRole) => Err(PageError::new(
                 StatusCode::FORBIDDEN,
                 "No access",

@@ -23,7 +23,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let authenticator = Arc::<Authenticator>::from_ref(state);
-        Ok(Self(authenticator.authenticate(&parts.headers).await?))
+        let who = authenticator.authenticate(&parts.headers).await?;
+        super::LogIdentity::record(&parts.extensions, &who);
+        Ok(Self(who))
     }
 }
 

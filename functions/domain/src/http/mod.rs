@@ -41,23 +41,62 @@ async fn health() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Logs one line per request, and marks answers as private and not to be sniffed:
-/// API answers carry tenant data and must never be cached by a shared proxy.
-async fn log_and_protect(request: Request, next: Next) -> Response {
+/// Who a request was for: the authentication extractors fill it in, so the
+/// request's log line names the user and tenant.
+#[derive(Clone, Default)]
+pub struct LogIdentity(std::sync::Arc<std::sync::Mutex<Option<crate::auth::Principal>>>);
+
+impl LogIdentity {
+    /// Records the authenticated caller of the request these extensions belong to.
+    pub fn record(extensions: &http::Extensions, who: &crate::auth::Principal) {
+        if let Some(slot) = extensions.get::<LogIdentity>()
+            && let Ok(mut caller) = slot.0.lock()
+        {
+            *caller = Some(who.clone());
+        }
+    }
+}
+
+/// Logs one line per request: method, path, status, time, the Lambda request
+/// id (or the ALB trace id locally), and the caller's user and tenant.
+pub async fn log_request(mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let request_id = lambda_http::RequestExt::lambda_context_ref(&request)
+        .map(|context| context.request_id.clone())
+        .or_else(|| {
+            request
+                .headers()
+                .get("x-amzn-trace-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let identity = LogIdentity::default();
+    request.extensions_mut().insert(identity.clone());
     let started = std::time::Instant::now();
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    let response = next.run(request).await;
+    let caller = identity.0.lock().ok().and_then(|c| c.clone());
     tracing::info!(
         %method,
         path,
         status = response.status().as_u16(),
         elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id,
+        user = caller.as_ref().map(|c| c.subject.as_str()),
+        tenant = caller.as_ref().and_then(|c| c.tenant()).map(|t| t.to_string()),
         "request"
     );
+    response
+}
+
+/// Marks answers as private and not to be sniffed: API answers carry tenant
+/// data and must never be cached by a shared proxy.
+async fn protect(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }
 
@@ -68,5 +107,6 @@ pub fn service(routes: Router) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(log_and_protect))
+        .layer(middleware::from_fn(protect))
+        .layer(middleware::from_fn(log_request))
 }
