@@ -202,6 +202,7 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
     return video && video.readyState >= 1 && video.duration > 0 ? video.duration : false;
   });
   assert.ok((await duration.jsonValue()) > 2, "the clip plays with a duration");
+  assert.ok(await phone.isVisible("td:text-is('Gate siren')"), "commands name their device");
   await shot(phone, "client-intrusion");
   await phone.fill("form[action$='/acknowledge'] textarea[name=note]", "Guard on the way");
   await phone.click("button:text-is('Acknowledge')");

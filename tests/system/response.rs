@@ -246,11 +246,12 @@ async fn three_person_frames_ring_the_alarms_archive_the_clip_and_notify_everyon
     let received = lines(&activations);
     assert_eq!(received.len(), 1, "{received:?}");
     assert_eq!(received[0]["intrusionId"], intrusion.as_str());
-    assert_eq!(received[0]["via"], "push");
+    // Commands are queued before they are pushed, so a heartbeat in between may hand one over first.
+    assert!(["push", "heartbeat"].contains(&received[0]["via"].as_str().unwrap()));
     let commands = detail["commands"].as_array().unwrap();
     assert_eq!(commands.len(), 2, "{commands:?}");
     for command in commands {
-        assert_eq!(command["deliveredBy"], "push", "{command}");
+        assert!(!command["deliveredAt"].is_null(), "{command}");
     }
 
     // The clip covers the window: 6 s, from the frames captured at its edges.
@@ -411,7 +412,7 @@ async fn failed_deliveries_are_retried_recorded_and_never_block_the_alarms() {
     let by_device = |id: &str| commands.iter().find(|c| c["deviceId"] == id).unwrap().clone();
 
     let working_alarm = by_device(&working.0);
-    assert_eq!(working_alarm["deliveredBy"], "push");
+    assert!(!working_alarm["deliveredAt"].is_null(), "{working_alarm}");
     let raised: DateTime<Utc> = working_alarm["raisedAt"].as_str().unwrap().parse().unwrap();
     let delivered: DateTime<Utc> = working_alarm["deliveredAt"].as_str().unwrap().parse().unwrap();
     assert!(

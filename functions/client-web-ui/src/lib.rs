@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
-use seccom_domain::directory::{Device, DeviceKind, Site};
+use seccom_domain::directory::{Device, Site};
 use seccom_domain::ids::{ClientId, IntrusionId};
 use seccom_domain::page::{MAX_LIMIT, PageRequest};
 use seccom_web::page::{layout, maybe_time};
@@ -75,23 +75,6 @@ pub(crate) async fn all_sites(state: &PortalState, user: &ClientUser) -> Result<
     }
 }
 
-async fn devices(
-    state: &PortalState,
-    user: &ClientUser,
-    site: &Site,
-    kind: DeviceKind,
-) -> Result<Vec<Device>, PageError> {
-    let request = PageRequest {
-        limit: MAX_LIMIT,
-        token: None,
-    };
-    Ok(state
-        .directory
-        .list_devices(&user.principal, site.id, kind, request)
-        .await?
-        .items)
-}
-
 fn device_rows(devices: &[Device]) -> Markup {
     html! {
         @for device in devices {
@@ -111,14 +94,13 @@ async fn overview(State(state): State<PortalState>, viewer: Viewer) -> Result<Ma
     let sites = all_sites(&state, &user).await?;
     let mut sections = Vec::with_capacity(sites.len());
     for site in &sites {
-        let cameras = devices(&state, &user, site, DeviceKind::Camera).await?;
-        let alarms = devices(&state, &user, site, DeviceKind::Alarm).await?;
+        let devices = state.site_devices(&user.principal, site.id).await?;
         sections.push(html! {
             h2 { (site.name.as_str()) }
             p.muted { (site.address.as_str()) " · " a href=(format!("/intrusions?siteId={}", site.id)) { "Intrusions at this site" } }
             table.list {
                 thead { tr { th { "Name" } th { "Kind" } th { "State" } th { "Last seen" } } }
-                tbody { (device_rows(&cameras)) (device_rows(&alarms)) }
+                tbody { (device_rows(&devices)) }
             }
         });
     }
@@ -174,11 +156,12 @@ async fn intrusion(
         .get_site(&user.principal, record.intrusion.site_id)
         .await
         .ok();
+    let devices = state.site_devices(&user.principal, record.intrusion.site_id).await?;
     let detail = state.links.detail(record).await?;
     Ok(page(
         &user,
         "Intrusion",
-        intrusion_page(PORTAL, &detail, &csrf, site.as_ref()),
+        intrusion_page(PORTAL, &detail, &csrf, site.as_ref(), &devices),
     ))
 }
 

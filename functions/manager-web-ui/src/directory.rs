@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use seccom_domain::directory::{Client, ClientBody, ClientPatchBody, Device, DeviceBody, DeviceKind, Site, SiteBody};
+use seccom_domain::directory::{Client, ClientBody, ClientPatchBody, DeviceBody, DeviceKind, Site, SiteBody};
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, DeviceId, SiteId};
 use seccom_domain::page::{MAX_LIMIT, PageQuery, PageRequest};
@@ -303,18 +303,6 @@ fn site_id(raw: &str) -> Result<SiteId, PageError> {
     raw.parse().map_err(|_| not_found("site"))
 }
 
-async fn site_devices(state: &PortalState, staff: &Staff, site: SiteId) -> Result<Vec<Device>, PageError> {
-    let mut devices = Vec::new();
-    for kind in [DeviceKind::Camera, DeviceKind::Alarm] {
-        let request = PageRequest {
-            limit: MAX_LIMIT,
-            token: None,
-        };
-        devices.extend(state.directory.list_devices(&staff.0, site, kind, request).await?.items);
-    }
-    Ok(devices)
-}
-
 fn kind_value(kind: DeviceKind) -> &'static str {
     kind.noun()
 }
@@ -338,7 +326,7 @@ async fn site_page(
     site: &Site,
     errors: &[FieldError],
 ) -> Result<Markup, PageError> {
-    let devices = site_devices(state, staff, site.id).await?;
+    let devices = state.site_devices(&staff.0, site.id).await?;
     Ok(page(
         staff,
         site.name.as_str(),

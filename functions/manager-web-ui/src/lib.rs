@@ -99,11 +99,12 @@ async fn intrusion(
     let staff = Staff::of(viewer)?;
     let record = state.responses.intrusion(&staff.0, intrusion_id(&id)?).await?;
     let site = state.directory.get_site(&staff.0, record.intrusion.site_id).await.ok();
+    let devices = state.site_devices(&staff.0, record.intrusion.site_id).await?;
     let detail = state.links.detail(record).await?;
     Ok(page(
         &staff,
         "Intrusion",
-        intrusion_page(PORTAL, &detail, &csrf, site.as_ref()),
+        intrusion_page(PORTAL, &detail, &csrf, site.as_ref(), &devices),
     ))
 }
 

@@ -4,12 +4,16 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use seccom_domain::auth::Authenticator;
+use seccom_domain::auth::Principal;
 use seccom_domain::config::{
     AUTH_LOGOUT_URL, Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting, RESPONSES_TABLE,
 };
 use seccom_domain::detection::{DetectionTables, Intrusions};
-use seccom_domain::directory::{Directory, DirectoryTable};
+use seccom_domain::directory::{Device, DeviceKind, Directory, DirectoryTable};
+use seccom_domain::error::DomainError;
+use seccom_domain::ids::SiteId;
 use seccom_domain::media::MediaLinks;
+use seccom_domain::page::{MAX_LIMIT, PageRequest};
 use seccom_domain::response::{ResponseTable, Responses};
 
 /// The use cases and settings a portal works with.
@@ -50,6 +54,28 @@ impl PortalState {
             authenticator: Arc::new(Authenticator::new(config.auth_settings()?)),
             logout_url: config.required(AUTH_LOGOUT_URL)?.to_owned(),
         })
+    }
+}
+
+impl PortalState {
+    /// Every camera and alarm of a site the viewer may see, cameras first, each by name.
+    pub async fn site_devices(&self, who: &Principal, site: SiteId) -> Result<Vec<Device>, DomainError> {
+        let mut devices = Vec::new();
+        for kind in [DeviceKind::Camera, DeviceKind::Alarm] {
+            let mut request = PageRequest {
+                limit: MAX_LIMIT,
+                token: None,
+            };
+            loop {
+                let page = self.directory.list_devices(who, site, kind, request.clone()).await?;
+                devices.extend(page.items);
+                match page.next_token {
+                    Some(token) => request.token = Some(token),
+                    None => break,
+                }
+            }
+        }
+        Ok(devices)
     }
 }
 

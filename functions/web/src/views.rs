@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{Markup, html};
 use seccom_domain::detection::{Intrusion, IntrusionFilter, IntrusionStatus};
-use seccom_domain::directory::Site;
+use seccom_domain::directory::{Device, Site};
 use seccom_domain::ids::{DeviceId, SiteId};
 use seccom_domain::media::IntrusionDetail;
 use seccom_domain::page::{Page, PageQuery, PageRequest};
@@ -133,8 +133,20 @@ pub fn intrusion_list(portal: Portal, sites: &[Site], query: &IntrusionQuery, pa
 }
 
 /// The intrusion page: media, facts, handling forms (when the viewer may act), and the response history.
-pub fn intrusion_page(portal: Portal, detail: &IntrusionDetail, csrf: &CsrfToken, site: Option<&Site>) -> Markup {
+pub fn intrusion_page(
+    portal: Portal,
+    detail: &IntrusionDetail,
+    csrf: &CsrfToken,
+    site: Option<&Site>,
+    devices: &[Device],
+) -> Markup {
     let intrusion = &detail.intrusion;
+    let device_name = |id: DeviceId| {
+        devices
+            .iter()
+            .find(|d| d.id == id)
+            .map_or_else(|| id.to_string(), |d| d.name.as_str().to_owned())
+    };
     let action = |what: &str| format!("{}/intrusions/{}/{what}", portal.prefix(), intrusion.id);
     html! {
         h1 { "Intrusion at " (site.map_or("a site", |s| s.name.as_str())) }
@@ -192,7 +204,7 @@ pub fn intrusion_page(portal: Portal, detail: &IntrusionDetail, csrf: &CsrfToken
             tbody {
                 @for command in &detail.commands {
                     tr {
-                        td data-label="Device" { (command.device_id) }
+                        td data-label="Device" { (device_name(command.device_id)) }
                         td data-label="Command" { (command.kind) }
                         td data-label="Raised" { (time(command.raised_at)) }
                         td data-label="Delivered" { (maybe_time(command.delivered_at)) }
