@@ -75,12 +75,7 @@ impl Responses {
         client: Option<ClientId>,
         page: PageRequest,
     ) -> Result<Page<Notification>, DomainError> {
-        let scope = match (who.tenant(), client) {
-            (Some(own), Some(asked)) if own != asked => return Err(DomainError::NotFound("client")),
-            (Some(own), _) => NotificationScope::Client(own),
-            (None, Some(asked)) => NotificationScope::Client(asked),
-            (None, None) => NotificationScope::All,
-        };
+        let scope = scope_of(who, client)?;
         self.table.list_notifications(scope, &page).await
     }
 
@@ -91,12 +86,7 @@ impl Responses {
         client: Option<ClientId>,
         page: PageRequest,
     ) -> Result<Page<HealthEvent>, DomainError> {
-        let scope = match (who.tenant(), client) {
-            (Some(own), Some(asked)) if own != asked => return Err(DomainError::NotFound("client")),
-            (Some(own), _) => NotificationScope::Client(own),
-            (None, Some(asked)) => NotificationScope::Client(asked),
-            (None, None) => NotificationScope::All,
-        };
+        let scope = scope_of(who, client)?;
         self.table.health_events(scope, &page).await
     }
 
@@ -140,6 +130,17 @@ impl Responses {
         };
         self.table.save_preferences(&preferences).await?;
         Ok(preferences)
+    }
+}
+
+/// Which client's records a list covers: a client user's own (another client is
+/// not found), or for staff the one asked for, or all.
+fn scope_of(who: &Principal, client: Option<ClientId>) -> Result<NotificationScope, DomainError> {
+    match (who.tenant(), client) {
+        (Some(own), Some(asked)) if own != asked => Err(DomainError::NotFound("client")),
+        (Some(own), _) => Ok(NotificationScope::Client(own)),
+        (None, Some(asked)) => Ok(NotificationScope::Client(asked)),
+        (None, None) => Ok(NotificationScope::All),
     }
 }
 

@@ -419,48 +419,74 @@ impl ResponseTable {
         Ok(records)
     }
 
-    /// Notifications newest first.
-    pub async fn list_notifications(
+    /// One page of a partition, newest first, decoded through its stored envelope.
+    /// `sort` names the sort key and the prefix items must start with, if any.
+    async fn newest_first<S: serde::de::DeserializeOwned, T>(
         &self,
-        scope: NotificationScope,
+        index: Option<&str>,
+        partition: (&str, String),
+        sort: (&str, Option<&str>),
         page: &PageRequest,
-    ) -> Result<Page<Notification>, DomainError> {
-        let (index, attribute, value) = match scope {
-            NotificationScope::Client(client) => ("byClient", "clientId", client.to_string()),
-            NotificationScope::All => ("byEntity", "entity", "NOTIFICATION".to_owned()),
-        };
+        record: fn(S) -> T,
+        what: &str,
+    ) -> Result<Page<T>, DomainError> {
+        let ((partition_attribute, partition_value), (sort_attribute, prefix)) = (partition, sort);
         let list = ListKey {
             table_keys: &["pk", "sk"],
-            partition: (attribute, &value),
-            sort: ("sortKey", ""),
+            partition: (partition_attribute, &partition_value),
+            sort: (sort_attribute, prefix.unwrap_or_default()),
         };
         let start = page
             .token
             .as_deref()
             .map(|token| page_token::decode(token, &list))
             .transpose()?;
-        let output = self
+        let mut query = self
             .db
             .query()
             .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#p = :p")
-            .expression_attribute_names("#p", attribute)
-            .expression_attribute_values(":p", s(value.clone()))
+            .set_index_name(index.map(str::to_owned))
+            .expression_attribute_names("#p", partition_attribute)
+            .expression_attribute_values(":p", s(partition_value.clone()));
+        query = match prefix {
+            Some(prefix) => query
+                .key_condition_expression("#p = :p AND begins_with(#s, :prefix)")
+                .expression_attribute_names("#s", sort_attribute)
+                .expression_attribute_values(":prefix", s(prefix)),
+            None => query.key_condition_expression("#p = :p"),
+        };
+        let output = query
             .scan_index_forward(false)
             .limit(i32::from(page.limit))
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(unavailable("list notifications"))?;
+            .map_err(unavailable(&format!("list {what}")))?;
         Ok(Page {
-            items: decode_items(
-                output.items,
-                |stored: StoredNotification| stored.notification,
-                "decode a notification",
-            )?,
+            items: decode_items(output.items, record, &format!("decode {what}"))?,
             next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
         })
+    }
+
+    /// Notifications newest first.
+    pub async fn list_notifications(
+        &self,
+        scope: NotificationScope,
+        page: &PageRequest,
+    ) -> Result<Page<Notification>, DomainError> {
+        let (index, partition) = match scope {
+            NotificationScope::Client(client) => ("byClient", ("clientId", client.to_string())),
+            NotificationScope::All => ("byEntity", ("entity", "NOTIFICATION".to_owned())),
+        };
+        self.newest_first(
+            Some(index),
+            partition,
+            ("sortKey", None),
+            page,
+            |stored: StoredNotification| stored.notification,
+            "notifications",
+        )
+        .await
     }
 
     /// Stores a device health change under its client.
@@ -494,44 +520,19 @@ impl ResponseTable {
         scope: NotificationScope,
         page: &PageRequest,
     ) -> Result<Page<HealthEvent>, DomainError> {
-        let (index, partition_attribute, partition, sort_attribute, prefix) = match scope {
-            NotificationScope::Client(client) => (None, "pk", format!("CLIENT#{client}"), "sk", "HEALTH#"),
-            NotificationScope::All => (Some("byEntity"), "entity", "HEALTH".to_owned(), "sortKey", ""),
+        let (index, partition, sort) = match scope {
+            NotificationScope::Client(client) => (None, ("pk", format!("CLIENT#{client}")), ("sk", Some("HEALTH#"))),
+            NotificationScope::All => (Some("byEntity"), ("entity", "HEALTH".to_owned()), ("sortKey", None)),
         };
-        let list = ListKey {
-            table_keys: &["pk", "sk"],
-            partition: (partition_attribute, &partition),
-            sort: (sort_attribute, prefix),
-        };
-        let start = page
-            .token
-            .as_deref()
-            .map(|token| page_token::decode(token, &list))
-            .transpose()?;
-        let output = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .set_index_name(index.map(str::to_owned))
-            .key_condition_expression("#p = :p AND begins_with(#s, :prefix)")
-            .expression_attribute_names("#p", partition_attribute)
-            .expression_attribute_names("#s", sort_attribute)
-            .expression_attribute_values(":p", s(partition.clone()))
-            .expression_attribute_values(":prefix", s(prefix))
-            .scan_index_forward(false)
-            .limit(i32::from(page.limit))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable("list health events"))?;
-        Ok(Page {
-            items: decode_items(
-                output.items,
-                |stored: StoredHealth| stored.event,
-                "decode a health event",
-            )?,
-            next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
-        })
+        self.newest_first(
+            index,
+            partition,
+            sort,
+            page,
+            |stored: StoredHealth| stored.event,
+            "health events",
+        )
+        .await
     }
 
     /// A client's saved notification preferences.
