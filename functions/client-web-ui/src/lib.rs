@@ -10,16 +10,16 @@ use aws_config::SdkConfig;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::directory::{Device, Site};
-use seccom_domain::ids::{ClientId, IntrusionId};
+use seccom_domain::ids::ClientId;
 use seccom_domain::page::{MAX_LIMIT, PageRequest};
 use seccom_web::page::{layout, maybe_time};
-use seccom_web::views::{HandlingForm, IntrusionQuery, health_table, intrusion_list, intrusion_page};
+use seccom_web::views::{HandlingForm, IntrusionQuery, handle_intrusion, health_table, intrusion_list, show_intrusion};
 use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, Viewer};
 
 const PORTAL: Portal = Portal::Client;
@@ -138,11 +138,6 @@ async fn intrusions(
     ))
 }
 
-fn intrusion_id(raw: &str) -> Result<IntrusionId, PageError> {
-    raw.parse()
-        .map_err(|_| PageError::from(seccom_domain::error::DomainError::NotFound("intrusion")))
-}
-
 async fn intrusion(
     State(state): State<PortalState>,
     viewer: Viewer,
@@ -150,19 +145,8 @@ async fn intrusion(
     Path(id): Path<String>,
 ) -> Result<Markup, PageError> {
     let user = ClientUser::of(viewer)?;
-    let record = state.responses.intrusion(&user.principal, intrusion_id(&id)?).await?;
-    let site = state
-        .directory
-        .get_site(&user.principal, record.intrusion.site_id)
-        .await
-        .ok();
-    let devices = state.site_devices(&user.principal, record.intrusion.site_id).await?;
-    let detail = state.links.detail(record).await?;
-    Ok(page(
-        &user,
-        "Intrusion",
-        intrusion_page(PORTAL, &detail, &csrf, site.as_ref(), &devices),
-    ))
+    let body = show_intrusion(&state, &user.principal, PORTAL, &csrf, &id).await?;
+    Ok(page(&user, "Intrusion", body))
 }
 
 async fn acknowledge(
@@ -172,12 +156,7 @@ async fn acknowledge(
     Form(form): Form<HandlingForm>,
 ) -> Result<Response, PageError> {
     let user = ClientUser::of(viewer)?;
-    let id = intrusion_id(&id)?;
-    state
-        .intrusions
-        .acknowledge(&user.principal, id, form.into_body(false))
-        .await?;
-    Ok(Redirect::to(&format!("/intrusions/{id}")).into_response())
+    handle_intrusion(&state, &user.principal, PORTAL, &id, form, false).await
 }
 
 async fn resolve(
@@ -187,12 +166,7 @@ async fn resolve(
     Form(form): Form<HandlingForm>,
 ) -> Result<Response, PageError> {
     let user = ClientUser::of(viewer)?;
-    let id = intrusion_id(&id)?;
-    state
-        .intrusions
-        .resolve(&user.principal, id, form.into_body(true))
-        .await?;
-    Ok(Redirect::to(&format!("/intrusions/{id}")).into_response())
+    handle_intrusion(&state, &user.principal, PORTAL, &id, form, true).await
 }
 
 async fn sign_out(State(state): State<PortalState>) -> Response {

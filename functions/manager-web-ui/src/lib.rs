@@ -9,17 +9,16 @@ use aws_config::SdkConfig;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::directory::Site;
-use seccom_domain::ids::IntrusionId;
 use seccom_domain::page::{MAX_LIMIT, PageQuery, PageRequest};
 use seccom_web::page::{layout, next_page};
 use seccom_web::views::{
-    HandlingForm, IntrusionQuery, health_table, intrusion_list, intrusion_page, notification_table,
+    HandlingForm, IntrusionQuery, handle_intrusion, health_table, intrusion_list, notification_table, show_intrusion,
 };
 use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, Viewer};
 use serde::Deserialize;
@@ -85,11 +84,6 @@ async fn intrusions(
     ))
 }
 
-fn intrusion_id(raw: &str) -> Result<IntrusionId, PageError> {
-    raw.parse()
-        .map_err(|_| PageError::from(seccom_domain::error::DomainError::NotFound("intrusion")))
-}
-
 async fn intrusion(
     State(state): State<PortalState>,
     viewer: Viewer,
@@ -97,15 +91,8 @@ async fn intrusion(
     Path(id): Path<String>,
 ) -> Result<Markup, PageError> {
     let staff = Staff::of(viewer)?;
-    let record = state.responses.intrusion(&staff.0, intrusion_id(&id)?).await?;
-    let site = state.directory.get_site(&staff.0, record.intrusion.site_id).await.ok();
-    let devices = state.site_devices(&staff.0, record.intrusion.site_id).await?;
-    let detail = state.links.detail(record).await?;
-    Ok(page(
-        &staff,
-        "Intrusion",
-        intrusion_page(PORTAL, &detail, &csrf, site.as_ref(), &devices),
-    ))
+    let body = show_intrusion(&state, &staff.0, PORTAL, &csrf, &id).await?;
+    Ok(page(&staff, "Intrusion", body))
 }
 
 async fn acknowledge(
@@ -115,12 +102,7 @@ async fn acknowledge(
     Form(form): Form<HandlingForm>,
 ) -> Result<Response, PageError> {
     let staff = Staff::of(viewer)?;
-    let id = intrusion_id(&id)?;
-    state
-        .intrusions
-        .acknowledge(&staff.0, id, form.into_body(false))
-        .await?;
-    Ok(Redirect::to(&format!("/manage/intrusions/{id}")).into_response())
+    handle_intrusion(&state, &staff.0, PORTAL, &id, form, false).await
 }
 
 async fn resolve(
@@ -130,9 +112,7 @@ async fn resolve(
     Form(form): Form<HandlingForm>,
 ) -> Result<Response, PageError> {
     let staff = Staff::of(viewer)?;
-    let id = intrusion_id(&id)?;
-    state.intrusions.resolve(&staff.0, id, form.into_body(true)).await?;
-    Ok(Redirect::to(&format!("/manage/intrusions/{id}")).into_response())
+    handle_intrusion(&state, &staff.0, PORTAL, &id, form, true).await
 }
 
 /// `?nextToken=` of the notification list.

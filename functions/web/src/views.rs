@@ -10,6 +10,11 @@ use seccom_domain::media::IntrusionDetail;
 use seccom_domain::page::{Page, PageQuery, PageRequest};
 use serde::Deserialize;
 
+use axum::response::{IntoResponse, Redirect, Response};
+use seccom_domain::auth::Principal;
+use seccom_domain::ids::IntrusionId;
+
+use crate::PortalState;
 use crate::csrf::CsrfToken;
 use crate::page::{PageError, Portal, maybe_time, next_page, time};
 
@@ -275,6 +280,46 @@ pub fn health_table(events: &[seccom_domain::response::HealthEvent]) -> Markup {
             }
         }
     }
+}
+
+fn intrusion_id(raw: &str) -> Result<IntrusionId, PageError> {
+    raw.parse()
+        .map_err(|_| PageError::from(seccom_domain::error::DomainError::NotFound("intrusion")))
+}
+
+/// The intrusion page's content for `who`, with device names and media links.
+pub async fn show_intrusion(
+    state: &PortalState,
+    who: &Principal,
+    portal: Portal,
+    csrf: &CsrfToken,
+    raw_id: &str,
+) -> Result<Markup, PageError> {
+    let record = state.responses.intrusion(who, intrusion_id(raw_id)?).await?;
+    let site = state.directory.get_site(who, record.intrusion.site_id).await.ok();
+    let devices = state.site_devices(who, record.intrusion.site_id).await?;
+    let detail = state.links.detail(record).await?;
+    Ok(intrusion_page(portal, &detail, csrf, site.as_ref(), &devices))
+}
+
+/// Acknowledges (or, when `resolving`, resolves) an intrusion from its page's
+/// form, then shows the page again.
+pub async fn handle_intrusion(
+    state: &PortalState,
+    who: &Principal,
+    portal: Portal,
+    raw_id: &str,
+    form: HandlingForm,
+    resolving: bool,
+) -> Result<Response, PageError> {
+    let id = intrusion_id(raw_id)?;
+    let body = form.into_body(resolving);
+    if resolving {
+        state.intrusions.resolve(who, id, body).await?;
+    } else {
+        state.intrusions.acknowledge(who, id, body).await?;
+    }
+    Ok(Redirect::to(&format!("{}/intrusions/{id}", portal.prefix())).into_response())
 }
 
 /// Body of the acknowledge and resolve forms.
