@@ -15,9 +15,9 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
-use seccom_domain::directory::{Device, Site};
+use seccom_domain::directory::Device;
 use seccom_domain::ids::ClientId;
-use seccom_domain::page::{MAX_LIMIT, PageRequest};
+use seccom_domain::page::PageRequest;
 use seccom_web::page::{layout, maybe_time};
 use seccom_web::views::{HandlingForm, IntrusionQuery, handle_intrusion, health_table, intrusion_list, show_intrusion};
 use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, Viewer};
@@ -55,26 +55,6 @@ pub(crate) fn page(user: &ClientUser, title: &str, body: Markup) -> Markup {
     layout(PORTAL, title, Some(&user.principal), &nav(), body)
 }
 
-/// Every site of the client (clients have few; more than a hundred are paged through).
-pub(crate) async fn all_sites(state: &PortalState, user: &ClientUser) -> Result<Vec<Site>, PageError> {
-    let mut sites = Vec::new();
-    let mut request = PageRequest {
-        limit: MAX_LIMIT,
-        token: None,
-    };
-    loop {
-        let page = state
-            .directory
-            .list_sites(&user.principal, Some(user.client), request.clone())
-            .await?;
-        sites.extend(page.items);
-        match page.next_token {
-            Some(token) => request.token = Some(token),
-            None => return Ok(sites),
-        }
-    }
-}
-
 fn device_rows(devices: &[Device]) -> Markup {
     html! {
         @for device in devices {
@@ -91,7 +71,7 @@ fn device_rows(devices: &[Device]) -> Markup {
 
 async fn overview(State(state): State<PortalState>, viewer: Viewer) -> Result<Markup, PageError> {
     let user = ClientUser::of(viewer)?;
-    let sites = all_sites(&state, &user).await?;
+    let sites = state.all_sites(&user.principal, Some(user.client)).await?;
     let mut sections = Vec::with_capacity(sites.len());
     for site in &sites {
         let devices = state.site_devices(&user.principal, site.id).await?;
@@ -130,7 +110,7 @@ async fn intrusions(
     let user = ClientUser::of(viewer)?;
     let (filter, request) = query.parse()?;
     let found = state.intrusions.list(&user.principal, filter, request).await?;
-    let sites = all_sites(&state, &user).await?;
+    let sites = state.all_sites(&user.principal, Some(user.client)).await?;
     Ok(page(
         &user,
         "Intrusions",

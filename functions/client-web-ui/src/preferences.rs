@@ -12,7 +12,7 @@ use seccom_domain::values::FieldError;
 use seccom_web::page::field_error;
 use seccom_web::{CsrfToken, Form, PageError, PortalState, Viewer};
 
-use crate::{ClientUser, all_sites, page};
+use crate::{ClientUser, page};
 
 /// Blank rows offered for new recipients.
 const BLANK_ROWS: usize = 2;
@@ -107,7 +107,7 @@ pub(crate) async fn show(
 ) -> Result<Markup, PageError> {
     let user = ClientUser::of(viewer)?;
     let preferences = state.responses.preferences(&user.principal, user.client).await?;
-    let sites = all_sites(&state, &user).await?;
+    let sites = state.all_sites(&user.principal, Some(user.client)).await?;
     Ok(page(
         &user,
         "Notifications",
@@ -184,7 +184,7 @@ pub(crate) async fn save(
         }
     }
     let current = state.responses.preferences(&user.principal, user.client).await?;
-    let sites = all_sites(&state, &user).await?;
+    let sites = state.all_sites(&user.principal, Some(user.client)).await?;
     let mut shown = rows;
     shown.extend(std::iter::repeat_n(Row::default(), BLANK_ROWS));
     let body = form(&csrf, &sites, &shown, &errors, &current.webhook_secret);

@@ -14,8 +14,7 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
-use seccom_domain::directory::Site;
-use seccom_domain::page::{MAX_LIMIT, PageQuery, PageRequest};
+use seccom_domain::page::PageQuery;
 use seccom_web::page::{layout, next_page};
 use seccom_web::views::{
     HandlingForm, IntrusionQuery, handle_intrusion, health_table, intrusion_list, notification_table, show_intrusion,
@@ -51,23 +50,6 @@ pub(crate) fn page(staff: &Staff, title: &str, body: Markup) -> Markup {
     layout(PORTAL, title, Some(&staff.0), &nav, body)
 }
 
-/// Every site of every client, for the intrusion filter.
-async fn all_sites(state: &PortalState, staff: &Staff) -> Result<Vec<Site>, PageError> {
-    let mut sites = Vec::new();
-    let mut request = PageRequest {
-        limit: MAX_LIMIT,
-        token: None,
-    };
-    loop {
-        let page = state.directory.list_sites(&staff.0, None, request.clone()).await?;
-        sites.extend(page.items);
-        match page.next_token {
-            Some(token) => request.token = Some(token),
-            None => return Ok(sites),
-        }
-    }
-}
-
 async fn intrusions(
     State(state): State<PortalState>,
     viewer: Viewer,
@@ -76,7 +58,7 @@ async fn intrusions(
     let staff = Staff::of(viewer)?;
     let (filter, request) = query.parse()?;
     let found = state.intrusions.list(&staff.0, filter, request).await?;
-    let sites = all_sites(&state, &staff).await?;
+    let sites = state.all_sites(&staff.0, None).await?;
     Ok(page(
         &staff,
         "Intrusions",

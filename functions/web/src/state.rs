@@ -9,9 +9,9 @@ use seccom_domain::config::{
     AUTH_LOGOUT_URL, Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting, RESPONSES_TABLE,
 };
 use seccom_domain::detection::{DetectionTables, Intrusions};
-use seccom_domain::directory::{Device, DeviceKind, Directory, DirectoryTable};
+use seccom_domain::directory::{Device, DeviceKind, Directory, DirectoryTable, Site};
 use seccom_domain::error::DomainError;
-use seccom_domain::ids::SiteId;
+use seccom_domain::ids::{ClientId, SiteId};
 use seccom_domain::media::MediaLinks;
 use seccom_domain::page::{MAX_LIMIT, PageRequest};
 use seccom_domain::response::{ResponseTable, Responses};
@@ -58,6 +58,23 @@ impl PortalState {
 }
 
 impl PortalState {
+    /// Every site of a client (or, for staff with no client, of every client), by name.
+    pub async fn all_sites(&self, who: &Principal, client: Option<ClientId>) -> Result<Vec<Site>, DomainError> {
+        let mut sites = Vec::new();
+        let mut request = PageRequest {
+            limit: MAX_LIMIT,
+            token: None,
+        };
+        loop {
+            let page = self.directory.list_sites(who, client, request.clone()).await?;
+            sites.extend(page.items);
+            match page.next_token {
+                Some(token) => request.token = Some(token),
+                None => return Ok(sites),
+            }
+        }
+    }
+
     /// Every camera and alarm of a site the viewer may see, cameras first, each by name.
     pub async fn site_devices(&self, who: &Principal, site: SiteId) -> Result<Vec<Device>, DomainError> {
         let mut devices = Vec::new();
