@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use seccom_domain::config::{Config, S3_FORCE_PATH_STYLE};
-use seccom_domain::detection::{DetectionTables, FrameKey, FrameRecord, Intrusion};
+use seccom_domain::detection::{DetectionStore, DetectionTables, FrameKey, FrameRecord, Intrusion};
 use seccom_domain::ids::{ClientId, DeviceId};
 use seccom_tools::idp::{LocalIdp, LocalUser};
 use seccom_tools::local::{LocalOptions, LocalStack};
@@ -207,7 +207,7 @@ impl TestStack {
             .key(key)
             .body(bytes.into());
         if let Some(at) = captured_at {
-            request = request.metadata(human_detection::CAPTURED_AT_METADATA, at.to_rfc3339());
+            request = request.metadata(seccom_domain::detection::CAPTURED_AT_METADATA, at.to_rfc3339());
         }
         request.send().await.expect("the local S3 stores the frame");
     }

@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use seccom_domain::config::{Config, DIRECTORY_TABLE, FRAMES_BUCKET, MissingSetting, RESPONSES_TABLE};
-use seccom_domain::detection::FrameKey;
+use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameKey};
 use seccom_domain::directory::{Device, DeviceEndpoint, DeviceKind, DeviceState, Directory, DirectoryTable};
 use seccom_domain::http::openapi::{self, Callers};
 use seccom_domain::http::{ApiError, JsonBody, PathId};
@@ -25,8 +25,6 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The S3 object metadata carrying a frame's capture time.
-pub const CAPTURED_AT_METADATA: &str = "captured-at";
 /// How long a frame upload URL stays valid.
 const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(300);
 

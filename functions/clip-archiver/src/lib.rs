@@ -8,6 +8,7 @@ use chrono::Utc;
 use seccom_domain::config::{Config, MissingSetting, RESPONSES_TABLE};
 use seccom_domain::error::DomainError;
 use seccom_domain::response::{Clip, ResponseTable};
+use seccom_runtime::runner::EventFunction;
 use serde::Serialize;
 
 /// What happened to one notified object.
@@ -32,9 +33,15 @@ impl ClipArchiver {
             table: ResponseTable::new(aws_sdk_dynamodb::Client::new(sdk), config.required(RESPONSES_TABLE)?),
         })
     }
+}
+
+impl EventFunction for ClipArchiver {
+    type Event = S3Event;
+    type Output = Vec<ClipReport>;
+    type Error = DomainError;
 
     /// Records every clip of the notification; only a store failure fails the invocation (and is retried).
-    pub async fn handle(&self, event: S3Event) -> Result<Vec<ClipReport>, DomainError> {
+    async fn handle(&self, event: S3Event) -> Result<Vec<ClipReport>, DomainError> {
         let mut reports = Vec::with_capacity(event.records.len());
         for record in &event.records {
             let key = seccom_domain::s3_key::from_notification(record.s3.object.key.as_deref().unwrap_or_default());

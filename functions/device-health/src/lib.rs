@@ -11,9 +11,10 @@ use futures::future::join_all;
 use seccom_domain::config::{Config, DIRECTORY_TABLE, MissingSetting, RESPONSES_TABLE};
 use seccom_domain::directory::{Directory, DirectoryTable, HealthChange, HealthTransition};
 use seccom_domain::error::DomainError;
-use seccom_domain::metrics::Metrics;
 use seccom_domain::response::{Channel, HealthEvent, HealthNotice, RecipientRole, ResponseTable, preferences_of};
 use seccom_outbound::{Message, Messenger, RetryPolicy, post_signed};
+use seccom_runtime::metrics::Metrics;
+use seccom_runtime::runner::EventFunction;
 use serde::Serialize;
 
 /// How long a device may stay silent before it is offline (default 180).
@@ -183,4 +184,15 @@ impl DeviceHealth {
 /// A short digest naming a message to one address.
 fn short_digest(text: &str) -> String {
     seccom_domain::credential::hash(text)[..12].to_owned()
+}
+
+impl EventFunction for DeviceHealth {
+    /// The schedule's event, which says nothing the check needs.
+    type Event = serde_json::Value;
+    type Output = HealthReport;
+    type Error = DomainError;
+
+    async fn handle(&self, _event: serde_json::Value) -> Result<HealthReport, DomainError> {
+        self.check().await
+    }
 }

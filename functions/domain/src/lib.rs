@@ -4,6 +4,7 @@
 //! extraction, pagination) that all APIs answer with.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod credential;
 pub mod detection;
@@ -13,10 +14,9 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod media;
-pub mod metrics;
+pub mod memory;
 pub mod page;
 mod page_token;
 pub mod response;
 pub mod s3_key;
-pub mod telemetry;
 pub mod values;

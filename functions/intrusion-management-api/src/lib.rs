@@ -96,7 +96,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         config.required(FRAMES_TABLE)?,
         config.required(INTRUSIONS_TABLE)?,
     );
-    let intrusions = Intrusions::new(directory.clone(), tables);
+    let intrusions = Intrusions::new(directory.clone(), std::sync::Arc::new(tables));
     let responses = Responses::new(
         directory,
         intrusions.clone(),

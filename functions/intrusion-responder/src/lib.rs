@@ -25,11 +25,12 @@ use seccom_domain::config::{
 use seccom_domain::detection::{Intrusion, StoredIntrusion};
 use seccom_domain::directory::{CommandTarget, DeviceKind, Directory, DirectoryTable};
 use seccom_domain::error::DomainError;
-use seccom_domain::metrics::Metrics;
 use seccom_domain::response::{
     Channel, Claim, Clip, Command, CommandAction, DeliveredBy, Delivery, Notification, NotificationStatus, Recipient,
     ResponseTable, preferences_of,
 };
+use seccom_runtime::metrics::Metrics;
+use seccom_runtime::runner::EventFunction;
 
 use seccom_outbound::{Message as Outgoing, Messenger, RetryPolicy, post_signed};
 
@@ -85,11 +86,17 @@ impl IntrusionResponder {
             metrics: Metrics::from_config(config, "intrusion-responder"),
         })
     }
+}
+
+impl EventFunction for IntrusionResponder {
+    type Event = Event;
+    type Output = DynamoDbEventResponse;
+    type Error = std::convert::Infallible;
 
     /// Responds to every new intrusion of a stream batch, in order. A record
     /// whose response could not be recorded (a store failure) is reported, so
     /// Lambda retries from it; records before it are done and not sent again.
-    pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
+    async fn handle(&self, event: Event) -> Result<DynamoDbEventResponse, Self::Error> {
         let mut response = DynamoDbEventResponse::default();
         for record in &event.records {
             let Some(intrusion) = new_intrusion(record) else {
@@ -103,9 +110,11 @@ impl IntrusionResponder {
                 break;
             }
         }
-        response
+        Ok(response)
     }
+}
 
+impl IntrusionResponder {
     /// Activates the alarms, requests the clip and notifies, side by side.
     pub async fn respond(&self, intrusion: &Intrusion) -> Result<(), DomainError> {
         tracing::info!(intrusion = %intrusion.id, site = %intrusion.site_id, camera = %intrusion.camera_id, "responding to an intrusion");

@@ -1,11 +1,6 @@
 //! Lambda entry point of the manager portal, behind the ALB.
 
-use seccom_domain::config::Config;
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    seccom_domain::telemetry::init();
-    let sdk = aws_config::load_from_env().await;
-    let app = manager_web_ui::app(&sdk, &Config::from_process_env())?;
-    lambda_http::run(app).await
+    seccom_runtime::runner::serve_http(manager_web_ui::app).await
 }

@@ -35,11 +35,11 @@ impl PortalState {
         let directory = Directory::new(DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?));
         let intrusions = Intrusions::new(
             directory.clone(),
-            DetectionTables::new(
+            std::sync::Arc::new(DetectionTables::new(
                 db.clone(),
                 config.required(FRAMES_TABLE)?,
                 config.required(INTRUSIONS_TABLE)?,
-            ),
+            )),
         );
         let responses = Responses::new(
             directory.clone(),

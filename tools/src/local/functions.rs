@@ -8,14 +8,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use aws_config::SdkConfig;
-use aws_lambda_events::dynamodb::Event as StreamEvent;
-use aws_lambda_events::s3::S3Event;
 use axum::Router;
 use clip_archiver::ClipArchiver;
 use device_health::DeviceHealth;
 use human_detection::HumanDetection;
 use intrusion_responder::IntrusionResponder;
 use seccom_domain::config::Config;
+use seccom_runtime::runner::json_handler;
 
 use super::alb::{Listener, Target};
 use super::notifications::{EventFunction, Notifier, Subscription};
@@ -38,43 +37,10 @@ fn build(binary: &str, sdk: &SdkConfig, config: &Config) -> anyhow::Result<Built
         "intrusion-management-api" => Ok(Built::Http(intrusion_management_api::app(sdk, config)?)),
         "client-web-ui" => Ok(Built::Http(client_web_ui::app(sdk, config)?)),
         "manager-web-ui" => Ok(Built::Http(manager_web_ui::app(sdk, config)?)),
-        "human-detection" => {
-            let function = Arc::new(HumanDetection::new(sdk, config)?);
-            Ok(Built::Events(Arc::new(move |event| {
-                let function = function.clone();
-                Box::pin(async move {
-                    let event: S3Event = serde_json::from_value(event)?;
-                    Ok(serde_json::to_value(function.handle(event).await?)?)
-                })
-            })))
-        }
-        "intrusion-responder" => {
-            let function = Arc::new(IntrusionResponder::new(sdk, config)?);
-            Ok(Built::Events(Arc::new(move |event| {
-                let function = function.clone();
-                Box::pin(async move {
-                    let event: StreamEvent = serde_json::from_value(event)?;
-                    Ok(serde_json::to_value(function.handle(event).await)?)
-                })
-            })))
-        }
-        "device-health" => {
-            let function = Arc::new(DeviceHealth::new(sdk, config)?);
-            Ok(Built::Events(Arc::new(move |_event| {
-                let function = function.clone();
-                Box::pin(async move { Ok(serde_json::to_value(function.check().await?)?) })
-            })))
-        }
-        "clip-archiver" => {
-            let function = Arc::new(ClipArchiver::new(sdk, config)?);
-            Ok(Built::Events(Arc::new(move |event| {
-                let function = function.clone();
-                Box::pin(async move {
-                    let event: S3Event = serde_json::from_value(event)?;
-                    Ok(serde_json::to_value(function.handle(event).await?)?)
-                })
-            })))
-        }
+        "human-detection" => Ok(Built::Events(json_handler(HumanDetection::new(sdk, config)?))),
+        "intrusion-responder" => Ok(Built::Events(json_handler(IntrusionResponder::new(sdk, config)?))),
+        "device-health" => Ok(Built::Events(json_handler(DeviceHealth::new(sdk, config)?))),
+        "clip-archiver" => Ok(Built::Events(json_handler(ClipArchiver::new(sdk, config)?))),
         other => bail!("the local stack does not know the function binary {other}"),
     }
 }

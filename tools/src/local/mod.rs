@@ -116,7 +116,7 @@ pub fn metrics_summary(data_dir: &std::path::Path) -> anyhow::Result<String> {
     for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let record: serde_json::Value =
             serde_json::from_str(line).with_context(|| format!("{}:{}", path.display(), number + 1))?;
-        seccom_domain::metrics::validate(&record)
+        seccom_runtime::metrics::validate(&record)
             .map_err(|e| anyhow::anyhow!("{}:{}: not valid EMF: {e}", path.display(), number + 1))?;
         let function = record["Function"].as_str().unwrap_or_default().to_owned();
         for metric in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]

@@ -3,8 +3,6 @@
 //! prefix and suffix) is invoked asynchronously with the S3 event JSON, and
 //! retried twice on failure, as Lambda does for asynchronous invocations.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -15,8 +13,7 @@ use tokio::sync::Notify;
 use super::REGION;
 
 /// An in-process Lambda function that takes an event document.
-pub type EventFunction =
-    Arc<dyn Fn(Value) -> Pin<Box<dyn Future<Output = anyhow::Result<Value>> + Send>> + Send + Sync>;
+pub type EventFunction = seccom_runtime::runner::JsonHandler;
 
 /// One function's subscription to a bucket.
 pub struct Subscription {

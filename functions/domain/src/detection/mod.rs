@@ -1,16 +1,23 @@
 //! Frames and intrusions: where frames live in S3, what the detector concluded
 //! about each, and the intrusions that bursts of person frames open.
 
+mod observe;
+pub mod ports;
 pub mod rule;
 mod store;
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use store::{Decision, DetectionTables, IntrusionScope, StoredIntrusion};
+pub use observe::{
+    CAPTURED_AT_METADATA, Decision, DetectionPorts, DetectionSettings, FrameObserver, FrameReport, decide,
+};
+pub use ports::DetectionStore;
+pub use store::{DetectionTables, StoredIntrusion};
 
 use crate::auth::Principal;
 use crate::directory::{DeviceKind, Directory};
@@ -229,16 +236,25 @@ pub struct IntrusionFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
+/// Which intrusions a list covers.
+#[derive(Clone, Copy, Debug)]
+pub enum IntrusionScope {
+    Camera(DeviceId),
+    Site(SiteId),
+    Client(ClientId),
+    All,
+}
+
 /// The intrusion use cases, each scoped by the authorisation policy.
 #[derive(Clone)]
 pub struct Intrusions {
     directory: Directory,
-    tables: DetectionTables,
+    tables: Arc<dyn DetectionStore>,
 }
 
 impl Intrusions {
     /// Intrusion use cases over these stores.
-    pub fn new(directory: Directory, tables: DetectionTables) -> Self {
+    pub fn new(directory: Directory, tables: Arc<dyn DetectionStore>) -> Self {
         Self { directory, tables }
     }
 

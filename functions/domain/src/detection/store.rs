@@ -8,28 +8,23 @@
 //! with indexes by id, client, site and entity for the API. Decisions read the
 //! base table with strongly consistent reads, never an index.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
+use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::rule::{self, PersonRun};
-use super::{FrameKey, FrameRecord, Handling, Intrusion, IntrusionStatus};
-use crate::directory::Device;
+use super::ports::{CameraState, Commit, DetectionStore, IntrusionChange};
+use super::rule;
+use super::{FrameKey, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus};
 use crate::dynamo::{decode_items, n, s, unavailable};
 use crate::error::DomainError;
-use crate::ids::{ClientId, DeviceId, IntrusionId, SiteId};
+use crate::ids::{DeviceId, IntrusionId};
 use crate::page::{Page, PageRequest};
 use crate::page_token::{self, ListKey};
-
-/// How often a decision is retried when another invocation decided for the same camera first.
-const MAX_ATTEMPTS: u32 = 20;
 
 fn camera_key(camera: DeviceId) -> String {
     format!("CAMERA#{camera}")
@@ -78,19 +73,6 @@ pub struct StoredIntrusion {
     pub intrusion: Intrusion,
 }
 
-/// What a frame's decision did.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Decision {
-    /// The frame is in no window of three consecutive person frames.
-    NoRun,
-    /// The frame's run opened this new intrusion.
-    Opened(Intrusion),
-    /// The frame's run extended this intrusion.
-    Extended(Intrusion),
-    /// The intrusion already covered the run (a duplicate or late notification).
-    Unchanged(Intrusion),
-}
-
 /// The frames and intrusions tables.
 #[derive(Clone)]
 pub struct DetectionTables {
@@ -107,60 +89,6 @@ impl DetectionTables {
             frames: frames.into(),
             intrusions: intrusions.into(),
         }
-    }
-
-    /// The stored result of a frame, if it was processed before.
-    pub async fn frame(&self, key: &FrameKey) -> Result<Option<FrameRecord>, DomainError> {
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.frames)
-            .key("pk", s(camera_key(key.camera)))
-            .key("sk", s(frame_sort_key(key.seq)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("read a frame"))?;
-        output
-            .item
-            .map(|item| serde_dynamo::from_item::<_, StoredFrame>(item).map(|stored| stored.record))
-            .transpose()
-            .map_err(unavailable("decode a frame"))
-    }
-
-    /// Stores a frame's result. Storing the same frame again changes nothing that matters.
-    pub async fn put_frame(&self, record: &FrameRecord) -> Result<(), DomainError> {
-        let stored = StoredFrame {
-            pk: camera_key(record.camera_id),
-            sk: frame_sort_key(record.seq),
-            record: record.clone(),
-        };
-        let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a frame"))?;
-        self.db
-            .put_item()
-            .table_name(&self.frames)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("store a frame"))?;
-        Ok(())
-    }
-
-    /// The frames of a camera with sequence numbers in `from..=to`, read consistently.
-    async fn frames_between(&self, camera: DeviceId, from: u64, to: u64) -> Result<Vec<FrameRecord>, DomainError> {
-        let output = self
-            .db
-            .query()
-            .table_name(&self.frames)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(camera_key(camera)))
-            .expression_attribute_values(":from", s(frame_sort_key(from)))
-            .expression_attribute_values(":to", s(frame_sort_key(to)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("read neighbouring frames"))?;
-        decode_items(output.items, |stored: StoredFrame| stored.record, "decode a frame")
     }
 
     /// The camera's most recent intrusions (up to 20, newest first), read consistently from the base table.
@@ -206,94 +134,6 @@ impl DetectionTables {
             .unwrap_or(0))
     }
 
-    /// Applies the intrusion rule after `frame` was stored: opens an intrusion
-    /// for a new burst, extends the one its burst belongs to, or does nothing.
-    /// Decisions for one camera are serialised by a conditional version bump in
-    /// the same transaction as the intrusion write, so concurrent invocations
-    /// that see the same burst open it exactly once.
-    pub async fn decide(
-        &self,
-        frame: &FrameRecord,
-        camera: &Device,
-        quiet_gap: TimeDelta,
-    ) -> Result<Decision, DomainError> {
-        let neighbours = self
-            .frames_between(
-                frame.camera_id,
-                frame.seq.saturating_sub(2),
-                frame.seq.saturating_add(2),
-            )
-            .await?;
-        let known: BTreeMap<u64, rule::Observation> = neighbours.iter().map(|f| (f.seq, f.observation())).collect();
-        let Some(run) = rule::run_around(frame.seq, &known) else {
-            return Ok(Decision::NoRun);
-        };
-        let key_of = |seq: u64| {
-            neighbours
-                .iter()
-                .find(|f| f.seq == seq)
-                .map_or_else(String::new, |f| f.object_key.clone())
-        };
-        for attempt in 0..MAX_ATTEMPTS {
-            let version = self.camera_version(frame.camera_id).await?;
-            let recent = self.recent_intrusions(frame.camera_id).await?;
-            let (decision, write) = match recent.into_iter().find(|i| i.extent().same_burst(&run, quiet_gap)) {
-                Some(existing) => {
-                    let merged = existing.extent().merged(&run);
-                    if merged == existing.extent() {
-                        return Ok(Decision::Unchanged(existing));
-                    }
-                    let extended = Intrusion {
-                        first_seq: merged.first_seq,
-                        last_seq: merged.last_seq,
-                        last_seen_at: merged.last_at,
-                        peak_score: merged.peak_score,
-                        ..existing.clone()
-                    };
-                    (Decision::Extended(extended.clone()), self.extend(&existing, &merged)?)
-                }
-                None => {
-                    let opened = opened_intrusion(&run, camera, run.opening.map(key_of).to_vec());
-                    (Decision::Opened(opened.clone()), self.open(&opened)?)
-                }
-            };
-            let bump = Update::builder()
-                .table_name(&self.frames)
-                .key("pk", s(camera_key(frame.camera_id)))
-                .key("sk", s("STATE"))
-                .update_expression("SET version = :next")
-                .condition_expression("attribute_not_exists(version) OR version = :current")
-                .expression_attribute_values(":next", n(version + 1))
-                .expression_attribute_values(":current", n(version))
-                .build()
-                .map_err(unavailable("build a version bump"))?;
-            let writes = vec![TransactWriteItem::builder().update(bump).build(), write];
-            match self
-                .db
-                .transact_write_items()
-                .set_transact_items(Some(writes))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(decision),
-                Err(SdkError::ServiceError(e))
-                    if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
-                {
-                    tracing::debug!(camera = %frame.camera_id, attempt, "another invocation decided first; deciding again");
-                    tokio::time::sleep(Duration::from_millis(5 + u64::from(attempt) * 10)).await;
-                }
-                Err(e) => return Err(unavailable("record an intrusion")(e)),
-            }
-        }
-        Err(DomainError::unavailable(
-            "cannot record an intrusion",
-            format!(
-                "{MAX_ATTEMPTS} attempts lost to concurrent decisions for camera {}",
-                frame.camera_id
-            ),
-        ))
-    }
-
     fn open(&self, intrusion: &Intrusion) -> Result<TransactWriteItem, DomainError> {
         let stored = StoredIntrusion {
             pk: camera_key(intrusion.camera_id),
@@ -330,18 +170,108 @@ impl DetectionTables {
     }
 }
 
-/// Which intrusions a list covers.
-#[derive(Clone, Copy, Debug)]
-pub enum IntrusionScope {
-    Camera(DeviceId),
-    Site(SiteId),
-    Client(ClientId),
-    All,
-}
+#[async_trait]
+impl DetectionStore for DetectionTables {
+    /// The stored result of a frame, if it was processed before.
+    async fn frame(&self, key: &FrameKey) -> Result<Option<FrameRecord>, DomainError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.frames)
+            .key("pk", s(camera_key(key.camera)))
+            .key("sk", s(frame_sort_key(key.seq)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("read a frame"))?;
+        output
+            .item
+            .map(|item| serde_dynamo::from_item::<_, StoredFrame>(item).map(|stored| stored.record))
+            .transpose()
+            .map_err(unavailable("decode a frame"))
+    }
 
-impl DetectionTables {
+    /// Stores a frame's result. Storing the same frame again changes nothing that matters.
+    async fn put_frame(&self, record: &FrameRecord) -> Result<(), DomainError> {
+        let stored = StoredFrame {
+            pk: camera_key(record.camera_id),
+            sk: frame_sort_key(record.seq),
+            record: record.clone(),
+        };
+        let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a frame"))?;
+        self.db
+            .put_item()
+            .table_name(&self.frames)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable("store a frame"))?;
+        Ok(())
+    }
+
+    /// The frames of a camera with sequence numbers in `from..=to`, read consistently.
+    async fn frames_between(&self, camera: DeviceId, from: u64, to: u64) -> Result<Vec<FrameRecord>, DomainError> {
+        let output = self
+            .db
+            .query()
+            .table_name(&self.frames)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(camera_key(camera)))
+            .expression_attribute_values(":from", s(frame_sort_key(from)))
+            .expression_attribute_values(":to", s(frame_sort_key(to)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("read neighbouring frames"))?;
+        decode_items(output.items, |stored: StoredFrame| stored.record, "decode a frame")
+    }
+
+    async fn camera_state(&self, camera: DeviceId) -> Result<CameraState, DomainError> {
+        let version = self.camera_version(camera).await?;
+        let recent = self.recent_intrusions(camera).await?;
+        Ok(CameraState { version, recent })
+    }
+
+    async fn commit(
+        &self,
+        camera: DeviceId,
+        seen_version: u64,
+        change: &IntrusionChange,
+    ) -> Result<Commit, DomainError> {
+        let write = match change {
+            IntrusionChange::Open(intrusion) => self.open(intrusion)?,
+            IntrusionChange::Extend { existing, merged } => self.extend(existing, merged)?,
+        };
+        let bump = Update::builder()
+            .table_name(&self.frames)
+            .key("pk", s(camera_key(camera)))
+            .key("sk", s("STATE"))
+            .update_expression("SET version = :next")
+            .condition_expression("attribute_not_exists(version) OR version = :current")
+            .expression_attribute_values(":next", n(seen_version + 1))
+            .expression_attribute_values(":current", n(seen_version))
+            .build()
+            .map_err(unavailable("build a version bump"))?;
+        let writes = vec![TransactWriteItem::builder().update(bump).build(), write];
+        match self
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Commit::Done),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
+            {
+                Ok(Commit::Contended)
+            }
+            Err(e) => Err(unavailable("record an intrusion")(e)),
+        }
+    }
+
     /// Intrusions of a scope started between `from` and `to`, newest first.
-    pub async fn list_intrusions(
+    async fn list_intrusions(
         &self,
         scope: IntrusionScope,
         from: Option<DateTime<Utc>>,
@@ -399,7 +329,7 @@ impl DetectionTables {
     }
 
     /// An intrusion by id, through the `byId` index.
-    pub async fn intrusion(&self, id: IntrusionId) -> Result<Option<Intrusion>, DomainError> {
+    async fn intrusion(&self, id: IntrusionId) -> Result<Option<Intrusion>, DomainError> {
         let output = self
             .db
             .query()
@@ -419,7 +349,7 @@ impl DetectionTables {
     }
 
     /// Moves an intrusion to `status`, recording who did it; refuses if someone else resolved it first.
-    pub async fn set_handling(
+    async fn set_handling(
         &self,
         intrusion: &Intrusion,
         status: IntrusionStatus,
@@ -466,7 +396,7 @@ impl DetectionTables {
     }
 
     /// Records where the annotated snapshot of an intrusion was stored.
-    pub async fn set_snapshot(&self, intrusion: &Intrusion, snapshot_key: &str) -> Result<(), DomainError> {
+    async fn set_snapshot(&self, intrusion: &Intrusion, snapshot_key: &str) -> Result<(), DomainError> {
         self.db
             .update_item()
             .table_name(&self.intrusions)
@@ -482,7 +412,7 @@ impl DetectionTables {
     }
 
     /// Records a frame whose key names no camera, so it is never silently lost.
-    pub async fn record_unroutable(&self, object_key: &str, reason: &str, expires_at: i64) -> Result<(), DomainError> {
+    async fn record_unroutable(&self, object_key: &str, reason: &str, expires_at: i64) -> Result<(), DomainError> {
         self.db
             .put_item()
             .table_name(&self.frames)
@@ -496,24 +426,5 @@ impl DetectionTables {
             .await
             .map_err(unavailable("record an unroutable frame"))?;
         Ok(())
-    }
-}
-
-fn opened_intrusion(run: &PersonRun, camera: &Device, frame_keys: Vec<String>) -> Intrusion {
-    Intrusion {
-        id: IntrusionId::generate(),
-        client_id: camera.client_id,
-        site_id: camera.site_id,
-        camera_id: camera.id,
-        started_at: run.first_at,
-        last_seen_at: run.last_at,
-        first_seq: run.first_seq,
-        last_seq: run.last_seq,
-        frame_keys,
-        peak_score: run.peak_score,
-        status: IntrusionStatus::Open,
-        snapshot_key: None,
-        acknowledged: None,
-        resolved: None,
     }
 }

@@ -478,3 +478,10 @@ impl Directory {
         }
     }
 }
+
+#[async_trait::async_trait]
+impl crate::detection::ports::Cameras for Directory {
+    async fn device(&self, id: DeviceId) -> Result<Option<Device>, DomainError> {
+        self.find_device(id).await
+    }
+}

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
-use crate::config::{Config, METRICS_FILE};
+use seccom_domain::config::{Config, METRICS_FILE};
 
 /// The namespace of every SecCom metric.
 pub const NAMESPACE: &str = "SecCom";

@@ -1,0 +1,315 @@
+//! Frame observed → decision: the use case every uploaded frame goes through.
+//! It records what the frame showed (once, however often it is notified),
+//! applies the three-frame rule against the camera's recent intrusions, and
+//! makes sure a new intrusion keeps its evidence, retrying that on every later
+//! frame of the burst until it is done.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use super::ports::{Cameras, Commit, DetectionStore, EvidenceKeeper, FrameObjects, IntrusionChange, PersonFinder};
+use super::rule::{self, PersonRun};
+use super::{FrameKey, FrameOutcome, FrameRecord, Intrusion, IntrusionStatus};
+use crate::clock::Clock;
+use crate::directory::{Device, DeviceKind};
+use crate::error::DomainError;
+use crate::ids::IntrusionId;
+
+/// The object metadata a camera sends with each frame (`x-amz-meta-captured-at`).
+pub const CAPTURED_AT_METADATA: &str = "captured-at";
+
+/// How often a decision is retried when another invocation decided for the same camera first.
+const MAX_ATTEMPTS: u32 = 20;
+
+/// What a frame's decision did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// The frame is in no window of three consecutive person frames.
+    NoRun,
+    /// The frame's run opened this new intrusion.
+    Opened(Intrusion),
+    /// The frame's run extended this intrusion.
+    Extended(Intrusion),
+    /// The intrusion already covered the run (a duplicate or late notification).
+    Unchanged(Intrusion),
+}
+
+impl Decision {
+    /// The intrusion the frame belongs to, if any.
+    pub fn intrusion(&self) -> Option<&Intrusion> {
+        match self {
+            Self::NoRun => None,
+            Self::Opened(i) | Self::Extended(i) | Self::Unchanged(i) => Some(i),
+        }
+    }
+
+    /// The decision's name in logs and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::NoRun => "none",
+            Self::Opened(_) => "opened",
+            Self::Extended(_) => "extended",
+            Self::Unchanged(_) => "unchanged",
+        }
+    }
+}
+
+/// What happened to one notified object, as logged and returned.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", tag = "result")]
+pub enum FrameReport {
+    /// The key is outside the frames layout; recorded as unroutable.
+    Unroutable { key: String, reason: String },
+    /// The frame was refused.
+    Rejected { key: String, code: String, reason: String },
+    /// The detector ran (now or on an earlier delivery of the same frame).
+    Analysed {
+        key: String,
+        person: bool,
+        score: f32,
+        intrusion: Option<String>,
+        decision: &'static str,
+    },
+}
+
+/// Settings of the frame-observed use case.
+#[derive(Clone, Copy, Debug)]
+pub struct DetectionSettings {
+    /// Without person frames for this long, a new burst is a new intrusion.
+    pub quiet_gap: TimeDelta,
+    /// How long a frame's result is kept.
+    pub retention: TimeDelta,
+}
+
+impl Default for DetectionSettings {
+    fn default() -> Self {
+        Self {
+            quiet_gap: TimeDelta::seconds(30),
+            retention: TimeDelta::hours(24),
+        }
+    }
+}
+
+/// Everything the frame-observed use case works through.
+#[derive(Clone)]
+pub struct DetectionPorts {
+    pub store: Arc<dyn DetectionStore>,
+    pub cameras: Arc<dyn Cameras>,
+    pub objects: Arc<dyn FrameObjects>,
+    pub finder: Arc<dyn PersonFinder>,
+    pub evidence: Arc<dyn EvidenceKeeper>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The frame-observed use case.
+#[derive(Clone)]
+pub struct FrameObserver {
+    ports: DetectionPorts,
+    settings: DetectionSettings,
+}
+
+impl FrameObserver {
+    /// The use case over these ports.
+    pub fn new(ports: DetectionPorts, settings: DetectionSettings) -> Self {
+        Self { ports, settings }
+    }
+
+    /// Handles one notification of an object in the frames bucket. Bad frames are
+    /// recorded and reported; only a failing dependency is an error, so the
+    /// notification is delivered again and the work finished then.
+    #[tracing::instrument(skip(self, notified_at), fields(decision))]
+    pub async fn observe(&self, key: &str, notified_at: DateTime<Utc>) -> Result<FrameReport, DomainError> {
+        let store = &self.ports.store;
+        let frame_key = match FrameKey::parse(key) {
+            Ok(frame_key) => frame_key,
+            Err(reason) => {
+                tracing::warn!(reason, "unroutable frame");
+                store.record_unroutable(key, &reason, self.expires_at()).await?;
+                return Ok(FrameReport::Unroutable {
+                    key: key.to_owned(),
+                    reason,
+                });
+            }
+        };
+        let stored = match store.frame(&frame_key).await? {
+            Some(stored) => stored,
+            None => self.analyse(key, frame_key, notified_at).await?,
+        };
+        match &stored.outcome {
+            FrameOutcome::Rejected { code, reason } => Ok(FrameReport::Rejected {
+                key: key.to_owned(),
+                code: code.clone(),
+                reason: reason.clone(),
+            }),
+            FrameOutcome::Analysed { person, score, .. } => {
+                let decision = if *person {
+                    self.decide(&stored).await?
+                } else {
+                    Decision::NoRun
+                };
+                tracing::Span::current().record("decision", decision.name());
+                Ok(FrameReport::Analysed {
+                    key: key.to_owned(),
+                    person: *person,
+                    score: *score,
+                    intrusion: decision.intrusion().map(|i| i.id.to_string()),
+                    decision: decision.name(),
+                })
+            }
+        }
+    }
+
+    fn expires_at(&self) -> i64 {
+        (self.ports.clock.now() + self.settings.retention).timestamp()
+    }
+
+    /// Fetches, checks and analyses a frame not seen before, and stores the result.
+    async fn analyse(
+        &self,
+        key: &str,
+        frame_key: FrameKey,
+        notified_at: DateTime<Utc>,
+    ) -> Result<FrameRecord, DomainError> {
+        let mut captured_at = notified_at;
+        let outcome = match self.ports.cameras.device(frame_key.camera).await? {
+            Some(device) if device.kind == DeviceKind::Camera => match self.ports.objects.fetch(key).await? {
+                Ok(frame) => {
+                    captured_at = frame.captured_at.unwrap_or(notified_at);
+                    self.ports.finder.analyse(frame).await?
+                }
+                Err(rejection) => rejection.into(),
+            },
+            _ => FrameOutcome::Rejected {
+                code: "unknown-camera".into(),
+                reason: "no camera has this id".into(),
+            },
+        };
+        if let FrameOutcome::Rejected { code, reason } = &outcome {
+            tracing::warn!(code, reason, "frame rejected");
+        }
+        let record = FrameRecord {
+            camera_id: frame_key.camera,
+            seq: frame_key.seq,
+            captured_at,
+            object_key: key.to_owned(),
+            outcome,
+            analysed_at: self.ports.clock.now(),
+            expires_at: self.expires_at(),
+        };
+        self.ports.store.put_frame(&record).await?;
+        Ok(record)
+    }
+
+    /// Applies the rule to a person frame, then makes sure the intrusion it belongs to has its evidence.
+    async fn decide(&self, frame: &FrameRecord) -> Result<Decision, DomainError> {
+        let Some(camera) = self.ports.cameras.device(frame.camera_id).await? else {
+            return Ok(Decision::NoRun);
+        };
+        let decision = decide(self.ports.store.as_ref(), frame, &camera, self.settings.quiet_gap).await?;
+        if let Some(intrusion) = decision.intrusion().filter(|i| i.snapshot_key.is_none()) {
+            let snapshot_key = self.ports.evidence.keep(intrusion, frame).await?;
+            self.ports.store.set_snapshot(intrusion, &snapshot_key).await?;
+        }
+        Ok(decision)
+    }
+}
+
+/// Applies the intrusion rule after `frame` was stored: opens an intrusion for a
+/// new burst, extends the one its burst belongs to, or does nothing. Decisions
+/// for one camera are serialised by the store's versioned commit, so concurrent
+/// invocations that see the same burst open it exactly once.
+pub async fn decide(
+    store: &dyn DetectionStore,
+    frame: &FrameRecord,
+    camera: &Device,
+    quiet_gap: TimeDelta,
+) -> Result<Decision, DomainError> {
+    let neighbours = store
+        .frames_between(
+            frame.camera_id,
+            frame.seq.saturating_sub(2),
+            frame.seq.saturating_add(2),
+        )
+        .await?;
+    let known: BTreeMap<u64, rule::Observation> = neighbours.iter().map(|f| (f.seq, f.observation())).collect();
+    let Some(run) = rule::run_around(frame.seq, &known) else {
+        return Ok(Decision::NoRun);
+    };
+    let key_of = |seq: u64| {
+        neighbours
+            .iter()
+            .find(|f| f.seq == seq)
+            .map_or_else(String::new, |f| f.object_key.clone())
+    };
+    for attempt in 0..MAX_ATTEMPTS {
+        let state = store.camera_state(frame.camera_id).await?;
+        let (decision, change) = match state
+            .recent
+            .into_iter()
+            .find(|i| i.extent().same_burst(&run, quiet_gap))
+        {
+            Some(existing) => {
+                let merged = existing.extent().merged(&run);
+                if merged == existing.extent() {
+                    return Ok(Decision::Unchanged(existing));
+                }
+                let extended = Intrusion {
+                    first_seq: merged.first_seq,
+                    last_seq: merged.last_seq,
+                    last_seen_at: merged.last_at,
+                    peak_score: merged.peak_score,
+                    ..existing.clone()
+                };
+                (
+                    Decision::Extended(extended),
+                    IntrusionChange::Extend { existing, merged },
+                )
+            }
+            None => {
+                let opened = opened_intrusion(&run, camera, run.opening.map(key_of).to_vec());
+                (Decision::Opened(opened.clone()), IntrusionChange::Open(opened))
+            }
+        };
+        match store.commit(frame.camera_id, state.version, &change).await? {
+            Commit::Done => return Ok(decision),
+            Commit::Contended => {
+                tracing::debug!(camera = %frame.camera_id, attempt, "another invocation decided first; deciding again");
+                tokio::time::sleep(Duration::from_millis(5 + u64::from(attempt) * 10)).await;
+            }
+        }
+    }
+    Err(DomainError::unavailable(
+        "cannot record an intrusion",
+        format!(
+            "{MAX_ATTEMPTS} attempts lost to concurrent decisions for camera {}",
+            frame.camera_id
+        ),
+    ))
+}
+
+fn opened_intrusion(run: &PersonRun, camera: &Device, frame_keys: Vec<String>) -> Intrusion {
+    Intrusion {
+        id: IntrusionId::generate(),
+        client_id: camera.client_id,
+        site_id: camera.site_id,
+        camera_id: camera.id,
+        started_at: run.first_at,
+        last_seen_at: run.last_at,
+        first_seq: run.first_seq,
+        last_seq: run.last_seq,
+        frame_keys,
+        peak_score: run.peak_score,
+        status: IntrusionStatus::Open,
+        snapshot_key: None,
+        acknowledged: None,
+        resolved: None,
+    }
+}
+
+#[cfg(test)]
+#[path = "observe_tests.rs"]
+mod tests;

@@ -1,0 +1,142 @@
+//! The ports of detection: what the frame-observed use case needs from the
+//! world (the frames and intrusions store, the bucket the frames are in, the
+//! person detector, the camera directory), each a trait with a DynamoDB, S3 or
+//! tract adapter in the functions and an in-memory one in [`crate::memory`].
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::rule::Extent;
+use super::{FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus};
+use crate::directory::Device;
+use crate::error::DomainError;
+use crate::ids::{DeviceId, IntrusionId};
+use crate::page::{Page, PageRequest};
+
+/// A camera's decision state: the version every decision for it bumps, and its
+/// most recent intrusions (newest first), read together before a decision.
+#[derive(Clone, Debug, Default)]
+pub struct CameraState {
+    pub version: u64,
+    pub recent: Vec<Intrusion>,
+}
+
+/// The one write a decision makes, besides bumping the camera's version.
+#[derive(Clone, Debug)]
+pub enum IntrusionChange {
+    /// Store this new intrusion.
+    Open(Intrusion),
+    /// Widen `existing` to `merged`.
+    Extend { existing: Intrusion, merged: Extent },
+}
+
+/// Whether a decision's write was committed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Commit {
+    /// Written, with the camera's version bumped.
+    Done,
+    /// Another decision for the camera committed after the state was read: read again.
+    Contended,
+}
+
+/// The frames and intrusions store.
+///
+/// Decisions for one camera are serialised by [`DetectionStore::commit`]:
+/// it writes only if the camera's version is still the one read, and bumps it
+/// in the same all-or-nothing write.
+#[async_trait]
+pub trait DetectionStore: Send + Sync {
+    /// The stored result of a frame, if it was processed before.
+    async fn frame(&self, key: &FrameKey) -> Result<Option<FrameRecord>, DomainError>;
+    /// Stores a frame's result; storing the same frame again changes nothing that matters.
+    async fn put_frame(&self, record: &FrameRecord) -> Result<(), DomainError>;
+    /// A camera's frames with sequence numbers in `from..=to`, read consistently.
+    async fn frames_between(&self, camera: DeviceId, from: u64, to: u64) -> Result<Vec<FrameRecord>, DomainError>;
+    /// The camera's version and recent intrusions, read consistently.
+    async fn camera_state(&self, camera: DeviceId) -> Result<CameraState, DomainError>;
+    /// Writes `change` and bumps the camera's version, if the version is still `seen_version`.
+    async fn commit(
+        &self,
+        camera: DeviceId,
+        seen_version: u64,
+        change: &IntrusionChange,
+    ) -> Result<Commit, DomainError>;
+    /// Records where the annotated snapshot of an intrusion was stored.
+    async fn set_snapshot(&self, intrusion: &Intrusion, snapshot_key: &str) -> Result<(), DomainError>;
+    /// Records an object whose key names no camera, so it is never silently lost.
+    async fn record_unroutable(&self, object_key: &str, reason: &str, expires_at: i64) -> Result<(), DomainError>;
+    /// Intrusions of a scope started between `from` and `to`, newest first.
+    async fn list_intrusions(
+        &self,
+        scope: IntrusionScope,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        page: &PageRequest,
+    ) -> Result<Page<Intrusion>, DomainError>;
+    /// An intrusion by id.
+    async fn intrusion(&self, id: IntrusionId) -> Result<Option<Intrusion>, DomainError>;
+    /// Moves an intrusion to `status`, recording who did it; a conflict if its
+    /// status is no longer the one in `intrusion`.
+    async fn set_handling(
+        &self,
+        intrusion: &Intrusion,
+        status: IntrusionStatus,
+        handling: &Handling,
+    ) -> Result<Intrusion, DomainError>;
+}
+
+/// A frame's bytes as uploaded, and the capture time the camera signed with them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameBytes {
+    pub bytes: Vec<u8>,
+    pub captured_at: Option<DateTime<Utc>>,
+}
+
+/// Why a frame cannot be analysed, as stored with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// A short, stable code for storage and metrics.
+    pub code: String,
+    /// What was wrong, for people.
+    pub reason: String,
+}
+
+impl From<Rejection> for FrameOutcome {
+    fn from(rejection: Rejection) -> Self {
+        Self::Rejected {
+            code: rejection.code,
+            reason: rejection.reason,
+        }
+    }
+}
+
+/// The bucket the frames are uploaded to.
+#[async_trait]
+pub trait FrameObjects: Send + Sync {
+    /// A frame's bytes, or why they are unusable (gone, too large); an error only when storage fails.
+    async fn fetch(&self, key: &str) -> Result<Result<FrameBytes, Rejection>, DomainError>;
+}
+
+/// The person detector.
+#[async_trait]
+pub trait PersonFinder: Send + Sync {
+    /// Decodes and analyses a frame: `Analysed` with every box found, or `Rejected`
+    /// when the bytes are no usable frame. An error only when the detector itself fails.
+    async fn analyse(&self, frame: FrameBytes) -> Result<FrameOutcome, DomainError>;
+}
+
+/// What an intrusion keeps as evidence: its opening frames copied out of the
+/// expiring frames, and the frame with its people outlined.
+#[async_trait]
+pub trait EvidenceKeeper: Send + Sync {
+    /// Copies the opening frames and stores the annotated `frame`, answering the
+    /// snapshot's key. Doing it again gives the same result.
+    async fn keep(&self, intrusion: &Intrusion, frame: &FrameRecord) -> Result<String, DomainError>;
+}
+
+/// The cameras of the directory, as detection needs them.
+#[async_trait]
+pub trait Cameras: Send + Sync {
+    /// The device with this id, if it exists (a camera or not).
+    async fn device(&self, id: DeviceId) -> Result<Option<Device>, DomainError>;
+}

@@ -1,0 +1,175 @@
+//! The adapters human detection plugs into the core's detection ports: the
+//! frames bucket in S3, the tract person detector, and the evidence kept in S3
+//! (the opening frames copied out of the expiring `frames/`, and the annotated snapshot).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use seccom_domain::detection::ports::{EvidenceKeeper, FrameBytes, FrameObjects, PersonFinder, Rejection};
+use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameOutcome, FrameRecord, Intrusion};
+use seccom_domain::error::DomainError;
+use seccom_runtime::metrics::Metrics;
+
+use crate::detector::{self, Detection, PersonDetector};
+use crate::{frame, snapshot};
+
+impl From<frame::Rejection> for Rejection {
+    fn from(rejection: frame::Rejection) -> Self {
+        Self {
+            code: rejection.code().to_owned(),
+            reason: rejection.to_string(),
+        }
+    }
+}
+
+/// The frames bucket.
+pub struct S3Frames {
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: String,
+}
+
+impl S3Frames {
+    async fn read(&self, key: &str) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, DomainError> {
+        self.s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| DomainError::unavailable("cannot fetch a frame", e))
+    }
+}
+
+#[async_trait]
+impl FrameObjects for S3Frames {
+    async fn fetch(&self, key: &str) -> Result<Result<FrameBytes, Rejection>, DomainError> {
+        let object = match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                return Ok(Err(
+                    frame::Rejection::Corrupt("the object no longer exists".into()).into()
+                ));
+            }
+            Err(e) => return Err(DomainError::unavailable("cannot fetch a frame", e)),
+        };
+        let captured_at = object
+            .metadata()
+            .and_then(|m| m.get(CAPTURED_AT_METADATA))
+            .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| at.with_timezone(&Utc));
+        let length = u64::try_from(object.content_length().unwrap_or_default()).unwrap_or_default();
+        if length > frame::MAX_FRAME_BYTES {
+            return Ok(Err(frame::Rejection::TooManyBytes(length).into()));
+        }
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| DomainError::unavailable("cannot read a frame", e))?;
+        Ok(Ok(FrameBytes {
+            bytes: bytes.to_vec(),
+            captured_at,
+        }))
+    }
+}
+
+/// The tract person detector, run off the async threads (it is CPU-bound).
+pub struct TractFinder {
+    pub detector: Arc<PersonDetector>,
+    pub metrics: Metrics,
+}
+
+#[async_trait]
+impl PersonFinder for TractFinder {
+    async fn analyse(&self, frame: FrameBytes) -> Result<FrameOutcome, DomainError> {
+        let detector = self.detector.clone();
+        let started = std::time::Instant::now();
+        let result = tokio::task::spawn_blocking(move || -> Result<Detection, frame::Rejection> {
+            let image = frame::decode(&frame.bytes)?;
+            detector
+                .detect(&image)
+                .map_err(|e| frame::Rejection::Corrupt(e.to_string()))
+        })
+        .await
+        .map_err(|e| DomainError::unavailable("the detector stopped", e))?;
+        self.metrics.emit(&[(
+            "InferenceMilliseconds",
+            started.elapsed().as_secs_f64() * 1000.0,
+            "Milliseconds",
+        )]);
+        Ok(match result {
+            Ok(detection) => FrameOutcome::Analysed {
+                person: detection.has_person(),
+                score: detection.score,
+                boxes: detection
+                    .boxes
+                    .iter()
+                    .map(|b| [b.x1, b.y1, b.x2, b.y2, b.score])
+                    .collect(),
+            },
+            Err(rejection) => Rejection::from(rejection).into(),
+        })
+    }
+}
+
+/// Evidence in the frames bucket: `evidence/<intrusion id>/` and `snapshots/<intrusion id>.jpg`.
+pub struct S3Evidence(pub Arc<S3Frames>);
+
+#[async_trait]
+impl EvidenceKeeper for S3Evidence {
+    async fn keep(&self, intrusion: &Intrusion, frame: &FrameRecord) -> Result<String, DomainError> {
+        let S3Frames { s3, bucket } = self.0.as_ref();
+        for key in intrusion.frame_keys.iter().filter(|k| !k.is_empty()) {
+            let name = key.rsplit('/').next().unwrap_or(key);
+            s3.copy_object()
+                .bucket(bucket)
+                .copy_source(format!("{bucket}/{key}"))
+                .key(format!("evidence/{}/{name}", intrusion.id))
+                .send()
+                .await
+                .map_err(|e| DomainError::unavailable("cannot keep an intrusion's frame", e))?;
+        }
+        let FrameOutcome::Analysed { boxes, .. } = &frame.outcome else {
+            return Err(DomainError::unavailable(
+                "cannot annotate the snapshot",
+                "the frame was not analysed",
+            ));
+        };
+        let bytes = self
+            .0
+            .read(&frame.object_key)
+            .await?
+            .body
+            .collect()
+            .await
+            .map_err(|e| DomainError::unavailable("cannot read a frame", e))?;
+        let people: Vec<detector::PersonBox> = boxes
+            .iter()
+            .map(|b| detector::PersonBox {
+                x1: b[0],
+                y1: b[1],
+                x2: b[2],
+                y2: b[3],
+                score: b[4],
+            })
+            .collect();
+        let jpeg = tokio::task::spawn_blocking(move || {
+            let image = frame::decode(&bytes.to_vec()).map_err(|r| anyhow::anyhow!(r.to_string()))?;
+            snapshot::annotate(&image, &people)
+        })
+        .await
+        .map_err(|e| DomainError::unavailable("the annotator stopped", e))?
+        .map_err(|e| DomainError::unavailable("cannot annotate the snapshot", e.into_boxed_dyn_error()))?;
+        let snapshot_key = format!("snapshots/{}.jpg", intrusion.id);
+        s3.put_object()
+            .bucket(bucket)
+            .key(&snapshot_key)
+            .content_type("image/jpeg")
+            .body(jpeg.into())
+            .send()
+            .await
+            .map_err(|e| DomainError::unavailable("cannot store the snapshot", e))?;
+        Ok(snapshot_key)
+    }
+}
