@@ -5,114 +5,20 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readdirSync, copyFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createServer } from "node:net";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
+import { root, startStack } from "./support.mjs";
 
-const root = resolve(import.meta.dirname, "../..");
-const seccom = join(root, "target/debug/seccom");
-const artifacts = join(root, "target/browser-artifacts");
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const dataDir = mkdtempSync(join(tmpdir(), "seccom-browser-"));
-const children = [];
-let base;
-let browser;
-
-async function freePort() {
-  // Four consecutive ports: the ALB stand-in, DynamoDB, S3, the identity provider.
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const free = await Promise.all(
-      [0, 1, 2, 3].map(
-        (offset) =>
-          new Promise((ok) => {
-            const server = createServer();
-            server.once("error", () => ok(false));
-            server.listen(port + offset, "127.0.0.1", () => server.close(() => ok(true)));
-          }),
-      ),
-    );
-    if (free.every(Boolean)) return port;
-  }
-  throw new Error("no four free consecutive ports");
-}
-
-function start(args, readyLine) {
-  const child = spawn(seccom, args, { cwd: root, env: { ...process.env, RUST_LOG: "warn" } });
-  children.push(child);
-  let output = "";
-  child.stderr.on("data", (chunk) => (output += chunk));
-  return new Promise((ok, fail) => {
-    child.stdout.on("data", (chunk) => {
-      output += chunk;
-      if (!readyLine || output.includes(readyLine)) ok(child);
-    });
-    child.once("exit", (code) => fail(new Error(`seccom ${args[0]} exited with ${code}:\n${output}`)));
-    if (!readyLine) ok(child);
-  });
-}
-
-function token(role, clientId) {
-  const args = ["token", "--role", role, "--data-dir", dataDir];
-  if (clientId) args.push("--client-id", clientId);
-  const result = spawnSync(seccom, args, { encoding: "utf8" });
-  assert.equal(result.status, 0, result.stderr);
-  return result.stdout.trim();
-}
-
-async function api(method, path, body, role = "admin", clientId) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token(role, clientId)}`, "content-type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await response.text();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function eventually(what, check, seconds = 60) {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((ok) => setTimeout(ok, 300));
-  }
-}
-
-async function signIn(page, account, path) {
-  await page.goto(`${base}${path}`);
-  assert.match(page.url(), /\/oauth2\/sign-in/);
-  await page.selectOption("select[name=account]", account);
-  await page.click("button[type=submit]");
-  await page.waitForURL(`${base}${path}`);
-}
-
-async function shot(page, name) {
-  mkdirSync(artifacts, { recursive: true });
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-}
+let stack, base, browser, dataDir, start, api, eventually, signIn, shot, sendFrames;
 
 before(async () => {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  await start(
-    [
-      "local", "--port", String(port), "--data-dir", dataDir,
-      "--setting", "CLIP_PRE_ROLL_SECONDS=2", "--setting", "CLIP_POST_ROLL_SECONDS=2",
-    ],
-    "Ready.",
-  );
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+  stack = await startStack(["CLIP_PRE_ROLL_SECONDS=2", "CLIP_POST_ROLL_SECONDS=2"]);
+  ({ base, browser, dataDir, start, api, eventually, signIn, shot, sendFrames } = stack);
 });
 
 after(async () => {
-  await browser?.close();
-  for (const child of children) child.kill("SIGINT");
+  await stack?.stop();
 });
 
 test("an admin sets a client up, and the client's user handles an intrusion and nothing of anyone else's", async () => {
@@ -155,11 +61,7 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   const otherSite = await api("POST", "/api/sites", { clientId: other.id, name: "Other Yard", address: "9 Far Lane" });
   const otherCamera = await api("POST", `/api/sites/${otherSite.id}/cameras`, { name: "Other camera" });
   const frames = readdirSync(join(root, "target/demo-frames")).filter((f) => f.endsWith(".jpg")).sort();
-  const send = spawnSync(seccom, [
-    "camera", "send", "--api", base, "--camera-id", otherCamera.id, "--key", otherCamera.credential,
-    "--from-seq", "1", ...frames.slice(0, 3).map((f) => join(root, "target/demo-frames", f)),
-  ], { encoding: "utf8" });
-  assert.equal(send.status, 0, send.stderr);
+  sendFrames(otherCamera, 1, frames.slice(0, 3).map((f) => join(root, "target/demo-frames", f)));
 
   // The camera simulator plays pedestrian footage; an intrusion opens and its clip arrives.
   const clip = mkdtempSync(join(tmpdir(), "seccom-frames-"));

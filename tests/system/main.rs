@@ -9,6 +9,7 @@ mod crud;
 mod detection;
 mod devices;
 mod events;
+mod false_alarms;
 mod health;
 mod openapi;
 mod persistence;

@@ -434,12 +434,12 @@ async fn failed_deliveries_are_retried_recorded_and_never_block_the_alarms() {
     assert!(dead_alarm["deliveredAt"].is_null());
 
     // Not lost: both devices get their commands with their next heartbeat.
-    let waiting = alarm.heartbeat().await.unwrap();
+    let waiting = alarm.heartbeat().await.unwrap().commands;
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].intrusion_id.to_string(), intrusion);
-    assert_eq!(camera.heartbeat().await.unwrap().len(), 1);
+    assert_eq!(camera.heartbeat().await.unwrap().commands.len(), 1);
     assert!(
-        alarm.heartbeat().await.unwrap().is_empty(),
+        alarm.heartbeat().await.unwrap().commands.is_empty(),
         "a command is handed over once"
     );
     let after = intrusion_detail(&stack, &intrusion).await;

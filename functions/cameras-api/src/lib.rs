@@ -5,6 +5,7 @@
 //! commands (alarm activations, clip requests) not yet received by push, and
 //! registers the endpoint commands are pushed to.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -14,6 +15,7 @@ use axum::http::request::Parts;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use seccom_domain::config::{Config, DIRECTORY_TABLE, FRAMES_BUCKET, MissingSetting, RESPONSES_TABLE};
+use seccom_domain::controls::ControlStore;
 use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameKey};
 use seccom_domain::directory::{Device, DeviceEndpoint, DeviceKind, DeviceState, Directory, DirectoryTable};
 use seccom_domain::http::openapi::{self, Callers};
@@ -33,8 +35,15 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(300);
 pub struct AppState {
     directory: Directory,
     responses: ResponseTable,
+    controls: Arc<dyn ControlStore>,
     s3: aws_sdk_s3::Client,
     frames_bucket: String,
+}
+
+impl FromRef<AppState> for Arc<dyn ControlStore> {
+    fn from_ref(state: &AppState) -> Self {
+        state.controls.clone()
+    }
 }
 
 impl FromRef<AppState> for Directory {
@@ -127,6 +136,11 @@ pub struct HeartbeatAnswer {
     /// Commands not yet received by push (alarm activations, clip requests), oldest first.
     /// A command may also arrive by push: act on each command id once.
     pub commands: Vec<Command>,
+    /// Whether the device's site is armed now: a camera may send no frames while
+    /// it is not (SecCom checks arming itself whatever a camera sends).
+    pub armed: bool,
+    /// Until when `armed` holds, if it changes within 35 days.
+    pub armed_until: Option<DateTime<Utc>>,
 }
 
 /// Body of `PUT /api/devices/{deviceId}/endpoint`.
@@ -193,6 +207,7 @@ async fn request_frame_upload(
 async fn heartbeat(
     State(directory): State<Directory>,
     State(responses): State<ResponseTable>,
+    State(controls): State<Arc<dyn ControlStore>>,
     DeviceCaller(device): DeviceCaller,
     PathId(id): PathId<DeviceId>,
     body: axum::body::Bytes,
@@ -215,10 +230,13 @@ async fn heartbeat(
     for command in &commands {
         responses.delivered(command, DeliveredBy::Heartbeat, now).await?;
     }
+    let arming = controls.arming(device.site_id).await?.unwrap_or_default();
     Ok(Json(HeartbeatAnswer {
         state: device.state,
         last_seen_at: device.last_seen_at,
         commands,
+        armed: arming.armed_at(now),
+        armed_until: arming.next_change(now),
     }))
 }
 
@@ -265,8 +283,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The function's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let db = aws_sdk_dynamodb::Client::new(sdk);
+    let table = DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?);
     let state = AppState {
-        directory: Directory::new(DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?)),
+        directory: Directory::new(table.clone()),
+        controls: Arc::new(table),
         responses: ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
         s3: config.s3_client(sdk),
         frames_bucket: config.required(FRAMES_BUCKET)?.to_owned(),

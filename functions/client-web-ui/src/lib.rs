@@ -15,9 +15,10 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
-use seccom_domain::directory::Device;
+use seccom_domain::directory::{Device, DeviceKind};
 use seccom_domain::ids::ClientId;
 use seccom_domain::page::PageRequest;
+use seccom_web::controls::{self, PortalUser};
 use seccom_web::page::{layout, maybe_time};
 use seccom_web::views::{HandlingForm, IntrusionQuery, handle_intrusion, health_table, intrusion_list, show_intrusion};
 use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, Viewer};
@@ -30,7 +31,9 @@ pub(crate) struct ClientUser {
     pub(crate) client: ClientId,
 }
 
-impl ClientUser {
+impl PortalUser for ClientUser {
+    const PORTAL: Portal = PORTAL;
+
     fn of(Viewer(principal): Viewer) -> Result<Self, PageError> {
         match principal.role {
             Role::Client(client) => Ok(Self { principal, client }),
@@ -40,6 +43,14 @@ impl ClientUser {
                 "SecCom staff use the manager portal at /manage.",
             )),
         }
+    }
+
+    fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    fn page(&self, title: &str, body: Markup) -> Markup {
+        page(self, title, body)
     }
 }
 
@@ -60,7 +71,11 @@ fn device_rows(devices: &[Device]) -> Markup {
         @for device in devices {
             @let state = format!("{:?}", device.state).to_lowercase();
             tr {
-                td data-label="Name" { (device.name.as_str()) }
+                td data-label="Name" {
+                    @if device.kind == DeviceKind::Camera {
+                        a href=(format!("/cameras/{}", device.id)) title="Zones and masks" { (device.name.as_str()) }
+                    } @else { (device.name.as_str()) }
+                }
                 td data-label="Kind" { (device.kind.noun()) }
                 td data-label="State" { span class=(format!("state-{state}")) { (state) } }
                 td data-label="Last seen" { (maybe_time(device.last_seen_at)) }
@@ -77,7 +92,8 @@ async fn overview(State(state): State<PortalState>, viewer: Viewer) -> Result<Ma
         let devices = state.site_devices(&user.principal, site.id).await?;
         sections.push(html! {
             h2 { (site.name.as_str()) }
-            p.muted { (site.address.as_str()) " · " a href=(format!("/intrusions?siteId={}", site.id)) { "Intrusions at this site" } }
+            p.muted { (site.address.as_str()) " · " a href=(format!("/intrusions?siteId={}", site.id)) { "Intrusions at this site" }
+                " · " a href=(format!("/sites/{}/arming", site.id)) { "Arming" } }
             table.list {
                 thead { tr { th { "Name" } th { "Kind" } th { "State" } th { "Last seen" } } }
                 tbody { (device_rows(&devices)) }
@@ -163,6 +179,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .route("/intrusions/{id}/acknowledge", post(acknowledge))
         .route("/intrusions/{id}/resolve", post(resolve))
         .route("/preferences", get(preferences::show).post(preferences::save))
+        .merge(controls::routes::<ClientUser>())
         .route(seccom_web::page::SIGN_OUT_PATH, get(sign_out))
         .with_state(state);
     Ok(seccom_web::portal(PORTAL, routes))

@@ -9,6 +9,7 @@ use seccom_domain::directory::Site;
 use seccom_domain::error::DomainError;
 use seccom_domain::response::{NotificationPreferences, PreferencesBody, Recipient};
 use seccom_domain::values::FieldError;
+use seccom_web::controls::PortalUser;
 use seccom_web::page::field_error;
 use seccom_web::{CsrfToken, Form, PageError, PortalState, Viewer};
 

@@ -3,9 +3,11 @@
 //! its DynamoDB adapter, and the HTTP conventions (problem details, auth
 //! extraction, pagination) that all APIs answer with.
 
+pub mod arming;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod controls;
 pub mod credential;
 pub mod detection;
 pub mod directory;

@@ -80,6 +80,11 @@ impl MediaLinks {
         Ok(request.uri().to_owned())
     }
 
+    /// A 15-minute link to an object of the frames bucket (a camera's frame).
+    pub async fn frame_link(&self, key: &str) -> Result<String, DomainError> {
+        self.presign(&self.frames_bucket, key).await
+    }
+
     /// An intrusion's record with links to its snapshot and (once stored) its clip.
     pub async fn detail(&self, record: IntrusionRecord) -> Result<IntrusionDetail, DomainError> {
         let now = Utc::now();

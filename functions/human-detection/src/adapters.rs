@@ -7,12 +7,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use seccom_domain::detection::ports::{EvidenceKeeper, FrameBytes, FrameObjects, PersonFinder, Rejection};
+use seccom_domain::detection::zones::{Sighting, Zone};
 use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameOutcome, FrameRecord, Intrusion};
 use seccom_domain::error::DomainError;
 use seccom_runtime::metrics::Metrics;
 
 use crate::detector::{self, Detection, PersonDetector};
-use crate::{frame, snapshot};
+use crate::frame;
+use crate::snapshot::{self, Marked};
 
 impl From<frame::Rejection> for Rejection {
     fn from(rejection: frame::Rejection) -> Self {
@@ -82,14 +84,15 @@ pub struct TractFinder {
 
 #[async_trait]
 impl PersonFinder for TractFinder {
-    async fn analyse(&self, frame: FrameBytes) -> Result<FrameOutcome, DomainError> {
+    async fn analyse(&self, frame: FrameBytes) -> Result<Result<Sighting, Rejection>, DomainError> {
         let detector = self.detector.clone();
         let started = std::time::Instant::now();
-        let result = tokio::task::spawn_blocking(move || -> Result<Detection, frame::Rejection> {
+        let result = tokio::task::spawn_blocking(move || -> Result<(Detection, u32, u32), frame::Rejection> {
             let image = frame::decode(&frame.bytes)?;
-            detector
+            let detection = detector
                 .detect(&image)
-                .map_err(|e| frame::Rejection::Corrupt(e.to_string()))
+                .map_err(|e| frame::Rejection::Corrupt(e.to_string()))?;
+            Ok((detection, image.width(), image.height()))
         })
         .await
         .map_err(|e| DomainError::unavailable("the detector stopped", e))?;
@@ -98,18 +101,18 @@ impl PersonFinder for TractFinder {
             started.elapsed().as_secs_f64() * 1000.0,
             "Milliseconds",
         )]);
-        Ok(match result {
-            Ok(detection) => FrameOutcome::Analysed {
-                person: detection.has_person(),
+        Ok(result
+            .map(|(detection, width, height)| Sighting {
+                width,
+                height,
                 score: detection.score,
                 boxes: detection
                     .boxes
                     .iter()
                     .map(|b| [b.x1, b.y1, b.x2, b.y2, b.score])
                     .collect(),
-            },
-            Err(rejection) => Rejection::from(rejection).into(),
-        })
+            })
+            .map_err(Rejection::from))
     }
 }
 
@@ -118,7 +121,7 @@ pub struct S3Evidence(pub Arc<S3Frames>);
 
 #[async_trait]
 impl EvidenceKeeper for S3Evidence {
-    async fn keep(&self, intrusion: &Intrusion, frame: &FrameRecord) -> Result<String, DomainError> {
+    async fn keep(&self, intrusion: &Intrusion, frame: &FrameRecord, zones: &[Zone]) -> Result<String, DomainError> {
         let S3Frames { s3, bucket } = self.0.as_ref();
         for key in intrusion.frame_keys.iter().filter(|k| !k.is_empty()) {
             let name = key.rsplit('/').next().unwrap_or(key);
@@ -130,7 +133,7 @@ impl EvidenceKeeper for S3Evidence {
                 .await
                 .map_err(|e| DomainError::unavailable("cannot keep an intrusion's frame", e))?;
         }
-        let FrameOutcome::Analysed { boxes, .. } = &frame.outcome else {
+        let FrameOutcome::Analysed { boxes, counted, .. } = &frame.outcome else {
             return Err(DomainError::unavailable(
                 "cannot annotate the snapshot",
                 "the frame was not analysed",
@@ -144,19 +147,24 @@ impl EvidenceKeeper for S3Evidence {
             .collect()
             .await
             .map_err(|e| DomainError::unavailable("cannot read a frame", e))?;
-        let people: Vec<detector::PersonBox> = boxes
+        let people: Vec<Marked> = boxes
             .iter()
-            .map(|b| detector::PersonBox {
-                x1: b[0],
-                y1: b[1],
-                x2: b[2],
-                y2: b[3],
-                score: b[4],
+            .enumerate()
+            .map(|(index, b)| Marked {
+                person: detector::PersonBox {
+                    x1: b[0],
+                    y1: b[1],
+                    x2: b[2],
+                    y2: b[3],
+                    score: b[4],
+                },
+                counted: counted.contains(&index),
             })
             .collect();
+        let outlines: Vec<Vec<[f32; 2]>> = zones.iter().map(|z| z.polygon.corners().to_vec()).collect();
         let jpeg = tokio::task::spawn_blocking(move || {
             let image = frame::decode(&bytes.to_vec()).map_err(|r| anyhow::anyhow!(r.to_string()))?;
-            snapshot::annotate(&image, &people)
+            snapshot::annotate(&image, &people, &outlines)
         })
         .await
         .map_err(|e| DomainError::unavailable("the annotator stopped", e))?

@@ -19,6 +19,7 @@ use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{
     Config, DIRECTORY_TABLE, FRAME_RETENTION_HOURS, FRAMES_TABLE, INTRUSIONS_TABLE, QUIET_GAP_SECONDS,
 };
+use seccom_domain::controls::{CachedControls, ControlStore};
 use seccom_domain::detection::ports::{Cameras, PersonFinder};
 use seccom_domain::detection::{
     DetectionPorts, DetectionSettings, DetectionStore, DetectionTables, FrameObserver, FrameReport,
@@ -31,12 +32,16 @@ use seccom_runtime::runner::EventFunction;
 use adapters::{S3Evidence, S3Frames, TractFinder};
 use detector::PersonDetector;
 
+/// How long the detector keeps a site's arming and a camera's settings before reading them again (default 30).
+pub const SETTINGS_CACHE_SECONDS: &str = "SETTINGS_CACHE_SECONDS";
+
 /// The function, built once per Lambda container.
 pub struct HumanDetection {
     s3: aws_sdk_s3::Client,
     store: Arc<dyn DetectionStore>,
     cameras: Arc<dyn Cameras>,
     finder: Arc<dyn PersonFinder>,
+    controls: Arc<dyn ControlStore>,
     settings: DetectionSettings,
     metrics: Metrics,
 }
@@ -45,6 +50,7 @@ impl HumanDetection {
     /// Loads the model and connects to the tables named in `config`.
     pub fn new(sdk: &SdkConfig, config: &Config) -> anyhow::Result<Self> {
         let db = aws_sdk_dynamodb::Client::new(sdk);
+        let directory = DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?);
         let s3 = config.s3_client(sdk);
         let metrics = Metrics::from_config(config, "human-detection");
         Ok(Self {
@@ -54,10 +60,12 @@ impl HumanDetection {
                 config.required(FRAMES_TABLE)?,
                 config.required(INTRUSIONS_TABLE)?,
             )),
-            cameras: Arc::new(Directory::new(DirectoryTable::new(
-                db,
-                config.required(DIRECTORY_TABLE)?,
-            ))),
+            cameras: Arc::new(Directory::new(directory.clone())),
+            controls: Arc::new(CachedControls::new(
+                Arc::new(directory),
+                Arc::new(SystemClock),
+                TimeDelta::seconds(config.number(SETTINGS_CACHE_SECONDS, 30)?),
+            )),
             finder: Arc::new(TractFinder {
                 detector: Arc::new(PersonDetector::load().context("cannot load the person detector")?),
                 metrics: metrics.clone(),
@@ -83,6 +91,7 @@ impl HumanDetection {
             objects: frames.clone(),
             finder: self.finder.clone(),
             evidence: Arc::new(S3Evidence(frames)),
+            controls: self.controls.clone(),
             clock: Arc::new(SystemClock),
         };
         FrameObserver::new(ports, self.settings)

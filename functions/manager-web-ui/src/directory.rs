@@ -10,6 +10,7 @@ use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, DeviceId, SiteId};
 use seccom_domain::page::{MAX_LIMIT, PageQuery, PageRequest};
 use seccom_domain::values::FieldError;
+use seccom_web::controls::PortalUser;
 use seccom_web::page::{field_error, maybe_time, next_page, time};
 use seccom_web::{CsrfToken, Form, PageError, PortalState, Viewer};
 use serde::Deserialize;
@@ -333,7 +334,8 @@ async fn site_page(
         html! {
             h1 { (site.name.as_str()) }
             p.muted { (site.address.as_str()) " · " a href=(format!("/manage/clients/{}", site.client_id)) { "the client" }
-                " · " a href=(format!("/manage/intrusions?siteId={}", site.id)) { "intrusions" } }
+                " · " a href=(format!("/manage/intrusions?siteId={}", site.id)) { "intrusions" }
+                " · " a href=(format!("/manage/sites/{}/arming", site.id)) { "arming" } }
             h2 { "Cameras and alarms" }
             table.list {
                 thead { tr { th { "Name" } th { "Kind" } th { "Health" } th { "Last seen" } th { "Rename" } th {} } }
@@ -341,7 +343,11 @@ async fn site_page(
                     @for device in &devices {
                         @let health = format!("{:?}", device.state).to_lowercase();
                         tr {
-                            td data-label="Name" { (device.name.as_str()) }
+                            td data-label="Name" {
+                                @if device.kind == DeviceKind::Camera {
+                                    a href=(format!("/manage/cameras/{}", device.id)) title="Zones and masks" { (device.name.as_str()) }
+                                } @else { (device.name.as_str()) }
+                            }
                             td data-label="Kind" { (device.kind.noun()) }
                             td data-label="Health" { span class=(format!("state-{health}")) { (health) } }
                             td data-label="Last seen" { (maybe_time(device.last_seen_at)) }

@@ -15,6 +15,7 @@ use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::page::PageQuery;
+use seccom_web::controls::{self, PortalUser};
 use seccom_web::page::{layout, next_page};
 use seccom_web::views::{
     HandlingForm, IntrusionQuery, handle_intrusion, health_table, intrusion_list, notification_table, show_intrusion,
@@ -27,8 +28,10 @@ const PORTAL: Portal = Portal::Manager;
 /// A signed-in SecCom staff member; anyone else gets a clear 403 page.
 pub(crate) struct Staff(pub(crate) Principal);
 
-impl Staff {
-    pub(crate) fn of(Viewer(principal): Viewer) -> Result<Self, PageError> {
+impl PortalUser for Staff {
+    const PORTAL: Portal = PORTAL;
+
+    fn of(Viewer(principal): Viewer) -> Result<Self, PageError> {
         match principal.role {
             Role::Admin => Ok(Self(principal)),
             Role::Client(_) => Err(PageError::new(
@@ -37,6 +40,14 @@ impl Staff {
                 "Your account belongs to a client. Your sites and intrusions are in the client portal at /.",
             )),
         }
+    }
+
+    fn principal(&self) -> &Principal {
+        &self.0
+    }
+
+    fn page(&self, title: &str, body: Markup) -> Markup {
+        page(self, title, body)
     }
 }
 
@@ -170,6 +181,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .route("/manage/sites/{id}", get(directory::site))
         .route("/manage/sites/{id}/delete", post(directory::delete_site))
         .route("/manage/sites/{id}/devices", post(directory::register_device))
+        .merge(controls::routes::<Staff>())
         .route("/manage/devices/{id}/rename", post(directory::rename_device))
         .route("/manage/devices/{id}/remove", post(directory::remove_device))
         .route("/manage/intrusions", get(intrusions))

@@ -11,7 +11,9 @@ use aws_config::SdkConfig;
 use axum::Router;
 use axum::extract::FromRef;
 use seccom_domain::auth::Authenticator;
+use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, DIRECTORY_TABLE, MissingSetting};
+use seccom_domain::controls::SiteControls;
 use seccom_domain::directory::{Directory, DirectoryTable};
 
 pub use openapi::openapi;
@@ -20,7 +22,14 @@ pub use openapi::openapi;
 #[derive(Clone)]
 pub struct AppState {
     directory: Directory,
+    controls: SiteControls,
     authenticator: Arc<Authenticator>,
+}
+
+impl FromRef<AppState> for SiteControls {
+    fn from_ref(state: &AppState) -> Self {
+        state.controls.clone()
+    }
 }
 
 impl FromRef<AppState> for Directory {
@@ -38,8 +47,10 @@ impl FromRef<AppState> for Arc<Authenticator> {
 /// The function's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let table = DirectoryTable::new(aws_sdk_dynamodb::Client::new(sdk), config.required(DIRECTORY_TABLE)?);
+    let directory = Directory::new(table.clone());
     let state = AppState {
-        directory: Directory::new(table),
+        controls: SiteControls::new(directory.clone(), Arc::new(table), Arc::new(SystemClock)),
+        directory,
         authenticator: Arc::new(Authenticator::new(config.auth_settings()?)),
     };
     let (routes, _) = routes::router().with_state(state).split_for_parts();

@@ -16,7 +16,9 @@ use utoipa::openapi::OpenApi as Document;
     tags(
         (name = "clients", description = "The security company's customers"),
         (name = "sites", description = "Clients' buildings"),
-        (name = "devices", description = "Cameras and alarms installed at sites")
+        (name = "devices", description = "Cameras and alarms installed at sites"),
+        (name = "arming", description = "When a site's detections count: armed, disarmed or on a weekly schedule"),
+        (name = "detection", description = "Which people a camera counts: zones, masks, minimum score and size")
     )
 )]
 struct ApiDoc;

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use seccom_domain::auth::Authenticator;
 use seccom_domain::auth::Principal;
+use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{
     AUTH_LOGOUT_URL, Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting, RESPONSES_TABLE,
 };
+use seccom_domain::controls::SiteControls;
 use seccom_domain::detection::{DetectionTables, Intrusions};
 use seccom_domain::directory::{Device, DeviceKind, Directory, DirectoryTable, Site};
 use seccom_domain::error::DomainError;
@@ -22,6 +24,7 @@ pub struct PortalState {
     pub directory: Directory,
     pub intrusions: Intrusions,
     pub responses: Responses,
+    pub controls: SiteControls,
     pub links: MediaLinks,
     pub authenticator: Arc<Authenticator>,
     /// Where sign-out sends the browser (the identity provider's logout).
@@ -32,7 +35,9 @@ impl PortalState {
     /// Connects to the tables and buckets named in `config`.
     pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
         let db = aws_sdk_dynamodb::Client::new(sdk);
-        let directory = Directory::new(DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?));
+        let table = DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?);
+        let directory = Directory::new(table.clone());
+        let controls = SiteControls::new(directory.clone(), Arc::new(table), Arc::new(SystemClock));
         let intrusions = Intrusions::new(
             directory.clone(),
             std::sync::Arc::new(DetectionTables::new(
@@ -50,6 +55,7 @@ impl PortalState {
             directory,
             intrusions,
             responses,
+            controls,
             links: MediaLinks::from_config(sdk, config)?,
             authenticator: Arc::new(Authenticator::new(config.auth_settings()?)),
             logout_url: config.required(AUTH_LOGOUT_URL)?.to_owned(),

@@ -155,6 +155,9 @@ pub fn intrusion_page(
     let action = |what: &str| format!("{}/intrusions/{}/{what}", portal.prefix(), intrusion.id);
     html! {
         h1 { "Intrusion at " (site.map_or("a site", |s| s.name.as_str())) }
+        p { "Seen by camera " strong { (device_name(intrusion.camera_id)) }
+            @if !intrusion.zones.is_empty() { " in " (if intrusion.zones.len() == 1 { "zone " } else { "zones " }) strong { (intrusion.zones.join(", ")) } }
+            "." }
         p { "Started " (time(intrusion.started_at)) ", last seen " (time(intrusion.last_seen_at))
             ", frames " (intrusion.first_seq) "–" (intrusion.last_seq) ", peak score " (format!("{:.2}", intrusion.peak_score))
             ". Status: " (status(intrusion.status)) "." }

@@ -100,6 +100,7 @@ pub async fn run(options: CameraOptions, mut stop: watch::Receiver<bool>) -> any
         "camera ready"
     );
     let link = connection.link.clone();
+    let armed = connection.armed.clone();
     let uploader = link.clone();
     let answering = options.clone();
     let mut answer_stop = stop.clone();
@@ -138,6 +139,12 @@ pub async fn run(options: CameraOptions, mut stop: watch::Receiver<bool>) -> any
         let captured_at = Utc::now();
         tokio::fs::write(options.buffer_dir.join(buffer_name(captured_at, seq)), &bytes).await?;
         std::fs::write(options.buffer_dir.join("next-seq"), (seq + 1).to_string())?;
+        if !*armed.borrow() {
+            // Recorded for clips, but not sent: nothing counts while the site is disarmed,
+            // and each frame sent costs. The skipped number is a gap the rule sees.
+            seq += 1;
+            continue;
+        }
         let permit = uploads.clone().acquire_owned().await?;
         let link = uploader.clone();
         let frame_seq = seq;

@@ -87,6 +87,8 @@ pub struct Connection {
     pub commands: mpsc::UnboundedReceiver<(Command, Via)>,
     /// Where pushes are accepted.
     pub endpoint: String,
+    /// Whether the site was armed at the last heartbeat (armed until one says otherwise).
+    pub armed: watch::Receiver<bool>,
 }
 
 impl Connection {
@@ -117,13 +119,15 @@ impl Connection {
         });
         link.register_endpoint(&endpoint).await?;
         let heartbeat_link = link.clone();
+        let (armed_sender, armed) = watch::channel(true);
         let every = options.heartbeat_every;
         let mut heartbeat_stop = stop;
         tokio::spawn(async move {
             loop {
                 match heartbeat_link.heartbeat().await {
-                    Ok(commands) => {
-                        for command in commands {
+                    Ok(heartbeat) => {
+                        armed_sender.send_replace(heartbeat.armed);
+                        for command in heartbeat.commands {
                             inbox.accept(command, Via::Heartbeat);
                         }
                     }
@@ -139,6 +143,7 @@ impl Connection {
             link,
             commands,
             endpoint,
+            armed,
         })
     }
 }

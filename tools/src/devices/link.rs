@@ -18,9 +18,13 @@ pub struct FrameUpload {
     pub headers: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Deserialize)]
-struct HeartbeatAnswer {
-    commands: Vec<Command>,
+/// What SecCom answers a heartbeat with.
+#[derive(Debug, Deserialize)]
+pub struct Heartbeat {
+    /// The commands that were waiting for the device.
+    pub commands: Vec<Command>,
+    /// Whether the device's site is armed: a camera sends no frames while it is not.
+    pub armed: bool,
 }
 
 /// One device talking to the devices API.
@@ -102,8 +106,8 @@ impl DeviceLink {
         Ok(())
     }
 
-    /// Reports the device alive; returns the commands that were waiting for it.
-    pub async fn heartbeat(&self) -> anyhow::Result<Vec<Command>> {
+    /// Reports the device alive; answers with the commands that were waiting for it and the site's arming.
+    pub async fn heartbeat(&self) -> anyhow::Result<Heartbeat> {
         let response = self
             .http
             .post(format!("{}/api/devices/{}/heartbeat", self.api, self.id))
@@ -114,8 +118,7 @@ impl DeviceLink {
         if !response.status().is_success() {
             return Err(refused("the devices API refused a heartbeat", response).await);
         }
-        let answer: HeartbeatAnswer = response.json().await.context("the devices API answered unexpectedly")?;
-        Ok(answer.commands)
+        response.json().await.context("the devices API answered unexpectedly")
     }
 
     /// Tells SecCom where to push commands.

@@ -10,4 +10,4 @@ mod inbox;
 mod link;
 
 pub use inbox::{Connection, DeviceOptions, Via};
-pub use link::{DeviceLink, FrameUpload};
+pub use link::{DeviceLink, FrameUpload, Heartbeat};

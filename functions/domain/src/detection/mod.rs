@@ -5,6 +5,7 @@ mod observe;
 pub mod ports;
 pub mod rule;
 mod store;
+pub mod zones;
 
 use std::fmt;
 use std::sync::Arc;
@@ -71,13 +72,34 @@ impl fmt::Display for FrameKey {
 pub enum FrameOutcome {
     /// The detector ran.
     Analysed {
+        /// Whether a person the camera's settings count was seen.
         person: bool,
+        /// The highest person score anywhere in the frame.
         score: f32,
-        /// `[x1, y1, x2, y2, score]` in the frame's pixels.
+        /// Every box found, `[x1, y1, x2, y2, score]` in the frame's pixels.
         boxes: Vec<[f32; 5]>,
+        /// The frame's size in pixels (0 for frames analysed before it was kept).
+        #[serde(default)]
+        width: u32,
+        #[serde(default)]
+        height: u32,
+        /// Which of `boxes` the camera's settings counted (by index).
+        #[serde(default)]
+        counted: Vec<usize>,
+        /// The zones counted people stood in.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        zones: Vec<String>,
+        /// Whether the site was armed when the frame was captured; a person in a
+        /// frame of a disarmed site is kept but does not count towards an intrusion.
+        #[serde(default = "armed_by_default")]
+        armed: bool,
     },
     /// The frame was refused, and why.
     Rejected { code: String, reason: String },
+}
+
+fn armed_by_default() -> bool {
+    true
 }
 
 /// The stored result of one frame; kept for a limited time (see `expiresAt`).
@@ -99,9 +121,11 @@ impl FrameRecord {
     /// The rule's view of the frame: a rejected frame counts as a frame without a person.
     pub fn observation(&self) -> rule::Observation {
         match &self.outcome {
-            FrameOutcome::Analysed { person, score, .. } => rule::Observation {
+            FrameOutcome::Analysed {
+                person, score, armed, ..
+            } => rule::Observation {
                 captured_at: self.captured_at,
-                person: *person,
+                person: *person && *armed,
                 score: *score,
             },
             FrameOutcome::Rejected { .. } => rule::Observation {
@@ -149,6 +173,9 @@ pub struct Intrusion {
     pub last_seq: u64,
     /// The object keys of the three frames that opened the intrusion.
     pub frame_keys: Vec<String>,
+    /// The detection zones the people who opened it stood in (none when the camera has no zones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
     pub peak_score: f32,
     pub status: IntrusionStatus,
     /// The frame with the people boxed, in the frames bucket.
@@ -281,6 +308,12 @@ impl Intrusions {
             who.tenant().map_or(IntrusionScope::All, IntrusionScope::Client)
         };
         self.tables.list_intrusions(scope, filter.from, filter.to, &page).await
+    }
+
+    /// A camera's latest analysed frame, if the caller may see the camera.
+    pub async fn latest_frame(&self, who: &Principal, camera: DeviceId) -> Result<Option<FrameRecord>, DomainError> {
+        self.directory.get_device(who, camera, DeviceKind::Camera).await?;
+        self.tables.latest_frame(camera).await
     }
 
     /// One intrusion, if the caller may see it.

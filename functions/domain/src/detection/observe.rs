@@ -13,8 +13,10 @@ use serde::Serialize;
 
 use super::ports::{Cameras, Commit, DetectionStore, EvidenceKeeper, FrameObjects, IntrusionChange, PersonFinder};
 use super::rule::{self, PersonRun};
+use super::zones::{CameraDetection, Sighting};
 use super::{FrameKey, FrameOutcome, FrameRecord, Intrusion, IntrusionStatus};
 use crate::clock::Clock;
+use crate::controls::ControlStore;
 use crate::directory::{Device, DeviceKind};
 use crate::error::DomainError;
 use crate::ids::IntrusionId;
@@ -102,6 +104,8 @@ pub struct DetectionPorts {
     pub objects: Arc<dyn FrameObjects>,
     pub finder: Arc<dyn PersonFinder>,
     pub evidence: Arc<dyn EvidenceKeeper>,
+    /// Site arming and camera settings; give the detector a [`crate::controls::CachedControls`].
+    pub controls: Arc<dyn ControlStore>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -145,8 +149,10 @@ impl FrameObserver {
                 code: code.clone(),
                 reason: reason.clone(),
             }),
-            FrameOutcome::Analysed { person, score, .. } => {
-                let decision = if *person {
+            FrameOutcome::Analysed {
+                person, score, armed, ..
+            } => {
+                let decision = if *person && *armed {
                     self.decide(&stored).await?
                 } else {
                     Decision::NoRun
@@ -179,7 +185,10 @@ impl FrameObserver {
             Some(device) if device.kind == DeviceKind::Camera => match self.ports.objects.fetch(key).await? {
                 Ok(frame) => {
                     captured_at = frame.captured_at.unwrap_or(notified_at);
-                    self.ports.finder.analyse(frame).await?
+                    match self.ports.finder.analyse(frame).await? {
+                        Ok(sighting) => self.judge(&device, sighting, captured_at).await?,
+                        Err(rejection) => rejection.into(),
+                    }
                 }
                 Err(rejection) => rejection.into(),
             },
@@ -204,6 +213,43 @@ impl FrameObserver {
         Ok(record)
     }
 
+    /// Applies the camera's settings and the site's arming to what the detector saw.
+    async fn judge(
+        &self,
+        camera: &Device,
+        sighting: Sighting,
+        captured_at: DateTime<Utc>,
+    ) -> Result<FrameOutcome, DomainError> {
+        let settings = self.settings_of(camera).await?;
+        let judgement = settings.judge(&sighting);
+        let armed = self
+            .ports
+            .controls
+            .arming(camera.site_id)
+            .await?
+            .unwrap_or_default()
+            .armed_at(captured_at);
+        Ok(FrameOutcome::Analysed {
+            person: !judgement.counted.is_empty(),
+            score: sighting.score,
+            boxes: sighting.boxes,
+            width: sighting.width,
+            height: sighting.height,
+            counted: judgement.counted,
+            zones: judgement.zones,
+            armed,
+        })
+    }
+
+    async fn settings_of(&self, camera: &Device) -> Result<CameraDetection, DomainError> {
+        Ok(self
+            .ports
+            .controls
+            .camera_detection(camera.id)
+            .await?
+            .unwrap_or_default())
+    }
+
     /// Applies the rule to a person frame, then makes sure the intrusion it belongs to has its evidence.
     async fn decide(&self, frame: &FrameRecord) -> Result<Decision, DomainError> {
         let Some(camera) = self.ports.cameras.device(frame.camera_id).await? else {
@@ -211,7 +257,8 @@ impl FrameObserver {
         };
         let decision = decide(self.ports.store.as_ref(), frame, &camera, self.settings.quiet_gap).await?;
         if let Some(intrusion) = decision.intrusion().filter(|i| i.snapshot_key.is_none()) {
-            let snapshot_key = self.ports.evidence.keep(intrusion, frame).await?;
+            let zones = self.settings_of(&camera).await?.zones;
+            let snapshot_key = self.ports.evidence.keep(intrusion, frame, &zones).await?;
             self.ports.store.set_snapshot(intrusion, &snapshot_key).await?;
         }
         Ok(decision)
@@ -270,7 +317,8 @@ pub async fn decide(
                 )
             }
             None => {
-                let opened = opened_intrusion(&run, camera, run.opening.map(key_of).to_vec());
+                let mut opened = opened_intrusion(&run, camera, run.opening.map(key_of).to_vec());
+                opened.zones = zones_of(&neighbours, &run.opening);
                 (Decision::Opened(opened.clone()), IntrusionChange::Open(opened))
             }
         };
@@ -291,6 +339,21 @@ pub async fn decide(
     ))
 }
 
+/// The zones named by the opening frames, each once, in order of appearance.
+fn zones_of(frames: &[FrameRecord], opening: &[u64]) -> Vec<String> {
+    let mut zones: Vec<String> = Vec::new();
+    for frame in frames.iter().filter(|f| opening.contains(&f.seq)) {
+        if let FrameOutcome::Analysed { zones: seen, .. } = &frame.outcome {
+            for zone in seen {
+                if !zones.contains(zone) {
+                    zones.push(zone.clone());
+                }
+            }
+        }
+    }
+    zones
+}
+
 fn opened_intrusion(run: &PersonRun, camera: &Device, frame_keys: Vec<String>) -> Intrusion {
     Intrusion {
         id: IntrusionId::generate(),
@@ -302,6 +365,7 @@ fn opened_intrusion(run: &PersonRun, camera: &Device, frame_keys: Vec<String>) -
         first_seq: run.first_seq,
         last_seq: run.last_seq,
         frame_keys,
+        zones: Vec::new(),
         peak_score: run.peak_score,
         status: IntrusionStatus::Open,
         snapshot_key: None,

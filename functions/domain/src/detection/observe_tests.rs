@@ -6,11 +6,16 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::future::join_all;
 
 use super::*;
+use crate::arming::{ArmingAction, ArmingChange, ArmingMode, ArmingPlan, SiteArming};
 use crate::clock::FixedClock;
+use crate::controls::{CachedControls, ControlStore};
 use crate::detection::ports::FrameBytes;
+use crate::detection::zones::{DetectionBody, MaskBody, ZoneBody};
 use crate::directory::{Device, DeviceKind, DeviceState};
 use crate::ids::{ClientId, DeviceId, SiteId};
-use crate::memory::{LabelledFrames, MemoryCameras, MemoryDetectionStore, MemoryEvidence, MemoryFrames};
+use crate::memory::{
+    LabelledFrames, MemoryCameras, MemoryControls, MemoryDetectionStore, MemoryEvidence, MemoryFrames,
+};
 use crate::values::Name;
 
 fn start() -> DateTime<Utc> {
@@ -40,6 +45,7 @@ struct World {
     frames: Arc<MemoryFrames>,
     evidence: Arc<MemoryEvidence>,
     cameras: Arc<MemoryCameras>,
+    controls: Arc<MemoryControls>,
     clock: Arc<FixedClock>,
     observer: FrameObserver,
     camera: Device,
@@ -53,12 +59,18 @@ fn world() -> World {
     let clock = Arc::new(FixedClock::at(start() + TimeDelta::minutes(5)));
     let camera = device(DeviceKind::Camera);
     cameras.add(camera.clone());
+    let controls = Arc::new(MemoryControls::default());
     let ports = DetectionPorts {
         store: store.clone(),
         cameras: cameras.clone(),
         objects: frames.clone(),
         finder: Arc::new(LabelledFrames),
         evidence: evidence.clone(),
+        controls: Arc::new(CachedControls::new(
+            controls.clone(),
+            clock.clone(),
+            TimeDelta::seconds(30),
+        )),
         clock: clock.clone(),
     };
     World {
@@ -66,6 +78,7 @@ fn world() -> World {
         frames,
         evidence,
         cameras,
+        controls,
         clock,
         observer: FrameObserver::new(ports, DetectionSettings::default()),
         camera,
@@ -397,4 +410,201 @@ async fn frames_of_two_cameras_never_make_one_intrusion() {
     );
     assert_eq!(decision(&w.observe(&key).await), "none");
     assert!(w.spans().is_empty());
+}
+
+fn square(x1: f64, y1: f64, x2: f64, y2: f64) -> Vec<Vec<f64>> {
+    vec![vec![x1, y1], vec![x2, y1], vec![x2, y2], vec![x1, y2]]
+}
+
+impl World {
+    async fn set_detection(&self, body: DetectionBody) {
+        let settings = body.parse().unwrap();
+        self.controls
+            .save_camera_detection(self.camera.id, &settings)
+            .await
+            .unwrap();
+    }
+
+    async fn set_mode(&self, mode: ArmingMode) {
+        let arming = SiteArming {
+            plan: ArmingPlan {
+                mode,
+                ..ArmingPlan::default()
+            },
+            manual: None,
+        };
+        let change = ArmingChange {
+            at: self.clock.now(),
+            by: "staff".into(),
+            action: ArmingAction::Plan,
+            mode,
+            until: None,
+            note: None,
+        };
+        self.controls
+            .save_arming(self.camera.site_id, &arming, &change)
+            .await
+            .unwrap();
+        // The detector's cache takes the change within its 30 s.
+        self.clock.advance(TimeDelta::seconds(31));
+    }
+
+    /// Sends three person frames from `first`, each standing at the labelled default spot
+    /// (feet at 0.6, 0.9 of the frame) unless `label` says otherwise.
+    async fn three(&self, first: u64, label: &str) -> Vec<&'static str> {
+        let mut decisions = Vec::new();
+        for seq in first..first + 3 {
+            decisions.push(decision(&self.send(seq, label).await));
+        }
+        decisions
+    }
+}
+
+#[tokio::test]
+async fn people_outside_every_zone_open_nothing() {
+    let w = world();
+    w.set_detection(DetectionBody {
+        zones: vec![ZoneBody {
+            name: "gate".into(),
+            polygon: square(0.0, 0.0, 0.3, 0.5),
+        }],
+        ..DetectionBody::default()
+    })
+    .await;
+    assert_eq!(w.three(1, "person").await, ["none"; 3]);
+    let [frame, ..] = &w.store.frames()[..] else {
+        panic!("no frame")
+    };
+    let FrameOutcome::Analysed {
+        boxes, counted, person, ..
+    } = &frame.outcome
+    else {
+        panic!("not analysed")
+    };
+    assert_eq!(
+        (boxes.len(), counted.len(), *person),
+        (1, 0, false),
+        "the raw box is kept, uncounted"
+    );
+}
+
+#[tokio::test]
+async fn a_zone_around_the_person_opens_one_intrusion_named_after_it() {
+    let w = world();
+    w.set_detection(DetectionBody {
+        zones: vec![
+            ZoneBody {
+                name: "gate".into(),
+                polygon: square(0.0, 0.0, 0.3, 0.5),
+            },
+            ZoneBody {
+                name: "yard".into(),
+                polygon: square(0.1, 0.5, 0.9, 1.0),
+            },
+        ],
+        ..DetectionBody::default()
+    })
+    .await;
+    assert_eq!(w.three(1, "person").await, ["none", "none", "opened"]);
+    let [intrusion] = w.store.intrusions().try_into().expect("one intrusion");
+    assert_eq!(intrusion.zones, vec!["yard".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_mask_over_the_person_opens_nothing() {
+    let w = world();
+    w.set_detection(DetectionBody {
+        masks: vec![MaskBody {
+            polygon: square(0.5, 0.8, 0.7, 1.0),
+        }],
+        ..DetectionBody::default()
+    })
+    .await;
+    assert_eq!(w.three(1, "person").await, ["none"; 3]);
+}
+
+#[tokio::test]
+async fn people_below_the_minimum_score_or_size_open_nothing() {
+    let w = world();
+    w.set_detection(DetectionBody {
+        min_score: Some(0.8),
+        min_box_area: Some(0.05),
+        ..DetectionBody::default()
+    })
+    .await;
+    assert_eq!(w.three(1, "person 0.7").await, ["none"; 3], "below minScore");
+    assert_eq!(
+        w.three(10, "person 0.9 50 80 55 90").await,
+        ["none"; 3],
+        "0.005 of the frame"
+    );
+    assert_eq!(w.three(20, "person 0.9").await, ["none", "none", "opened"]);
+}
+
+#[tokio::test]
+async fn a_disarmed_site_opens_nothing_and_armed_again_it_does() {
+    let w = world();
+    w.set_mode(ArmingMode::Disarmed).await;
+    assert_eq!(w.three(1, "person").await, ["none"; 3]);
+    assert!(w.spans().is_empty());
+    w.set_mode(ArmingMode::Armed).await;
+    assert_eq!(w.three(10, "person").await, ["none", "none", "opened"]);
+    assert_eq!(w.spans(), vec![(10, 12)]);
+}
+
+#[tokio::test]
+async fn arming_is_judged_by_when_the_frame_was_captured() {
+    let w = world();
+    let arming =
+        SiteArming::default().set_by_hand(false, Some(start() + TimeDelta::seconds(1)), "guard", start(), None);
+    let change = ArmingChange {
+        at: start(),
+        by: "guard".into(),
+        action: ArmingAction::Disarm,
+        mode: ArmingMode::Armed,
+        until: Some(start() + TimeDelta::seconds(1)),
+        note: None,
+    };
+    w.controls
+        .save_arming(w.camera.site_id, &arming, &change)
+        .await
+        .unwrap();
+    // Frames 1 and 2 are captured at 0.5 s and 1 s: the first while disarmed.
+    assert_eq!(w.three(1, "person").await, ["none", "none", "none"]);
+    assert_eq!(decision(&w.send(4, "person").await), "opened");
+    assert_eq!(w.spans(), vec![(2, 4)]);
+}
+
+#[tokio::test]
+async fn an_open_intrusion_is_not_closed_by_disarming() {
+    let w = world();
+    assert_eq!(w.three(1, "person").await, ["none", "none", "opened"]);
+    w.set_mode(ArmingMode::Disarmed).await;
+    assert_eq!(decision(&w.send(4, "person").await), "none");
+    let [intrusion] = w.store.intrusions().try_into().expect("one intrusion");
+    assert_eq!((intrusion.status, intrusion.last_seq), (IntrusionStatus::Open, 3));
+}
+
+#[tokio::test]
+async fn settings_are_read_through_the_cache_about_once_a_period() {
+    let w = world();
+    for seq in 1..=6 {
+        w.send(seq, "person").await;
+    }
+    let reads = w.controls.reads();
+    assert_eq!(reads, 2, "arming and camera settings, read once each");
+    w.clock.advance(TimeDelta::seconds(31));
+    w.send(7, "person").await;
+    assert_eq!(w.controls.reads(), reads + 2);
+}
+
+#[tokio::test]
+async fn the_latest_analysed_frame_of_a_camera_is_found_for_drawing_zones() {
+    let w = world();
+    assert_eq!(w.store.latest_frame(w.camera.id).await.unwrap(), None);
+    w.send(1, "empty").await;
+    w.send(2, "person").await;
+    w.send(3, "not a picture").await;
+    let latest = w.store.latest_frame(w.camera.id).await.unwrap().expect("a frame");
+    assert_eq!(latest.seq, 2, "the rejected frame 3 has nothing to draw on");
 }

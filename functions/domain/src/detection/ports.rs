@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::rule::Extent;
+use super::zones::{Sighting, Zone};
 use super::{FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus};
 use crate::directory::Device;
 use crate::error::DomainError;
@@ -52,6 +53,9 @@ pub trait DetectionStore: Send + Sync {
     async fn put_frame(&self, record: &FrameRecord) -> Result<(), DomainError>;
     /// A camera's frames with sequence numbers in `from..=to`, read consistently.
     async fn frames_between(&self, camera: DeviceId, from: u64, to: u64) -> Result<Vec<FrameRecord>, DomainError>;
+    /// The camera's most recent frame that the detector analysed, among its last ten
+    /// (frame results are kept for a day): the picture zones are drawn on.
+    async fn latest_frame(&self, camera: DeviceId) -> Result<Option<FrameRecord>, DomainError>;
     /// The camera's version and recent intrusions, read consistently.
     async fn camera_state(&self, camera: DeviceId) -> Result<CameraState, DomainError>;
     /// Writes `change` and bumps the camera's version, if the version is still `seen_version`.
@@ -120,18 +124,20 @@ pub trait FrameObjects: Send + Sync {
 /// The person detector.
 #[async_trait]
 pub trait PersonFinder: Send + Sync {
-    /// Decodes and analyses a frame: `Analysed` with every box found, or `Rejected`
-    /// when the bytes are no usable frame. An error only when the detector itself fails.
-    async fn analyse(&self, frame: FrameBytes) -> Result<FrameOutcome, DomainError>;
+    /// Decodes and analyses a frame: every person box found (down to
+    /// [`SCORE_FLOOR`](super::zones::SCORE_FLOOR)), or why the bytes are no usable
+    /// frame. An error only when the detector itself fails.
+    async fn analyse(&self, frame: FrameBytes) -> Result<Result<Sighting, Rejection>, DomainError>;
 }
 
 /// What an intrusion keeps as evidence: its opening frames copied out of the
 /// expiring frames, and the frame with its people outlined.
 #[async_trait]
 pub trait EvidenceKeeper: Send + Sync {
-    /// Copies the opening frames and stores the annotated `frame`, answering the
+    /// Copies the opening frames and stores `frame` with the camera's `zones`
+    /// outlined and its people boxed (those counted strongly), answering the
     /// snapshot's key. Doing it again gives the same result.
-    async fn keep(&self, intrusion: &Intrusion, frame: &FrameRecord) -> Result<String, DomainError>;
+    async fn keep(&self, intrusion: &Intrusion, frame: &FrameRecord, zones: &[Zone]) -> Result<String, DomainError>;
 }
 
 /// The cameras of the directory, as detection needs them.

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ports::{CameraState, Commit, DetectionStore, IntrusionChange};
 use super::rule;
-use super::{FrameKey, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus};
+use super::{FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus};
 use crate::dynamo::{decode_items, n, s, unavailable};
 use crate::error::DomainError;
 use crate::ids::{DeviceId, IntrusionId};
@@ -224,6 +224,25 @@ impl DetectionStore for DetectionTables {
             .await
             .map_err(unavailable("read neighbouring frames"))?;
         decode_items(output.items, |stored: StoredFrame| stored.record, "decode a frame")
+    }
+
+    async fn latest_frame(&self, camera: DeviceId) -> Result<Option<FrameRecord>, DomainError> {
+        let output = self
+            .db
+            .query()
+            .table_name(&self.frames)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :frame)")
+            .expression_attribute_values(":pk", s(camera_key(camera)))
+            .expression_attribute_values(":frame", s("FRAME#"))
+            .scan_index_forward(false)
+            .limit(10)
+            .send()
+            .await
+            .map_err(unavailable("read a camera's latest frames"))?;
+        let frames = decode_items(output.items, |stored: StoredFrame| stored.record, "decode a frame")?;
+        Ok(frames
+            .into_iter()
+            .find(|f| matches!(f.outcome, FrameOutcome::Analysed { .. })))
     }
 
     async fn camera_state(&self, camera: DeviceId) -> Result<CameraState, DomainError> {

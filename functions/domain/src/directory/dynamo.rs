@@ -98,6 +98,36 @@ impl DirectoryTable {
         serde_dynamo::to_item(stored).map_err(unavailable("encode a record"))
     }
 
+    /// A record as an item of the table, ready for [`Self::put_items`].
+    pub(super) fn encode<T: Serialize>(
+        placement: Placement,
+        record: &T,
+    ) -> Result<HashMap<String, AttributeValue>, DomainError> {
+        Self::item(placement, None, record)
+    }
+
+    /// Stores items whatever was there before, all or nothing.
+    pub(super) async fn put_items(&self, items: Vec<HashMap<String, AttributeValue>>) -> Result<(), DomainError> {
+        let writes = items
+            .into_iter()
+            .map(|item| {
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .build()
+                    .map(|put| TransactWriteItem::builder().put(put).build())
+                    .map_err(unavailable("build a put"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.db
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(unavailable("store records"))?;
+        Ok(())
+    }
+
     fn decode<T: DeserializeOwned>(item: HashMap<String, AttributeValue>) -> Result<T, DomainError> {
         serde_dynamo::from_item::<_, Stored<T>>(item)
             .map(|stored| stored.record)
@@ -323,6 +353,19 @@ impl DirectoryTable {
         prefix: &str,
         page: &PageRequest,
     ) -> Result<Page<T>, DomainError> {
+        self.query_in_order(index, partition, prefix, page, true).await
+    }
+
+    /// Lists records of one index partition whose sort key starts with `prefix`,
+    /// in sort-key order (`forward`) or last first.
+    pub(crate) async fn query_in_order<T: DeserializeOwned>(
+        &self,
+        index: &str,
+        partition: (&str, String),
+        prefix: &str,
+        page: &PageRequest,
+        forward: bool,
+    ) -> Result<Page<T>, DomainError> {
         let (partition_attribute, partition_value) = partition;
         let start = page
             .token
@@ -346,6 +389,7 @@ impl DirectoryTable {
             .expression_attribute_values(":p", s(partition_value))
             .expression_attribute_values(":prefix", s(prefix))
             .limit(i32::from(page.limit))
+            .scan_index_forward(forward)
             .set_exclusive_start_key(start)
             .send()
             .await

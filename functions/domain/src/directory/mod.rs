@@ -2,6 +2,7 @@
 //! manager portal and the sites management API share, each asking the
 //! authorisation policy before it touches the table.
 
+mod controls;
 mod dynamo;
 mod health;
 mod model;

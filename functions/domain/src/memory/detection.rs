@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{lock, round_trip};
+use super::{lock, page_of, round_trip};
 use crate::detection::ports::{
     CameraState, Cameras, Commit, DetectionStore, EvidenceKeeper, FrameBytes, FrameObjects, IntrusionChange,
     PersonFinder, Rejection,
 };
+use crate::detection::zones::{Sighting, Zone};
 use crate::detection::{FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus};
 use crate::directory::Device;
 use crate::error::DomainError;
@@ -97,6 +98,18 @@ impl DetectionStore for MemoryDetectionStore {
             .range((camera, from)..=(camera, to))
             .map(|(_, record)| record.clone())
             .collect())
+    }
+
+    async fn latest_frame(&self, camera: DeviceId) -> Result<Option<FrameRecord>, DomainError> {
+        round_trip().await;
+        Ok(lock(&self.tables)
+            .frames
+            .range((camera, 0)..=(camera, u64::MAX))
+            .rev()
+            .take(10)
+            .map(|(_, record)| record)
+            .find(|record| matches!(record.outcome, FrameOutcome::Analysed { .. }))
+            .cloned())
     }
 
     async fn camera_state(&self, camera: DeviceId) -> Result<CameraState, DomainError> {
@@ -185,13 +198,6 @@ impl DetectionStore for MemoryDetectionStore {
         page: &PageRequest,
     ) -> Result<Page<Intrusion>, DomainError> {
         round_trip().await;
-        let skip = match page.token.as_deref() {
-            None => 0,
-            Some(token) => token
-                .strip_prefix("memory:")
-                .and_then(|n| n.parse::<usize>().ok())
-                .ok_or(DomainError::BadPageToken)?,
-        };
         let mut matching: Vec<Intrusion> = lock(&self.tables)
             .intrusions
             .values()
@@ -200,10 +206,7 @@ impl DetectionStore for MemoryDetectionStore {
             .cloned()
             .collect();
         matching.sort_by_key(|i| std::cmp::Reverse((i.started_at, i.id)));
-        let limit = usize::from(page.limit);
-        let items: Vec<Intrusion> = matching.iter().skip(skip).take(limit).cloned().collect();
-        let next_token = (skip + limit < matching.len()).then(|| format!("memory:{}", skip + limit));
-        Ok(Page { items, next_token })
+        page_of(&matching, page)
     }
 
     async fn intrusion(&self, id: IntrusionId) -> Result<Option<Intrusion>, DomainError> {
@@ -258,35 +261,38 @@ impl FrameObjects for MemoryFrames {
     }
 }
 
-/// A person finder for test frames whose bytes are a label: `person <score>`
-/// (one box in the middle of the frame), `empty`, or anything else, which is no image.
-/// The real detector has its own tests on real pictures.
+/// A person finder for test frames whose bytes are a label, in a 100×100 frame:
+/// `person [score [x1 y1 x2 y2]]` (by default 0.9, standing at the middle
+/// bottom), `empty`, or anything else, which is no image. The real detector has
+/// its own tests on real pictures.
 #[derive(Default)]
 pub struct LabelledFrames;
 
+/// The size of a labelled frame.
+pub const LABELLED_SIZE: u32 = 100;
+
 #[async_trait]
 impl PersonFinder for LabelledFrames {
-    async fn analyse(&self, frame: FrameBytes) -> Result<FrameOutcome, DomainError> {
+    async fn analyse(&self, frame: FrameBytes) -> Result<Result<Sighting, Rejection>, DomainError> {
         let label = String::from_utf8_lossy(&frame.bytes);
         let mut words = label.split_whitespace();
-        Ok(match (words.next(), words.next().and_then(|s| s.parse::<f32>().ok())) {
-            (Some("person"), score) => {
-                let score = score.unwrap_or(0.9);
-                FrameOutcome::Analysed {
-                    person: true,
-                    score,
-                    boxes: vec![[40.0, 20.0, 80.0, 100.0, score]],
-                }
-            }
-            (Some("empty"), _) => FrameOutcome::Analysed {
-                person: false,
-                score: 0.05,
-                boxes: Vec::new(),
-            },
-            _ => FrameOutcome::Rejected {
+        let kind = words.next();
+        let numbers: Vec<f32> = words.filter_map(|w| w.parse().ok()).collect();
+        let sighting = |boxes: Vec<[f32; 5]>| Sighting {
+            width: LABELLED_SIZE,
+            height: LABELLED_SIZE,
+            score: boxes.iter().map(|b| b[4]).fold(0.05, f32::max),
+            boxes,
+        };
+        Ok(match (kind, numbers.as_slice()) {
+            (Some("person"), []) => Ok(sighting(vec![[40.0, 20.0, 80.0, 90.0, 0.9]])),
+            (Some("person"), [score]) => Ok(sighting(vec![[40.0, 20.0, 80.0, 90.0, *score]])),
+            (Some("person"), [score, x1, y1, x2, y2]) => Ok(sighting(vec![[*x1, *y1, *x2, *y2, *score]])),
+            (Some("empty"), []) => Ok(sighting(Vec::new())),
+            _ => Err(Rejection {
                 code: "not-an-image".into(),
                 reason: "the frame is not an image".into(),
-            },
+            }),
         })
     }
 }
@@ -318,7 +324,7 @@ impl MemoryEvidence {
 
 #[async_trait]
 impl EvidenceKeeper for MemoryEvidence {
-    async fn keep(&self, intrusion: &Intrusion, frame: &FrameRecord) -> Result<String, DomainError> {
+    async fn keep(&self, intrusion: &Intrusion, frame: &FrameRecord, _zones: &[Zone]) -> Result<String, DomainError> {
         round_trip().await;
         self.calls.fetch_add(1, Ordering::SeqCst);
         let fail = self

@@ -19,6 +19,8 @@ static MODEL: &[u8] = include_bytes!("../../../../models/person-detector.onnx");
 const INPUT_SIZE: u32 = 300;
 /// Scores from this up count as a person (no test image is wrong at 0.5; see docs/performance.md).
 pub const PERSON_THRESHOLD: f32 = 0.5;
+/// Boxes are reported down to this score, so a camera's `minScore` may go below the default.
+pub use seccom_domain::detection::zones::SCORE_FLOOR;
 /// Overlapping boxes above this intersection-over-union are one person.
 const NMS_IOU: f32 = 0.45;
 /// At most this many boxes are reported per frame.
@@ -41,7 +43,7 @@ pub struct PersonBox {
 pub struct Detection {
     /// The highest person score of any anchor, 0 to 1.
     pub score: f32,
-    /// People found, most confident first.
+    /// Possible people (scores from [`SCORE_FLOOR`]), most confident first.
     pub boxes: Vec<PersonBox>,
 }
 
@@ -135,7 +137,7 @@ impl PersonDetector {
         for (index, anchor) in self.anchors.iter().enumerate() {
             let person = sigmoid(logits[[0, index, 1]]);
             score = score.max(person);
-            if person < PERSON_THRESHOLD {
+            if person < SCORE_FLOOR {
                 continue;
             }
             let [ty, tx, th, tw] = [0, 1, 2, 3].map(|k| encodings[[0, index, 0, k]]);

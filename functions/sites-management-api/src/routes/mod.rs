@@ -1,6 +1,7 @@
 //! The API's routes, each documented for the OpenAPI description as it is registered.
 
 mod clients;
+mod controls;
 mod devices;
 mod sites;
 
@@ -22,6 +23,11 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sites::get, sites::update, sites::delete))
         .routes(routes!(devices::list, devices::register))
         .routes(routes!(devices::get, devices::rename, devices::remove))
+        .routes(routes!(controls::arming, controls::set_plan))
+        .routes(routes!(controls::arm))
+        .routes(routes!(controls::disarm))
+        .routes(routes!(controls::history))
+        .routes(routes!(controls::detection, controls::set_detection))
 }
 
 /// A 201 answer naming where the new resource lives.

@@ -1,0 +1,218 @@
+//! Site controls: the settings that decide whether a person in view is an
+//! intrusion, which staff and the site's own client may change: the site's
+//! arming (see [`crate::arming`]) and each camera's detection zones, masks and
+//! thresholds (see [`crate::detection::zones`]). The store is a port; the
+//! detector reads it through [`CachedControls`], a short per-container cache.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::arming::{ArmingAction, ArmingBody, ArmingChange, ArmingView, ManualBody, SiteArming};
+use crate::auth::Principal;
+use crate::clock::Clock;
+use crate::detection::zones::{CameraDetection, DetectionBody};
+use crate::directory::{DeviceKind, Directory};
+use crate::error::DomainError;
+use crate::ids::{DeviceId, SiteId};
+use crate::page::{Page, PageRequest};
+
+/// Where site controls are kept.
+#[async_trait]
+pub trait ControlStore: Send + Sync {
+    /// A site's arming; `None` when never set (the site is armed).
+    async fn arming(&self, site: SiteId) -> Result<Option<SiteArming>, DomainError>;
+    /// Replaces a site's arming and adds `change` to its history, all or nothing.
+    async fn save_arming(&self, site: SiteId, arming: &SiteArming, change: &ArmingChange) -> Result<(), DomainError>;
+    /// A site's arming history, newest first.
+    async fn arming_history(&self, site: SiteId, page: &PageRequest) -> Result<Page<ArmingChange>, DomainError>;
+    /// A camera's detection settings; `None` when never set (the defaults apply).
+    async fn camera_detection(&self, camera: DeviceId) -> Result<Option<CameraDetection>, DomainError>;
+    /// Replaces a camera's detection settings.
+    async fn save_camera_detection(&self, camera: DeviceId, settings: &CameraDetection) -> Result<(), DomainError>;
+}
+
+type Entries<K, V> = Mutex<HashMap<K, (DateTime<Utc>, Option<V>)>>;
+
+/// Reads site controls through a cache that keeps each answer for `ttl`, so a
+/// detector handling a stream of frames reads them about once a `ttl` per
+/// container; a change takes effect within `ttl`.
+pub struct CachedControls {
+    inner: Arc<dyn ControlStore>,
+    clock: Arc<dyn Clock>,
+    ttl: TimeDelta,
+    arming: Entries<SiteId, SiteArming>,
+    detection: Entries<DeviceId, CameraDetection>,
+}
+
+impl CachedControls {
+    /// Caches `inner` for `ttl` by `clock`.
+    pub fn new(inner: Arc<dyn ControlStore>, clock: Arc<dyn Clock>, ttl: TimeDelta) -> Self {
+        Self {
+            inner,
+            clock,
+            ttl,
+            arming: Mutex::default(),
+            detection: Mutex::default(),
+        }
+    }
+
+    fn fresh<K: Eq + Hash, V: Clone>(&self, entries: &Entries<K, V>, key: &K) -> Option<Option<V>> {
+        let now = self.clock.now();
+        let entries = entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(key)
+            .filter(|(read_at, _)| now - *read_at < self.ttl)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn keep<K: Eq + Hash, V>(&self, entries: &Entries<K, V>, key: K, value: Option<V>) {
+        let now = self.clock.now();
+        entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (now, value));
+    }
+}
+
+#[async_trait]
+impl ControlStore for CachedControls {
+    async fn arming(&self, site: SiteId) -> Result<Option<SiteArming>, DomainError> {
+        if let Some(cached) = self.fresh(&self.arming, &site) {
+            return Ok(cached);
+        }
+        let arming = self.inner.arming(site).await?;
+        self.keep(&self.arming, site, arming.clone());
+        Ok(arming)
+    }
+
+    async fn save_arming(&self, site: SiteId, arming: &SiteArming, change: &ArmingChange) -> Result<(), DomainError> {
+        self.inner.save_arming(site, arming, change).await?;
+        self.keep(&self.arming, site, Some(arming.clone()));
+        Ok(())
+    }
+
+    async fn arming_history(&self, site: SiteId, page: &PageRequest) -> Result<Page<ArmingChange>, DomainError> {
+        self.inner.arming_history(site, page).await
+    }
+
+    async fn camera_detection(&self, camera: DeviceId) -> Result<Option<CameraDetection>, DomainError> {
+        if let Some(cached) = self.fresh(&self.detection, &camera) {
+            return Ok(cached);
+        }
+        let settings = self.inner.camera_detection(camera).await?;
+        self.keep(&self.detection, camera, settings.clone());
+        Ok(settings)
+    }
+
+    async fn save_camera_detection(&self, camera: DeviceId, settings: &CameraDetection) -> Result<(), DomainError> {
+        self.inner.save_camera_detection(camera, settings).await?;
+        self.keep(&self.detection, camera, Some(settings.clone()));
+        Ok(())
+    }
+}
+
+/// The site-control use cases, for staff and the site's own client.
+#[derive(Clone)]
+pub struct SiteControls {
+    directory: Directory,
+    store: Arc<dyn ControlStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl SiteControls {
+    /// The use cases over a directory and a control store.
+    pub fn new(directory: Directory, store: Arc<dyn ControlStore>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            directory,
+            store,
+            clock,
+        }
+    }
+
+    /// A site's arming now, if the caller may see the site.
+    pub async fn arming(&self, who: &Principal, site: SiteId) -> Result<ArmingView, DomainError> {
+        self.directory.get_site(who, site).await?;
+        let arming = self.store.arming(site).await?.unwrap_or_default();
+        Ok(ArmingView::of(&arming, self.clock.now()))
+    }
+
+    /// Replaces a site's standing plan; a manual change in force ends.
+    #[tracing::instrument(skip(self, who, body), fields(user = %who.subject))]
+    pub async fn set_plan(&self, who: &Principal, site: SiteId, body: ArmingBody) -> Result<ArmingView, DomainError> {
+        self.directory.get_site(who, site).await?;
+        let plan = body.parse()?;
+        let now = self.clock.now();
+        let change = ArmingChange {
+            at: now,
+            by: who.subject.clone(),
+            action: ArmingAction::Plan,
+            mode: plan.mode,
+            until: None,
+            note: None,
+        };
+        let arming = SiteArming { plan, manual: None };
+        self.store.save_arming(site, &arming, &change).await?;
+        Ok(ArmingView::of(&arming, now))
+    }
+
+    /// Arms (`armed`) or disarms a site by hand, until a time or the schedule's next change.
+    #[tracing::instrument(skip(self, who, body), fields(user = %who.subject))]
+    pub async fn set_by_hand(
+        &self,
+        who: &Principal,
+        site: SiteId,
+        armed: bool,
+        body: ManualBody,
+    ) -> Result<ArmingView, DomainError> {
+        self.directory.get_site(who, site).await?;
+        let now = self.clock.now();
+        let change = body.parse(now)?;
+        let current = self.store.arming(site).await?.unwrap_or_default();
+        let arming = current.set_by_hand(armed, change.until, &who.subject, now, change.note.clone());
+        let entry = ArmingChange {
+            at: now,
+            by: who.subject.clone(),
+            action: if armed { ArmingAction::Arm } else { ArmingAction::Disarm },
+            mode: arming.plan.mode,
+            until: arming.manual.as_ref().and_then(|m| m.until),
+            note: change.note,
+        };
+        self.store.save_arming(site, &arming, &entry).await?;
+        Ok(ArmingView::of(&arming, now))
+    }
+
+    /// Every change of a site's arming, newest first.
+    pub async fn arming_history(
+        &self,
+        who: &Principal,
+        site: SiteId,
+        page: PageRequest,
+    ) -> Result<Page<ArmingChange>, DomainError> {
+        self.directory.get_site(who, site).await?;
+        self.store.arming_history(site, &page).await
+    }
+
+    /// A camera's detection settings, if the caller may see the camera.
+    pub async fn detection(&self, who: &Principal, camera: DeviceId) -> Result<CameraDetection, DomainError> {
+        self.directory.get_device(who, camera, DeviceKind::Camera).await?;
+        Ok(self.store.camera_detection(camera).await?.unwrap_or_default())
+    }
+
+    /// Replaces a camera's detection settings.
+    #[tracing::instrument(skip(self, who, body), fields(user = %who.subject))]
+    pub async fn set_detection(
+        &self,
+        who: &Principal,
+        camera: DeviceId,
+        body: DetectionBody,
+    ) -> Result<CameraDetection, DomainError> {
+        self.directory.get_device(who, camera, DeviceKind::Camera).await?;
+        let settings = body.parse()?;
+        self.store.save_camera_detection(camera, &settings).await?;
+        Ok(settings)
+    }
+}
