@@ -6,7 +6,8 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
 use seccom_system_tests::{Answer, TestStack, test_image};
-use seccom_tools::devices::DeviceLink;
+use seccom_tools::devices::camera::{self, CameraOptions};
+use seccom_tools::devices::{DeviceLink, DeviceOptions};
 use serde_json::{Value, json};
 
 fn at(seq: u64) -> DateTime<Utc> {
@@ -358,4 +359,73 @@ async fn heartbeats_tell_a_camera_whether_its_site_is_armed() {
     assert_eq!(answer["armed"], false);
     let armed_until = DateTime::parse_from_rfc3339(answer["armedUntil"].as_str().unwrap()).unwrap();
     assert!((armed_until.with_timezone(&Utc) - until).num_seconds().abs() <= 1);
+}
+
+#[tokio::test]
+async fn the_camera_simulator_sends_nothing_while_its_site_is_disarmed() {
+    let stack = stack().await;
+    let client = stack.create_client("Quiet Nights Ltd").await;
+    let site = stack.create_site(&client, "Depot").await;
+    let (camera, credential) = stack.register_device(&site, "cameras", "Gate").await;
+    let arming = format!("/api/sites/{site}/arming");
+    stack
+        .call(
+            Method::PUT,
+            &arming,
+            Some(&stack.admin()),
+            Some(json!({"mode": "disarmed"})),
+        )
+        .await
+        .expect(200);
+    let work = tempfile::tempdir().unwrap();
+    let frames = work.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    std::fs::write(frames.join("000.jpg"), test_image("astronaut.png")).unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(camera::run(
+        CameraOptions {
+            device: DeviceOptions {
+                api: stack.url(""),
+                id: camera.clone(),
+                credential,
+                listen: "127.0.0.1:0".parse().unwrap(),
+                heartbeat_every: std::time::Duration::from_millis(300),
+            },
+            frames: camera::frames_in(&frames).unwrap(),
+            fps: 5.0,
+            buffer_dir: work.path().join("buffer"),
+            buffer_for: std::time::Duration::from_secs(420),
+            once: false,
+        },
+        stopped,
+    ));
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    stack.settled().await;
+    for seq in 0..=12 {
+        assert!(
+            stack.frame(&camera, seq).await.is_none(),
+            "frame {seq} was sent while disarmed"
+        );
+    }
+    stack
+        .call(
+            Method::POST,
+            &format!("{arming}/arm"),
+            Some(&stack.admin()),
+            Some(json!({})),
+        )
+        .await
+        .expect(200);
+    let intrusions = stack
+        .eventually(30, "an intrusion once armed", || async {
+            let found = stack.intrusions(&camera).await;
+            (!found.is_empty()).then_some(found)
+        })
+        .await;
+    assert!(
+        intrusions[0].first_seq >= 8,
+        "recorded frames kept their numbers: {intrusions:?}"
+    );
+    stop.send_replace(true);
+    running.await.unwrap().unwrap();
 }

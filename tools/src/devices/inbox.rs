@@ -122,21 +122,30 @@ impl Connection {
         let (armed_sender, armed) = watch::channel(true);
         let every = options.heartbeat_every;
         let mut heartbeat_stop = stop;
-        tokio::spawn(async move {
-            loop {
-                match heartbeat_link.heartbeat().await {
+        let beat = move || {
+            let (link, inbox, armed) = (heartbeat_link.clone(), inbox.clone(), armed_sender.clone());
+            async move {
+                match link.heartbeat().await {
                     Ok(heartbeat) => {
-                        armed_sender.send_replace(heartbeat.armed);
+                        armed.send_replace(heartbeat.armed);
                         for command in heartbeat.commands {
                             inbox.accept(command, Via::Heartbeat);
                         }
                     }
                     Err(error) => tracing::warn!(error = format!("{error:#}"), "heartbeat failed"),
                 }
+            }
+        };
+        // The first heartbeat is answered before the device starts, so a camera
+        // of a disarmed site sends nothing from its first frame on.
+        beat().await;
+        tokio::spawn(async move {
+            loop {
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
                     _ = heartbeat_stop.wait_for(|stopped| *stopped) => return,
                 }
+                beat().await;
             }
         });
         Ok(Self {
