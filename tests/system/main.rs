@@ -8,6 +8,7 @@ mod bad_input;
 mod crud;
 mod detection;
 mod devices;
+mod edge;
 mod events;
 mod false_alarms;
 mod health;

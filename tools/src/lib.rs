@@ -4,5 +4,6 @@
 pub mod cost;
 pub mod demo;
 pub mod devices;
+pub mod edge;
 pub mod idp;
 pub mod local;

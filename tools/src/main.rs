@@ -8,6 +8,7 @@ use human_detection::frame;
 use seccom_domain::ids::ClientId;
 use seccom_tools::devices::camera::{self, CameraOptions};
 use seccom_tools::devices::{DeviceLink, DeviceOptions, alarm};
+use seccom_tools::edge::{self, config::CameraConfig, config::EdgeConfig};
 use seccom_tools::idp::{LocalIdp, LocalUser};
 use seccom_tools::local::{LAMBDA_ENV_FILE, LocalOptions, LocalStack};
 
@@ -49,13 +50,20 @@ enum CameraCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Act as a live camera: stream a folder of JPEG frames, heartbeat, and answer clip requests.
+    /// Connect one camera: a real one by `--rtsp` or `--snapshot-url` (as `seccom edge` does
+    /// for one camera), or a simulated one playing `--frames`; heartbeat and answer clip requests.
     Run {
         #[command(flatten)]
         device: DeviceArgs,
-        /// A folder of JPEG frames, played in name order.
+        /// A folder of JPEG frames, played in name order (the simulator).
+        #[arg(long, required_unless_present_any = ["rtsp", "snapshot_url"], conflicts_with_all = ["rtsp", "snapshot_url"])]
+        frames: Option<PathBuf>,
+        /// A real camera's RTSP URL, `rtsp://[user:password@]host[:port]/path`.
+        #[arg(long, conflicts_with = "snapshot_url")]
+        rtsp: Option<String>,
+        /// A real camera's HTTP snapshot URL (one JPEG per request), for cameras without RTSP.
         #[arg(long)]
-        frames: PathBuf,
+        snapshot_url: Option<String>,
         /// Frames per second.
         #[arg(long, default_value_t = 2.0)]
         fps: f32,
@@ -117,6 +125,12 @@ impl DeviceArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Connect real cameras (RTSP or HTTP snapshots) to SecCom, as configured in an edge.toml.
+    Edge {
+        /// The configuration file (see README: connecting cameras).
+        #[arg(long, default_value = "edge.toml")]
+        config: PathBuf,
+    },
     /// Run the whole system locally: DynamoDB and S3 emulators, identity provider, ALB stand-in.
     Local {
         /// The ALB stand-in's port; DynamoDB, S3 and the identity provider use the next three.
@@ -241,10 +255,20 @@ where
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = simulator(stopped);
     tokio::pin!(running);
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    #[cfg(unix)]
+    let terminated = terminate.recv();
+    #[cfg(not(unix))]
+    let terminated = std::future::pending::<Option<()>>();
     tokio::select! {
         ended = &mut running => ended,
         signal = tokio::signal::ctrl_c() => {
             signal?;
+            let _ = stop.send(true);
+            running.await
+        }
+        _ = terminated => {
             let _ = stop.send(true);
             running.await
         }
@@ -335,11 +359,48 @@ async fn main() -> anyhow::Result<()> {
             command:
                 CameraCommand::Run {
                     device,
-                    frames,
+                    frames: None,
+                    rtsp,
+                    snapshot_url,
+                    fps,
+                    buffer_dir,
+                    buffer_seconds,
+                    once: _,
+                },
+        } => {
+            init_logs();
+            let config = EdgeConfig {
+                api: device.api.clone(),
+                buffer_dir: buffer_dir.unwrap_or_else(|| PathBuf::from(".seccom/edge")),
+                heartbeat_seconds: device.heartbeat_seconds,
+                figures_seconds: 60,
+                max_frame_age_seconds: 10,
+                cameras: vec![CameraConfig {
+                    rtsp,
+                    snapshot_url,
+                    fps,
+                    record_seconds: buffer_seconds.max(420),
+                    ..CameraConfig::new(&device.id, &device.key)
+                }],
+            };
+            config.check()?;
+            until_ctrl_c(|stop| edge::run(config, stop)).await?;
+        }
+        Command::Edge { config } => {
+            init_logs();
+            let config = EdgeConfig::load(&config)?;
+            until_ctrl_c(|stop| edge::run(config, stop)).await?;
+        }
+        Command::Camera {
+            command:
+                CameraCommand::Run {
+                    device,
+                    frames: Some(frames),
                     fps,
                     buffer_dir,
                     buffer_seconds,
                     once,
+                    ..
                 },
         } => {
             init_logs();

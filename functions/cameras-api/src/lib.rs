@@ -117,6 +117,10 @@ pub struct HeartbeatBody {
     /// `ok` (the default) or `faulty`.
     #[serde(default)]
     pub status: Option<HeartbeatStatus>,
+    /// What is wrong, when faulty (at most 500 characters; logged for the operators).
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub reason: Option<String>,
 }
 
 /// A device's own view of its health.
@@ -224,6 +228,16 @@ async fn heartbeat(
         })?
     };
     let faulty = body.status == Some(HeartbeatStatus::Faulty);
+    if faulty {
+        let reason: String = body
+            .reason
+            .as_deref()
+            .unwrap_or("no reason given")
+            .chars()
+            .take(500)
+            .collect();
+        tracing::warn!(device = %device.id, reason, "the device reports a fault");
+    }
     let device = directory.record_heartbeat(&device, faulty).await?;
     let commands = responses.queued(device.id).await?;
     let now = Utc::now();

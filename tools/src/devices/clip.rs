@@ -22,7 +22,7 @@ pub struct ClipFrame {
 }
 
 /// NAL units of an Annex B stream, without their start codes.
-fn nal_units(stream: &[u8]) -> Vec<&[u8]> {
+pub fn nal_units(stream: &[u8]) -> Vec<&[u8]> {
     let mut units = Vec::new();
     let mut start = None;
     let mut index = 0;
@@ -107,6 +107,25 @@ pub fn encode(frames: &[ClipFrame], from: DateTime<Utc>, to: DateTime<Utc>, fps:
     let (Some(sps), Some(pps)) = parameter_sets else {
         bail!("the encoder produced no sequence or picture parameter set");
     };
+    // The first sample starts at the first frame's capture time: an edit list
+    // would be needed to show a blank lead-in, so the gap (under one frame
+    // interval) is folded into the first sample instead.
+    if let Some(first) = samples.first_mut() {
+        first.duration += first.start_time as u32;
+        first.start_time = 0;
+    }
+    write_mp4(&samples, sps, pps, (width as u16, height as u16))
+}
+
+/// An MP4 file of H.264 samples (length-prefixed NAL units, times in
+/// milliseconds) with its parameter sets, `moov` before `mdat` so a browser
+/// can start playing before the whole file has arrived.
+pub fn write_mp4(
+    samples: &[Mp4Sample],
+    sps: Vec<u8>,
+    pps: Vec<u8>,
+    (width, height): (u16, u16),
+) -> anyhow::Result<Vec<u8>> {
     let brand = |code: &[u8; 4]| FourCC { value: *code };
     let mut writer = Mp4Writer::write_start(
         Cursor::new(Vec::new()),
@@ -122,24 +141,81 @@ pub fn encode(frames: &[ClipFrame], from: DateTime<Utc>, to: DateTime<Utc>, fps:
         timescale: TIMESCALE,
         language: "und".into(),
         media_conf: MediaConfig::AvcConfig(AvcConfig {
-            width: width as u16,
-            height: height as u16,
+            width,
+            height,
             seq_param_set: sps,
             pic_param_set: pps,
         }),
     })?;
-    // The first sample starts at the first frame's capture time: an edit list
-    // would be needed to show a blank lead-in, so the gap (under one frame
-    // interval) is folded into the first sample instead.
-    if let Some(first) = samples.first_mut() {
-        first.duration += first.start_time as u32;
-        first.start_time = 0;
-    }
-    for sample in &samples {
+    for sample in samples {
         writer.write_sample(1, sample)?;
     }
     writer.write_end()?;
-    Ok(writer.into_writer().into_inner())
+    moov_first(writer.into_writer().into_inner())
+}
+
+/// Top-level boxes of an MP4 file: (type, start, length).
+fn boxes(file: &[u8], from: usize, to: usize) -> anyhow::Result<Vec<([u8; 4], usize, usize)>> {
+    let mut found = Vec::new();
+    let mut at = from;
+    while at + 8 <= to {
+        let size = u32::from_be_bytes(file[at..at + 4].try_into()?) as usize;
+        let kind: [u8; 4] = file[at + 4..at + 8].try_into()?;
+        let size = match size {
+            1 => usize::try_from(u64::from_be_bytes(file[at + 8..at + 16].try_into()?))?,
+            0 => to - at,
+            size => size,
+        };
+        if size < 8 || at + size > to {
+            bail!("a damaged MP4 box at byte {at}");
+        }
+        found.push((kind, at, size));
+        at += size;
+    }
+    Ok(found)
+}
+
+/// Moves `moov` ahead of `mdat`, shifting every chunk offset (`stco`, `co64`) by its size.
+fn moov_first(mut file: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    let top = boxes(&file, 0, file.len())?;
+    let find = |kind: &[u8; 4]| top.iter().find(|(k, _, _)| k == kind).copied();
+    let (Some((_, mdat_at, _)), Some((_, moov_at, moov_len))) = (find(b"mdat"), find(b"moov")) else {
+        bail!("the MP4 writer produced no mdat or moov");
+    };
+    if moov_at < mdat_at {
+        return Ok(file);
+    }
+    // Walk moov's containers down to the chunk offset tables and shift them.
+    let mut pending = vec![(moov_at + 8, moov_at + moov_len)];
+    while let Some((from, to)) = pending.pop() {
+        for (kind, at, size) in boxes(&file, from, to)? {
+            match &kind {
+                b"trak" | b"mdia" | b"minf" | b"stbl" => pending.push((at + 8, at + size)),
+                b"stco" => {
+                    let count = u32::from_be_bytes(file[at + 12..at + 16].try_into()?) as usize;
+                    for entry in 0..count {
+                        let place = at + 16 + entry * 4;
+                        let offset = u32::from_be_bytes(file[place..place + 4].try_into()?);
+                        let shifted = u32::try_from(offset as usize + moov_len)?;
+                        file[place..place + 4].copy_from_slice(&shifted.to_be_bytes());
+                    }
+                }
+                b"co64" => {
+                    let count = u32::from_be_bytes(file[at + 12..at + 16].try_into()?) as usize;
+                    for entry in 0..count {
+                        let place = at + 16 + entry * 8;
+                        let offset = u64::from_be_bytes(file[place..place + 8].try_into()?);
+                        file[place..place + 8].copy_from_slice(&(offset + moov_len as u64).to_be_bytes());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let moov: Vec<u8> = file[moov_at..moov_at + moov_len].to_vec();
+    file.drain(moov_at..moov_at + moov_len);
+    file.splice(mdat_at..mdat_at, moov);
+    Ok(file)
 }
 
 /// What a clip holds, read back from its MP4 file.

@@ -34,6 +34,8 @@ pub struct DeviceLink {
     api: String,
     id: String,
     credential: String,
+    /// What is wrong with the device, told with every heartbeat until it clears.
+    fault: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 async fn refused(what: &str, response: reqwest::Response) -> anyhow::Error {
@@ -49,7 +51,13 @@ impl DeviceLink {
             api: api.trim_end_matches('/').to_owned(),
             id: id.to_owned(),
             credential: credential.to_owned(),
+            fault: Default::default(),
         }
+    }
+
+    /// Reports the device faulty (with why) or well again (`None`) from the next heartbeat on.
+    pub fn set_fault(&self, reason: Option<String>) {
+        *self.fault.lock().unwrap_or_else(|p| p.into_inner()) = reason;
     }
 
     /// The device's id.
@@ -108,13 +116,18 @@ impl DeviceLink {
 
     /// Reports the device alive; answers with the commands that were waiting for it and the site's arming.
     pub async fn heartbeat(&self) -> anyhow::Result<Heartbeat> {
-        let response = self
+        let request = self
             .http
             .post(format!("{}/api/devices/{}/heartbeat", self.api, self.id))
-            .bearer_auth(&self.credential)
-            .send()
-            .await
-            .context("the devices API cannot be reached")?;
+            .bearer_auth(&self.credential);
+        let fault = self.fault.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let response = match fault {
+            Some(reason) => request.json(&serde_json::json!({ "status": "faulty", "reason": reason })),
+            None => request,
+        }
+        .send()
+        .await
+        .context("the devices API cannot be reached")?;
         if !response.status().is_success() {
             return Err(refused("the devices API refused a heartbeat", response).await);
         }
