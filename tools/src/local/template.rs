@@ -202,8 +202,26 @@ fn action(actions: &Value) -> anyhow::Result<Option<Action>> {
     }
 }
 
+/// The most condition values (path patterns, methods) one ALB listener rule may hold.
+const MAX_RULE_VALUES: usize = 5;
+
 /// A listener rule; `None` for rules the local stack has no use for (redirects to HTTPS).
 fn listener_rule(name: &str, properties: &Value) -> anyhow::Result<Option<ListenerRule>> {
+    let values: usize = properties["Conditions"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            strings(&c["Values"]).len()
+                + strings(&c["PathPatternConfig"]["Values"]).len()
+                + strings(&c["HttpRequestMethodConfig"]["Values"]).len()
+        })
+        .sum();
+    if values > MAX_RULE_VALUES {
+        bail!(
+            "rule {name} has {values} condition values; an ALB rule holds at most {MAX_RULE_VALUES}, so AWS refuses it"
+        );
+    }
     let Some(action) = action(&properties["Actions"])? else {
         return Ok(None);
     };
@@ -556,5 +574,20 @@ Resources:
         };
         assert_eq!(api.s3_events, [subscription]);
         assert_eq!(local_bucket_name("Frames"), "seccom-frames");
+    }
+
+    #[test]
+    fn a_rule_with_more_values_than_the_alb_takes_is_refused() {
+        let source = r#"
+Resources:
+  Crowded:
+    Type: AWS::ElasticLoadBalancingV2::ListenerRule
+    Properties:
+      Priority: 1
+      Conditions: [{ Field: path-pattern, PathPatternConfig: { Values: ["/a", "/b", "/c", "/d", "/e", "/f"] } }]
+      Actions: [{ Type: redirect, RedirectConfig: { Protocol: HTTPS } }]
+"#;
+        let error = Template::parse(source).unwrap_err().to_string();
+        assert!(error.contains("at most 5"), "{error}");
     }
 }
