@@ -85,10 +85,19 @@ impl TestStack {
 
     /// Starts a stack whose functions get these settings instead of the template's.
     pub async fn start_with(data_dir: tempfile::TempDir, settings: &[(&str, &str)]) -> Self {
+        Self::start_from(&repository_root().join("template.yaml"), data_dir, settings).await
+    }
+
+    /// Starts a stack from another template (a changed copy of the repository's).
+    pub async fn start_from(
+        template: &std::path::Path,
+        data_dir: tempfile::TempDir,
+        settings: &[(&str, &str)],
+    ) -> Self {
         let options = LocalOptions {
             port: 0,
             data_dir: data_dir.path().to_path_buf(),
-            template: repository_root().join("template.yaml"),
+            template: template.to_path_buf(),
             settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             schedule_every: Some(std::time::Duration::from_millis(500)),
         };

@@ -12,6 +12,7 @@ mod edge;
 mod events;
 mod false_alarms;
 mod health;
+mod iam;
 mod openapi;
 mod persistence;
 mod response;

@@ -16,32 +16,215 @@ use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::iam::{self, Iam};
 use super::notifications::Notifier;
 use super::template::{Table, Template, local_bucket_name};
+use super::{ACCOUNT, REGION};
 
 /// The access key the local S3 accepts; requests must be signed with it.
 pub const ACCESS_KEY: &str = "seccom-local";
 /// The secret key paired with [`ACCESS_KEY`].
 pub const SECRET_KEY: &str = "seccom-local-secret";
 
-/// Serves DynamoDB from `data_dir/dynamodb.sqlite` until `stop` fires.
+/// Serves DynamoDB from `data_dir/dynamodb.sqlite` until `stop` fires: dynoxide
+/// on a private port, behind a front door on `listener` that checks each request
+/// against the signing function's policy.
 pub async fn serve_dynamodb(
     listener: TcpListener,
     data_dir: &Path,
-    mut stop: watch::Receiver<bool>,
+    iam: Arc<Iam>,
+    stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let path = data_dir.join("dynamodb.sqlite");
     let database = dynoxide::Database::new(path.to_str().context("the data directory path is not UTF-8")?)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    let private = TcpListener::bind("127.0.0.1:0").await?;
+    let backend = private.local_addr()?;
+    let mut backend_stop = stop.clone();
     tokio::spawn(async move {
         let shutdown = async move {
-            let _ = stop.wait_for(|stopped| *stopped).await;
+            let _ = backend_stop.wait_for(|stopped| *stopped).await;
         };
-        if let Err(e) = dynoxide::server::serve_with_shutdown(listener, database, shutdown).await {
+        if let Err(e) = dynoxide::server::serve_with_shutdown(private, database, shutdown).await {
             tracing::error!(error = %e, "the DynamoDB emulator stopped");
         }
     });
+    let door = DynamoDoor {
+        iam,
+        backend: format!("http://{backend}"),
+        http: reqwest::Client::new(),
+    };
+    let router = axum::Router::new().fallback(dynamodb_door).with_state(Arc::new(door));
+    tokio::spawn(super::serve(listener, router, stop));
     Ok(())
+}
+
+/// DynamoDB's front door: IAM, then the emulator.
+struct DynamoDoor {
+    iam: Arc<Iam>,
+    backend: String,
+    http: reqwest::Client,
+}
+
+/// The IAM actions and resources one DynamoDB request needs: a transaction or
+/// batch needs each of its items' actions on each of their tables.
+fn dynamodb_checks(operation: &str, body: &serde_json::Value) -> Vec<(String, String)> {
+    let table = |name: &str| format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}");
+    let items = |field: &str| body[field].as_array().cloned().unwrap_or_default();
+    match operation {
+        "TransactWriteItems" => items("TransactItems")
+            .iter()
+            .flat_map(|item| {
+                [
+                    ("Put", "PutItem"),
+                    ("Update", "UpdateItem"),
+                    ("Delete", "DeleteItem"),
+                    ("ConditionCheck", "ConditionCheckItem"),
+                ]
+                .into_iter()
+                .filter_map(|(kind, action)| {
+                    Some((format!("dynamodb:{action}"), table(item[kind]["TableName"].as_str()?)))
+                })
+                .collect::<Vec<_>>()
+            })
+            .collect(),
+        "TransactGetItems" => items("TransactItems")
+            .iter()
+            .filter_map(|item| Some(("dynamodb:GetItem".to_owned(), table(item["Get"]["TableName"].as_str()?))))
+            .collect(),
+        "BatchGetItem" | "BatchWriteItem" => body["RequestItems"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, _)| (format!("dynamodb:{operation}"), table(name)))
+            .collect(),
+        _ => {
+            let resource = match (body["TableName"].as_str(), body["IndexName"].as_str()) {
+                (Some(name), Some(index)) => format!("{}/index/{index}", table(name)),
+                (Some(name), None) => table(name),
+                (None, _) => "*".to_owned(),
+            };
+            vec![(format!("dynamodb:{operation}"), resource)]
+        }
+    }
+}
+
+async fn dynamodb_door(
+    axum::extract::State(door): axum::extract::State<Arc<DynamoDoor>>,
+    method: http::Method,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+    body: bytes::Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let key = iam::signing_key(header("authorization")).unwrap_or_default().to_owned();
+    if let Some(operation) = header("x-amz-target").strip_prefix("DynamoDB_20120810.") {
+        let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        for (action, resource) in dynamodb_checks(operation, &request) {
+            if let Err(denial) = door.iam.authorize(&key, &action, &resource, None) {
+                let answer = serde_json::json!({
+                    "__type": "com.amazon.coral.service#AccessDeniedException",
+                    "Message": denial.to_string(),
+                });
+                return (
+                    http::StatusCode::BAD_REQUEST,
+                    [
+                        ("content-type", "application/x-amz-json-1.0"),
+                        ("x-amzn-errortype", "AccessDeniedException"),
+                    ],
+                    answer.to_string(),
+                )
+                    .into_response();
+            }
+        }
+    }
+    let mut forwarded = door.http.request(method, format!("{}{uri}", door.backend)).body(body);
+    for (name, value) in &headers {
+        if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
+            forwarded = forwarded.header(name, value);
+        }
+    }
+    match forwarded.send().await {
+        Ok(answer) => {
+            let status = answer.status();
+            let answer_headers = answer.headers().clone();
+            let bytes = answer.bytes().await.unwrap_or_default();
+            let mut response = (status, bytes).into_response();
+            for (name, value) in &answer_headers {
+                if name != http::header::CONTENT_LENGTH && name != http::header::TRANSFER_ENCODING {
+                    response.headers_mut().insert(name, value.clone());
+                }
+            }
+            response
+        }
+        Err(error) => (
+            http::StatusCode::BAD_GATEWAY,
+            format!("the DynamoDB emulator did not answer: {error}"),
+        )
+            .into_response(),
+    }
+}
+
+/// S3's IAM check: each request against the signing function's policy.
+struct S3Policies(Arc<Iam>);
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for S3Policies {
+    async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> s3s::S3Result<()> {
+        let Some(key) = cx.credentials().map(|c| c.access_key.clone()) else {
+            return Err(s3s::s3_error!(AccessDenied, "Signature is required"));
+        };
+        let operation = cx.s3_op().name().to_owned();
+        let action = match operation.as_str() {
+            "GetObject" | "HeadObject" => "s3:GetObject".to_owned(),
+            "PutObject"
+            | "CopyObject"
+            | "CreateMultipartUpload"
+            | "UploadPart"
+            | "CompleteMultipartUpload"
+            | "AbortMultipartUpload" => "s3:PutObject".to_owned(),
+            "DeleteObject" | "DeleteObjects" => "s3:DeleteObject".to_owned(),
+            "ListObjects" | "ListObjectsV2" | "HeadBucket" | "ListMultipartUploads" => "s3:ListBucket".to_owned(),
+            other => format!("s3:{other}"),
+        };
+        let resource = match cx.s3_path() {
+            s3s::path::S3Path::Root => "*".to_owned(),
+            s3s::path::S3Path::Bucket { bucket } => format!("arn:aws:s3:::{bucket}"),
+            s3s::path::S3Path::Object { bucket, key } => format!("arn:aws:s3:::{bucket}/{key}"),
+        };
+        let prefix = cx.uri().query().unwrap_or_default().split('&').find_map(|pair| {
+            let value = pair.strip_prefix("prefix=")?;
+            percent_encoding::percent_decode_str(value)
+                .decode_utf8()
+                .ok()
+                .map(|v| v.into_owned())
+        });
+        let refuse =
+            |denial: iam::Denial| s3s::S3Error::with_message(s3s::S3ErrorCode::AccessDenied, denial.to_string());
+        self.0
+            .authorize(&key, &action, &resource, prefix.as_deref())
+            .map_err(refuse)?;
+        if operation == "CopyObject" {
+            let source = cx
+                .headers()
+                .get("x-amz-copy-source")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| percent_encoding::percent_decode_str(v).decode_utf8().ok())
+                .map(|v| {
+                    v.trim_start_matches('/')
+                        .split('?')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                })
+                .unwrap_or_default();
+            self.0
+                .authorize(&key, "s3:GetObject", &format!("arn:aws:s3:::{source}"), None)
+                .map_err(refuse)?;
+        }
+        Ok(())
+    }
 }
 
 /// What an S3 request creates, if anything: (bucket, key, size, event name suffix).
@@ -84,6 +267,7 @@ pub fn serve_s3(
     listener: TcpListener,
     data_dir: &Path,
     notifier: Arc<Notifier>,
+    iam: Arc<Iam>,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let root = data_dir.join("s3");
@@ -91,7 +275,12 @@ pub fn serve_s3(
     let filesystem =
         s3s_fs::FileSystem::new(&root).map_err(|e| anyhow::anyhow!("cannot serve {}: {e:?}", root.display()))?;
     let mut builder = s3s::service::S3ServiceBuilder::new(filesystem);
-    builder.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+    let mut auth = s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY);
+    for (key, secret) in iam.keys() {
+        auth.register(key, secret.into());
+    }
+    builder.set_auth(auth);
+    builder.set_access(S3Policies(iam));
     let s3 = builder.build();
     let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
         let (s3, notifier) = (s3.clone(), notifier.clone());

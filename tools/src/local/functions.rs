@@ -45,6 +45,21 @@ fn build(binary: &str, sdk: &SdkConfig, config: &Config) -> anyhow::Result<Built
     }
 }
 
+/// The SDK settings of one function: its own credentials, so the local
+/// DynamoDB and S3 hold it to its policy in the template.
+fn signed_as(sdk: &SdkConfig, function: &str) -> SdkConfig {
+    let credentials = aws_sdk_dynamodb::config::Credentials::new(
+        super::iam::access_key(function),
+        super::iam::secret_key(function),
+        None,
+        None,
+        "seccom-local-function",
+    );
+    sdk.to_builder()
+        .credentials_provider(aws_types::sdk_config::SharedCredentialsProvider::new(credentials))
+        .build()
+}
+
 /// A function's environment in the local stack: template values with table and
 /// bucket names resolved, local endpoints and identity settings for what only AWS can resolve.
 fn environment(
@@ -100,7 +115,7 @@ pub(super) fn wire(
     for (name, function) in &template.functions {
         let settings = environment(name, function, template, endpoints, overrides)?;
         variables.extend(settings.clone());
-        let function = build(&function.binary, sdk, &Config::from_pairs(settings))
+        let function = build(&function.binary, &signed_as(sdk, name), &Config::from_pairs(settings))
             .with_context(|| format!("cannot start {name}"))?;
         built.insert(name.clone(), function);
     }

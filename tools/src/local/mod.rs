@@ -7,6 +7,7 @@
 pub mod alb;
 mod emulators;
 mod functions;
+pub mod iam;
 pub mod notifications;
 pub mod sign_in;
 mod streams;
@@ -281,7 +282,8 @@ impl LocalStack {
             metrics: options.data_dir.join(METRICS_FILE_NAME),
         };
         let (stop, stopped) = watch::channel(false);
-        emulators::serve_dynamodb(dynamodb, &options.data_dir, stopped.clone()).await?;
+        let iam = Arc::new(iam::Iam::from_template(&template));
+        emulators::serve_dynamodb(dynamodb, &options.data_dir, iam.clone(), stopped.clone()).await?;
         let sdk = sdk_config(&endpoints).await;
         let sign_in = sign_in::LocalSignIn::new(
             LocalIdp::open(&options.data_dir)?,
@@ -292,7 +294,7 @@ impl LocalStack {
         );
         let wiring = functions::wire(&template, &sdk, &endpoints, &options.settings, sign_in)?;
         let notifier = Arc::new(wiring.notifier);
-        emulators::serve_s3(s3, &options.data_dir, notifier.clone(), stopped.clone())?;
+        emulators::serve_s3(s3, &options.data_dir, notifier.clone(), iam, stopped.clone())?;
         let identity_routes = Router::new()
             .route("/.well-known/jwks.json", get(jwks))
             .route("/alb-keys/{kid}", get(alb_key))

@@ -86,6 +86,8 @@ pub struct Function {
     pub stream_events: Vec<StreamSubscription>,
     /// How often an EventBridge schedule invokes it, if one does.
     pub schedule: Option<std::time::Duration>,
+    /// The statements of its inline policies, as written (see [`super::iam`]).
+    pub statements: Vec<Value>,
 }
 
 /// A DynamoDB stream event source of a function, as its event source mapping sets it up.
@@ -139,6 +141,10 @@ pub struct Template {
     pub functions: BTreeMap<String, Function>,
     pub tables: BTreeMap<String, Table>,
     pub buckets: Vec<String>,
+    /// Buckets' `BucketName`s as written, for resolving policies that name them.
+    pub bucket_names: BTreeMap<String, Value>,
+    /// Parameters' defaults.
+    pub parameters: BTreeMap<String, String>,
 }
 
 fn text(value: &Value, what: &str) -> anyhow::Result<String> {
@@ -385,7 +391,14 @@ fn function(name: &str, resource: &Value, global_environment: &Value) -> anyhow:
         .map(|(_, event)| rate(event["Properties"]["Schedule"].as_str().unwrap_or_default()))
         .transpose()
         .with_context(|| format!("function {name}"))?;
+    let statements = properties["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|policy| policy["Statement"].as_sequence().cloned().unwrap_or_default())
+        .collect();
     Ok(Function {
+        statements,
         binary,
         environment,
         s3_events,
@@ -444,6 +457,11 @@ impl Template {
         let document: Value = serde_yaml_ng::from_str(source)?;
         let global_environment = &document["Globals"]["Function"]["Environment"]["Variables"];
         let mut template = Self::default();
+        for (name, parameter) in document["Parameters"].as_mapping().into_iter().flatten() {
+            if let (Some(name), Some(default)) = (name.as_str(), parameter["Default"].as_str()) {
+                template.parameters.insert(name.to_owned(), default.to_owned());
+            }
+        }
         for (name, resource) in document["Resources"]
             .as_mapping()
             .context("the template has no Resources")?
@@ -471,7 +489,14 @@ impl Template {
                     let table = table(properties).with_context(|| format!("table {name}"))?;
                     template.tables.insert(name, table);
                 }
-                Some("AWS::S3::Bucket") => template.buckets.push(name),
+                Some("AWS::S3::Bucket") => {
+                    if !properties["BucketName"].is_null() {
+                        template
+                            .bucket_names
+                            .insert(name.clone(), properties["BucketName"].clone());
+                    }
+                    template.buckets.push(name)
+                }
                 _ => {}
             }
         }
