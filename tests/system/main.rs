@@ -14,6 +14,7 @@ mod false_alarms;
 mod health;
 mod iam;
 mod openapi;
+mod outbound;
 mod persistence;
 mod response;
 mod tenancy;

@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use seccom_domain::config::{Config, DIRECTORY_TABLE, FRAMES_BUCKET, MissingSetting, RESPONSES_TABLE};
 use seccom_domain::controls::ControlStore;
+use seccom_domain::destinations::Destinations;
 use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameKey};
 use seccom_domain::directory::{Device, DeviceEndpoint, DeviceKind, DeviceState, Directory, DirectoryTable};
 use seccom_domain::http::openapi::{self, Callers};
@@ -36,8 +37,15 @@ pub struct AppState {
     directory: Directory,
     responses: ResponseTable,
     controls: Arc<dyn ControlStore>,
+    destinations: Destinations,
     s3: aws_sdk_s3::Client,
     frames_bucket: String,
+}
+
+impl FromRef<AppState> for Destinations {
+    fn from_ref(state: &AppState) -> Self {
+        state.destinations
+    }
 }
 
 impl FromRef<AppState> for Arc<dyn ControlStore> {
@@ -261,12 +269,13 @@ async fn heartbeat(
     responses((status = 200, description = "The device with its endpoint", body = Device)))]
 async fn register_endpoint(
     State(directory): State<Directory>,
+    State(destinations): State<Destinations>,
     DeviceCaller(device): DeviceCaller,
     PathId(id): PathId<DeviceId>,
     JsonBody(body): JsonBody<EndpointBody>,
 ) -> Result<Json<Device>, ApiError> {
     require_self(&device, id)?;
-    let endpoint = DeviceEndpoint::parse(&body.url)?;
+    let endpoint = DeviceEndpoint::parse(&body.url, destinations)?;
     Ok(Json(directory.set_endpoint(&device, &endpoint).await?))
 }
 
@@ -301,6 +310,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let state = AppState {
         directory: Directory::new(table.clone()),
         controls: Arc::new(table),
+        destinations: config.destinations(),
         responses: ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
         s3: config.s3_client(sdk),
         frames_bucket: config.required(FRAMES_BUCKET)?.to_owned(),

@@ -12,7 +12,7 @@ use seccom_domain::config::{Config, DIRECTORY_TABLE, MissingSetting, RESPONSES_T
 use seccom_domain::directory::{Directory, DirectoryTable, HealthChange, HealthTransition};
 use seccom_domain::error::DomainError;
 use seccom_domain::response::{Channel, HealthEvent, HealthNotice, RecipientRole, ResponseTable, preferences_of};
-use seccom_outbound::{Message, Messenger, RetryPolicy, post_signed};
+use seccom_outbound::{ENDPOINT_REFUSED, MESSAGE_NOT_SENT, Message, Messenger, Outbound, RetryPolicy};
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
 use serde::Serialize;
@@ -34,7 +34,7 @@ pub struct DeviceHealth {
     directory: Directory,
     table: ResponseTable,
     messenger: Messenger,
-    http: reqwest::Client,
+    http: Outbound,
     policy: RetryPolicy,
     offline_after: TimeDelta,
     staff_email: Option<String>,
@@ -55,7 +55,7 @@ impl DeviceHealth {
             directory: Directory::new(DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?)),
             table: ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
             messenger: Messenger::from_config(sdk, config)?,
-            http: reqwest::Client::new(),
+            http: Outbound::from_config(config, &RetryPolicy::from_config(config)?),
             policy: RetryPolicy::from_config(config)?,
             offline_after: TimeDelta::seconds(config.number(DEVICE_OFFLINE_AFTER_SECONDS, 180)?),
             staff_email: config
@@ -149,8 +149,8 @@ impl DeviceHealth {
                     Channel::Webhook => {
                         let key = secret.as_deref().unwrap_or_default().as_bytes();
                         self.policy
-                            .run("health webhook", || {
-                                post_signed(&self.http, &addressee.to, key, payload)
+                            .run("health webhook", ENDPOINT_REFUSED, || {
+                                self.http.post_signed(&addressee.to, key, payload)
                             })
                             .await
                     }
@@ -164,7 +164,7 @@ impl DeviceHealth {
                             about: ("deviceId", event.device_id.to_string()),
                         };
                         self.policy
-                            .run("health message", || self.messenger.send(&message))
+                            .run("health message", MESSAGE_NOT_SENT, || self.messenger.send(&message))
                             .await
                     }
                 };

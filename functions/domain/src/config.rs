@@ -89,6 +89,13 @@ impl Config {
             .ok_or_else(|| MissingSetting { name: name.to_owned() })
     }
 
+    /// Where outbound calls may go ([`OUTBOUND_ALLOW_PRIVATE`](crate::destinations::OUTBOUND_ALLOW_PRIVATE)).
+    pub fn destinations(&self) -> crate::destinations::Destinations {
+        crate::destinations::Destinations {
+            allow_private: self.optional(crate::destinations::OUTBOUND_ALLOW_PRIVATE) == Some("true"),
+        }
+    }
+
     /// A numeric setting, or `default` when unset.
     pub fn number(&self, name: &str, default: i64) -> Result<i64, MissingSetting> {
         match self.optional(name) {

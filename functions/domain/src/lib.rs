@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod controls;
 pub mod credential;
+pub mod destinations;
 pub mod detection;
 pub mod directory;
 mod dynamo;

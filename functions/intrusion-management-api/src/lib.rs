@@ -101,7 +101,8 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         directory,
         intrusions.clone(),
         ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
-    );
+    )
+    .with_destinations(config.destinations());
     let state = AppState {
         intrusions,
         responses,

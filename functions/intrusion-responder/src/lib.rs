@@ -32,7 +32,7 @@ use seccom_domain::response::{
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
 
-use seccom_outbound::{Message as Outgoing, Messenger, RetryPolicy, post_signed};
+use seccom_outbound::{ENDPOINT_REFUSED, MESSAGE_NOT_SENT, Message as Outgoing, Messenger, Outbound, RetryPolicy};
 
 /// The longest a presigned upload URL may live (S3's limit for SigV4).
 const MAX_UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -52,7 +52,7 @@ pub struct IntrusionResponder {
     s3: aws_sdk_s3::Client,
     clips_bucket: String,
     window: ClipWindow,
-    http: reqwest::Client,
+    http: Outbound,
     messenger: Messenger,
     policy: RetryPolicy,
     metrics: Metrics,
@@ -80,7 +80,7 @@ impl IntrusionResponder {
                 post_roll: seconds(CLIP_POST_ROLL_SECONDS, 180)?,
                 grace: seconds(CLIP_GRACE_SECONDS, 600)?,
             },
-            http: reqwest::Client::new(),
+            http: Outbound::from_config(config, &RetryPolicy::from_config(config)?),
             messenger: Messenger::from_config(sdk, config)?,
             policy: RetryPolicy::from_config(config)?,
             metrics: Metrics::from_config(config, "intrusion-responder"),
@@ -231,8 +231,8 @@ impl IntrusionResponder {
         let body = serde_json::to_vec(&command).map_err(|e| DomainError::unavailable("cannot encode a command", e))?;
         let outcome = self
             .policy
-            .run("device command", || {
-                post_signed(&self.http, endpoint, &target.signing_key, &body)
+            .run("device command", ENDPOINT_REFUSED, || {
+                self.http.post_signed(endpoint, &target.signing_key, &body)
             })
             .await;
         match outcome.error {
@@ -327,8 +327,8 @@ impl IntrusionResponder {
                 let body =
                     serde_json::to_vec(&payload).map_err(|e| DomainError::unavailable("cannot encode a webhook", e))?;
                 self.policy
-                    .run("webhook", || {
-                        post_signed(&self.http, &recipient.address, webhook_key, &body)
+                    .run("webhook", ENDPOINT_REFUSED, || {
+                        self.http.post_signed(&recipient.address, webhook_key, &body)
                     })
                     .await
             }
@@ -341,7 +341,9 @@ impl IntrusionResponder {
                     text: &notification.message,
                     about: ("intrusionId", intrusion.id.to_string()),
                 };
-                self.policy.run("message", || self.messenger.send(&outgoing)).await
+                self.policy
+                    .run("message", MESSAGE_NOT_SENT, || self.messenger.send(&outgoing))
+                    .await
             }
         };
         notification.attempts += outcome.attempts;

@@ -4,8 +4,12 @@
 use std::future::Future;
 use std::time::Duration;
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use chrono::Utc;
 use seccom_domain::config::{Config, DELIVERY_ATTEMPTS, DELIVERY_BACKOFF_MS, DELIVERY_TIMEOUT_MS, MissingSetting};
+use seccom_domain::destinations::Destinations;
 use seccom_domain::response::signing::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// How many times, how patiently and how long each: one policy for every channel.
@@ -38,8 +42,11 @@ impl RetryPolicy {
         })
     }
 
-    /// Tries `attempt` until it succeeds or the attempts are spent, each bounded by the timeout.
-    pub async fn run<F, Fut>(&self, what: &str, mut attempt: F) -> Outcome
+    /// Tries `attempt` until it succeeds or the attempts are spent, each bounded
+    /// by the timeout. Each failure's details are logged; the outcome carries
+    /// only `public`, which users see (it must not tell an endpoint that
+    /// refused from one that does not exist).
+    pub async fn run<F, Fut>(&self, what: &str, public: &str, mut attempt: F) -> Outcome
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(), String>>,
@@ -60,7 +67,7 @@ impl RetryPolicy {
                 }
                 Err(reason) => {
                     tracing::warn!(what, attempt = number, error = %reason, "delivery attempt failed");
-                    error = Some(reason);
+                    error = Some(public.to_owned());
                 }
             }
             if number < self.attempts {
@@ -75,8 +82,76 @@ impl RetryPolicy {
     }
 }
 
+/// What users are told when a webhook or push failed, whatever the reason.
+pub const ENDPOINT_REFUSED: &str = "the endpoint did not accept the call";
+/// What users are told when an e-mail or SMS could not be sent.
+pub const MESSAGE_NOT_SENT: &str = "the message could not be sent";
+
+/// Refuses names that resolve only to addresses SecCom may not call, and drops
+/// the refused ones from the rest: checked when the call is made, so a name
+/// that changes its address after it was saved cannot turn a call inward.
+struct GuardedResolver(Destinations);
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let destinations = self.0;
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|address| destinations.refuses(address.ip()).is_none())
+                .collect();
+            if allowed.is_empty() {
+                return Err(format!("{} resolves to no address SecCom may call ({found:?})", name.as_str()).into());
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The one HTTP client for webhooks and device pushes: public addresses only
+/// (checked at connect time), no redirects, bounded in time; answers' bodies are never read.
+#[derive(Clone)]
+pub struct Outbound {
+    http: reqwest::Client,
+    destinations: Destinations,
+}
+
+impl Outbound {
+    /// A client allowed to reach `destinations`, each call at most `timeout`.
+    pub fn new(destinations: Destinations, timeout: Duration) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .dns_resolver(Arc::new(GuardedResolver(destinations)))
+            .build()
+            .expect("the outbound HTTP client builds");
+        Self { http, destinations }
+    }
+
+    /// The client `config` describes ([`Config::destinations`], the delivery timeout).
+    pub fn from_config(config: &Config, policy: &RetryPolicy) -> Self {
+        Self::new(config.destinations(), policy.timeout)
+    }
+
+    /// POSTs a JSON body signed with `key`; any answer but 2xx (a redirect included) is a failure.
+    pub async fn post_signed(&self, url: &str, key: &[u8], body: &[u8]) -> Result<(), String> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url} is not a URL: {e}"))?;
+        let literal = match parsed.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(why) = literal.and_then(|ip| self.destinations.refuses(ip)) {
+            return Err(format!("{url} is {why}: not called"));
+        }
+        post_signed(&self.http, url, key, body).await
+    }
+}
+
 /// POSTs a JSON body signed with `key`; any answer but 2xx is a failure.
-pub async fn post_signed(http: &reqwest::Client, url: &str, key: &[u8], body: &[u8]) -> Result<(), String> {
+async fn post_signed(http: &reqwest::Client, url: &str, key: &[u8], body: &[u8]) -> Result<(), String> {
     let now = Utc::now();
     let response = http
         .post(url)
@@ -107,7 +182,7 @@ mod tests {
         };
         let mut calls = 0;
         let outcome = policy
-            .run("test", || {
+            .run("test", "failed", || {
                 calls += 1;
                 let fail = calls < 3;
                 async move { if fail { Err("down".to_owned()) } else { Ok(()) } }
@@ -122,12 +197,94 @@ mod tests {
         );
 
         let slow = policy
-            .run("test", || async {
+            .run("test", "the test endpoint did not answer", || async {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 Ok(())
             })
             .await;
         assert_eq!(slow.attempts, 4);
-        assert!(slow.error.unwrap().contains("no answer within 50 ms"));
+        assert_eq!(
+            slow.error.as_deref(),
+            Some("the test endpoint did not answer"),
+            "details stay in the logs"
+        );
+    }
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    /// A listener on loopback that counts the connections it gets.
+    async fn listener() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((_stream, _)) = socket.accept().await {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        (format!("{port}"), count)
+    }
+
+    #[tokio::test]
+    async fn inward_calls_are_refused_before_any_connection() {
+        let (port, connections) = listener().await;
+        let outbound = Outbound::new(Destinations::default(), Duration::from_secs(2));
+        for url in [
+            format!("http://127.0.0.1:{port}/"),
+            format!("http://[::ffff:127.0.0.1]:{port}/"),
+            format!("http://localhost:{port}/"),
+            format!("http://2130706433:{port}/"),
+        ] {
+            let refused = outbound.post_signed(&url, b"key", b"{}").await;
+            assert!(refused.is_err(), "{url} was called");
+        }
+        assert_eq!(
+            connections.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "nothing reached the listener"
+        );
+        let local = Outbound::new(Destinations { allow_private: true }, Duration::from_millis(500));
+        let _ = local
+            .post_signed(&format!("http://127.0.0.1:{port}/"), b"key", b"{}")
+            .await;
+        assert_eq!(
+            connections.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the local stack may call loopback"
+        );
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = socket.accept().await {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buffer = [0u8; 4096];
+                let _ = stream.read(&mut buffer).await;
+                let answer = format!(
+                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{port}/again\r\nContent-Length: 0\r\n\r\n"
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        let outbound = Outbound::new(Destinations { allow_private: true }, Duration::from_secs(2));
+        let failed = outbound
+            .post_signed(&format!("http://127.0.0.1:{port}/"), b"key", b"{}")
+            .await;
+        assert!(failed.unwrap_err().contains("307"));
+        assert_eq!(
+            hits.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the redirect was not followed"
+        );
     }
 }

@@ -5,5 +5,5 @@
 mod delivery;
 mod messaging;
 
-pub use delivery::{Outcome, RetryPolicy, post_signed};
+pub use delivery::{ENDPOINT_REFUSED, MESSAGE_NOT_SENT, Outbound, Outcome, RetryPolicy};
 pub use messaging::{Message, Messenger};

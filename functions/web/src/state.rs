@@ -50,7 +50,8 @@ impl PortalState {
             directory.clone(),
             intrusions.clone(),
             ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
-        );
+        )
+        .with_destinations(config.destinations());
         Ok(Self {
             directory,
             intrusions,

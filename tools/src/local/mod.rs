@@ -95,6 +95,8 @@ impl Endpoints {
             ),
             (seccom_domain::config::ALB_ARN, LOAD_BALANCER_ARN.to_owned()),
             (seccom_domain::config::S3_FORCE_PATH_STYLE, "true".to_owned()),
+            // The simulators and test endpoints listen on loopback: local only, never in AWS.
+            (seccom_domain::destinations::OUTBOUND_ALLOW_PRIVATE, "true".to_owned()),
             (
                 seccom_domain::config::AUTH_LOGOUT_URL,
                 sign_in::SIGN_OUT_PATH.to_owned(),

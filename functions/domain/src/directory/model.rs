@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::error::DomainError;
 use crate::ids::{ClientId, DeviceId, SiteId};
-use crate::values::{Address, Email, FieldErrors, Name, Phone, http_url};
+use crate::values::{Address, Email, FieldErrors, Name, Phone};
 
 /// A customer of the security company: the tenant that owns sites and devices.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -102,10 +102,10 @@ pub struct CommandTarget {
 pub struct DeviceEndpoint(String);
 
 impl DeviceEndpoint {
-    /// Accepts absolute `http` or `https` URLs without credentials.
-    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+    /// Accepts absolute `http` or `https` URLs without credentials, at addresses `destinations` allows.
+    pub fn parse(raw: &str, destinations: crate::destinations::Destinations) -> Result<Self, DomainError> {
         let mut errors = FieldErrors::default();
-        let url = errors.check("url", http_url(raw).map_err(|reason| format!("url {reason}")));
+        let url = errors.check("url", destinations.url(raw).map_err(|reason| format!("url {reason}")));
         errors.finish().map_err(DomainError::Invalid)?;
         Ok(Self(url.expect("checked")))
     }

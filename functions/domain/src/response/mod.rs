@@ -18,6 +18,7 @@ pub use preferences::*;
 pub use store::{Claim, NotificationScope, ResponseRecords, ResponseTable};
 
 use crate::auth::Principal;
+use crate::destinations::Destinations;
 use crate::detection::{Intrusion, Intrusions};
 use crate::directory::{Client, Directory};
 use crate::error::DomainError;
@@ -38,6 +39,7 @@ pub struct Responses {
     directory: Directory,
     intrusions: Intrusions,
     table: ResponseTable,
+    destinations: Destinations,
 }
 
 fn new_webhook_secret() -> String {
@@ -58,6 +60,7 @@ impl Responses {
             directory,
             intrusions,
             table,
+            destinations: Destinations::default(),
         }
     }
 
@@ -96,6 +99,12 @@ impl Responses {
         preferences_of(&self.table, &client).await
     }
 
+    /// The same use cases, saving webhook URLs only where `destinations` allows.
+    pub fn with_destinations(mut self, destinations: Destinations) -> Self {
+        self.destinations = destinations;
+        self
+    }
+
     /// Replaces a client's recipients; staff or the client's own users may.
     pub async fn set_preferences(
         &self,
@@ -104,7 +113,7 @@ impl Responses {
         body: PreferencesBody,
     ) -> Result<NotificationPreferences, DomainError> {
         let client = self.directory.get_client(who, client).await?;
-        let recipients = body.parse()?;
+        let recipients = body.parse(self.destinations)?;
         let mut errors = FieldErrors::default();
         for (index, recipient) in recipients.iter().enumerate() {
             if let Some(site) = recipient.site_id {

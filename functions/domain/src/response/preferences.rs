@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::destinations::Destinations;
 use crate::directory::Client;
 use crate::error::DomainError;
 use crate::ids::{ClientId, SiteId};
-use crate::values::{Email, FieldErrors, Phone, http_url};
+use crate::values::{Email, FieldErrors, Phone};
 
 /// The most recipients one client may list.
 pub const MAX_RECIPIENTS: usize = 20;
@@ -103,7 +104,7 @@ pub struct PreferencesBody {
 
 impl PreferencesBody {
     /// Validates every address for its channel; sites are checked against the client by the use case.
-    pub fn parse(self) -> Result<Vec<Recipient>, DomainError> {
+    pub fn parse(self, destinations: Destinations) -> Result<Vec<Recipient>, DomainError> {
         let mut errors = FieldErrors::default();
         if self.recipients.len() > MAX_RECIPIENTS {
             errors.push("recipients", format!("at most {MAX_RECIPIENTS} recipients"));
@@ -114,7 +115,7 @@ impl PreferencesBody {
             let address = match recipient.channel {
                 Channel::Email => errors.check(&field, Email::parse(&recipient.address).map(|e| e.as_str().to_owned())),
                 Channel::Sms => errors.check(&field, Phone::parse(&recipient.address).map(|p| p.as_str().to_owned())),
-                Channel::Webhook => errors.check(&field, http_url(&recipient.address)),
+                Channel::Webhook => errors.check(&field, destinations.url(&recipient.address)),
             };
             if let Some(address) = address {
                 recipients.push(Recipient { address, ..recipient });
@@ -147,7 +148,7 @@ mod tests {
                 recipient(Channel::Webhook, "https://hooks.example.com/seccom"),
             ],
         };
-        let parsed = good.parse().unwrap();
+        let parsed = good.parse(Destinations::default()).unwrap();
         assert_eq!(parsed[1].address, "+442079460000");
         let bad = PreferencesBody {
             recipients: vec![
@@ -156,7 +157,7 @@ mod tests {
                 recipient(Channel::Webhook, "https://user:pw@x.example"),
             ],
         };
-        let Err(DomainError::Invalid(errors)) = bad.parse() else {
+        let Err(DomainError::Invalid(errors)) = bad.parse(Destinations::default()) else {
             panic!("bad recipients accepted")
         };
         assert_eq!(errors.len(), 3);
