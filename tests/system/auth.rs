@@ -63,6 +63,12 @@ async fn tokens_that_are_forged_expired_or_meant_for_others_are_refused() {
     let mut no_expiry = valid.clone();
     no_expiry.as_object_mut().unwrap().remove("exp");
     near_misses.push(("no exp", stack.idp.sign(&no_expiry)));
+    let mut no_audience = valid.clone();
+    no_audience.as_object_mut().unwrap().remove("aud");
+    near_misses.push(("no aud", stack.idp.sign(&no_audience)));
+    let mut not_yet = valid.clone();
+    not_yet["nbf"] = json!(chrono::Utc::now().timestamp() + 3600);
+    near_misses.push(("nbf an hour ahead", stack.idp.sign(&not_yet)));
 
     let client_token = stack
         .idp
@@ -88,6 +94,13 @@ async fn tokens_that_are_forged_expired_or_meant_for_others_are_refused() {
         let answer = answer_with(&stack, &format!("Bearer {token}")).await;
         assert_eq!(answer.status.as_u16(), 401, "{what} was not refused: {:?}", answer.body);
         answer.assert_problem(401);
+        let detail = answer.body["detail"].as_str().unwrap_or_default();
+        for internal in ["Json", "Base64", "InvalidToken", "Error(", "line "] {
+            assert!(
+                !detail.contains(internal),
+                "{what}: the answer shows parser internals: {detail}"
+            );
+        }
     }
 }
 

@@ -17,4 +17,5 @@ mod openapi;
 mod outbound;
 mod persistence;
 mod response;
+mod sign_in;
 mod tenancy;

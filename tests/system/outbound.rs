@@ -77,3 +77,36 @@ async fn a_client_cannot_point_a_webhook_inward() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn client_users_do_not_see_where_their_devices_take_commands() {
+    let stack = as_in_aws().await;
+    let client = stack.create_client("Curious Ltd").await;
+    let site = stack.create_site(&client, "Yard").await;
+    let (alarm, credential) = stack.register_device(&site, "alarms", "Siren").await;
+    stack
+        .call(
+            Method::PUT,
+            &format!("/api/devices/{alarm}/endpoint"),
+            Some(&credential),
+            Some(json!({ "url": "https://siren.example.com/commands" })),
+        )
+        .await
+        .expect(200);
+    let staff = stack
+        .call(Method::GET, &format!("/api/alarms/{alarm}"), Some(&stack.admin()), None)
+        .await
+        .expect(200);
+    assert_eq!(staff["endpoint"], "https://siren.example.com/commands");
+    let user = stack.client_user(&client);
+    let own = stack
+        .call(Method::GET, &format!("/api/alarms/{alarm}"), Some(&user), None)
+        .await
+        .expect(200);
+    assert!(own.get("endpoint").is_none(), "{own}");
+    let listed = stack
+        .call(Method::GET, &format!("/api/sites/{site}/alarms"), Some(&user), None)
+        .await
+        .expect(200);
+    assert!(listed["items"][0].get("endpoint").is_none(), "{listed}");
+}

@@ -47,6 +47,24 @@ impl FieldErrors {
     }
 }
 
+/// Characters that change how text reads without showing: bidirectional
+/// overrides and isolates, zero-width characters, line and paragraph separators,
+/// the byte order mark. A name with them can pose as another name.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{FEFF}'
+    )
+}
+
 fn visible_text(raw: &str, max_chars: usize, what: &str) -> Result<String, String> {
     let text = raw.trim();
     if text.is_empty() {
@@ -57,6 +75,11 @@ fn visible_text(raw: &str, max_chars: usize, what: &str) -> Result<String, Strin
     }
     if text.chars().any(|c| c.is_control() && c != '\n') {
         return Err(format!("{what} must not contain control characters"));
+    }
+    if text.chars().any(invisible) {
+        return Err(format!(
+            "{what} must not contain invisible or direction-changing characters"
+        ));
     }
     Ok(text.to_owned())
 }
@@ -125,17 +148,18 @@ impl Address {
 }
 
 impl Email {
-    /// Accepts `local@domain.tld` shapes up to 254 characters.
+    /// Accepts an RFC 5322 address (parsed by the `email_address` crate) of up to
+    /// 254 characters, without display name or whitespace, at a dotted domain.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let text = raw.trim();
+        let options = email_address::Options::default().without_display_text();
         let valid = text.len() <= 254
-            && !text.chars().any(|c| c.is_whitespace() || c.is_control())
-            && text.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && !domain.contains('@')
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
+            && !text
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || invisible(c))
+            && email_address::EmailAddress::parse_with_options(text, options).is_ok_and(|address| {
+                let domain = address.domain();
+                domain.contains('.') && !domain.starts_with('[') && !domain.ends_with('.')
             });
         if valid {
             Ok(Self(text.to_owned()))
@@ -217,5 +241,33 @@ mod tests {
         assert!(errors.check("name", Name::parse("")).is_none());
         assert!(errors.check("email", Email::parse("x")).is_none());
         assert_eq!(errors.finish().unwrap_err().len(), 2);
+    }
+
+    #[test]
+    fn names_refuse_characters_that_disguise_them() {
+        for disguised in [
+            "Lobby\u{202E}ydboL",
+            "Lo\u{200B}bby",
+            "Lobby\u{2028}2",
+            "\u{FEFF}Lobby",
+            "Lob\u{2066}by",
+        ] {
+            assert!(Name::parse(disguised).is_err(), "{disguised:?} accepted");
+        }
+        assert!(Name::parse("Café Lisboa – Armazém").is_ok());
+    }
+
+    #[test]
+    fn email_addresses_are_parsed_not_guessed() {
+        for bad in [
+            "\"><svg/onload=alert(5)>@x.com",
+            "Ops <ops@example.com>",
+            "ops@[127.0.0.1]",
+            "ops@localhost",
+            "ops\u{202E}@example.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(Email::parse("first.last+alerts@example.co.uk").is_ok());
     }
 }

@@ -48,22 +48,63 @@ fn escape(text: &str) -> String {
 
 /// The session cookie's value.
 fn session_of(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, SESSION_COOKIE)
+}
+
+/// Only paths of this site may be returned to after sign-in: relative, one
+/// leading slash, nothing a browser might read as another host (`//`, `\\`,
+/// tabs and other whitespace or control characters), and a valid path.
+fn safe_return(path: Option<&str>) -> String {
+    match path {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+                && path.parse::<axum::http::uri::PathAndQuery>().is_ok() =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+/// The cookie holding the sign-in form's CSRF token (double submit).
+const CSRF_COOKIE: &str = "seccom-local-sign-in-csrf";
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut bytes)
+        .expect("the system random source is available");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value.to_owned())
 }
 
-/// Only paths of this site may be returned to after sign-in.
-fn safe_return(path: Option<&str>) -> String {
-    match path {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
-        _ => "/".to_owned(),
+/// The headers every page of the stand-in carries, as the portals' do.
+fn secured(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
     }
+    response
 }
 
 #[derive(Deserialize)]
@@ -78,6 +119,8 @@ struct SignInForm {
     account: String,
     #[serde(default)]
     redirect: Option<String>,
+    #[serde(default)]
+    csrf: String,
 }
 
 impl LocalSignIn {
@@ -161,18 +204,41 @@ async fn page(State(sign_in): State<Arc<LocalSignIn>>, Query(query): Query<SignI
         })
         .collect();
     let redirect = escape(&safe_return(query.redirect.as_deref()));
-    Html(format!(
+    let token = random_token();
+    let mut response = Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Sign in · SecCom (local)</title></head><body style=\"font-family: system-ui, sans-serif; max-width: 30rem; margin: 3rem auto; padding: 0 1rem\">\
+         <title>Sign in · SecCom (local)</title></head><body>\
          <h1>Sign in</h1><p>The local stand-in for Cognito's sign-in page: choose who you are.</p>\
          <form method=\"post\" action=\"{SIGN_IN_PATH}\"><input type=\"hidden\" name=\"redirect\" value=\"{redirect}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\
          <label>Account <select name=\"account\"><option value=\"admin\">SecCom staff (admin)</option>{options}</select></label> \
          <button type=\"submit\">Sign in</button></form></body></html>"
     ))
-    .into_response()
+    .into_response();
+    let cookie = format!("{CSRF_COOKIE}={token}; Path={SIGN_IN_PATH}; HttpOnly; Secure; SameSite=Strict");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    secured(response)
 }
 
-async fn sign_in(State(sign_in): State<Arc<LocalSignIn>>, axum::Form(form): axum::Form<SignInForm>) -> Response {
+async fn sign_in(
+    State(sign_in): State<Arc<LocalSignIn>>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<SignInForm>,
+) -> Response {
+    let expected = cookie_value(&headers, CSRF_COOKIE).unwrap_or_default();
+    let matches = !expected.is_empty()
+        && aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), form.csrf.as_bytes()).is_ok();
+    if !matches {
+        return secured(
+            (
+                axum::http::StatusCode::FORBIDDEN,
+                "the sign-in form expired; open it again",
+            )
+                .into_response(),
+        );
+    }
     let user = match form.account.strip_prefix("client:") {
         None if form.account == "admin" => LocalUser::admin(),
         Some(client) => match client.parse::<ClientId>() {
@@ -181,10 +247,7 @@ async fn sign_in(State(sign_in): State<Arc<LocalSignIn>>, axum::Form(form): axum
         },
         None => return (axum::http::StatusCode::BAD_REQUEST, "unknown account").into_response(),
     };
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut bytes)
-        .expect("the system random source is available");
-    let session = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let session = random_token();
     sign_in
         .sessions
         .lock()
@@ -195,19 +258,21 @@ async fn sign_in(State(sign_in): State<Arc<LocalSignIn>>, axum::Form(form): axum
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
-    response
+    secured(response)
 }
 
 async fn sign_out(State(sign_in): State<Arc<LocalSignIn>>, headers: HeaderMap) -> Response {
     if let Some(session) = session_of(&headers) {
         sign_in.sessions.lock().expect("the session lock").remove(&session);
     }
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signed out · SecCom (local)</title></head>\
-         <body style=\"font-family: system-ui, sans-serif; max-width: 30rem; margin: 3rem auto\"><h1>You are signed out</h1>\
-         <p><a href=\"{SIGN_IN_PATH}?redirect=/\">Sign in again</a></p></body></html>"
-    ))
-    .into_response()
+    secured(
+        Html(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signed out · SecCom (local)</title></head>\
+             <body><h1>You are signed out</h1>\
+             <p><a href=\"{SIGN_IN_PATH}?redirect=/\">Sign in again</a></p></body></html>"
+        ))
+        .into_response(),
+    )
 }
 
 #[cfg(test)]
@@ -219,6 +284,9 @@ mod tests {
         assert_eq!(safe_return(Some("/intrusions?x=1")), "/intrusions?x=1");
         assert_eq!(safe_return(Some("//evil.example/")), "/");
         assert_eq!(safe_return(Some("https://evil.example/")), "/");
+        assert_eq!(safe_return(Some("/\t/evil.example")), "/", "a tab browsers drop");
+        assert_eq!(safe_return(Some("/\\evil.example")), "/");
+        assert_eq!(safe_return(Some("/a\r\nSet-Cookie: x=1")), "/", "no header splitting");
         assert_eq!(safe_return(None), "/");
     }
 }

@@ -123,7 +123,10 @@ impl Authenticator {
 
     /// Verifies a Cognito-issued token's signature, issuer, audience, expiry and use.
     async fn verify_cognito(&self, token: &str, token_use: &str) -> Result<CognitoClaims, AuthError> {
-        let header = decode_header(token).map_err(|e| AuthError::Invalid(format!("malformed token: {e}")))?;
+        let header = decode_header(token).map_err(|e| {
+            tracing::info!(error = %e, "a token could not be parsed");
+            AuthError::Invalid("the token is malformed".into())
+        })?;
         if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
             return Err(AuthError::Invalid(format!(
                 "tokens signed with {:?} are not accepted",
@@ -134,21 +137,32 @@ impl Authenticator {
             .kid
             .ok_or_else(|| AuthError::Invalid("the token names no signing key".into()))?;
         let jwk = self.keys.jwk(&kid).await?;
-        let key = DecodingKey::from_jwk(&jwk).map_err(|e| AuthError::Invalid(format!("unusable signing key: {e}")))?;
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| {
+            tracing::warn!(error = %e, kid, "a signing key of the identity provider is unusable");
+            AuthError::Invalid("the token's signing key is unusable".into())
+        })?;
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.settings.issuer]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.leeway = 30;
+        validation.validate_nbf = true;
         if token_use == "id" {
+            // An ID token without `aud` is refused, not waved through.
+            validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
             validation.set_audience(&[&self.settings.client_id]);
         } else {
+            validation.set_required_spec_claims(&["exp", "iss", "sub"]);
             validation.validate_aud = false;
         }
         let claims = decode::<serde_json::Value>(token, &key, &validation)
-            .map_err(|e| AuthError::Invalid(format!("the token was rejected: {e}")))?
+            .map_err(|e| {
+                tracing::info!(error = %e, "a token was rejected");
+                AuthError::Invalid("the token was rejected (signature, issuer, audience or time)".into())
+            })?
             .claims;
-        let claims: CognitoClaims =
-            serde_json::from_value(claims).map_err(|e| AuthError::Invalid(format!("the token lacks claims: {e}")))?;
+        let claims: CognitoClaims = serde_json::from_value(claims).map_err(|e| {
+            tracing::info!(error = %e, "a token lacks claims");
+            AuthError::Invalid("the token lacks required claims".into())
+        })?;
         if claims.token_use != token_use {
             return Err(AuthError::Invalid(format!(
                 "expected an {token_use} token, got an {} token",

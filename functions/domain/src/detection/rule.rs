@@ -32,8 +32,9 @@ pub struct PersonRun {
 /// is stored last sees the whole window, in whatever order they arrive.
 pub fn run_around(seq: u64, frames: &BTreeMap<u64, Observation>) -> Option<PersonRun> {
     let is_person = |s: u64| frames.get(&s).is_some_and(|o| o.person);
+    // A window must fit below u64::MAX: a camera's sequence numbers are its own to choose.
     let starts: Vec<u64> = (seq.saturating_sub(2)..=seq)
-        .filter(|&start| (start..=start + 2).all(is_person))
+        .filter(|&start| start.checked_add(2).is_some_and(|end| (start..=end).all(is_person)))
         .collect();
     let (&first_seq, &last_start) = (starts.first()?, starts.last()?);
     let last_seq = last_start + 2;
@@ -148,5 +149,16 @@ mod tests {
         assert!(!extent.same_burst(&run_around(100, &known).unwrap(), gap), "48 s later");
         let merged = extent.merged(&run_around(5, &known).unwrap());
         assert_eq!((merged.first_seq, merged.last_seq), (1, 7));
+    }
+
+    #[test]
+    fn sequence_numbers_at_the_top_of_the_range_neither_overflow_nor_panic() {
+        let top = u64::MAX;
+        let known = frames(&[(top - 2, true), (top - 1, true), (top, true)]);
+        let run = run_around(top, &known).expect("the last three numbers make a window");
+        assert_eq!((run.first_seq, run.last_seq), (top - 2, top));
+        let two = frames(&[(top - 1, true), (top, true)]);
+        assert!(run_around(top, &two).is_none());
+        assert!(run_around(top - 1, &two).is_none());
     }
 }

@@ -325,9 +325,12 @@ impl Directory {
     ) -> Result<Page<Device>, DomainError> {
         self.get_site(who, site_id).await?;
         let prefix = format!("{}#", entity_of(kind));
-        self.table
+        let mut found: Page<Device> = self
+            .table
             .query(BY_PARENT, ("parentKey", site_key(site_id)), &prefix, &page)
-            .await
+            .await?;
+        found.items = found.items.into_iter().map(|d| d.as_seen_by(who)).collect();
+        Ok(found)
     }
 
     /// One camera or alarm, if the caller may see it; a camera asked for as an alarm is not found.
@@ -339,7 +342,7 @@ impl Directory {
             .filter(|device: &Device| device.kind == kind)
             .ok_or(DomainError::NotFound(kind.noun()))?;
         who.require_visible(device.client_id, kind.noun())?;
-        Ok(device)
+        Ok(device.as_seen_by(who))
     }
 
     /// Renames a camera or alarm (staff only).

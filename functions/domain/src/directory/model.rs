@@ -89,6 +89,18 @@ pub struct Device {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Device {
+    /// The device as `who` may see it: where a device accepts commands is for
+    /// staff and SecCom's own functions, not for client users (it names the
+    /// client's network).
+    pub fn as_seen_by(mut self, who: &crate::auth::Principal) -> Self {
+        if who.tenant().is_some() {
+            self.endpoint = None;
+        }
+        self
+    }
+}
+
 /// A device with the key that signs the commands sent to it: the SHA-256 of its
 /// credential in hex, which both SecCom and the device can compute.
 #[derive(Clone, Debug)]
