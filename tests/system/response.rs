@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use image::RgbImage;
 use reqwest::Method;
-use seccom_domain::response::signing;
+use seccom_domain::response::{CommandAction, signing};
 use seccom_system_tests::{TestStack, test_image};
 use seccom_tools::devices::camera::{self, CameraOptions};
 use seccom_tools::devices::clip;
@@ -613,4 +613,83 @@ async fn intrusions_notifications_and_preferences_stay_within_their_tenant() {
         .json(&json!({ "url": "http://127.0.0.1:9/commands" }));
     stack.send(as_other).await.assert_problem(403);
     assert!(camera.register_endpoint("not a url").await.is_err());
+}
+
+#[tokio::test]
+async fn a_clip_is_stored_once_and_never_replaced() {
+    let stack = TestStack::start().await;
+    let premises = premises(&stack, "Evidence Ltd").await;
+    let (camera_id, credential) = &premises.camera;
+    let at = Utc::now() - chrono::TimeDelta::seconds(20);
+    for seq in 1..=3 {
+        stack
+            .upload_frame(
+                camera_id,
+                seq,
+                jpeg("astronaut.png"),
+                at + chrono::TimeDelta::milliseconds(500 * seq as i64),
+            )
+            .await;
+    }
+    stack.settled().await;
+    let camera = DeviceLink::new(&stack.url(""), camera_id, credential);
+    let request = stack
+        .eventually(30, "the clip request", || async {
+            camera
+                .heartbeat()
+                .await
+                .ok()?
+                .commands
+                .into_iter()
+                .find_map(|command| match command.action {
+                    CommandAction::RecordClip {
+                        upload_url,
+                        upload_headers,
+                        ..
+                    } => Some((upload_url, upload_headers)),
+                    CommandAction::ActivateAlarm { .. } => None,
+                })
+        })
+        .await;
+    let (url, headers) = request;
+    assert_eq!(
+        headers.get("if-none-match").map(String::as_str),
+        Some("*"),
+        "{headers:?}"
+    );
+    let bare = reqwest::Client::new().put(&url).body("unsigned").send().await.unwrap();
+    assert_eq!(bare.status().as_u16(), 403, "the signed headers are required");
+    camera
+        .upload_clip(&url, &headers, b"the first recording".to_vec())
+        .await
+        .unwrap();
+    let mut again = reqwest::Client::new().put(&url);
+    for (name, value) in &headers {
+        again = again.header(name.as_str(), value.as_str());
+    }
+    let replaced = again.body("a replacement").send().await.unwrap();
+    assert_eq!(replaced.status().as_u16(), 412, "a stored clip is never replaced");
+    let path = url.split('?').next().unwrap();
+    let key = path
+        .split("/clips/")
+        .nth(1)
+        .map(|rest| format!("clips/{rest}"))
+        .unwrap();
+    let key = percent_encoding::percent_decode_str(&key)
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
+    let stored = stack
+        .s3()
+        .await
+        .get_object()
+        .bucket(seccom_tools::local::template::local_bucket_name("ClipsBucket"))
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        &stored.body.collect().await.unwrap().to_vec()[..],
+        b"the first recording"
+    );
 }

@@ -75,3 +75,73 @@ async fn the_sign_in_form_needs_its_token_and_returns_only_to_local_paths() {
         assert_eq!(signed_in.headers()["location"], expected, "{crafted:?}");
     }
 }
+
+/// Signs in through the stand-in as `account`; answers the session cookie (`name=value`).
+async fn session_of(stack: &TestStack, http: &reqwest::Client, account: &str) -> String {
+    let page = http.get(stack.url("/oauth2/sign-in")).send().await.unwrap();
+    let csrf_cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body = page.text().await.unwrap();
+    let token = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let signed_in = http
+        .post(stack.url("/oauth2/sign-in"))
+        .header("cookie", &csrf_cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            serde_urlencoded::to_string([("account", account), ("redirect", "/manage"), ("csrf", token.as_str())])
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_session_ends_with_its_sign_out_even_when_its_cookie_is_replayed() {
+    let stack = TestStack::start().await;
+    let http = client();
+    let session = session_of(&stack, &http, "admin").await;
+    let page = http
+        .get(stack.url("/manage"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    // Sign out at the portal, without following it to the identity provider (whose
+    // logout, in AWS, leaves the load balancer's session cookie valid).
+    let out = http
+        .get(stack.url("/manage/signout"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.status().is_redirection(), "{}", out.status());
+    let replayed = http
+        .get(stack.url("/manage"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 401, "the old session is refused");
+    assert!(replayed.text().await.unwrap().contains("You signed out"));
+}

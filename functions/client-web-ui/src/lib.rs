@@ -165,8 +165,9 @@ async fn resolve(
     handle_intrusion(&state, &user.principal, PORTAL, &id, form, true).await
 }
 
-async fn sign_out(State(state): State<PortalState>) -> Response {
-    seccom_web::viewer::sign_out(&state.logout_url)
+async fn sign_out(State(state): State<PortalState>, viewer: Result<Viewer, PageError>) -> Response {
+    let viewer = viewer.ok().map(|Viewer(principal)| principal);
+    seccom_web::viewer::sign_out(&state.directory, viewer.as_ref(), &state.logout_url).await
 }
 
 /// The portal's router, wired to the AWS services and settings given.

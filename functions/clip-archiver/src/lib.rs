@@ -19,7 +19,12 @@ pub enum ClipReport {
     Stored { key: String },
     /// An object nobody asked for (wrong layout or no request); left alone and logged.
     Unexpected { key: String },
+    /// A clip larger than any 6-minute camera recording; not accepted as the intrusion's clip.
+    TooLarge { key: String, size: u64 },
 }
+
+/// The largest clip accepted: 6 minutes at 8 Mbit/s is 360 MB.
+pub const MAX_CLIP_BYTES: u64 = 400 * 1024 * 1024;
 
 /// What the function holds between invocations.
 pub struct ClipArchiver {
@@ -46,6 +51,11 @@ impl EventFunction for ClipArchiver {
         for record in &event.records {
             let key = seccom_domain::s3_key::from_notification(record.s3.object.key.as_deref().unwrap_or_default());
             let size = record.s3.object.size.unwrap_or_default().max(0) as u64;
+            if size > MAX_CLIP_BYTES {
+                tracing::error!(key, size, "a clip larger than any recording of the window was refused");
+                reports.push(ClipReport::TooLarge { key, size });
+                continue;
+            }
             let stored = match Clip::intrusion_of_key(&key) {
                 Some((_, intrusion)) => self.table.clip_stored(intrusion, &key, size, Utc::now()).await?,
                 None => false,

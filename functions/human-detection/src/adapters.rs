@@ -170,14 +170,20 @@ impl EvidenceKeeper for S3Evidence {
         .map_err(|e| DomainError::unavailable("the annotator stopped", e))?
         .map_err(|e| DomainError::unavailable("cannot annotate the snapshot", e.into_boxed_dyn_error()))?;
         let snapshot_key = format!("snapshots/{}.jpg", intrusion.id);
-        s3.put_object()
+        // Written once: a retry finding it there is done, and nothing replaces it.
+        let stored = s3
+            .put_object()
             .bucket(bucket)
             .key(&snapshot_key)
             .content_type("image/jpeg")
+            .if_none_match("*")
             .body(jpeg.into())
             .send()
-            .await
-            .map_err(|e| DomainError::unavailable("cannot store the snapshot", e))?;
-        Ok(snapshot_key)
+            .await;
+        match stored {
+            Ok(_) => Ok(snapshot_key),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(snapshot_key),
+            Err(e) => Err(DomainError::unavailable("cannot store the snapshot", e)),
+        }
     }
 }

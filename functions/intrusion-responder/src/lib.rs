@@ -181,6 +181,8 @@ impl IntrusionResponder {
             .put_object()
             .bucket(&self.clips_bucket)
             .key(&clip.key)
+            .content_type("video/mp4")
+            .if_none_match("*")
             .presigned(presigning)
             .await
             .map_err(|e| DomainError::unavailable("cannot presign a clip upload", e))?;
@@ -189,6 +191,10 @@ impl IntrusionResponder {
             to: clip.to,
             upload_url: upload.uri().to_owned(),
             upload_expires_at: Utc::now() + lifetime,
+            upload_headers: upload
+                .headers()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
         };
         self.command(&camera, action, intrusion).await
     }

@@ -103,6 +103,12 @@ impl PortalState {
     }
 }
 
+impl FromRef<PortalState> for Directory {
+    fn from_ref(state: &PortalState) -> Self {
+        state.directory.clone()
+    }
+}
+
 impl FromRef<PortalState> for Arc<Authenticator> {
     fn from_ref(state: &PortalState) -> Self {
         state.authenticator.clone()

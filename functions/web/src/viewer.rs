@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use seccom_domain::auth::{AuthError, Authenticator, Principal};
+use seccom_domain::directory::Directory;
 
 use crate::page::PageError;
 
@@ -19,13 +20,26 @@ impl<S> FromRequestParts<S> for Viewer
 where
     S: Send + Sync,
     Arc<Authenticator>: FromRef<S>,
+    Directory: FromRef<S>,
 {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
         let authenticator = Arc::<Authenticator>::from_ref(state);
-        match authenticator.authenticate(&parts.headers).await {
-            Ok(principal) => {
+        match authenticator.authenticate_session(&parts.headers).await {
+            Ok((principal, signed_in_at)) => {
+                // The ALB's session cookie outlives a sign-out (Cognito's logout does not end
+                // it), so a session that began before the user's last sign-out is refused here.
+                let signed_out_at = Directory::from_ref(state).signed_out_at(&principal.subject).await?;
+                if let (Some(out), Some(signed_in)) = (signed_out_at, signed_in_at)
+                    && signed_in <= out
+                {
+                    return Err(PageError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "You signed out",
+                        "This session ended when you signed out. Open the portal's home page to sign in again.",
+                    ));
+                }
                 seccom_domain::http::LogIdentity::record(&parts.extensions, &principal);
                 Ok(Self(principal))
             }
@@ -62,8 +76,15 @@ const SESSION_COOKIES: [&str; 4] = [
     "AWSELBAuthSessionCookie-3",
 ];
 
-/// Ends the ALB session (its cookies expire) and sends the browser to the identity provider's sign-out.
-pub fn sign_out(logout_url: &str) -> Response {
+/// Ends the session: every session of the user begun until now is refused from
+/// now on, the ALB's cookies expire, and the browser goes to the identity
+/// provider's sign-out.
+pub async fn sign_out(directory: &Directory, viewer: Option<&Principal>, logout_url: &str) -> Response {
+    if let Some(viewer) = viewer
+        && let Err(error) = directory.record_sign_out(&viewer.subject, chrono::Utc::now()).await
+    {
+        tracing::error!(%error, "a sign-out could not be recorded; the session cookies still expire");
+    }
     let mut response = Redirect::to(logout_url).into_response();
     for name in SESSION_COOKIES {
         let cookie = format!("{name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax");

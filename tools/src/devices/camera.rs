@@ -178,7 +178,11 @@ fn prune(buffer_dir: &Path, before: DateTime<Utc>) {
 /// Acts on one command: a clip request waits for the window's end, then uploads the clip.
 async fn answer(link: DeviceLink, options: CameraOptions, command: Command) {
     let CommandAction::RecordClip {
-        from, to, upload_url, ..
+        from,
+        to,
+        upload_url,
+        upload_headers,
+        ..
     } = command.action
     else {
         tracing::warn!(
@@ -207,7 +211,7 @@ async fn answer(link: DeviceLink, options: CameraOptions, command: Command) {
         })
         .await??;
         let size = bytes.len();
-        link.upload_clip(&upload_url, bytes).await?;
+        link.upload_clip(&upload_url, &upload_headers, bytes).await?;
         anyhow::Ok((frames, size))
     }
     .await;

@@ -150,16 +150,25 @@ impl DeviceLink {
         Ok(())
     }
 
-    /// Uploads a clip to the presigned URL of a clip request.
-    pub async fn upload_clip(&self, url: &str, clip: Vec<u8>) -> anyhow::Result<()> {
-        let response = self
-            .http
-            .put(url)
-            .header(reqwest::header::CONTENT_TYPE, "video/mp4")
-            .body(clip)
-            .send()
-            .await
-            .context("S3 cannot be reached")?;
+    /// Uploads a clip to the presigned URL of a clip request, with the headers it was signed with.
+    pub async fn upload_clip(
+        &self,
+        url: &str,
+        headers: &std::collections::BTreeMap<String, String>,
+        clip: Vec<u8>,
+    ) -> anyhow::Result<()> {
+        let mut request = self.http.put(url);
+        if !headers.keys().any(|name| name.eq_ignore_ascii_case("content-type")) {
+            request = request.header(reqwest::header::CONTENT_TYPE, "video/mp4");
+        }
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request.body(clip).send().await.context("S3 cannot be reached")?;
+        if response.status() == reqwest::StatusCode::PRECONDITION_FAILED {
+            // Stored by an earlier attempt whose answer was lost: a clip is written once.
+            return Ok(());
+        }
         if !response.status().is_success() {
             bail!("{}", refused("S3 refused the clip", response).await);
         }

@@ -281,6 +281,7 @@ async fn answer_command(link: DeviceLink, clips: ClipContext, command: Command) 
         to,
         upload_url,
         upload_expires_at,
+        upload_headers,
     } = command.action
     else {
         tracing::warn!(
@@ -323,7 +324,7 @@ async fn answer_command(link: DeviceLink, clips: ClipContext, command: Command) 
     };
     let mut pause = Duration::from_secs(2);
     while Utc::now() < upload_expires_at {
-        match link.upload_clip(&upload_url, bytes.clone()).await {
+        match link.upload_clip(&upload_url, &upload_headers, bytes.clone()).await {
             Ok(()) => {
                 clips.figures.clips_uploaded.fetch_add(1, Ordering::Relaxed);
                 println!(

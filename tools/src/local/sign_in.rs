@@ -35,7 +35,8 @@ pub const SIGN_OUT_PATH: &str = "/oauth2/sign-out";
 pub struct LocalSignIn {
     idp: LocalIdp,
     directory: Directory,
-    sessions: Mutex<HashMap<String, LocalUser>>,
+    /// Each session's user and when they signed in (the `auth_time` of its tokens).
+    sessions: Mutex<HashMap<String, (LocalUser, i64)>>,
 }
 
 fn escape(text: &str) -> String {
@@ -134,13 +135,13 @@ impl LocalSignIn {
     }
 
     /// The signed-in user of a request, if its session cookie is known.
-    pub fn user(&self, headers: &HeaderMap) -> Option<LocalUser> {
+    pub fn user(&self, headers: &HeaderMap) -> Option<(LocalUser, i64)> {
         let session = session_of(headers)?;
         self.sessions.lock().expect("the session lock").get(&session).cloned()
     }
 
     /// Replaces whatever claims headers the browser sent with the ALB's, for `user`.
-    pub fn sign(&self, user: &LocalUser, headers: &mut HeaderMap) {
+    pub fn sign(&self, (user, signed_in_at): &(LocalUser, i64), headers: &mut HeaderMap) {
         let forged: Vec<HeaderName> = headers
             .keys()
             .filter(|name| name.as_str().starts_with("x-amzn-oidc-"))
@@ -149,7 +150,9 @@ impl LocalSignIn {
         for name in forged {
             headers.remove(name);
         }
-        let access = self.idp.sign(&self.idp.claims(user, "access"));
+        let mut claims = self.idp.claims(user, "access");
+        claims["auth_time"] = (*signed_in_at).into();
+        let access = self.idp.sign(&claims);
         let values = [
             ("x-amzn-oidc-data", self.idp.alb_user_claims(user, LOAD_BALANCER_ARN)),
             ("x-amzn-oidc-accesstoken", access),
@@ -252,7 +255,7 @@ async fn sign_in(
         .sessions
         .lock()
         .expect("the session lock")
-        .insert(session.clone(), user);
+        .insert(session.clone(), (user, chrono::Utc::now().timestamp()));
     let mut response = Redirect::to(&safe_return(form.redirect.as_deref())).into_response();
     let cookie = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; Secure; SameSite=Lax");
     if let Ok(value) = HeaderValue::from_str(&cookie) {

@@ -73,6 +73,8 @@ struct CognitoClaims {
     #[serde(rename = "custom:client_id")]
     tenant: Option<String>,
     client_id: Option<String>,
+    /// When the user signed in (seconds since the epoch).
+    auth_time: Option<i64>,
 }
 
 /// Verifies callers; one per Lambda container so keys are fetched once.
@@ -90,6 +92,17 @@ impl Authenticator {
 
     /// Authenticates by bearer token, or else by the ALB's signed user claims.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+        self.authenticate_session(headers).await.map(|(principal, _)| principal)
+    }
+
+    /// Verifies the caller as [`Self::authenticate`] does, and says when the
+    /// user signed in (`auth_time`), so a portal can refuse sessions older than
+    /// the user's last sign-out.
+    pub async fn authenticate_session(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<(Principal, Option<chrono::DateTime<chrono::Utc>>), AuthError> {
+        let signed_in_at = |seconds: Option<i64>| seconds.and_then(|s| chrono::DateTime::from_timestamp(s, 0));
         if let Some(value) = headers.get(http::header::AUTHORIZATION) {
             let token = value
                 .to_str()
@@ -97,7 +110,9 @@ impl Authenticator {
                 .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
                 .ok_or_else(|| AuthError::Invalid("the Authorization header must be `Bearer <token>`".into()))?;
             let claims = self.verify_cognito(token.trim(), "id").await?;
+            let at = signed_in_at(claims.auth_time);
             return Principal::from_claims(claims.sub, &claims.groups, claims.tenant.as_deref())
+                .map(|principal| (principal, at))
                 .ok_or(AuthError::NoRole);
         }
         if let (Some(alb_settings), Some(data)) = (&self.settings.alb, headers.get(alb::DATA_HEADER)) {
@@ -116,7 +131,10 @@ impl Authenticator {
                 ));
             }
             let tenant = user.claims.get(CLIENT_ID_CLAIM).and_then(|v| v.as_str());
-            return Principal::from_claims(user.sub, &access.groups, tenant).ok_or(AuthError::NoRole);
+            let at = signed_in_at(access.auth_time);
+            return Principal::from_claims(user.sub, &access.groups, tenant)
+                .map(|principal| (principal, at))
+                .ok_or(AuthError::NoRole);
         }
         Err(AuthError::Missing)
     }

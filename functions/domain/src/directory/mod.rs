@@ -489,3 +489,39 @@ impl crate::detection::ports::Cameras for Directory {
         self.find_device(id).await
     }
 }
+
+/// When a user last signed out of the portals: sessions that began before are refused.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignOut {
+    subject: String,
+    at: chrono::DateTime<Utc>,
+}
+
+impl Directory {
+    /// When `subject` last signed out, if ever.
+    pub async fn signed_out_at(&self, subject: &str) -> Result<Option<chrono::DateTime<Utc>>, DomainError> {
+        Ok(self
+            .table
+            .get::<SignOut>(&format!("SIGNOUT#{subject}"))
+            .await?
+            .map(|sign_out| sign_out.at))
+    }
+
+    /// Records that `subject` signed out at `at`: every session begun before ends.
+    pub async fn record_sign_out(&self, subject: &str, at: chrono::DateTime<Utc>) -> Result<(), DomainError> {
+        let placement = dynamo::Placement {
+            pk: format!("SIGNOUT#{subject}"),
+            entity: "SIGNOUT",
+            parent_key: None,
+            sort_key: subject.to_owned(),
+        };
+        let record = SignOut {
+            subject: subject.to_owned(),
+            at,
+        };
+        self.table
+            .put_items(vec![DirectoryTable::encode(placement, &record)?])
+            .await
+    }
+}

@@ -33,6 +33,11 @@ pub enum CommandAction {
         to: DateTime<Utc>,
         upload_url: String,
         upload_expires_at: DateTime<Utc>,
+        /// Headers to send with the PUT, exactly (they are signed): the video's
+        /// content type, and `if-none-match: *`, so a clip is stored once and
+        /// never replaced.
+        #[serde(default)]
+        upload_headers: std::collections::BTreeMap<String, String>,
     },
 }
 
