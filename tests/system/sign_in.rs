@@ -1,6 +1,7 @@
 //! The local stand-in for the ALB's Cognito sign-in: its form is protected
 //! like the portals' (CSRF token, security headers) and returns only to paths
-//! of this site.
+//! of this site; and a portal sign-out ends the session even when its cookie is
+//! replayed.
 
 use seccom_system_tests::TestStack;
 
@@ -9,6 +10,44 @@ fn client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// The sign-in form's CSRF cookie (`name=value`), its token, and the page.
+async fn form_of(page: reqwest::Response) -> (String, String, String) {
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body = page.text().await.unwrap();
+    let token = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    (cookie, token, body)
+}
+
+/// Posts the sign-in form with the CSRF cookie given.
+async fn post(
+    stack: &TestStack,
+    http: &reqwest::Client,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = http
+        .post(stack.url("/oauth2/sign-in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(fields).unwrap());
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap()
 }
 
 #[tokio::test]
@@ -30,29 +69,13 @@ async fn the_sign_in_form_needs_its_token_and_returns_only_to_local_paths() {
     };
     assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
     assert_eq!(header("x-frame-options"), "DENY");
-    let cookie = header("set-cookie");
-    let csrf_cookie = cookie.split(';').next().unwrap().to_owned();
-    let body = page.text().await.unwrap();
-    let token = body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (csrf_cookie, token, body) = form_of(page).await;
     assert!(
         body.contains("value=\"/\""),
         "the crafted return path is replaced: {body}"
     );
 
-    let forged = http
-        .post(stack.url("/oauth2/sign-in"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(serde_urlencoded::to_string([("account", "admin"), ("redirect", "/manage")]).unwrap())
-        .send()
-        .await
-        .unwrap();
+    let forged = post(&stack, &http, None, &[("account", "admin"), ("redirect", "/manage")]).await;
     assert_eq!(forged.status(), 403, "a form without its token is refused");
 
     for (crafted, expected) in [
@@ -60,66 +83,28 @@ async fn the_sign_in_form_needs_its_token_and_returns_only_to_local_paths() {
         ("/a\r\nSet-Cookie: x=1", "/"),
         ("/manage", "/manage"),
     ] {
-        let signed_in = http
-            .post(stack.url("/oauth2/sign-in"))
-            .header("cookie", &csrf_cookie)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(
-                serde_urlencoded::to_string([("account", "admin"), ("redirect", crafted), ("csrf", token.as_str())])
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        let fields = [("account", "admin"), ("redirect", crafted), ("csrf", token.as_str())];
+        let signed_in = post(&stack, &http, Some(&csrf_cookie), &fields).await;
         assert_eq!(signed_in.status(), 303, "{crafted:?}");
         assert_eq!(signed_in.headers()["location"], expected, "{crafted:?}");
     }
-}
-
-/// Signs in through the stand-in as `account`; answers the session cookie (`name=value`).
-async fn session_of(stack: &TestStack, http: &reqwest::Client, account: &str) -> String {
-    let page = http.get(stack.url("/oauth2/sign-in")).send().await.unwrap();
-    let csrf_cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let body = page.text().await.unwrap();
-    let token = body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    let signed_in = http
-        .post(stack.url("/oauth2/sign-in"))
-        .header("cookie", &csrf_cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(
-            serde_urlencoded::to_string([("account", account), ("redirect", "/manage"), ("csrf", token.as_str())])
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    signed_in.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]
 async fn a_session_ends_with_its_sign_out_even_when_its_cookie_is_replayed() {
     let stack = TestStack::start().await;
     let http = client();
-    let session = session_of(&stack, &http, "admin").await;
+    let page = http.get(stack.url("/oauth2/sign-in")).send().await.unwrap();
+    let (csrf_cookie, token, _) = form_of(page).await;
+    let fields = [("account", "admin"), ("redirect", "/manage"), ("csrf", token.as_str())];
+    let signed_in = post(&stack, &http, Some(&csrf_cookie), &fields).await;
+    let session = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let page = http
         .get(stack.url("/manage"))
         .header("cookie", &session)

@@ -47,6 +47,30 @@ pub fn nal_units(stream: &[u8]) -> Vec<&[u8]> {
     units
 }
 
+/// The first sequence and picture parameter sets seen.
+pub type ParameterSets = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// An MP4 sample (length-prefixed NAL units) from one Annex B access unit, and
+/// whether it is a keyframe; its parameter sets go to `parameter_sets` (the
+/// first seen are kept), delimiters and supplemental information are dropped.
+pub fn mp4_sample(access_unit: &[u8], parameter_sets: &mut ParameterSets) -> (Vec<u8>, bool) {
+    let mut sample = Vec::with_capacity(access_unit.len());
+    let mut is_sync = false;
+    for nal in nal_units(access_unit) {
+        match nal.first().map(|b| b & 0x1f) {
+            Some(7) => parameter_sets.0 = parameter_sets.0.take().or_else(|| Some(nal.to_vec())),
+            Some(8) => parameter_sets.1 = parameter_sets.1.take().or_else(|| Some(nal.to_vec())),
+            Some(6) | Some(9) | None => {}
+            Some(kind) => {
+                is_sync |= kind == 5;
+                sample.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+                sample.extend_from_slice(nal);
+            }
+        }
+    }
+    (sample, is_sync)
+}
+
 /// Encodes frames (oldest first) captured within `from`..`to` into an MP4 file;
 /// the video lasts until `to`, the last frame showing until then.
 pub fn encode(frames: &[ClipFrame], from: DateTime<Utc>, to: DateTime<Utc>, fps: f32) -> anyhow::Result<Vec<u8>> {
@@ -62,7 +86,7 @@ pub fn encode(frames: &[ClipFrame], from: DateTime<Utc>, to: DateTime<Utc>, fps:
         Encoder::with_api_config(OpenH264API::from_source(), config).context("the H.264 encoder cannot start")?;
     let offset = |at: DateTime<Utc>| (at - from).num_milliseconds().max(0) as u64;
     let end = offset(to).max(offset(frames[frames.len() - 1].captured_at) + 1);
-    let mut parameter_sets: (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
+    let mut parameter_sets: ParameterSets = (None, None);
     let mut samples = Vec::with_capacity(frames.len());
     for (index, frame) in frames.iter().enumerate() {
         let image = if frame.image.dimensions() == (width, height) {
@@ -77,20 +101,7 @@ pub fn encode(frames: &[ClipFrame], from: DateTime<Utc>, to: DateTime<Utc>, fps:
         };
         let yuv = YUVBuffer::from_rgb_source(RgbSliceU8::new(image.as_raw(), (width as usize, height as usize)));
         let stream = encoder.encode(&yuv).context("the H.264 encoder failed")?.to_vec();
-        let mut sample = Vec::with_capacity(stream.len());
-        let mut is_sync = false;
-        for unit in nal_units(&stream) {
-            match unit.first().map(|b| b & 0x1f) {
-                Some(7) => parameter_sets.0 = Some(unit.to_vec()),
-                Some(8) => parameter_sets.1 = Some(unit.to_vec()),
-                Some(kind) => {
-                    is_sync |= kind == 5;
-                    sample.extend_from_slice(&(unit.len() as u32).to_be_bytes());
-                    sample.extend_from_slice(unit);
-                }
-                None => {}
-            }
-        }
+        let (sample, is_sync) = mp4_sample(&stream, &mut parameter_sets);
         let start = offset(frame.captured_at);
         let next = frames
             .get(index + 1)

@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use mp4::Mp4Sample;
 
-use crate::devices::clip::{nal_units, write_mp4};
+use crate::devices::clip::{ParameterSets, mp4_sample, write_mp4};
 
 const SUFFIX: &str = "h264seg";
 /// The duration given to the last frame of a clip, when nothing follows it.
@@ -177,25 +177,10 @@ pub fn to_mp4(units: &[Recorded], dimensions: (u16, u16)) -> anyhow::Result<Vec<
     let Some(first) = units.first() else {
         bail!("nothing was recorded in the requested window");
     };
-    let mut parameter_sets: (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
+    let mut parameter_sets: ParameterSets = (None, None);
     let mut samples = Vec::with_capacity(units.len());
     for (index, unit) in units.iter().enumerate() {
-        let mut sample = Vec::with_capacity(unit.data.len());
-        let mut is_sync = false;
-        for nal in nal_units(&unit.data) {
-            match nal.first().map(|b| b & 0x1f) {
-                Some(7) => parameter_sets.0 = parameter_sets.0.take().or_else(|| Some(nal.to_vec())),
-                Some(8) => parameter_sets.1 = parameter_sets.1.take().or_else(|| Some(nal.to_vec())),
-                // Access unit delimiters and supplemental information are not needed to play.
-                Some(9) | Some(6) => {}
-                Some(kind) => {
-                    is_sync |= kind == 5;
-                    sample.extend_from_slice(&(nal.len() as u32).to_be_bytes());
-                    sample.extend_from_slice(nal);
-                }
-                None => {}
-            }
-        }
+        let (sample, is_sync) = mp4_sample(&unit.data, &mut parameter_sets);
         let start = (unit.captured_at_ms - first.captured_at_ms).max(0) as u64;
         let next = units
             .get(index + 1)
