@@ -181,3 +181,25 @@ async fn devices_act_only_as_themselves() {
     assert_eq!(seen["state"], "online");
     assert!(seen["lastSeenAt"].is_string());
 }
+
+#[tokio::test]
+async fn repeated_wrong_credentials_are_slowed_down_and_the_right_one_still_works() {
+    let stack = TestStack::start().await;
+    let client = stack.create_client("Guessed Ltd").await;
+    let site = stack.create_site(&client, "Yard").await;
+    let (camera, credential) = stack.register_device(&site, "cameras", "Gate").await;
+    let path = format!("/api/devices/{camera}/heartbeat");
+    let wrong = format!("sck_{camera}_{}", "A".repeat(43));
+    for attempt in 1..=10 {
+        let answer = stack.call(Method::POST, &path, Some(&wrong), None).await;
+        assert_eq!(answer.status.as_u16(), 401, "attempt {attempt}");
+    }
+    let slowed = stack.call(Method::POST, &path, Some(&wrong), None).await;
+    slowed.assert_problem(429);
+    let retry_after: u64 = slowed.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after > 0 && retry_after <= 900, "{retry_after}");
+    stack
+        .call(Method::POST, &path, Some(&credential), None)
+        .await
+        .expect(200);
+}

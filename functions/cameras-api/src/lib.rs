@@ -18,7 +18,9 @@ use seccom_domain::config::{Config, DIRECTORY_TABLE, FRAMES_BUCKET, MissingSetti
 use seccom_domain::controls::ControlStore;
 use seccom_domain::destinations::Destinations;
 use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameKey};
-use seccom_domain::directory::{Device, DeviceEndpoint, DeviceKind, DeviceState, Directory, DirectoryTable};
+use seccom_domain::directory::{
+    Device, DeviceAuth, DeviceEndpoint, DeviceKind, DeviceState, Directory, DirectoryTable,
+};
 use seccom_domain::http::openapi::{self, Callers};
 use seccom_domain::http::{ApiError, JsonBody, PathId};
 use seccom_domain::ids::DeviceId;
@@ -79,13 +81,31 @@ impl FromRequestParts<AppState> for DeviceCaller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "send the device credential as a bearer token"))?;
-        match state.directory.authenticate_device(presented.trim()).await? {
-            Some(device) => Ok(Self(device)),
-            None => {
-                tracing::info!("a device credential was refused");
+        // The ALB appends the caller's address to X-Forwarded-For: the last entry is the one it saw.
+        let source = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        match state.directory.authenticate_device(presented.trim(), source).await? {
+            DeviceAuth::Accepted(device) => Ok(Self(device)),
+            DeviceAuth::Refused => {
+                tracing::info!(?source, "a device credential was refused");
                 Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "the device credential is not valid",
+                ))
+            }
+            DeviceAuth::Throttled { retry_after } => {
+                tracing::warn!(
+                    ?source,
+                    retry_after,
+                    "device authentication throttled after repeated failures"
+                );
+                Err(ApiError::too_many_requests(
+                    "too many failed attempts; try again later",
+                    retry_after,
                 ))
             }
         }

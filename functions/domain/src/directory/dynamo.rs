@@ -128,6 +128,75 @@ impl DirectoryTable {
         Ok(())
     }
 
+    /// Counts one more failed attempt on `pk` within a window that ends at
+    /// `until` (a new window when the last one ended before `now`); creates
+    /// the item (with a TTL at the window's end) when `create`. Answers the count.
+    pub(super) async fn count_failure(&self, pk: &str, now: i64, until: i64, create: bool) -> Result<u32, DomainError> {
+        // A counter item of its own expires with its window (TTL); a counter kept on
+        // another record (a device) must never give that record an expiry.
+        let (exists, set) = if create {
+            (
+                "",
+                "SET authFailures = :one, authFailuresUntil = :until, expiresAt = :until",
+            )
+        } else {
+            (
+                "attribute_exists(pk) AND ",
+                "SET authFailures = :one, authFailuresUntil = :until",
+            )
+        };
+        let fresh = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .update_expression(set)
+            .condition_expression(format!(
+                "{exists}(attribute_not_exists(authFailuresUntil) OR authFailuresUntil < :now)"
+            ))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        match fresh {
+            Ok(_) => return Ok(1),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(e) => return Err(unavailable("count a failed attempt")(e)),
+        }
+        let counted = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .update_expression("ADD authFailures :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match counted {
+            Ok(output) => Ok(output
+                .attributes
+                .and_then(|a| {
+                    a.get("authFailures")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse().ok())
+                })
+                .unwrap_or(1)),
+            // The device was removed meanwhile: nothing left to count on.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(1)
+            }
+            Err(e) => Err(unavailable("count a failed attempt")(e)),
+        }
+    }
+
     fn decode<T: DeserializeOwned>(item: HashMap<String, AttributeValue>) -> Result<T, DomainError> {
         serde_dynamo::from_item::<_, Stored<T>>(item)
             .map(|stored| stored.record)

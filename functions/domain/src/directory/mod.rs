@@ -436,14 +436,48 @@ impl Directory {
 
     /// The device a credential belongs to; `None` for any credential that is not
     /// exactly a live device's (malformed, unknown device, wrong secret).
-    pub async fn authenticate_device(&self, presented: &str) -> Result<Option<Device>, DomainError> {
+    pub async fn authenticate_device(
+        &self,
+        presented: &str,
+        source: Option<std::net::IpAddr>,
+    ) -> Result<DeviceAuth, DomainError> {
+        let now = Utc::now().timestamp();
+        let until = now + AUTH_FAILURE_WINDOW_SECONDS;
+        let refused = async {
+            // Failures are counted per source too (an item of its own, expiring with its window).
+            let Some(source) = source else {
+                return Ok(DeviceAuth::Refused);
+            };
+            let count = self
+                .table
+                .count_failure(&format!("AUTHFAIL#SOURCE#{source}"), now, until, true)
+                .await?;
+            Ok(if count > SOURCE_FAILURE_LIMIT {
+                DeviceAuth::Throttled {
+                    retry_after: AUTH_FAILURE_WINDOW_SECONDS as u64,
+                }
+            } else {
+                DeviceAuth::Refused
+            })
+        };
         let Some(id) = credential::claimed_device(presented) else {
-            return Ok(None);
+            return refused.await;
         };
         let Some((device, Some(stored))) = self.table.get_with_credential::<Device>(&device_key(id)).await? else {
-            return Ok(None);
+            return refused.await;
         };
-        Ok(credential::matches(presented, &stored).then_some(device))
+        // The right credential always works: counting only failures, nobody can lock a
+        // device out by sending wrong credentials in its name.
+        if credential::matches(presented, &stored) {
+            return Ok(DeviceAuth::Accepted(device));
+        }
+        let failures = self.table.count_failure(&device_key(id), now, until, false).await?;
+        if failures > DEVICE_FAILURE_LIMIT {
+            return Ok(DeviceAuth::Throttled {
+                retry_after: AUTH_FAILURE_WINDOW_SECONDS as u64,
+            });
+        }
+        refused.await
     }
 
     /// Records that a device was heard from: online, or faulty when it says so.
@@ -524,4 +558,23 @@ impl Directory {
             .put_items(vec![DirectoryTable::encode(placement, &record)?])
             .await
     }
+}
+
+/// How long failed device authentications are remembered.
+const AUTH_FAILURE_WINDOW_SECONDS: i64 = 900;
+/// Failed authentications of one device within the window before further failures get 429.
+const DEVICE_FAILURE_LIMIT: u32 = 10;
+/// Failed authentications from one address within the window before further failures get 429.
+const SOURCE_FAILURE_LIMIT: u32 = 30;
+
+/// What a device credential came to.
+#[derive(Debug)]
+pub enum DeviceAuth {
+    /// The credential is this device's.
+    Accepted(Device),
+    /// Not a valid credential.
+    Refused,
+    /// A wrong credential again, after too many for this device or from this
+    /// address: try again after `retry_after` seconds.
+    Throttled { retry_after: u64 },
 }

@@ -29,9 +29,20 @@ pub struct ApiError {
     /// For validation failures: each refused field and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     invalid_params: Vec<FieldError>,
+    /// For 429: seconds until the caller may try again (the `Retry-After` header).
+    #[serde(skip)]
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
+    /// A 429: too many attempts, try again after `seconds`.
+    pub fn too_many_requests(detail: impl Into<String>, seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, detail)
+        }
+    }
+
     /// A problem with a status and a human-readable detail.
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         Self {
@@ -40,6 +51,7 @@ impl ApiError {
             status: status.as_u16(),
             detail: detail.into(),
             invalid_params: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -106,11 +118,15 @@ impl From<AuthError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = self.retry_after;
         let mut response = (status, Json(self)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
