@@ -173,3 +173,18 @@ async fn bodies_over_the_alb_limit_are_refused_and_lose_nothing() {
         .expect(200);
     assert_eq!(listed["items"], json!([]));
 }
+
+#[tokio::test]
+async fn a_reversed_date_range_is_a_bad_request_not_an_outage() {
+    let stack = TestStack::start().await;
+    let answer = stack
+        .call(
+            Method::GET,
+            "/api/intrusions?from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z",
+            Some(&stack.admin()),
+            None,
+        )
+        .await;
+    answer.assert_problem(400);
+    assert_eq!(answer.body["invalidParams"][0]["name"], "from");
+}

@@ -61,3 +61,19 @@ fn every_documented_path_reaches_its_function_through_the_template() {
         }
     }
 }
+
+#[test]
+fn every_schema_a_description_refers_to_is_in_it() {
+    for (function, document) in descriptions() {
+        let text = serde_json::to_string(&document).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let defined = &json["components"]["schemas"];
+        for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = reference.split('"').next().unwrap();
+            assert!(
+                !defined[name].is_null(),
+                "{function} refers to the missing schema {name}"
+            );
+        }
+    }
+}

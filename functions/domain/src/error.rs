@@ -46,3 +46,40 @@ impl DomainError {
         }
     }
 }
+
+/// An error with every cause under it, as AWS SDK errors need to be logged:
+/// their own message is only "service error", the details are in their sources
+/// (what `aws_smithy_types::error::display::DisplayErrorContext` prints).
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("service error")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_chain_names_every_cause() {
+        let error = Outer(std::io::Error::other(
+            "ValidationException: Invalid KeyConditionExpression",
+        ));
+        assert_eq!(
+            chain(&error),
+            "service error: ValidationException: Invalid KeyConditionExpression"
+        );
+    }
+}

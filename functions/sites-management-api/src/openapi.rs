@@ -19,7 +19,8 @@ use utoipa::openapi::OpenApi as Document;
         (name = "devices", description = "Cameras and alarms installed at sites"),
         (name = "arming", description = "When a site's detections count: armed, disarmed or on a weekly schedule"),
         (name = "detection", description = "Which people a camera counts: zones, masks, minimum score and size")
-    )
+    ),
+    components(schemas(crate::routes::devices::Collection))
 )]
 struct ApiDoc;
 

@@ -168,7 +168,7 @@ impl From<DomainError> for PageError {
                 "Open the list again from the start.",
             ),
             DomainError::Unavailable { context, source } => {
-                tracing::error!(context, error = %source, "a dependency failed");
+                tracing::error!(context, error = %seccom_domain::error::chain(source.as_ref()), "a dependency failed");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Temporarily unavailable",

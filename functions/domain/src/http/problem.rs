@@ -86,7 +86,7 @@ impl From<DomainError> for ApiError {
                 ref context,
                 ref source,
             } => {
-                tracing::error!(error = %context, cause = %source, "dependency failed");
+                tracing::error!(error = %context, cause = %crate::error::chain(source.as_ref()), "dependency failed");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "the service is temporarily unavailable; retry shortly",

@@ -2,7 +2,7 @@
 
 mod clients;
 mod controls;
-mod devices;
+pub(crate) mod devices;
 mod sites;
 
 use axum::Json;
