@@ -20,6 +20,8 @@ pub mod media;
 pub mod memory;
 pub mod page;
 mod page_token;
+#[cfg(test)]
+mod proptests;
 pub mod response;
 pub mod s3_key;
 pub mod values;

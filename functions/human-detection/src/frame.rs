@@ -177,3 +177,30 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Whatever bytes arrive, even behind a JPEG or PNG signature, decoding
+        /// answers an image or a rejection, never a panic.
+        #[test]
+        fn any_bytes_decode_or_are_rejected(
+            prefix in prop_oneof![
+                Just(Vec::new()),
+                Just(vec![0xff, 0xd8, 0xff, 0xe0]),
+                Just(b"\x89PNG\r\n\x1a\n".to_vec()),
+                Just(b"GIF89a".to_vec()),
+            ],
+            rest in proptest::collection::vec(any::<u8>(), 0..2048),
+        ) {
+            let bytes = [prefix, rest].concat();
+            let _ = decode(&bytes);
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Property tests of every parser that reads what outsiders send: object
+//! keys, page tokens, device credentials, command signatures, ALB user claims
+//! and bearer tokens, URLs, polygons, schedules and the validated values.
+//! Whatever the input, each answers with a value or a clean error, never a panic.
+
+use proptest::prelude::*;
+
+use crate::arming::{ArmingBody, DayMinute, ExceptionBody, ManualBody, PeriodBody};
+use crate::credential;
+use crate::destinations::Destinations;
+use crate::detection::FrameKey;
+use crate::detection::zones::Polygon;
+use crate::page_token::{self, ListKey};
+use crate::response::signing;
+use crate::values::{Email, Name, Phone};
+
+/// One authenticator (whose key endpoints answer nothing) and runtime for every case.
+fn verifier() -> &'static (tokio::runtime::Runtime, crate::auth::Authenticator) {
+    static VERIFIER: std::sync::OnceLock<(tokio::runtime::Runtime, crate::auth::Authenticator)> =
+        std::sync::OnceLock::new();
+    VERIFIER.get_or_init(|| {
+        let authenticator = crate::auth::Authenticator::new(crate::auth::AuthSettings {
+            issuer: "https://issuer.invalid".into(),
+            client_id: "client".into(),
+            jwks_url: "http://127.0.0.1:9/jwks.json".into(),
+            alb: Some(crate::auth::AlbSettings {
+                load_balancer_arn: "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/x/1".into(),
+                public_keys_url: "http://127.0.0.1:9".into(),
+            }),
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        (runtime, authenticator)
+    })
+}
+
+/// Text biased towards what the parsers look for: separators, digits, escapes, unicode.
+fn tricky() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[a-zA-Z0-9_/%+.:@=\\-\\[\\]\u{202E}\u{200B} ]{0,80}",
+        "(frames|sck|rtsp|http|https)[:/_][a-z0-9/_.:%\\-]{0,60}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn object_keys_parse_or_are_refused(key in tricky()) {
+        if let Ok(parsed) = FrameKey::parse(&key) {
+            prop_assert_eq!(FrameKey::parse(&parsed.to_string()).unwrap(), parsed);
+        }
+        let _ = crate::s3_key::from_notification(&key);
+    }
+
+    #[test]
+    fn page_tokens_from_anyone_are_refused_cleanly(token in tricky()) {
+        let list = ListKey { table_keys: &["pk"], partition: ("parentKey", "CLIENT#1"), sort: ("sortKey", "SITE#") };
+        let _ = page_token::decode(&token, &list);
+    }
+
+    #[test]
+    fn device_credentials_never_panic(presented in tricky(), stored in tricky()) {
+        let _ = credential::claimed_device(&presented);
+        prop_assert!(!credential::matches(&presented, &stored) || credential::hash(&presented) == stored);
+    }
+
+    #[test]
+    fn command_signatures_are_checked_whatever_arrives(
+        key in proptest::collection::vec(any::<u8>(), 0..64),
+        timestamp in tricky(),
+        signature in tricky(),
+        body in proptest::collection::vec(any::<u8>(), 0..256),
+    ) {
+        let now = chrono::Utc::now();
+        let _ = signing::verify(&key, &timestamp, &signature, &body, now);
+        let good = signing::sign(&key, now, &body);
+        prop_assert!(signing::verify(&key, &now.timestamp().to_string(), &good, &body, now).is_ok());
+    }
+
+    #[test]
+    fn urls_are_accepted_or_refused_never_crash(raw in tricky()) {
+        let _ = Destinations::default().url(&raw);
+    }
+
+    #[test]
+    fn values_parse_or_name_their_problem(raw in tricky()) {
+        let _ = Name::parse(&raw);
+        let _ = Email::parse(&raw);
+        let _ = Phone::parse(&raw);
+        let _ = DayMinute::parse(&raw);
+    }
+
+    #[test]
+    fn polygons_of_any_numbers_are_judged(corners in proptest::collection::vec(
+        proptest::collection::vec(prop_oneof![any::<f64>(), -1.0..2.0f64], 0..4), 0..40)) {
+        if let Ok(polygon) = Polygon::parse(&corners) {
+            let _ = polygon.contains([0.5, 0.5]);
+        }
+    }
+
+    #[test]
+    fn arming_plans_from_anyone_are_validated(mode in tricky(), zone in tricky(), day in tricky(),
+                                              from in tricky(), to in tricky(), date in tricky(), until in tricky()) {
+        let body = ArmingBody {
+            mode,
+            time_zone: Some(zone),
+            schedule: vec![PeriodBody { days: vec![day], from, to }],
+            exceptions: vec![ExceptionBody { date, armed: true }],
+        };
+        if let Ok(plan) = body.parse() {
+            let _ = plan.next_change(chrono::Utc::now());
+        }
+        let _ = ManualBody { until: Some(until), note: None }.parse(chrono::Utc::now());
+    }
+
+    #[test]
+    fn bearer_tokens_and_alb_claims_are_refused_without_panicking(token in tricky(), data in tricky()) {
+        let (runtime, authenticator) = verifier();
+        for (name, value) in [("authorization", format!("Bearer {token}")), ("x-amzn-oidc-data", data)] {
+            let mut headers = http::HeaderMap::new();
+            if let Ok(value) = http::HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+                prop_assert!(runtime.block_on(authenticator.authenticate(&headers)).is_err());
+            }
+        }
+    }
+}
