@@ -21,10 +21,10 @@ use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameKey};
 use seccom_domain::directory::{
     Device, DeviceAuth, DeviceEndpoint, DeviceKind, DeviceState, Directory, DirectoryTable,
 };
-use seccom_domain::http::openapi::{self, Callers};
-use seccom_domain::http::{ApiError, JsonBody, PathId};
 use seccom_domain::ids::DeviceId;
 use seccom_domain::response::{Command, DeliveredBy, ResponseTable};
+use seccom_http::openapi::{self, Callers};
+use seccom_http::{ApiError, JsonBody, PathId};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -336,5 +336,5 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         frames_bucket: config.required(FRAMES_BUCKET)?.to_owned(),
     };
     let (routes, _) = router().with_state(state).split_for_parts();
-    Ok(seccom_domain::http::service(routes))
+    Ok(seccom_http::service(routes))
 }

@@ -4,8 +4,6 @@
 
 use std::collections::HashMap;
 
-use crate::auth::{AlbSettings, AuthSettings};
-
 /// The name of the DynamoDB table holding clients, sites and devices.
 pub const DIRECTORY_TABLE: &str = "DIRECTORY_TABLE";
 /// The DynamoDB table of frame results and per-camera decision state.
@@ -112,70 +110,5 @@ impl Config {
                 .force_path_style(path_style)
                 .build(),
         )
-    }
-
-    /// How callers are authenticated.
-    pub fn auth_settings(&self) -> Result<AuthSettings, MissingSetting> {
-        let issuer = self.required(AUTH_ISSUER)?.trim_end_matches('/').to_owned();
-        let jwks_url = self
-            .optional(AUTH_JWKS_URL)
-            .map_or_else(|| format!("{issuer}/.well-known/jwks.json"), str::to_owned);
-        let alb = match self.optional(ALB_ARN) {
-            Some(arn) => Some(AlbSettings {
-                load_balancer_arn: arn.to_owned(),
-                public_keys_url: match self.optional(ALB_PUBLIC_KEYS_URL) {
-                    Some(url) => url.to_owned(),
-                    None => format!(
-                        "https://public-keys.auth.elb.{}.amazonaws.com",
-                        self.required("AWS_REGION")?
-                    ),
-                },
-            }),
-            None => None,
-        };
-        Ok(AuthSettings {
-            issuer,
-            client_id: self.required(AUTH_CLIENT_ID)?.to_owned(),
-            jwks_url,
-            alb,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config(pairs: &[(&str, &str)]) -> Config {
-        Config::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
-    }
-
-    #[test]
-    fn auth_settings_default_to_cognito_and_elb_endpoints() {
-        let settings = config(&[
-            (
-                AUTH_ISSUER,
-                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/",
-            ),
-            (AUTH_CLIENT_ID, "app"),
-            (ALB_ARN, "arn:alb"),
-            ("AWS_REGION", "eu-west-1"),
-        ])
-        .auth_settings()
-        .unwrap();
-        assert_eq!(
-            settings.jwks_url,
-            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"
-        );
-        assert_eq!(
-            settings.alb.unwrap().public_keys_url,
-            "https://public-keys.auth.elb.eu-west-1.amazonaws.com"
-        );
-    }
-
-    #[test]
-    fn missing_settings_are_named() {
-        let error = config(&[(AUTH_ISSUER, "x")]).auth_settings().unwrap_err();
-        assert!(error.to_string().contains(AUTH_CLIENT_ID));
     }
 }

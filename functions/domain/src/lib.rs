@@ -1,7 +1,8 @@
 //! The SecCom domain shared by every Lambda: identifiers and validated values,
 //! the authorisation policy, the directory of clients, sites and devices with
-//! its DynamoDB adapter, and the HTTP conventions (problem details, auth
-//! extraction, pagination) that all APIs answer with.
+//! its DynamoDB adapter, and the use cases with their ports. It knows nothing of
+//! HTTP: the conventions every API answers with (problem details, extractors,
+//! token verification) live in `seccom-http`.
 
 pub mod arming;
 pub mod auth;
@@ -14,7 +15,6 @@ pub mod detection;
 pub mod directory;
 mod dynamo;
 pub mod error;
-pub mod http;
 pub mod ids;
 pub mod media;
 pub mod memory;

@@ -188,7 +188,7 @@ impl Phone {
 /// Accepts an absolute `http` or `https` URL without embedded credentials:
 /// where SecCom posts webhooks and device commands.
 pub fn http_url(raw: &str) -> Result<String, String> {
-    let url = reqwest::Url::parse(raw.trim()).map_err(|_| "must be an absolute http(s) URL".to_owned())?;
+    let url = url::Url::parse(raw.trim()).map_err(|_| "must be an absolute http(s) URL".to_owned())?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err("must be an absolute http(s) URL".into());
     }

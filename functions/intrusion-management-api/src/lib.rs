@@ -10,13 +10,13 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use axum::Router;
 use axum::extract::FromRef;
-use seccom_domain::auth::Authenticator;
 use seccom_domain::config::{Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting, RESPONSES_TABLE};
 use seccom_domain::detection::{DetectionTables, Intrusions};
 use seccom_domain::directory::{Directory, DirectoryTable};
-use seccom_domain::http::openapi::{self, Callers};
 use seccom_domain::media::MediaLinks;
 use seccom_domain::response::{ResponseTable, Responses};
+use seccom_http::auth::Authenticator;
+use seccom_http::openapi::{self, Callers};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -107,8 +107,8 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         intrusions,
         responses,
         links: MediaLinks::from_config(sdk, config)?,
-        authenticator: Arc::new(Authenticator::new(config.auth_settings()?)),
+        authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
     };
     let (routes, _) = router().with_state(state).split_for_parts();
-    Ok(seccom_domain::http::service(routes))
+    Ok(seccom_http::service(routes))
 }

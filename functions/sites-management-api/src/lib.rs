@@ -10,11 +10,11 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use axum::Router;
 use axum::extract::FromRef;
-use seccom_domain::auth::Authenticator;
 use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, DIRECTORY_TABLE, MissingSetting};
 use seccom_domain::controls::SiteControls;
 use seccom_domain::directory::{Directory, DirectoryTable};
+use seccom_http::auth::Authenticator;
 
 pub use openapi::openapi;
 
@@ -51,8 +51,8 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let state = AppState {
         controls: SiteControls::new(directory.clone(), Arc::new(table), Arc::new(SystemClock)),
         directory,
-        authenticator: Arc::new(Authenticator::new(config.auth_settings()?)),
+        authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
     };
     let (routes, _) = routes::router().with_state(state).split_for_parts();
-    Ok(seccom_domain::http::service(routes))
+    Ok(seccom_http::service(routes))
 }

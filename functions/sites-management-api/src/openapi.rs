@@ -1,7 +1,7 @@
 //! The OpenAPI description, generated from the routes themselves so it cannot
 //! drift from them; a test keeps the published copy in `docs/api/` identical.
 
-use seccom_domain::http::openapi::{self, Callers};
+use seccom_http::openapi::{self, Callers};
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as Document;
 #[derive(OpenApi)]

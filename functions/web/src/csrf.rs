@@ -107,7 +107,7 @@ pub async fn protect(request: Request, next: Next) -> Response {
             return refused("cross-site origin");
         }
         let (parts, body) = request.into_parts();
-        let Ok(bytes) = to_bytes(body, seccom_domain::http::MAX_BODY_BYTES).await else {
+        let Ok(bytes) = to_bytes(body, seccom_http::MAX_BODY_BYTES).await else {
             return PageError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "Too much data",
@@ -144,7 +144,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     type Rejection = PageError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, PageError> {
-        let bytes = to_bytes(request.into_body(), seccom_domain::http::MAX_BODY_BYTES)
+        let bytes = to_bytes(request.into_body(), seccom_http::MAX_BODY_BYTES)
             .await
             .map_err(|_| {
                 PageError::new(

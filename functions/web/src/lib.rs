@@ -26,8 +26,6 @@ pub fn portal(portal: Portal, routes: Router) -> Router {
         .fallback(move || async move { PageError::not_found(portal) })
         .layer(middleware::from_fn(csrf::protect))
         .layer(middleware::from_fn(page::security_headers))
-        .layer(middleware::from_fn(seccom_domain::http::log_request))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            seccom_domain::http::MAX_BODY_BYTES,
-        ))
+        .layer(middleware::from_fn(seccom_http::log_request))
+        .layer(axum::extract::DefaultBodyLimit::max(seccom_http::MAX_BODY_BYTES))
 }

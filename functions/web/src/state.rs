@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use seccom_domain::auth::Authenticator;
 use seccom_domain::auth::Principal;
 use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{
@@ -17,6 +16,7 @@ use seccom_domain::ids::{ClientId, SiteId};
 use seccom_domain::media::MediaLinks;
 use seccom_domain::page::{MAX_LIMIT, PageRequest};
 use seccom_domain::response::{ResponseTable, Responses};
+use seccom_http::auth::Authenticator;
 
 /// The use cases and settings a portal works with.
 #[derive(Clone)]
@@ -58,7 +58,7 @@ impl PortalState {
             responses,
             controls,
             links: MediaLinks::from_config(sdk, config)?,
-            authenticator: Arc::new(Authenticator::new(config.auth_settings()?)),
+            authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
             logout_url: config.required(AUTH_LOGOUT_URL)?.to_owned(),
         })
     }

@@ -8,8 +8,9 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use seccom_domain::auth::{AuthError, Authenticator, Principal};
+use seccom_domain::auth::Principal;
 use seccom_domain::directory::Directory;
+use seccom_http::auth::{AuthError, Authenticator};
 
 use crate::page::PageError;
 
@@ -40,7 +41,7 @@ where
                         "This session ended when you signed out. Open the portal's home page to sign in again.",
                     ));
                 }
-                seccom_domain::http::LogIdentity::record(&parts.extensions, &principal);
+                seccom_http::LogIdentity::record(&parts.extensions, &principal);
                 Ok(Self(principal))
             }
             Err(AuthError::NoRole) => Err(PageError::new(

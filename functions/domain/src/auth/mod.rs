@@ -1,11 +1,6 @@
 //! Who is calling and what they may do. The policy here is the only place that
-//! decides access: handlers ask it, they never re-implement it.
-
-mod alb;
-mod keys;
-mod verifier;
-
-pub use verifier::{AlbSettings, AuthError, AuthSettings, Authenticator};
+//! decides access: handlers ask it, they never re-implement it. (Verifying
+//! tokens into a [`Principal`] is `seccom-http`'s job.)
 
 use crate::error::DomainError;
 use crate::ids::ClientId;

@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use seccom_domain::detection::{HandlingBody, Intrusion, IntrusionFilter, Intrusions};
-use seccom_domain::http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 use seccom_domain::ids::{DeviceId, IntrusionId, SiteId};
 use seccom_domain::media::{IntrusionDetail, MediaLinks};
 use seccom_domain::page::{Page, PageQuery};
 use seccom_domain::response::Responses;
+use seccom_http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 use serde::Deserialize;
 use utoipa::IntoParams;
 

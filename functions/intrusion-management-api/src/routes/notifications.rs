@@ -2,10 +2,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use seccom_domain::http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 use seccom_domain::ids::ClientId;
 use seccom_domain::page::{Page, PageQuery};
 use seccom_domain::response::{HealthEvent, Notification, NotificationPreferences, PreferencesBody, Responses};
+use seccom_http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 use serde::Deserialize;
 use utoipa::IntoParams;
 

@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use seccom_domain::directory::{Client, ClientBody, ClientPatchBody, Directory};
-use seccom_domain::http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 use seccom_domain::ids::ClientId;
 use seccom_domain::page::{Page, PageQuery};
+use seccom_http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 
 use super::created;
 

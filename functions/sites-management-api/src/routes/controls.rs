@@ -7,9 +7,9 @@ use axum::extract::State;
 use seccom_domain::arming::{ArmingBody, ArmingChange, ArmingView, ManualBody};
 use seccom_domain::controls::SiteControls;
 use seccom_domain::detection::zones::{CameraDetection, DetectionBody};
-use seccom_domain::http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 use seccom_domain::ids::{DeviceId, SiteId};
 use seccom_domain::page::{Page, PageQuery};
+use seccom_http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 
 /// A site's arming now: its plan, any manual change in force, whether it is armed and when that next changes.
 #[utoipa::path(get, path = "/api/sites/{siteId}/arming", tag = "arming",

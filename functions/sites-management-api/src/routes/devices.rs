@@ -6,9 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use seccom_domain::directory::{Device, DeviceBody, DeviceKind, Directory, RegisteredDevice};
-use seccom_domain::http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 use seccom_domain::ids::{DeviceId, SiteId};
 use seccom_domain::page::{Page, PageQuery};
+use seccom_http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 use serde::Deserialize;
 use utoipa::ToSchema;
 

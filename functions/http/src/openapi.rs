@@ -52,8 +52,8 @@ pub fn complete(document: &mut OpenApi, callers: Callers) {
     // The problem document's invalidParams items.
     components
         .schemas
-        .entry(crate::values::FieldError::name().into_owned())
-        .or_insert_with(crate::values::FieldError::schema);
+        .entry(seccom_domain::values::FieldError::name().into_owned())
+        .or_insert_with(seccom_domain::values::FieldError::schema);
     document.security = Some(vec![SecurityRequirement::new(name, Vec::<String>::new())]);
     for (path, item) in document.paths.paths.iter_mut() {
         for operation in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete]

@@ -6,8 +6,9 @@ use http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
+use super::alb;
 use super::keys::KeySource;
-use super::{CLIENT_ID_CLAIM, Principal, alb};
+use seccom_domain::auth::{CLIENT_ID_CLAIM, Principal};
 
 /// Where tokens come from and whom they must be for.
 #[derive(Clone, Debug)]

@@ -7,8 +7,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthError;
-use crate::error::DomainError;
-use crate::values::FieldError;
+use seccom_domain::error::DomainError;
+use seccom_domain::values::FieldError;
 
 /// The media type of problem details.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -86,7 +86,7 @@ impl From<DomainError> for ApiError {
                 ref context,
                 ref source,
             } => {
-                tracing::error!(error = %context, cause = %crate::error::chain(source.as_ref()), "dependency failed");
+                tracing::error!(error = %context, cause = %seccom_domain::error::chain(source.as_ref()), "dependency failed");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "the service is temporarily unavailable; retry shortly",

@@ -2,9 +2,12 @@
 //! error, extractors that never answer with a bare framework error, the 1 MB
 //! body cap of ALB Lambda targets, a health route and one JSON log line per request.
 
+pub mod auth;
 mod extract;
 pub mod openapi;
 mod problem;
+#[cfg(test)]
+mod proptests;
 
 pub use extract::{Caller, JsonBody, PathId, QueryParams};
 pub use problem::{ApiError, PROBLEM_JSON};
@@ -44,11 +47,11 @@ async fn health() -> impl IntoResponse {
 /// Who a request was for: the authentication extractors fill it in, so the
 /// request's log line names the user and tenant.
 #[derive(Clone, Default)]
-pub struct LogIdentity(std::sync::Arc<std::sync::Mutex<Option<crate::auth::Principal>>>);
+pub struct LogIdentity(std::sync::Arc<std::sync::Mutex<Option<seccom_domain::auth::Principal>>>);
 
 impl LogIdentity {
     /// Records the authenticated caller of the request these extensions belong to.
-    pub fn record(extensions: &http::Extensions, who: &crate::auth::Principal) {
+    pub fn record(extensions: &http::Extensions, who: &seccom_domain::auth::Principal) {
         if let Some(slot) = extensions.get::<LogIdentity>()
             && let Ok(mut caller) = slot.0.lock()
         {

@@ -9,7 +9,8 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
-use crate::auth::{Authenticator, Principal};
+use crate::auth::Authenticator;
+use seccom_domain::auth::Principal;
 
 /// The authenticated caller of a request.
 pub struct Caller(pub Principal);
