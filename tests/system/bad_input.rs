@@ -51,6 +51,11 @@ async fn malformed_bodies_get_problem_details_and_change_nothing() {
     raw(Method::POST, "/api/clients", Some("application/json"), "")
         .await
         .assert_problem(400);
+    // serde reads a struct from an array too: `[null, null]` would be an empty change.
+    let patch = format!("/api/clients/{client}");
+    raw(Method::PATCH, &patch, Some("application/json"), "[null, null]")
+        .await
+        .assert_problem(422);
 
     let admin_call = async |method: Method, path: String, body: serde_json::Value| {
         stack.call(method, &path, Some(&admin), Some(body)).await

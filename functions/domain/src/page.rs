@@ -17,6 +17,7 @@ pub const MAX_LIMIT: u16 = 100;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// How many items to return, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u16>,
     /// The `nextToken` of the previous page.
     pub next_token: Option<String>,

@@ -30,8 +30,10 @@ where
     }
 }
 
-/// A JSON request body: 400 when it is not JSON, 415 without a JSON content type,
-/// 413 past the size cap, 422 when fields are missing or of the wrong type.
+/// A JSON object request body: 400 when it is not JSON, 415 without a JSON
+/// content type, 413 past the size cap, 422 when it is not an object or fields
+/// are missing or of the wrong type. (serde would read a struct from an array
+/// too: `[null, null]` must not pass for an empty change.)
 pub struct JsonBody<T>(pub T);
 
 impl<S, T> FromRequest<S> for JsonBody<T>
@@ -42,10 +44,22 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_problem(&rejection)),
+        let value = match axum::Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(json_problem(&rejection)),
+        };
+        if !value.is_object() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the body must be a JSON object",
+            ));
         }
+        serde_path_to_error::deserialize(value).map(Self).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("the body does not have the expected fields: {e}"),
+            )
+        })
     }
 }
 

@@ -56,9 +56,15 @@ pub fn complete(document: &mut OpenApi, callers: Callers) {
         .or_insert_with(seccom_domain::values::FieldError::schema);
     document.security = Some(vec![SecurityRequirement::new(name, Vec::<String>::new())]);
     for (path, item) in document.paths.paths.iter_mut() {
-        for operation in [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete]
-            .into_iter()
-            .flatten()
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
         {
             add_problems(path, operation);
         }
@@ -71,7 +77,10 @@ fn add_problems(path: &str, operation: &mut Operation) {
         ("403", "The caller may not do this"),
         ("503", "A dependency is unavailable; retry"),
     ];
-    if path.contains('{') {
+    let names_a_resource_in_its_query = operation.parameters.iter().flatten().any(|parameter| {
+        matches!(parameter, RefOr::T(parameter) if parameter.parameter_in == ParameterIn::Query && parameter.name.ends_with("Id"))
+    });
+    if path.contains('{') || names_a_resource_in_its_query {
         problems.push(("404", "No such resource, or it belongs to another tenant"));
     }
     let has_query = operation
@@ -94,16 +103,21 @@ fn add_problems(path: &str, operation: &mut Operation) {
             .responses
             .entry(status.to_owned())
             .or_insert_with(|| {
-                ResponseBuilder::new()
+                let problem = || {
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ApiError")))
+                        .build()
+                };
+                let mut response = ResponseBuilder::new()
                     .description(description)
-                    .content(
-                        PROBLEM_JSON,
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("ApiError")))
-                            .build(),
-                    )
-                    .build()
-                    .into()
+                    .content(PROBLEM_JSON, problem());
+                if status == "404" {
+                    // A path no listener rule routes gets the load balancer's own
+                    // fixed response, and an ALB fixed response cannot be
+                    // `application/problem+json`: same document, plain JSON type.
+                    response = response.content("application/json", problem());
+                }
+                response.build().into()
             });
     }
 }

@@ -32,10 +32,10 @@ pub struct PeriodBody {
     #[schema(example = json!(["mon", "tue", "wed", "thu", "fri"]))]
     pub days: Vec<String>,
     /// `HH:MM`, local time.
-    #[schema(example = "19:00")]
+    #[schema(example = "19:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub from: String,
     /// `HH:MM` up to `24:00`, local time; at or before `from`, the period ends the next day.
-    #[schema(example = "07:00")]
+    #[schema(example = "07:00", pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
     pub to: String,
 }
 
@@ -44,7 +44,7 @@ pub struct PeriodBody {
 #[serde(deny_unknown_fields)]
 pub struct ExceptionBody {
     /// A local date, `YYYY-MM-DD`.
-    #[schema(example = "2026-12-25")]
+    #[schema(example = "2026-12-25", format = Date)]
     pub date: String,
     /// Whether the site is armed all that day.
     pub armed: bool,
@@ -55,7 +55,7 @@ pub struct ExceptionBody {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ArmingBody {
     /// `armed`, `disarmed` or `scheduled`.
-    #[schema(example = "scheduled")]
+    #[schema(value_type = ArmingMode, example = "scheduled")]
     pub mode: String,
     /// The site's IANA time zone (default `UTC`).
     #[schema(example = "Europe/Lisbon")]
@@ -159,8 +159,10 @@ impl ArmingBody {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ManualBody {
     /// When the plan takes over again (RFC 3339, in the future); by default, at the schedule's next change.
+    #[schema(format = DateTime)]
     pub until: Option<String>,
     /// Why, for the history (at most 500 characters).
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 

@@ -133,7 +133,7 @@ pub struct ArmingException {
 }
 
 /// How a site's arming is decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ArmingMode {
     /// Always armed.

@@ -26,6 +26,7 @@ pub(crate) struct IntrusionListQuery {
     /// Only intrusions started at or before this time (RFC 3339).
     to: Option<DateTime<Utc>>,
     /// How many items to return, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u16>,
     /// The `nextToken` of the previous page.
     next_token: Option<String>,

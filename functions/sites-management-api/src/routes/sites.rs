@@ -22,6 +22,7 @@ pub(crate) struct SiteListQuery {
     /// Only this client's sites.
     client_id: Option<ClientId>,
     /// How many items to return, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u16>,
     /// The `nextToken` of the previous page.
     next_token: Option<String>,
