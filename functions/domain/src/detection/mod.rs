@@ -203,12 +203,33 @@ pub struct Handling {
     pub false_alarm: Option<bool>,
 }
 
-/// Body of `POST /api/intrusions/{id}/acknowledge` and `/resolve`.
+/// Body of `POST /api/intrusions/{id}/acknowledge`: a note only.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AcknowledgeBody {
+    /// What the person found or did (at most 2000 characters).
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
+impl From<AcknowledgeBody> for HandlingBody {
+    fn from(body: AcknowledgeBody) -> Self {
+        Self {
+            note: body.note,
+            false_alarm: None,
+        }
+    }
+}
+
+/// Body of `POST /api/intrusions/{id}/resolve` (and, without `falseAlarm`, of
+/// an acknowledgement from the portals).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HandlingBody {
     /// What the person found or did (at most 2000 characters).
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
     /// Only when resolving: the intrusion was a false alarm.
     #[serde(default)]

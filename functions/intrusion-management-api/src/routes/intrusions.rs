@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use seccom_domain::detection::{HandlingBody, Intrusion, IntrusionFilter, Intrusions};
+use seccom_domain::detection::{AcknowledgeBody, HandlingBody, Intrusion, IntrusionFilter, Intrusions};
 use seccom_domain::ids::{DeviceId, IntrusionId, SiteId};
 use seccom_domain::media::{IntrusionDetail, MediaLinks};
 use seccom_domain::page::{Page, PageQuery};
@@ -69,16 +69,16 @@ pub(crate) async fn get(
 }
 
 /// Marks an open intrusion as being dealt with (staff, or a user of the client).
-#[utoipa::path(post, path = "/api/intrusions/{intrusionId}/acknowledge", tag = "intrusions", request_body = HandlingBody,
+#[utoipa::path(post, path = "/api/intrusions/{intrusionId}/acknowledge", tag = "intrusions", request_body = AcknowledgeBody,
     params(("intrusionId" = IntrusionId, Path, description = "The intrusion's id")),
     responses((status = 200, description = "The acknowledged intrusion", body = Intrusion)))]
 pub(crate) async fn acknowledge(
     State(intrusions): State<Intrusions>,
     Caller(who): Caller,
     PathId(id): PathId<IntrusionId>,
-    JsonBody(body): JsonBody<HandlingBody>,
+    JsonBody(body): JsonBody<AcknowledgeBody>,
 ) -> Result<Json<Intrusion>, ApiError> {
-    Ok(Json(intrusions.acknowledge(&who, id, body).await?))
+    Ok(Json(intrusions.acknowledge(&who, id, body.into()).await?))
 }
 
 /// Closes an intrusion, with a note and whether it was a false alarm (staff, or a user of the client).
