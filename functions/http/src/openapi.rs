@@ -1,8 +1,10 @@
-//! What every API's OpenAPI description shares: its security scheme and the
-//! problem answers common to all operations, so handlers document only their own.
+//! What every API's OpenAPI description shares: its security scheme, the
+//! problem answers common to all operations, so handlers document only their
+//! own, and links from each create to what can be done with what it created.
 
 use utoipa::openapi::content::ContentBuilder;
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{OpenApi, Ref, RefOr};
@@ -69,6 +71,62 @@ pub fn complete(document: &mut OpenApi, callers: Callers) {
             add_problems(path, operation);
         }
     }
+    link_creates(document);
+}
+
+/// Links each create (a `POST` answering 201 with the new resource) to the
+/// operations on `{path}/{xId}` and below, passing the new `id`, so a client or
+/// a stateful fuzzer can chain them.
+fn link_creates(document: &mut OpenApi) {
+    let targets: Vec<(String, Vec<&'static str>)> = document
+        .paths
+        .paths
+        .iter()
+        .map(|(path, item)| (path.clone(), methods(item)))
+        .collect();
+    for (path, item) in document.paths.paths.iter_mut() {
+        let Some(RefOr::T(created)) = item
+            .post
+            .as_mut()
+            .and_then(|post| post.responses.responses.get_mut("201"))
+        else {
+            continue;
+        };
+        for (target, methods) in &targets {
+            let Some((parameter, rest)) = target
+                .strip_prefix(path.as_str())
+                .and_then(|below| below.strip_prefix("/{"))
+                .and_then(|below| below.split_once('}'))
+            else {
+                continue;
+            };
+            if rest.contains('{') {
+                continue;
+            }
+            let pointer = target.replace('~', "~0").replace('/', "~1");
+            for method in methods {
+                let name = format!("{method}{}", rest.replace('/', "_"));
+                let link = LinkBuilder::new()
+                    .operation_ref(format!("#/paths/{pointer}/{method}"))
+                    .parameter(parameter, "$response.body#/id")
+                    .build();
+                created.links.insert(name, link.into());
+            }
+        }
+    }
+}
+
+fn methods(item: &PathItem) -> Vec<&'static str> {
+    [
+        ("get", item.get.is_some()),
+        ("put", item.put.is_some()),
+        ("post", item.post.is_some()),
+        ("patch", item.patch.is_some()),
+        ("delete", item.delete.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(method, present)| present.then_some(method))
+    .collect()
 }
 
 fn add_problems(path: &str, operation: &mut Operation) {
