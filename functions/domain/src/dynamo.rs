@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
 
@@ -27,6 +29,13 @@ pub(crate) fn unavailable<E: std::error::Error + Send + Sync + 'static>(
 /// Whether a transaction's cancellation reason is a failed condition.
 pub(crate) fn is_condition_failure(reason_code: Option<&str>) -> bool {
     reason_code == Some("ConditionalCheckFailed")
+}
+
+/// Whether DynamoDB cancelled a transaction (a condition failed, or another
+/// transaction touched the same items), as opposed to being unavailable.
+pub(crate) fn is_cancelled<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
+    matches!(error, SdkError::ServiceError(e)
+        if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(_)))
 }
 
 /// Decodes queried items into records, through their stored envelope.

@@ -11,7 +11,6 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
@@ -20,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::ports::{CameraState, Commit, DetectionStore, IntrusionChange};
 use super::rule;
 use super::{FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus};
-use crate::dynamo::{decode_items, n, s, unavailable};
+use crate::dynamo::{decode_items, is_cancelled, n, s, unavailable};
 use crate::error::DomainError;
 use crate::ids::{DeviceId, IntrusionId};
 use crate::page::{Page, PageRequest};
@@ -280,11 +279,7 @@ impl DetectionStore for DetectionTables {
             .await
         {
             Ok(_) => Ok(Commit::Done),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
-            {
-                Ok(Commit::Contended)
-            }
+            Err(e) if is_cancelled(&e) => Ok(Commit::Contended),
             Err(e) => Err(unavailable("record an intrusion")(e)),
         }
     }

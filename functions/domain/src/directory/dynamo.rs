@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, Transact
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::dynamo::{is_condition_failure, s, unavailable};
+use crate::dynamo::{is_cancelled, is_condition_failure, s, unavailable};
 use crate::error::DomainError;
 use crate::page::{Page, PageRequest};
 use crate::page_token::{self, ListKey};
@@ -389,9 +389,7 @@ impl DirectoryTable {
             .await
         {
             Ok(_) => Ok(Deletion::Deleted),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
-            {
+            Err(e) if is_cancelled(&e) => {
                 let still_there = self
                     .db
                     .get_item()
