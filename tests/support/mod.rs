@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use seccom_domain::config::{Config, S3_FORCE_PATH_STYLE};
-use seccom_domain::detection::{DetectionStore, DetectionTables, FrameKey, FrameRecord, Intrusion};
+use seccom_domain::detection::{DetectionStore, FrameKey, FrameRecord, Intrusion};
 use seccom_domain::ids::{ClientId, DeviceId};
 use seccom_tools::idp::{LocalIdp, LocalUser};
 use seccom_tools::local::{LocalOptions, LocalStack};
@@ -188,13 +188,16 @@ impl TestStack {
     /// An S3 client of the local emulator, as the functions have.
     pub async fn s3(&self) -> aws_sdk_s3::Client {
         let sdk = seccom_tools::local::sdk_config(self.stack.endpoints()).await;
-        Config::from_pairs([(S3_FORCE_PATH_STYLE.to_owned(), "true".to_owned())]).s3_client(&sdk)
+        seccom_aws::s3_client(
+            &sdk,
+            &Config::from_pairs([(S3_FORCE_PATH_STYLE.to_owned(), "true".to_owned())]),
+        )
     }
 
     /// The detection tables of the local stack, to look at what the detector stored.
-    pub async fn detection_tables(&self) -> DetectionTables {
+    pub async fn detection_tables(&self) -> seccom_aws::DetectionTables {
         let sdk = seccom_tools::local::sdk_config(self.stack.endpoints()).await;
-        DetectionTables::new(aws_sdk_dynamodb::Client::new(&sdk), "FramesTable", "IntrusionsTable")
+        seccom_aws::DetectionTables::new(aws_sdk_dynamodb::Client::new(&sdk), "FramesTable", "IntrusionsTable")
     }
 
     /// Uploads a frame into the frames bucket as a camera does, with its capture time.

@@ -14,15 +14,13 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use seccom_domain::config::{Config, DIRECTORY_TABLE, FRAMES_BUCKET, MissingSetting, RESPONSES_TABLE};
+use seccom_domain::config::{Config, FRAMES_BUCKET, MissingSetting};
 use seccom_domain::controls::ControlStore;
 use seccom_domain::destinations::Destinations;
 use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameKey};
-use seccom_domain::directory::{
-    Device, DeviceAuth, DeviceEndpoint, DeviceKind, DeviceState, Directory, DirectoryTable,
-};
+use seccom_domain::directory::{Device, DeviceAuth, DeviceEndpoint, DeviceKind, DeviceState, Directory};
 use seccom_domain::ids::DeviceId;
-use seccom_domain::response::{Command, DeliveredBy, ResponseTable};
+use seccom_domain::response::{Command, DeliveredBy, ResponseStore};
 use seccom_http::openapi::{self, Callers};
 use seccom_http::{ApiError, JsonBody, PathId};
 use serde::{Deserialize, Serialize};
@@ -37,7 +35,7 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct AppState {
     directory: Directory,
-    responses: ResponseTable,
+    responses: Arc<dyn ResponseStore>,
     controls: Arc<dyn ControlStore>,
     destinations: Destinations,
     s3: aws_sdk_s3::Client,
@@ -62,7 +60,7 @@ impl FromRef<AppState> for Directory {
     }
 }
 
-impl FromRef<AppState> for ResponseTable {
+impl FromRef<AppState> for Arc<dyn ResponseStore> {
     fn from_ref(state: &AppState) -> Self {
         state.responses.clone()
     }
@@ -238,7 +236,7 @@ async fn request_frame_upload(
     responses((status = 200, description = "The device's recorded state and any commands", body = HeartbeatAnswer)))]
 async fn heartbeat(
     State(directory): State<Directory>,
-    State(responses): State<ResponseTable>,
+    State(responses): State<Arc<dyn ResponseStore>>,
     State(controls): State<Arc<dyn ControlStore>>,
     DeviceCaller(device): DeviceCaller,
     PathId(id): PathId<DeviceId>,
@@ -325,14 +323,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The function's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
-    let db = aws_sdk_dynamodb::Client::new(sdk);
-    let table = DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?);
+    let stores = seccom_aws::Stores::new(sdk, config);
     let state = AppState {
-        directory: Directory::new(table.clone()),
-        controls: Arc::new(table),
+        directory: stores.directory()?,
+        controls: stores.controls()?,
         destinations: config.destinations(),
-        responses: ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
-        s3: config.s3_client(sdk),
+        responses: stores.responses()?,
+        s3: seccom_aws::s3_client(sdk, config),
         frames_bucket: config.required(FRAMES_BUCKET)?.to_owned(),
     };
     let (routes, _) = router().with_state(state).split_for_parts();

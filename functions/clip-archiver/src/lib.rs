@@ -5,9 +5,11 @@
 use aws_config::SdkConfig;
 use aws_lambda_events::s3::S3Event;
 use chrono::Utc;
-use seccom_domain::config::{Config, MissingSetting, RESPONSES_TABLE};
+use std::sync::Arc;
+
+use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::error::DomainError;
-use seccom_domain::response::{Clip, ResponseTable};
+use seccom_domain::response::{Clip, ResponseStore};
 use seccom_runtime::runner::EventFunction;
 use serde::Serialize;
 
@@ -28,14 +30,14 @@ pub const MAX_CLIP_BYTES: u64 = 400 * 1024 * 1024;
 
 /// What the function holds between invocations.
 pub struct ClipArchiver {
-    table: ResponseTable,
+    table: Arc<dyn ResponseStore>,
 }
 
 impl ClipArchiver {
     /// Connects to the responses table named in `config`.
     pub fn new(sdk: &SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
         Ok(Self {
-            table: ResponseTable::new(aws_sdk_dynamodb::Client::new(sdk), config.required(RESPONSES_TABLE)?),
+            table: seccom_aws::Stores::new(sdk, config).responses()?,
         })
     }
 }

@@ -5,13 +5,15 @@
 //! recovery is told once too. The domain's conditional writes make a change
 //! happen once even when two checks overlap.
 
+use std::sync::Arc;
+
 use aws_config::SdkConfig;
 use chrono::{TimeDelta, Utc};
 use futures::future::join_all;
-use seccom_domain::config::{Config, DIRECTORY_TABLE, MissingSetting, RESPONSES_TABLE};
-use seccom_domain::directory::{Directory, DirectoryTable, HealthChange, HealthTransition};
+use seccom_domain::config::{Config, MissingSetting};
+use seccom_domain::directory::{Directory, HealthChange, HealthTransition};
 use seccom_domain::error::DomainError;
-use seccom_domain::response::{Channel, HealthEvent, HealthNotice, RecipientRole, ResponseTable, preferences_of};
+use seccom_domain::response::{Channel, HealthEvent, HealthNotice, RecipientRole, ResponseStore, preferences_of};
 use seccom_outbound::{ENDPOINT_REFUSED, MESSAGE_NOT_SENT, Message, Messenger, Outbound, RetryPolicy};
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
@@ -32,7 +34,7 @@ pub struct HealthReport {
 /// What the function holds between invocations.
 pub struct DeviceHealth {
     directory: Directory,
-    table: ResponseTable,
+    table: Arc<dyn ResponseStore>,
     messenger: Messenger,
     http: Outbound,
     policy: RetryPolicy,
@@ -50,10 +52,10 @@ struct Addressee {
 impl DeviceHealth {
     /// Connects to the tables and channels named in `config`.
     pub fn new(sdk: &SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
-        let db = aws_sdk_dynamodb::Client::new(sdk);
+        let stores = seccom_aws::Stores::new(sdk, config);
         Ok(Self {
-            directory: Directory::new(DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?)),
-            table: ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
+            directory: stores.directory()?,
+            table: stores.responses()?,
             messenger: Messenger::from_config(sdk, config)?,
             http: Outbound::from_config(config, &RetryPolicy::from_config(config)?),
             policy: RetryPolicy::from_config(config)?,
@@ -100,7 +102,7 @@ impl DeviceHealth {
         let mut addressees = Vec::new();
         let mut secret = None;
         if let Some(client) = self.directory.find_client(transition.device.client_id).await? {
-            let preferences = preferences_of(&self.table, &client).await?;
+            let preferences = preferences_of(self.table.as_ref(), &client).await?;
             addressees.extend(
                 preferences
                     .recipients

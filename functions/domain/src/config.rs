@@ -101,14 +101,4 @@ impl Config {
             Some(text) => text.parse().map_err(|_| MissingSetting { name: name.to_owned() }),
         }
     }
-
-    /// An S3 client honouring [`S3_FORCE_PATH_STYLE`].
-    pub fn s3_client(&self, sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-        let path_style = self.optional(S3_FORCE_PATH_STYLE) == Some("true");
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(sdk)
-                .force_path_style(path_style)
-                .build(),
-        )
-    }
 }

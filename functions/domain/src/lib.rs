@@ -1,8 +1,9 @@
-//! The SecCom domain shared by every Lambda: identifiers and validated values,
-//! the authorisation policy, the directory of clients, sites and devices with
-//! its DynamoDB adapter, and the use cases with their ports. It knows nothing of
-//! HTTP: the conventions every API answers with (problem details, extractors,
-//! token verification) live in `seccom-http`.
+//! The SecCom core: identifiers and validated values, the authorisation policy,
+//! the rules, and the use cases as services over ports (directory, detection,
+//! responses, controls, media links, clock), with in-memory adapters of every
+//! port for unit tests. It knows nothing of AWS or HTTP: the DynamoDB and S3
+//! adapters live in `seccom-aws`, the HTTP conventions (problem details,
+//! extractors, token verification) in `seccom-http`.
 
 pub mod arming;
 pub mod auth;
@@ -13,13 +14,11 @@ pub mod credential;
 pub mod destinations;
 pub mod detection;
 pub mod directory;
-mod dynamo;
 pub mod error;
 pub mod ids;
 pub mod media;
 pub mod memory;
 pub mod page;
-mod page_token;
 #[cfg(test)]
 mod proptests;
 pub mod response;

@@ -1,13 +1,16 @@
 //! Snapshots and clips as users get them: an intrusion with short-lived
-//! presigned download links, for the API and both portals alike.
+//! download links, for the API and both portals alike. Links are signed through
+//! a port ([`LinkSigner`]); the S3 presigning adapter is in `seccom-aws`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::config::{CLIPS_BUCKET, Config, FRAMES_BUCKET, MissingSetting};
+use crate::clock::{Clock, SystemClock};
 use crate::detection::Intrusion;
 use crate::error::DomainError;
 use crate::response::{ClipState, DeliveryView, IntrusionRecord, Notification};
@@ -15,12 +18,27 @@ use crate::response::{ClipState, DeliveryView, IntrusionRecord, Notification};
 /// How long the links in an intrusion stay valid.
 pub const LINK_LIFETIME: Duration = Duration::from_secs(900);
 
-/// Presigns downloads from the frames bucket (snapshots) and the clips bucket.
+/// Where a stored object lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// Camera frames, snapshots and evidence.
+    Frames,
+    /// Intrusion clips.
+    Clips,
+}
+
+/// Signs download links to stored objects.
+#[async_trait]
+pub trait LinkSigner: Send + Sync {
+    /// A link to `key` in `store` that works for `lifetime`.
+    async fn link(&self, store: Store, key: &str, lifetime: Duration) -> Result<String, DomainError>;
+}
+
+/// Gives users links to the media of intrusions and cameras.
 #[derive(Clone)]
 pub struct MediaLinks {
-    s3: aws_sdk_s3::Client,
-    frames_bucket: String,
-    clips_bucket: String,
+    signer: Arc<dyn LinkSigner>,
+    clock: Arc<dyn Clock>,
 }
 
 /// The clip of an intrusion as users see it.
@@ -57,46 +75,37 @@ pub struct IntrusionDetail {
 }
 
 impl MediaLinks {
-    /// Uses the buckets named in `config`.
-    pub fn from_config(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
-        Ok(Self {
-            s3: config.s3_client(sdk),
-            frames_bucket: config.required(FRAMES_BUCKET)?.to_owned(),
-            clips_bucket: config.required(CLIPS_BUCKET)?.to_owned(),
-        })
+    /// Links signed by `signer`, on the system clock.
+    pub fn new(signer: Arc<dyn LinkSigner>) -> Self {
+        Self::with_clock(signer, Arc::new(SystemClock))
     }
 
-    async fn presign(&self, bucket: &str, key: &str) -> Result<String, DomainError> {
-        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(LINK_LIFETIME)
-            .map_err(|e| DomainError::unavailable("cannot presign a link", e))?;
-        let request = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .presigned(config)
-            .await
-            .map_err(|e| DomainError::unavailable("cannot presign a link", e))?;
-        Ok(request.uri().to_owned())
+    /// Links signed by `signer`, expiring by `clock`.
+    pub fn with_clock(signer: Arc<dyn LinkSigner>, clock: Arc<dyn Clock>) -> Self {
+        Self { signer, clock }
+    }
+
+    async fn presign(&self, store: Store, key: &str) -> Result<String, DomainError> {
+        self.signer.link(store, key, LINK_LIFETIME).await
     }
 
     /// A 15-minute link to an object of the frames bucket (a camera's frame).
     pub async fn frame_link(&self, key: &str) -> Result<String, DomainError> {
-        self.presign(&self.frames_bucket, key).await
+        self.presign(Store::Frames, key).await
     }
 
     /// An intrusion's record with links to its snapshot and (once stored) its clip.
     pub async fn detail(&self, record: IntrusionRecord) -> Result<IntrusionDetail, DomainError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let snapshot_url = match &record.intrusion.snapshot_key {
-            Some(key) => Some(self.presign(&self.frames_bucket, key).await?),
+            Some(key) => Some(self.presign(Store::Frames, key).await?),
             None => None,
         };
         let clip = match record.records.clip {
             Some(clip) => Some(ClipView {
                 state: clip.state(now),
                 url: match clip.stored_at {
-                    Some(_) => Some(self.presign(&self.clips_bucket, &clip.key).await?),
+                    Some(_) => Some(self.presign(Store::Clips, &clip.key).await?),
                     None => None,
                 },
                 from: clip.from,

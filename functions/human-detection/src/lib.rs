@@ -16,15 +16,10 @@ use aws_config::SdkConfig;
 use aws_lambda_events::s3::S3Event;
 use chrono::TimeDelta;
 use seccom_domain::clock::SystemClock;
-use seccom_domain::config::{
-    Config, DIRECTORY_TABLE, FRAME_RETENTION_HOURS, FRAMES_TABLE, INTRUSIONS_TABLE, QUIET_GAP_SECONDS,
-};
+use seccom_domain::config::{Config, FRAME_RETENTION_HOURS, QUIET_GAP_SECONDS};
 use seccom_domain::controls::{CachedControls, ControlStore};
 use seccom_domain::detection::ports::{Cameras, PersonFinder};
-use seccom_domain::detection::{
-    DetectionPorts, DetectionSettings, DetectionStore, DetectionTables, FrameObserver, FrameReport,
-};
-use seccom_domain::directory::{Directory, DirectoryTable};
+use seccom_domain::detection::{DetectionPorts, DetectionSettings, DetectionStore, FrameObserver, FrameReport};
 use seccom_domain::error::DomainError;
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
@@ -49,20 +44,14 @@ pub struct HumanDetection {
 impl HumanDetection {
     /// Loads the model and connects to the tables named in `config`.
     pub fn new(sdk: &SdkConfig, config: &Config) -> anyhow::Result<Self> {
-        let db = aws_sdk_dynamodb::Client::new(sdk);
-        let directory = DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?);
-        let s3 = config.s3_client(sdk);
+        let stores = seccom_aws::Stores::new(sdk, config);
         let metrics = Metrics::from_config(config, "human-detection");
         Ok(Self {
-            s3,
-            store: Arc::new(DetectionTables::new(
-                db.clone(),
-                config.required(FRAMES_TABLE)?,
-                config.required(INTRUSIONS_TABLE)?,
-            )),
-            cameras: Arc::new(Directory::new(directory.clone())),
+            s3: seccom_aws::s3_client(sdk, config),
+            store: stores.detection()?,
+            cameras: Arc::new(stores.directory()?),
             controls: Arc::new(CachedControls::new(
-                Arc::new(directory),
+                stores.controls()?,
                 Arc::new(SystemClock),
                 TimeDelta::seconds(config.number(SETTINGS_CACHE_SECONDS, 30)?),
             )),

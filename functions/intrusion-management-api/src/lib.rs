@@ -10,11 +10,10 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use axum::Router;
 use axum::extract::FromRef;
-use seccom_domain::config::{Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting, RESPONSES_TABLE};
-use seccom_domain::detection::{DetectionTables, Intrusions};
-use seccom_domain::directory::{Directory, DirectoryTable};
+use seccom_domain::config::{Config, MissingSetting};
+use seccom_domain::detection::Intrusions;
 use seccom_domain::media::MediaLinks;
-use seccom_domain::response::{ResponseTable, Responses};
+use seccom_domain::response::Responses;
 use seccom_http::auth::Authenticator;
 use seccom_http::openapi::{self, Callers};
 use utoipa::OpenApi;
@@ -89,24 +88,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The function's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
-    let db = aws_sdk_dynamodb::Client::new(sdk);
-    let directory = Directory::new(DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?));
-    let tables = DetectionTables::new(
-        db.clone(),
-        config.required(FRAMES_TABLE)?,
-        config.required(INTRUSIONS_TABLE)?,
-    );
-    let intrusions = Intrusions::new(directory.clone(), std::sync::Arc::new(tables));
-    let responses = Responses::new(
-        directory,
-        intrusions.clone(),
-        ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
-    )
-    .with_destinations(config.destinations());
+    let stores = seccom_aws::Stores::new(sdk, config);
+    let directory = stores.directory()?;
+    let intrusions = Intrusions::new(directory.clone(), stores.detection()?);
+    let responses =
+        Responses::new(directory, intrusions.clone(), stores.responses()?).with_destinations(config.destinations());
     let state = AppState {
         intrusions,
         responses,
-        links: MediaLinks::from_config(sdk, config)?,
+        links: MediaLinks::new(Arc::new(seccom_aws::S3Links::from_config(sdk, config)?)),
         authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
     };
     let (routes, _) = router().with_state(state).split_for_parts();

@@ -11,6 +11,7 @@
 //! notifying twice. Commands are queued for the device's heartbeat before they
 //! are pushed, so a failed push delays a command but never loses it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -18,16 +19,16 @@ use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::{TimeDelta, Utc};
 use futures::future::try_join_all;
+use seccom_aws::StoredIntrusion;
 use seccom_domain::config::{
-    CLIP_GRACE_SECONDS, CLIP_POST_ROLL_SECONDS, CLIP_PRE_ROLL_SECONDS, CLIPS_BUCKET, Config, DIRECTORY_TABLE,
-    MissingSetting, RESPONSES_TABLE,
+    CLIP_GRACE_SECONDS, CLIP_POST_ROLL_SECONDS, CLIP_PRE_ROLL_SECONDS, CLIPS_BUCKET, Config, MissingSetting,
 };
-use seccom_domain::detection::{Intrusion, StoredIntrusion};
-use seccom_domain::directory::{CommandTarget, DeviceKind, Directory, DirectoryTable};
+use seccom_domain::detection::Intrusion;
+use seccom_domain::directory::{CommandTarget, DeviceKind, Directory};
 use seccom_domain::error::DomainError;
 use seccom_domain::response::{
     Channel, Claim, Clip, Command, CommandAction, DeliveredBy, Delivery, Notification, NotificationStatus, Recipient,
-    ResponseTable, preferences_of,
+    ResponseStore, preferences_of,
 };
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
@@ -48,7 +49,7 @@ struct ClipWindow {
 /// What the function holds between invocations.
 pub struct IntrusionResponder {
     directory: Directory,
-    table: ResponseTable,
+    table: Arc<dyn ResponseStore>,
     s3: aws_sdk_s3::Client,
     clips_bucket: String,
     window: ClipWindow,
@@ -68,12 +69,12 @@ struct Message {
 impl IntrusionResponder {
     /// Connects to the tables, bucket and channels named in `config`.
     pub fn new(sdk: &SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
-        let db = aws_sdk_dynamodb::Client::new(sdk);
+        let stores = seccom_aws::Stores::new(sdk, config);
         let seconds = |name, default| config.number(name, default).map(TimeDelta::seconds);
         Ok(Self {
-            directory: Directory::new(DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?)),
-            table: ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
-            s3: config.s3_client(sdk),
+            directory: stores.directory()?,
+            table: stores.responses()?,
+            s3: seccom_aws::s3_client(sdk, config),
             clips_bucket: config.required(CLIPS_BUCKET)?.to_owned(),
             window: ClipWindow {
                 pre_roll: seconds(CLIP_PRE_ROLL_SECONDS, 180)?,
@@ -260,7 +261,7 @@ impl IntrusionResponder {
             tracing::warn!(client = %intrusion.client_id, "the client was removed; nobody to notify");
             return Ok(());
         };
-        let preferences = preferences_of(&self.table, &client).await?;
+        let preferences = preferences_of(self.table.as_ref(), &client).await?;
         let message = self.compose(intrusion).await?;
         let recipients = preferences
             .recipients

@@ -11,9 +11,9 @@ use aws_config::SdkConfig;
 use axum::Router;
 use axum::extract::FromRef;
 use seccom_domain::clock::SystemClock;
-use seccom_domain::config::{Config, DIRECTORY_TABLE, MissingSetting};
+use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::controls::SiteControls;
-use seccom_domain::directory::{Directory, DirectoryTable};
+use seccom_domain::directory::Directory;
 use seccom_http::auth::Authenticator;
 
 pub use openapi::openapi;
@@ -46,10 +46,10 @@ impl FromRef<AppState> for Arc<Authenticator> {
 
 /// The function's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
-    let table = DirectoryTable::new(aws_sdk_dynamodb::Client::new(sdk), config.required(DIRECTORY_TABLE)?);
-    let directory = Directory::new(table.clone());
+    let stores = seccom_aws::Stores::new(sdk, config);
+    let directory = stores.directory()?;
     let state = AppState {
-        controls: SiteControls::new(directory.clone(), Arc::new(table), Arc::new(SystemClock)),
+        controls: SiteControls::new(directory.clone(), stores.controls()?, Arc::new(SystemClock)),
         directory,
         authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
     };

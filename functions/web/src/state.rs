@@ -5,17 +5,15 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use seccom_domain::auth::Principal;
 use seccom_domain::clock::SystemClock;
-use seccom_domain::config::{
-    AUTH_LOGOUT_URL, Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting, RESPONSES_TABLE,
-};
+use seccom_domain::config::{AUTH_LOGOUT_URL, Config, MissingSetting};
 use seccom_domain::controls::SiteControls;
-use seccom_domain::detection::{DetectionTables, Intrusions};
-use seccom_domain::directory::{Device, DeviceKind, Directory, DirectoryTable, Site};
+use seccom_domain::detection::Intrusions;
+use seccom_domain::directory::{Device, DeviceKind, Directory, Site};
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, SiteId};
 use seccom_domain::media::MediaLinks;
 use seccom_domain::page::{MAX_LIMIT, PageRequest};
-use seccom_domain::response::{ResponseTable, Responses};
+use seccom_domain::response::Responses;
 use seccom_http::auth::Authenticator;
 
 /// The use cases and settings a portal works with.
@@ -34,30 +32,18 @@ pub struct PortalState {
 impl PortalState {
     /// Connects to the tables and buckets named in `config`.
     pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
-        let db = aws_sdk_dynamodb::Client::new(sdk);
-        let table = DirectoryTable::new(db.clone(), config.required(DIRECTORY_TABLE)?);
-        let directory = Directory::new(table.clone());
-        let controls = SiteControls::new(directory.clone(), Arc::new(table), Arc::new(SystemClock));
-        let intrusions = Intrusions::new(
-            directory.clone(),
-            std::sync::Arc::new(DetectionTables::new(
-                db.clone(),
-                config.required(FRAMES_TABLE)?,
-                config.required(INTRUSIONS_TABLE)?,
-            )),
-        );
-        let responses = Responses::new(
-            directory.clone(),
-            intrusions.clone(),
-            ResponseTable::new(db, config.required(RESPONSES_TABLE)?),
-        )
-        .with_destinations(config.destinations());
+        let stores = seccom_aws::Stores::new(sdk, config);
+        let directory = stores.directory()?;
+        let controls = SiteControls::new(directory.clone(), stores.controls()?, Arc::new(SystemClock));
+        let intrusions = Intrusions::new(directory.clone(), stores.detection()?);
+        let responses = Responses::new(directory.clone(), intrusions.clone(), stores.responses()?)
+            .with_destinations(config.destinations());
         Ok(Self {
             directory,
             intrusions,
             responses,
             controls,
-            links: MediaLinks::from_config(sdk, config)?,
+            links: MediaLinks::new(Arc::new(seccom_aws::S3Links::from_config(sdk, config)?)),
             authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
             logout_url: config.required(AUTH_LOGOUT_URL)?.to_owned(),
         })

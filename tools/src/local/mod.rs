@@ -289,10 +289,10 @@ impl LocalStack {
         let sdk = sdk_config(&endpoints).await;
         let sign_in = sign_in::LocalSignIn::new(
             LocalIdp::open(&options.data_dir)?,
-            seccom_domain::directory::Directory::new(seccom_domain::directory::DirectoryTable::new(
+            seccom_domain::directory::Directory::new(Arc::new(seccom_aws::DirectoryTable::new(
                 aws_sdk_dynamodb::Client::new(&sdk),
                 "DirectoryTable",
-            )),
+            ))),
         );
         let wiring = functions::wire(&template, &sdk, &endpoints, &options.settings, sign_in)?;
         let notifier = Arc::new(wiring.notifier);

@@ -4,7 +4,6 @@
 mod observe;
 pub mod ports;
 pub mod rule;
-mod store;
 pub mod zones;
 
 use std::fmt;
@@ -18,7 +17,6 @@ pub use observe::{
     CAPTURED_AT_METADATA, Decision, DetectionPorts, DetectionSettings, FrameObserver, FrameReport, decide,
 };
 pub use ports::DetectionStore;
-pub use store::{DetectionTables, StoredIntrusion};
 
 use crate::auth::Principal;
 use crate::directory::{DeviceKind, Directory};

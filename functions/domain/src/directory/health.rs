@@ -4,17 +4,12 @@
 //! so an outage is reported once, and its recovery once. Every change is a
 //! conditional write on what was read, so a heartbeat arriving meanwhile wins.
 
-use std::collections::HashMap;
-
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::dynamo::Condition;
-use super::{BY_ENTITY, Device, DeviceKind, DeviceState, Directory, device_key, entity_of};
+use super::{Device, DeviceKind, DeviceState, Directory, HealthUpdate};
 use crate::error::DomainError;
-use crate::page::{MAX_LIMIT, Page, PageRequest};
 
 /// What is wrong with a device while its health alarm is open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -61,16 +56,9 @@ fn transition(
     }
 }
 
-fn text(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn encoded(value: impl Serialize) -> Result<AttributeValue, DomainError> {
-    serde_dynamo::to_attribute_value(value).map_err(|e| DomainError::unavailable("cannot encode a health state", e))
-}
-
 impl Directory {
     /// Checks every camera and alarm, records each health change once, and returns them.
+    #[tracing::instrument(skip_all)]
     pub async fn sweep_health(
         &self,
         now: DateTime<Utc>,
@@ -78,65 +66,21 @@ impl Directory {
     ) -> Result<Vec<HealthTransition>, DomainError> {
         let mut transitions = Vec::new();
         for kind in [DeviceKind::Camera, DeviceKind::Alarm] {
-            let prefix = format!("{}#", entity_of(kind));
-            let mut request = PageRequest {
-                limit: MAX_LIMIT,
-                token: None,
-            };
-            loop {
-                let page: Page<Device> = self
-                    .table
-                    .query(BY_ENTITY, ("entity", entity_of(kind).to_owned()), &prefix, &request)
-                    .await?;
-                for device in page.items {
-                    if let Some((change, alarm)) = transition(&device, now, offline_after)
-                        && let Some(device) = self.apply(&device, change, alarm).await?
-                    {
-                        transitions.push(HealthTransition { device, change });
-                    }
-                }
-                match page.next_token {
-                    Some(token) => request.token = Some(token),
-                    None => break,
+            for device in self.every_device(None, kind).await? {
+                let Some((change, alarm)) = transition(&device, now, offline_after) else {
+                    continue;
+                };
+                let update = HealthUpdate {
+                    alarm,
+                    state: (change == HealthChange::WentOffline).then_some(DeviceState::Offline),
+                };
+                // `None`: a heartbeat changed the device meanwhile, and it wins.
+                if let Some(device) = self.store.update_health(&device, &update).await? {
+                    transitions.push(HealthTransition { device, change });
                 }
             }
         }
         Ok(transitions)
-    }
-
-    /// Writes a change if the device is still as it was read; `None` when something changed meanwhile.
-    async fn apply(
-        &self,
-        device: &Device,
-        change: HealthChange,
-        alarm: Option<HealthProblem>,
-    ) -> Result<Option<Device>, DomainError> {
-        let mut set = HashMap::new();
-        let mut remove: Vec<&str> = Vec::new();
-        match alarm {
-            Some(alarm) => {
-                set.insert("healthAlarm".to_owned(), encoded(alarm)?);
-            }
-            None => remove.push("healthAlarm"),
-        }
-        if change == HealthChange::WentOffline {
-            set.insert("state".to_owned(), encoded(DeviceState::Offline)?);
-        }
-        let mut condition = Condition {
-            expression: Some("#state = :seen_state".into()),
-            names: vec![("#state".into(), "state".into())],
-            values: vec![(":seen_state".into(), encoded(device.state)?)],
-        };
-        match device.last_seen_at {
-            Some(seen) => {
-                condition.expression = Some("#state = :seen_state AND lastSeenAt = :seen_at".into());
-                condition.values.push((":seen_at".into(), text(seen.to_rfc3339())));
-            }
-            None => condition.expression = Some("#state = :seen_state AND attribute_not_exists(lastSeenAt)".into()),
-        }
-        self.table
-            .update_if(&device_key(device.id), set, &remove, condition)
-            .await
     }
 }
 

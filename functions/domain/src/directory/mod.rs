@@ -2,117 +2,50 @@
 //! manager portal and the sites management API share, each asking the
 //! authorisation policy before it touches the table.
 
-mod controls;
-mod dynamo;
 mod health;
 mod model;
+mod ports;
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::Utc;
-use serde::Serialize;
+use chrono::{DateTime, Utc};
 
-pub use dynamo::{BY_ENTITY, BY_PARENT, DirectoryTable};
 pub use health::{HealthChange, HealthProblem, HealthTransition};
 pub use model::*;
+pub use ports::{Deletion, DeviceUpdate, DirectoryStore, FailureSubject, HealthUpdate};
 
 use crate::auth::Principal;
+use crate::clock::{Clock, SystemClock};
 use crate::credential;
 use crate::error::DomainError;
 use crate::ids::{ClientId, DeviceId, SiteId};
 use crate::page::{Page, PageRequest};
-use crate::values::{FieldError, Name};
-use dynamo::{Deletion, Placement};
-
-fn client_key(id: ClientId) -> String {
-    format!("CLIENT#{id}")
-}
-
-fn site_key(id: SiteId) -> String {
-    format!("SITE#{id}")
-}
-
-fn device_key(id: DeviceId) -> String {
-    format!("DEVICE#{id}")
-}
-
-fn entity_of(kind: DeviceKind) -> &'static str {
-    match kind {
-        DeviceKind::Camera => "CAMERA",
-        DeviceKind::Alarm => "ALARM",
-    }
-}
-
-fn sort_key(entity: &str, name: &Name, id: impl std::fmt::Display) -> String {
-    format!("{entity}#{}#{id}", name.sort_key())
-}
-
-impl Client {
-    fn placement(&self) -> Placement {
-        Placement {
-            pk: client_key(self.id),
-            entity: "CLIENT",
-            parent_key: None,
-            sort_key: sort_key("CLIENT", &self.name, self.id),
-        }
-    }
-}
-
-impl Site {
-    fn placement(&self) -> Placement {
-        Placement {
-            pk: site_key(self.id),
-            entity: "SITE",
-            parent_key: Some(client_key(self.client_id)),
-            sort_key: sort_key("SITE", &self.name, self.id),
-        }
-    }
-}
-
-impl Device {
-    fn placement(&self) -> Placement {
-        let entity = entity_of(self.kind);
-        Placement {
-            pk: device_key(self.id),
-            entity,
-            parent_key: Some(site_key(self.site_id)),
-            sort_key: sort_key(entity, &self.name, self.id),
-        }
-    }
-}
-
-/// The fields a change sets, with `updatedAt` and the name-ordered sort key kept in step.
-fn changed_fields(
-    changes: impl Serialize,
-    renamed_sort_key: Option<String>,
-) -> Result<HashMap<String, AttributeValue>, DomainError> {
-    let mut set: HashMap<String, AttributeValue> =
-        serde_dynamo::to_item(changes).map_err(|e| DomainError::unavailable("cannot encode a change", e))?;
-    set.insert("updatedAt".into(), AttributeValue::S(Utc::now().to_rfc3339()));
-    if let Some(sort_key) = renamed_sort_key {
-        set.insert("sortKey".into(), AttributeValue::S(sort_key));
-    }
-    Ok(set)
-}
+use crate::values::FieldError;
 
 /// The directory's use cases.
 #[derive(Clone)]
 pub struct Directory {
-    table: DirectoryTable,
+    store: Arc<dyn DirectoryStore>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Directory {
-    /// A directory stored in `table`.
-    pub fn new(table: DirectoryTable) -> Self {
-        Self { table }
+    /// A directory kept in `store`, on the system clock.
+    pub fn new(store: Arc<dyn DirectoryStore>) -> Self {
+        Self::with_clock(store, Arc::new(SystemClock))
+    }
+
+    /// A directory kept in `store`, reading the time from `clock`.
+    pub fn with_clock(store: Arc<dyn DirectoryStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
     }
 
     /// Registers a new client (staff only); the body is validated once the caller may act.
+    #[tracing::instrument(skip_all)]
     pub async fn create_client(&self, who: &Principal, body: ClientBody) -> Result<Client, DomainError> {
         who.require_staff()?;
         let input = NewClient::parse(body)?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let client = Client {
             id: ClientId::generate(),
             name: input.name,
@@ -121,38 +54,29 @@ impl Directory {
             created_at: now,
             updated_at: now,
         };
-        self.table.put_root(client.placement(), &client).await?;
+        self.store.insert_client(&client).await?;
         Ok(client)
     }
 
     /// Staff see every client by name; a client user sees only its own record.
     pub async fn list_clients(&self, who: &Principal, page: PageRequest) -> Result<Page<Client>, DomainError> {
         match who.tenant() {
-            None => {
-                self.table
-                    .query(BY_ENTITY, ("entity", "CLIENT".into()), "CLIENT#", &page)
-                    .await
-            }
-            Some(own) => {
-                let items = self.table.get::<Client>(&client_key(own)).await?.into_iter().collect();
-                Ok(Page {
-                    items,
-                    next_token: None,
-                })
-            }
+            None => self.store.clients(&page).await,
+            Some(own) => Ok(Page {
+                items: self.store.client(own).await?.into_iter().collect(),
+                next_token: None,
+            }),
         }
     }
 
     /// One client, if the caller may see it.
     pub async fn get_client(&self, who: &Principal, id: ClientId) -> Result<Client, DomainError> {
         who.require_visible(id, "client")?;
-        self.table
-            .get(&client_key(id))
-            .await?
-            .ok_or(DomainError::NotFound("client"))
+        self.store.client(id).await?.ok_or(DomainError::NotFound("client"))
     }
 
     /// Changes a client's contact details (staff only).
+    #[tracing::instrument(skip_all, fields(client = %id))]
     pub async fn update_client(
         &self,
         who: &Principal,
@@ -161,22 +85,17 @@ impl Directory {
     ) -> Result<Client, DomainError> {
         who.require_staff()?;
         let changes = ClientChanges::parse(body)?;
-        let set = changed_fields(&changes, changes.name.as_ref().map(|name| sort_key("CLIENT", name, id)))?;
-        let remove: &[&str] = if matches!(changes.phone, Some(None)) {
-            &["phone"]
-        } else {
-            &[]
-        };
-        self.table
-            .update(&client_key(id), set, remove)
+        self.store
+            .update_client(id, &changes, self.clock.now())
             .await?
             .ok_or(DomainError::NotFound("client"))
     }
 
     /// Removes a client that no longer has sites (staff only).
+    #[tracing::instrument(skip_all, fields(client = %id))]
     pub async fn delete_client(&self, who: &Principal, id: ClientId) -> Result<(), DomainError> {
         who.require_staff()?;
-        match self.table.delete(&client_key(id), None).await? {
+        match self.store.delete_client(id).await? {
             Deletion::Deleted => Ok(()),
             Deletion::Missing => Err(DomainError::NotFound("client")),
             Deletion::HasChildren => Err(DomainError::Conflict(
@@ -186,10 +105,11 @@ impl Directory {
     }
 
     /// Adds a site to an existing client (staff only).
+    #[tracing::instrument(skip_all)]
     pub async fn create_site(&self, who: &Principal, body: SiteBody) -> Result<Site, DomainError> {
         who.require_staff()?;
         let input = NewSite::parse(body)?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let site = Site {
             id: SiteId::generate(),
             client_id: input.client_id,
@@ -198,7 +118,7 @@ impl Directory {
             created_at: now,
             updated_at: now,
         };
-        if self.table.put_child(site.placement(), None, &site).await? {
+        if self.store.insert_site(&site).await? {
             Ok(site)
         } else {
             Err(DomainError::Invalid(vec![FieldError {
@@ -218,55 +138,33 @@ impl Directory {
         if let Some(client) = client {
             who.require_visible(client, "client")?;
         }
-        match client.or(who.tenant()) {
-            Some(client) => {
-                self.table
-                    .query(BY_PARENT, ("parentKey", client_key(client)), "SITE#", &page)
-                    .await
-            }
-            None => {
-                self.table
-                    .query(BY_ENTITY, ("entity", "SITE".into()), "SITE#", &page)
-                    .await
-            }
-        }
+        self.store.sites(client.or(who.tenant()), &page).await
     }
 
     /// One site, if the caller may see it.
     pub async fn get_site(&self, who: &Principal, id: SiteId) -> Result<Site, DomainError> {
-        let site: Site = self
-            .table
-            .get(&site_key(id))
-            .await?
-            .ok_or(DomainError::NotFound("site"))?;
+        let site = self.store.site(id).await?.ok_or(DomainError::NotFound("site"))?;
         who.require_visible(site.client_id, "site")?;
         Ok(site)
     }
 
     /// Renames a site or corrects its address (staff only).
+    #[tracing::instrument(skip_all, fields(site = %id))]
     pub async fn update_site(&self, who: &Principal, id: SiteId, body: SitePatchBody) -> Result<Site, DomainError> {
         who.require_staff()?;
         let changes = SiteChanges::parse(body)?;
-        let set = changed_fields(&changes, changes.name.as_ref().map(|name| sort_key("SITE", name, id)))?;
-        self.table
-            .update(&site_key(id), set, &[])
+        self.store
+            .update_site(id, &changes, self.clock.now())
             .await?
             .ok_or(DomainError::NotFound("site"))
     }
 
     /// Removes a site that no longer has devices (staff only).
+    #[tracing::instrument(skip_all, fields(site = %id))]
     pub async fn delete_site(&self, who: &Principal, id: SiteId) -> Result<(), DomainError> {
         who.require_staff()?;
-        let site: Site = self
-            .table
-            .get(&site_key(id))
-            .await?
-            .ok_or(DomainError::NotFound("site"))?;
-        match self
-            .table
-            .delete(&site_key(id), Some(client_key(site.client_id)))
-            .await?
-        {
+        let site = self.store.site(id).await?.ok_or(DomainError::NotFound("site"))?;
+        match self.store.delete_site(&site).await? {
             Deletion::Deleted => Ok(()),
             Deletion::Missing => Err(DomainError::NotFound("site")),
             Deletion::HasChildren => Err(DomainError::Conflict(
@@ -276,6 +174,7 @@ impl Directory {
     }
 
     /// Registers a camera or alarm at a site and issues its credential (staff only).
+    #[tracing::instrument(skip_all, fields(site = %site_id, kind = kind.noun()))]
     pub async fn register_device(
         &self,
         who: &Principal,
@@ -286,7 +185,7 @@ impl Directory {
         who.require_staff()?;
         let name = body.parse()?;
         let site = self.get_site(who, site_id).await?;
-        let now = Utc::now();
+        let now = self.clock.now();
         let device = Device {
             id: DeviceId::generate(),
             kind,
@@ -301,11 +200,7 @@ impl Directory {
             updated_at: now,
         };
         let issued = credential::issue(device.id);
-        if self
-            .table
-            .put_child(device.placement(), Some(issued.hash), &device)
-            .await?
-        {
+        if self.store.insert_device(&device, &issued.hash).await? {
             Ok(RegisteredDevice {
                 device,
                 credential: issued.secret,
@@ -324,28 +219,25 @@ impl Directory {
         page: PageRequest,
     ) -> Result<Page<Device>, DomainError> {
         self.get_site(who, site_id).await?;
-        let prefix = format!("{}#", entity_of(kind));
-        let mut found: Page<Device> = self
-            .table
-            .query(BY_PARENT, ("parentKey", site_key(site_id)), &prefix, &page)
-            .await?;
+        let mut found = self.store.devices(Some(site_id), kind, &page).await?;
         found.items = found.items.into_iter().map(|d| d.as_seen_by(who)).collect();
         Ok(found)
     }
 
     /// One camera or alarm, if the caller may see it; a camera asked for as an alarm is not found.
     pub async fn get_device(&self, who: &Principal, id: DeviceId, kind: DeviceKind) -> Result<Device, DomainError> {
-        let device: Device = self
-            .table
-            .get(&device_key(id))
+        let device = self
+            .store
+            .device(id)
             .await?
-            .filter(|device: &Device| device.kind == kind)
+            .filter(|device| device.kind == kind)
             .ok_or(DomainError::NotFound(kind.noun()))?;
         who.require_visible(device.client_id, kind.noun())?;
         Ok(device.as_seen_by(who))
     }
 
     /// Renames a camera or alarm (staff only).
+    #[tracing::instrument(skip_all, fields(device = %id))]
     pub async fn rename_device(
         &self,
         who: &Principal,
@@ -356,12 +248,8 @@ impl Directory {
         who.require_staff()?;
         let name = body.parse()?;
         self.get_device(who, id, kind).await?;
-        let set = changed_fields(
-            HashMap::from([("name", &name)]),
-            Some(sort_key(entity_of(kind), &name, id)),
-        )?;
-        self.table
-            .update(&device_key(id), set, &[])
+        self.store
+            .update_device(id, &DeviceUpdate::Rename { name, kind }, self.clock.now())
             .await?
             .ok_or(DomainError::NotFound(kind.noun()))
     }
@@ -369,41 +257,44 @@ impl Directory {
     /// A device by id, for trusted system functions (detection, the devices API)
     /// that act for no user; user requests go through [`Directory::get_device`].
     pub async fn find_device(&self, id: DeviceId) -> Result<Option<Device>, DomainError> {
-        self.table.get(&device_key(id)).await
+        self.store.device(id).await
     }
 
     /// A client by id, for trusted system functions that act for no user.
     pub async fn find_client(&self, id: ClientId) -> Result<Option<Client>, DomainError> {
-        self.table.get(&client_key(id)).await
+        self.store.client(id).await
     }
 
     /// A site by id, for trusted system functions that act for no user.
     pub async fn find_site(&self, id: SiteId) -> Result<Option<Site>, DomainError> {
-        self.table.get(&site_key(id)).await
+        self.store.site(id).await
     }
 
     /// Every camera or alarm of a site with the key its commands are signed with,
     /// for trusted system functions that act for no user.
     pub async fn command_targets(&self, site_id: SiteId, kind: DeviceKind) -> Result<Vec<CommandTarget>, DomainError> {
-        let prefix = format!("{}#", entity_of(kind));
         let mut targets = Vec::new();
+        for device in self.every_device(Some(site_id), kind).await? {
+            if let Some(target) = self.command_target(device.id).await? {
+                targets.push(target);
+            }
+        }
+        Ok(targets)
+    }
+
+    /// Every camera or alarm (of one site, or all), draining the store's pages.
+    async fn every_device(&self, site: Option<SiteId>, kind: DeviceKind) -> Result<Vec<Device>, DomainError> {
+        let mut devices = Vec::new();
         let mut page = PageRequest {
             limit: crate::page::MAX_LIMIT,
             token: None,
         };
         loop {
-            let found: Page<Device> = self
-                .table
-                .query(BY_PARENT, ("parentKey", site_key(site_id)), &prefix, &page)
-                .await?;
-            for device in found.items {
-                if let Some(target) = self.command_target(device.id).await? {
-                    targets.push(target);
-                }
-            }
+            let found = self.store.devices(site, kind, &page).await?;
+            devices.extend(found.items);
             match found.next_token {
                 Some(token) => page.token = Some(token),
-                None => return Ok(targets),
+                None => return Ok(devices),
             }
         }
     }
@@ -411,25 +302,20 @@ impl Directory {
     /// One device with the key its commands are signed with.
     pub async fn command_target(&self, id: DeviceId) -> Result<Option<CommandTarget>, DomainError> {
         Ok(self
-            .table
-            .get_with_credential::<Device>(&device_key(id))
+            .store
+            .device_credential(id)
             .await?
-            .and_then(|(device, hash)| {
-                hash.map(|hash| CommandTarget {
-                    device,
-                    signing_key: hash.into_bytes(),
-                })
+            .map(|(device, hash)| CommandTarget {
+                device,
+                signing_key: hash.into_bytes(),
             }))
     }
 
     /// Records where a device accepts pushed commands (the device itself calls this).
+    #[tracing::instrument(skip_all, fields(device = %device.id))]
     pub async fn set_endpoint(&self, device: &Device, endpoint: &DeviceEndpoint) -> Result<Device, DomainError> {
-        let set = HashMap::from([
-            ("endpoint".to_owned(), AttributeValue::S(endpoint.as_str().to_owned())),
-            ("updatedAt".to_owned(), AttributeValue::S(Utc::now().to_rfc3339())),
-        ]);
-        self.table
-            .update(&device_key(device.id), set, &[])
+        self.store
+            .update_device(device.id, &DeviceUpdate::Endpoint(endpoint.clone()), self.clock.now())
             .await?
             .ok_or(DomainError::NotFound(device.kind.noun()))
     }
@@ -441,21 +327,22 @@ impl Directory {
         presented: &str,
         source: Option<std::net::IpAddr>,
     ) -> Result<DeviceAuth, DomainError> {
-        let now = Utc::now().timestamp();
-        let until = now + AUTH_FAILURE_WINDOW_SECONDS;
+        let now = self.clock.now();
+        let until = now + chrono::TimeDelta::seconds(AUTH_FAILURE_WINDOW_SECONDS);
+        let throttled = DeviceAuth::Throttled {
+            retry_after: AUTH_FAILURE_WINDOW_SECONDS as u64,
+        };
         let refused = async {
             // Failures are counted per source too (an item of its own, expiring with its window).
             let Some(source) = source else {
                 return Ok(DeviceAuth::Refused);
             };
             let count = self
-                .table
-                .count_failure(&format!("AUTHFAIL#SOURCE#{source}"), now, until, true)
+                .store
+                .count_failure(FailureSubject::Source(source), now, until)
                 .await?;
             Ok(if count > SOURCE_FAILURE_LIMIT {
-                DeviceAuth::Throttled {
-                    retry_after: AUTH_FAILURE_WINDOW_SECONDS as u64,
-                }
+                throttled.clone()
             } else {
                 DeviceAuth::Refused
             })
@@ -463,7 +350,7 @@ impl Directory {
         let Some(id) = credential::claimed_device(presented) else {
             return refused.await;
         };
-        let Some((device, Some(stored))) = self.table.get_with_credential::<Device>(&device_key(id)).await? else {
+        let Some((device, stored)) = self.store.device_credential(id).await? else {
             return refused.await;
         };
         // The right credential always works: counting only failures, nobody can lock a
@@ -471,49 +358,45 @@ impl Directory {
         if credential::matches(presented, &stored) {
             return Ok(DeviceAuth::Accepted(device));
         }
-        let failures = self.table.count_failure(&device_key(id), now, until, false).await?;
+        let failures = self.store.count_failure(FailureSubject::Device(id), now, until).await?;
         if failures > DEVICE_FAILURE_LIMIT {
-            return Ok(DeviceAuth::Throttled {
-                retry_after: AUTH_FAILURE_WINDOW_SECONDS as u64,
-            });
+            return Ok(throttled.clone());
         }
         refused.await
     }
 
     /// Records that a device was heard from: online, or faulty when it says so.
     pub async fn record_heartbeat(&self, device: &Device, faulty: bool) -> Result<Device, DomainError> {
-        let now = Utc::now();
         let state = if faulty {
             DeviceState::Faulty
         } else {
             DeviceState::Online
         };
-        let set = HashMap::from([
-            ("lastSeenAt".to_owned(), AttributeValue::S(now.to_rfc3339())),
-            (
-                "state".to_owned(),
-                serde_dynamo::to_attribute_value(state)
-                    .map_err(|e| DomainError::unavailable("cannot encode a state", e))?,
-            ),
-        ]);
-        self.table
-            .update(&device_key(device.id), set, &[])
+        self.store
+            .update_device(device.id, &DeviceUpdate::Heard(state), self.clock.now())
             .await?
             .ok_or(DomainError::NotFound(device.kind.noun()))
     }
 
     /// Removes a camera or alarm; its credential stops working with it (staff only).
+    #[tracing::instrument(skip_all, fields(device = %id))]
     pub async fn remove_device(&self, who: &Principal, id: DeviceId, kind: DeviceKind) -> Result<(), DomainError> {
         who.require_staff()?;
         let device = self.get_device(who, id, kind).await?;
-        match self
-            .table
-            .delete(&device_key(id), Some(site_key(device.site_id)))
-            .await?
-        {
+        match self.store.delete_device(&device).await? {
             Deletion::Deleted => Ok(()),
             Deletion::Missing | Deletion::HasChildren => Err(DomainError::NotFound(kind.noun())),
         }
+    }
+
+    /// When `subject` last signed out, if ever.
+    pub async fn signed_out_at(&self, subject: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
+        self.store.signed_out_at(subject).await
+    }
+
+    /// Records that `subject` signed out at `at`: every session begun before ends.
+    pub async fn record_sign_out(&self, subject: &str, at: DateTime<Utc>) -> Result<(), DomainError> {
+        self.store.record_sign_out(subject, at).await
     }
 }
 
@@ -521,42 +404,6 @@ impl Directory {
 impl crate::detection::ports::Cameras for Directory {
     async fn device(&self, id: DeviceId) -> Result<Option<Device>, DomainError> {
         self.find_device(id).await
-    }
-}
-
-/// When a user last signed out of the portals: sessions that began before are refused.
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SignOut {
-    subject: String,
-    at: chrono::DateTime<Utc>,
-}
-
-impl Directory {
-    /// When `subject` last signed out, if ever.
-    pub async fn signed_out_at(&self, subject: &str) -> Result<Option<chrono::DateTime<Utc>>, DomainError> {
-        Ok(self
-            .table
-            .get::<SignOut>(&format!("SIGNOUT#{subject}"))
-            .await?
-            .map(|sign_out| sign_out.at))
-    }
-
-    /// Records that `subject` signed out at `at`: every session begun before ends.
-    pub async fn record_sign_out(&self, subject: &str, at: chrono::DateTime<Utc>) -> Result<(), DomainError> {
-        let placement = dynamo::Placement {
-            pk: format!("SIGNOUT#{subject}"),
-            entity: "SIGNOUT",
-            parent_key: None,
-            sort_key: subject.to_owned(),
-        };
-        let record = SignOut {
-            subject: subject.to_owned(),
-            at,
-        };
-        self.table
-            .put_items(vec![DirectoryTable::encode(placement, &record)?])
-            .await
     }
 }
 
@@ -568,7 +415,7 @@ const DEVICE_FAILURE_LIMIT: u32 = 10;
 const SOURCE_FAILURE_LIMIT: u32 = 30;
 
 /// What a device credential came to.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum DeviceAuth {
     /// The credential is this device's.
     Accepted(Device),
@@ -578,3 +425,6 @@ pub enum DeviceAuth {
     /// address: try again after `retry_after` seconds.
     Throttled { retry_after: u64 },
 }
+
+#[cfg(test)]
+mod tests;

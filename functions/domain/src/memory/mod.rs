@@ -5,9 +5,15 @@
 
 mod controls;
 mod detection;
+mod directory;
+mod links;
+mod responses;
 
 pub use controls::MemoryControls;
 pub use detection::{LABELLED_SIZE, LabelledFrames, MemoryCameras, MemoryDetectionStore, MemoryEvidence, MemoryFrames};
+pub use directory::MemoryDirectory;
+pub use links::MemoryLinks;
+pub use responses::MemoryResponses;
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -4,9 +4,11 @@
 
 mod health;
 mod model;
+mod ports;
 mod preferences;
 pub mod signing;
-mod store;
+
+use std::sync::Arc;
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
@@ -14,8 +16,8 @@ use chrono::Utc;
 
 pub use health::{HealthEvent, HealthNotice};
 pub use model::*;
+pub use ports::{Claim, NotificationScope, ResponseRecords, ResponseStore};
 pub use preferences::*;
-pub use store::{Claim, NotificationScope, ResponseRecords, ResponseTable};
 
 use crate::auth::Principal;
 use crate::destinations::Destinations;
@@ -38,7 +40,7 @@ pub struct IntrusionRecord {
 pub struct Responses {
     directory: Directory,
     intrusions: Intrusions,
-    table: ResponseTable,
+    store: Arc<dyn ResponseStore>,
     destinations: Destinations,
 }
 
@@ -55,11 +57,11 @@ fn new_webhook_secret() -> String {
 
 impl Responses {
     /// Response use cases over these stores.
-    pub fn new(directory: Directory, intrusions: Intrusions, table: ResponseTable) -> Self {
+    pub fn new(directory: Directory, intrusions: Intrusions, store: Arc<dyn ResponseStore>) -> Self {
         Self {
             directory,
             intrusions,
-            table,
+            store,
             destinations: Destinations::default(),
         }
     }
@@ -67,7 +69,7 @@ impl Responses {
     /// An intrusion with its alarm activations, clip and notifications, if the caller may see it.
     pub async fn intrusion(&self, who: &Principal, id: IntrusionId) -> Result<IntrusionRecord, DomainError> {
         let intrusion = self.intrusions.get(who, id).await?;
-        let records = self.table.records(id).await?;
+        let records = self.store.records(id).await?;
         Ok(IntrusionRecord { intrusion, records })
     }
 
@@ -79,7 +81,7 @@ impl Responses {
         page: PageRequest,
     ) -> Result<Page<Notification>, DomainError> {
         let scope = scope_of(who, client)?;
-        self.table.list_notifications(scope, &page).await
+        self.store.list_notifications(scope, &page).await
     }
 
     /// Device health changes newest first: a client user's own, or for staff all (or one client's).
@@ -90,13 +92,13 @@ impl Responses {
         page: PageRequest,
     ) -> Result<Page<HealthEvent>, DomainError> {
         let scope = scope_of(who, client)?;
-        self.table.health_events(scope, &page).await
+        self.store.health_events(scope, &page).await
     }
 
     /// A client's notification preferences (its defaults until someone saves them).
     pub async fn preferences(&self, who: &Principal, client: ClientId) -> Result<NotificationPreferences, DomainError> {
         let client = self.directory.get_client(who, client).await?;
-        preferences_of(&self.table, &client).await
+        preferences_of(self.store.as_ref(), &client).await
     }
 
     /// The same use cases, saving webhook URLs only where `destinations` allows.
@@ -131,13 +133,13 @@ impl Responses {
             }
         }
         errors.finish().map_err(DomainError::Invalid)?;
-        let current = preferences_of(&self.table, &client).await?;
+        let current = preferences_of(self.store.as_ref(), &client).await?;
         let preferences = NotificationPreferences {
             recipients,
             updated_at: Some(Utc::now()),
             ..current
         };
-        self.table.save_preferences(&preferences).await?;
+        self.store.save_preferences(&preferences).await?;
         Ok(preferences)
     }
 }
@@ -155,11 +157,17 @@ fn scope_of(who: &Principal, client: Option<ClientId>) -> Result<NotificationSco
 
 /// The preferences that apply to a client: saved ones, or its defaults with a
 /// webhook secret that is saved on first use so it never changes under a receiver.
-pub async fn preferences_of(table: &ResponseTable, client: &Client) -> Result<NotificationPreferences, DomainError> {
-    if let Some(saved) = table.preferences(client.id).await? {
+pub async fn preferences_of(
+    store: &dyn ResponseStore,
+    client: &Client,
+) -> Result<NotificationPreferences, DomainError> {
+    if let Some(saved) = store.preferences(client.id).await? {
         return Ok(saved);
     }
-    table
+    store
         .create_preferences(&NotificationPreferences::defaults(client, new_webhook_secret()))
         .await
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,7 @@
-//! Small helpers every DynamoDB adapter of the domain shares.
+//! The small toolkit every DynamoDB adapter shares: attribute builders, the
+//! error mapping, the conditional-failure tests and decoding through envelopes.
+
+pub(crate) mod page_token;
 
 use std::collections::HashMap;
 
@@ -7,7 +10,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::de::DeserializeOwned;
 
-use crate::error::DomainError;
+use seccom_domain::error::DomainError;
 
 /// A string attribute.
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {

@@ -1,5 +1,6 @@
-//! The responses table: what the response to each intrusion did, device
-//! command queues, and notification preferences.
+//! The responses table, the DynamoDB adapter of [`ResponseStore`]: what the
+//! response to each intrusion did, device command queues, notification
+//! preferences and health events.
 //!
 //! | pk | sk | item |
 //! |---|---|---|
@@ -21,14 +22,17 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::health::HealthEvent;
-use super::model::{Clip, Command, DeliveredBy, Delivery, Notification};
-use super::preferences::NotificationPreferences;
+use async_trait::async_trait;
+use seccom_domain::error::DomainError;
+use seccom_domain::ids::{ClientId, DeviceId, IntrusionId};
+use seccom_domain::page::{Page, PageRequest};
+use seccom_domain::response::{
+    Claim, Clip, Command, DeliveredBy, Delivery, HealthEvent, Notification, NotificationPreferences, NotificationScope,
+    ResponseRecords, ResponseStore,
+};
+
+use crate::dynamo::page_token::{self, ListKey};
 use crate::dynamo::{decode_items, is_condition_failure, n, s, unavailable};
-use crate::error::DomainError;
-use crate::ids::{ClientId, DeviceId, IntrusionId};
-use crate::page::{Page, PageRequest};
-use crate::page_token::{self, ListKey};
 
 type Item = std::collections::HashMap<String, AttributeValue>;
 
@@ -74,29 +78,6 @@ struct StoredHealth {
     sort_key: String,
     #[serde(flatten)]
     event: HealthEvent,
-}
-
-/// Whether a first write was ours, or found what an earlier attempt wrote.
-pub enum Claim<T> {
-    /// Nothing was there: this attempt does the work.
-    New,
-    /// An earlier attempt got here first; this is what it recorded.
-    Existing(T),
-}
-
-/// Everything the response to one intrusion recorded.
-#[derive(Debug, Default)]
-pub struct ResponseRecords {
-    pub deliveries: Vec<Delivery>,
-    pub clip: Option<Clip>,
-    pub notifications: Vec<Notification>,
-}
-
-/// Which notifications a list covers.
-#[derive(Clone, Copy, Debug)]
-pub enum NotificationScope {
-    Client(ClientId),
-    All,
 }
 
 /// The responses table.
@@ -147,166 +128,6 @@ impl ResponseTable {
             .map_err(unavailable("decode a response record"))
     }
 
-    /// Records a new command and queues it for the device's heartbeat, in one
-    /// transaction; finds the earlier record if the command was raised before.
-    pub async fn claim_delivery(&self, delivery: &Delivery) -> Result<Claim<Delivery>, DomainError> {
-        let command = &delivery.command;
-        let record = Self::item(intrusion_key(command.intrusion_id), command_key(command), delivery)?;
-        let queued = Self::item(device_key(command.device_id), command_key(command), command)?;
-        let result = self
-            .db
-            .transact_write_items()
-            .transact_items(self.put(record, Some("attribute_not_exists(pk)"))?)
-            .transact_items(self.put(queued, None)?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Claim::New),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(c)
-                    if c.cancellation_reasons().first().is_some_and(|r| is_condition_failure(r.code()))) =>
-            {
-                let existing = self
-                    .get(intrusion_key(command.intrusion_id), command_key(command))
-                    .await?
-                    .ok_or_else(|| DomainError::unavailable("cannot claim a command", "claimed but missing"))?;
-                Ok(Claim::Existing(existing))
-            }
-            Err(e) => Err(unavailable("raise a command")(e)),
-        }
-    }
-
-    /// Records that a command reached its device (the first way it did) and takes it off the queue.
-    pub async fn delivered(&self, command: &Command, by: DeliveredBy, at: DateTime<Utc>) -> Result<(), DomainError> {
-        let result = self
-            .db
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(intrusion_key(command.intrusion_id)))
-            .key("sk", s(command_key(command)))
-            .update_expression("SET deliveredAt = :at, deliveredBy = :by")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deliveredAt)")
-            .expression_attribute_values(":at", s(at.to_rfc3339()))
-            .expression_attribute_values(
-                ":by",
-                serde_dynamo::to_attribute_value(by).map_err(unavailable("encode a delivery"))?,
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => {}
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) => {}
-            Err(e) => return Err(unavailable("record a delivery")(e)),
-        }
-        self.db
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(device_key(command.device_id)))
-            .key("sk", s(command_key(command)))
-            .send()
-            .await
-            .map_err(unavailable("dequeue a command"))?;
-        Ok(())
-    }
-
-    /// Records failed push attempts; the command stays queued for the heartbeat.
-    pub async fn push_failed(&self, command: &Command, attempts: u32, error: &str) -> Result<(), DomainError> {
-        self.db
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(intrusion_key(command.intrusion_id)))
-            .key("sk", s(command_key(command)))
-            .update_expression("SET pushAttempts = if_not_exists(pushAttempts, :zero) + :attempts, lastError = :error")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":attempts", n(attempts))
-            .expression_attribute_values(":error", s(error))
-            .send()
-            .await
-            .map_err(unavailable("record a failed push"))?;
-        Ok(())
-    }
-
-    /// Commands waiting for a device, oldest first.
-    pub async fn queued(&self, device: DeviceId) -> Result<Vec<Command>, DomainError> {
-        let output = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(device_key(device)))
-            .expression_attribute_values(":prefix", s("COMMAND#"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("read a command queue"))?;
-        let mut commands = decode_items(
-            output.items,
-            |stored: Stored<Command>| stored.record,
-            "decode a command",
-        )?;
-        commands.sort_by_key(|c| c.issued_at);
-        Ok(commands)
-    }
-
-    /// Records a clip request unless one was recorded before.
-    pub async fn claim_clip(&self, clip: &Clip) -> Result<Claim<Clip>, DomainError> {
-        let item = Self::item(intrusion_key(clip.intrusion_id), "CLIP".into(), clip)?;
-        let result = self
-            .db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Claim::New),
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
-                let existing = self.get(intrusion_key(clip.intrusion_id), "CLIP".into()).await?;
-                existing
-                    .map(Claim::Existing)
-                    .ok_or_else(|| DomainError::unavailable("cannot claim a clip", "claimed but missing"))
-            }
-            Err(e) => Err(unavailable("record a clip request")(e)),
-        }
-    }
-
-    /// Records that an intrusion's clip arrived; `false` when no clip was requested for it.
-    pub async fn clip_stored(
-        &self,
-        intrusion: IntrusionId,
-        key: &str,
-        size: u64,
-        at: DateTime<Utc>,
-    ) -> Result<bool, DomainError> {
-        let result = self
-            .db
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(intrusion_key(intrusion)))
-            .key("sk", s("CLIP"))
-            .update_expression("SET storedAt = :at, #size = :size")
-            .condition_expression("attribute_exists(pk) AND #key = :key")
-            .expression_attribute_names("#key", "key")
-            .expression_attribute_names("#size", "size")
-            .expression_attribute_values(":at", s(at.to_rfc3339()))
-            .expression_attribute_values(":size", n(size))
-            .expression_attribute_values(":key", s(key))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable("record a stored clip")(e)),
-        }
-    }
-
     fn stored_notification(notification: &Notification) -> StoredNotification {
         StoredNotification {
             pk: intrusion_key(notification.intrusion_id),
@@ -321,102 +142,6 @@ impl ResponseTable {
             ),
             notification: notification.clone(),
         }
-    }
-
-    /// Records a notification about to be sent, unless an earlier attempt recorded it.
-    pub async fn claim_notification(&self, notification: &Notification) -> Result<Claim<Notification>, DomainError> {
-        let stored = Self::stored_notification(notification);
-        let (pk, sk) = (stored.pk.clone(), stored.sk.clone());
-        let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a notification"))?;
-        let result = self
-            .db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Claim::New),
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
-                let output = self
-                    .db
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(pk))
-                    .key("sk", s(sk))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(unavailable("read a notification"))?;
-                let existing = decode_items(
-                    output.item.map(|item| vec![item]),
-                    |stored: StoredNotification| stored.notification,
-                    "decode a notification",
-                )?;
-                existing
-                    .into_iter()
-                    .next()
-                    .map(Claim::Existing)
-                    .ok_or_else(|| DomainError::unavailable("cannot claim a notification", "claimed but missing"))
-            }
-            Err(e) => Err(unavailable("record a notification")(e)),
-        }
-    }
-
-    /// Stores a notification's outcome.
-    pub async fn save_notification(&self, notification: &Notification) -> Result<(), DomainError> {
-        let item = serde_dynamo::to_item(Self::stored_notification(notification))
-            .map_err(unavailable("encode a notification"))?;
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("record a notification"))?;
-        Ok(())
-    }
-
-    /// Everything recorded about the response to an intrusion.
-    pub async fn records(&self, intrusion: IntrusionId) -> Result<ResponseRecords, DomainError> {
-        let mut records = ResponseRecords::default();
-        let mut start = None;
-        loop {
-            let output = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(intrusion_key(intrusion)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable("read an intrusion's response"))?;
-            for item in output.items.unwrap_or_default() {
-                let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                let decode = |what| unavailable(what);
-                if sk == "CLIP" {
-                    let stored: Stored<Clip> = serde_dynamo::from_item(item).map_err(decode("decode a clip"))?;
-                    records.clip = Some(stored.record);
-                } else if sk.starts_with("COMMAND#") {
-                    let stored: Stored<Delivery> =
-                        serde_dynamo::from_item(item).map_err(decode("decode a delivery"))?;
-                    records.deliveries.push(stored.record);
-                } else if sk.starts_with("NOTIFICATION#") {
-                    let stored: StoredNotification =
-                        serde_dynamo::from_item(item).map_err(decode("decode a notification"))?;
-                    records.notifications.push(stored.notification);
-                }
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        records.deliveries.sort_by_key(|d| d.command.issued_at);
-        records.notifications.sort_by_key(|n| n.created_at);
-        Ok(records)
     }
 
     /// One page of a partition, newest first, decoded through its stored envelope.
@@ -467,9 +192,268 @@ impl ResponseTable {
             next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
         })
     }
+}
+
+#[async_trait]
+impl ResponseStore for ResponseTable {
+    /// Records a new command and queues it for the device's heartbeat, in one
+    /// transaction; finds the earlier record if the command was raised before.
+    async fn claim_delivery(&self, delivery: &Delivery) -> Result<Claim<Delivery>, DomainError> {
+        let command = &delivery.command;
+        let record = Self::item(intrusion_key(command.intrusion_id), command_key(command), delivery)?;
+        let queued = Self::item(device_key(command.device_id), command_key(command), command)?;
+        let result = self
+            .db
+            .transact_write_items()
+            .transact_items(self.put(record, Some("attribute_not_exists(pk)"))?)
+            .transact_items(self.put(queued, None)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::New),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(c)
+                    if c.cancellation_reasons().first().is_some_and(|r| is_condition_failure(r.code()))) =>
+            {
+                let existing = self
+                    .get(intrusion_key(command.intrusion_id), command_key(command))
+                    .await?
+                    .ok_or_else(|| DomainError::unavailable("cannot claim a command", "claimed but missing"))?;
+                Ok(Claim::Existing(existing))
+            }
+            Err(e) => Err(unavailable("raise a command")(e)),
+        }
+    }
+
+    /// Records that a command reached its device (the first way it did) and takes it off the queue.
+    async fn delivered(&self, command: &Command, by: DeliveredBy, at: DateTime<Utc>) -> Result<(), DomainError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(intrusion_key(command.intrusion_id)))
+            .key("sk", s(command_key(command)))
+            .update_expression("SET deliveredAt = :at, deliveredBy = :by")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deliveredAt)")
+            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .expression_attribute_values(
+                ":by",
+                serde_dynamo::to_attribute_value(by).map_err(unavailable("encode a delivery"))?,
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) => {}
+            Err(e) => return Err(unavailable("record a delivery")(e)),
+        }
+        self.db
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(device_key(command.device_id)))
+            .key("sk", s(command_key(command)))
+            .send()
+            .await
+            .map_err(unavailable("dequeue a command"))?;
+        Ok(())
+    }
+
+    /// Records failed push attempts; the command stays queued for the heartbeat.
+    async fn push_failed(&self, command: &Command, attempts: u32, error: &str) -> Result<(), DomainError> {
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(intrusion_key(command.intrusion_id)))
+            .key("sk", s(command_key(command)))
+            .update_expression("SET pushAttempts = if_not_exists(pushAttempts, :zero) + :attempts, lastError = :error")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":attempts", n(attempts))
+            .expression_attribute_values(":error", s(error))
+            .send()
+            .await
+            .map_err(unavailable("record a failed push"))?;
+        Ok(())
+    }
+
+    /// Commands waiting for a device, oldest first.
+    async fn queued(&self, device: DeviceId) -> Result<Vec<Command>, DomainError> {
+        let output = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(device_key(device)))
+            .expression_attribute_values(":prefix", s("COMMAND#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("read a command queue"))?;
+        let mut commands = decode_items(
+            output.items,
+            |stored: Stored<Command>| stored.record,
+            "decode a command",
+        )?;
+        commands.sort_by_key(|c| c.issued_at);
+        Ok(commands)
+    }
+
+    /// Records a clip request unless one was recorded before.
+    async fn claim_clip(&self, clip: &Clip) -> Result<Claim<Clip>, DomainError> {
+        let item = Self::item(intrusion_key(clip.intrusion_id), "CLIP".into(), clip)?;
+        let result = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::New),
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+                let existing = self.get(intrusion_key(clip.intrusion_id), "CLIP".into()).await?;
+                existing
+                    .map(Claim::Existing)
+                    .ok_or_else(|| DomainError::unavailable("cannot claim a clip", "claimed but missing"))
+            }
+            Err(e) => Err(unavailable("record a clip request")(e)),
+        }
+    }
+
+    /// Records that an intrusion's clip arrived; `false` when no clip was requested for it.
+    async fn clip_stored(
+        &self,
+        intrusion: IntrusionId,
+        key: &str,
+        size: u64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, DomainError> {
+        let result = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(intrusion_key(intrusion)))
+            .key("sk", s("CLIP"))
+            .update_expression("SET storedAt = :at, #size = :size")
+            .condition_expression("attribute_exists(pk) AND #key = :key")
+            .expression_attribute_names("#key", "key")
+            .expression_attribute_names("#size", "size")
+            .expression_attribute_values(":at", s(at.to_rfc3339()))
+            .expression_attribute_values(":size", n(size))
+            .expression_attribute_values(":key", s(key))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable("record a stored clip")(e)),
+        }
+    }
+
+    /// Records a notification about to be sent, unless an earlier attempt recorded it.
+    async fn claim_notification(&self, notification: &Notification) -> Result<Claim<Notification>, DomainError> {
+        let stored = Self::stored_notification(notification);
+        let (pk, sk) = (stored.pk.clone(), stored.sk.clone());
+        let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a notification"))?;
+        let result = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::New),
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+                let output = self
+                    .db
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", s(pk))
+                    .key("sk", s(sk))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(unavailable("read a notification"))?;
+                let existing = decode_items(
+                    output.item.map(|item| vec![item]),
+                    |stored: StoredNotification| stored.notification,
+                    "decode a notification",
+                )?;
+                existing
+                    .into_iter()
+                    .next()
+                    .map(Claim::Existing)
+                    .ok_or_else(|| DomainError::unavailable("cannot claim a notification", "claimed but missing"))
+            }
+            Err(e) => Err(unavailable("record a notification")(e)),
+        }
+    }
+
+    /// Stores a notification's outcome.
+    async fn save_notification(&self, notification: &Notification) -> Result<(), DomainError> {
+        let item = serde_dynamo::to_item(Self::stored_notification(notification))
+            .map_err(unavailable("encode a notification"))?;
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable("record a notification"))?;
+        Ok(())
+    }
+
+    /// Everything recorded about the response to an intrusion.
+    async fn records(&self, intrusion: IntrusionId) -> Result<ResponseRecords, DomainError> {
+        let mut records = ResponseRecords::default();
+        let mut start = None;
+        loop {
+            let output = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(intrusion_key(intrusion)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable("read an intrusion's response"))?;
+            for item in output.items.unwrap_or_default() {
+                let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                let decode = |what| unavailable(what);
+                if sk == "CLIP" {
+                    let stored: Stored<Clip> = serde_dynamo::from_item(item).map_err(decode("decode a clip"))?;
+                    records.clip = Some(stored.record);
+                } else if sk.starts_with("COMMAND#") {
+                    let stored: Stored<Delivery> =
+                        serde_dynamo::from_item(item).map_err(decode("decode a delivery"))?;
+                    records.deliveries.push(stored.record);
+                } else if sk.starts_with("NOTIFICATION#") {
+                    let stored: StoredNotification =
+                        serde_dynamo::from_item(item).map_err(decode("decode a notification"))?;
+                    records.notifications.push(stored.notification);
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        records.deliveries.sort_by_key(|d| d.command.issued_at);
+        records.notifications.sort_by_key(|n| n.created_at);
+        Ok(records)
+    }
 
     /// Notifications newest first.
-    pub async fn list_notifications(
+    async fn list_notifications(
         &self,
         scope: NotificationScope,
         page: &PageRequest,
@@ -490,7 +474,7 @@ impl ResponseTable {
     }
 
     /// Stores a device health change under its client.
-    pub async fn record_health(&self, event: &HealthEvent) -> Result<(), DomainError> {
+    async fn record_health(&self, event: &HealthEvent) -> Result<(), DomainError> {
         let sort_key = format!(
             "{}#{}",
             event.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -515,7 +499,7 @@ impl ResponseTable {
     }
 
     /// Health changes newest first, of one client or of all.
-    pub async fn health_events(
+    async fn health_events(
         &self,
         scope: NotificationScope,
         page: &PageRequest,
@@ -536,12 +520,12 @@ impl ResponseTable {
     }
 
     /// A client's saved notification preferences.
-    pub async fn preferences(&self, client: ClientId) -> Result<Option<NotificationPreferences>, DomainError> {
+    async fn preferences(&self, client: ClientId) -> Result<Option<NotificationPreferences>, DomainError> {
         self.get(format!("CLIENT#{client}"), "PREFERENCES".into()).await
     }
 
     /// Saves a client's notification preferences.
-    pub async fn save_preferences(&self, preferences: &NotificationPreferences) -> Result<(), DomainError> {
+    async fn save_preferences(&self, preferences: &NotificationPreferences) -> Result<(), DomainError> {
         let item = Self::item(
             format!("CLIENT#{}", preferences.client_id),
             "PREFERENCES".into(),
@@ -558,7 +542,7 @@ impl ResponseTable {
     }
 
     /// Saves first preferences unless someone saved some meanwhile; returns what is stored.
-    pub async fn create_preferences(
+    async fn create_preferences(
         &self,
         preferences: &NotificationPreferences,
     ) -> Result<NotificationPreferences, DomainError> {

@@ -1,4 +1,4 @@
-//! The DynamoDB side of detection.
+//! The frames and intrusions tables: the DynamoDB adapter of [`DetectionStore`].
 //!
 //! `FramesTable` (`pk` = `CAMERA#<id>`): one item per frame (`sk` = `FRAME#<seq>`,
 //! expired by TTL), and one `STATE` item per camera whose `version` serialises
@@ -16,14 +16,17 @@ use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::ports::{CameraState, Commit, DetectionStore, IntrusionChange};
-use super::rule;
-use super::{FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus};
+use seccom_domain::detection::ports::{CameraState, Commit, DetectionStore, IntrusionChange};
+use seccom_domain::detection::rule;
+use seccom_domain::detection::{
+    FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus,
+};
+use seccom_domain::error::DomainError;
+use seccom_domain::ids::{DeviceId, IntrusionId};
+use seccom_domain::page::{Page, PageRequest};
+
+use crate::dynamo::page_token::{self, ListKey};
 use crate::dynamo::{decode_items, is_cancelled, n, s, unavailable};
-use crate::error::DomainError;
-use crate::ids::{DeviceId, IntrusionId};
-use crate::page::{Page, PageRequest};
-use crate::page_token::{self, ListKey};
 
 fn camera_key(camera: DeviceId) -> String {
     format!("CAMERA#{camera}")

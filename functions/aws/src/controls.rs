@@ -7,13 +7,14 @@
 use async_trait::async_trait;
 use chrono::SecondsFormat;
 
-use super::dynamo::{BY_PARENT, DirectoryTable, Placement};
-use crate::arming::{ArmingChange, SiteArming};
-use crate::controls::ControlStore;
-use crate::detection::zones::CameraDetection;
-use crate::error::DomainError;
-use crate::ids::{DeviceId, SiteId};
-use crate::page::{Page, PageRequest};
+use seccom_domain::arming::{ArmingChange, SiteArming};
+use seccom_domain::controls::ControlStore;
+use seccom_domain::detection::zones::CameraDetection;
+use seccom_domain::error::DomainError;
+use seccom_domain::ids::{DeviceId, SiteId};
+use seccom_domain::page::{Page, PageRequest};
+
+use crate::directory::{BY_PARENT, DirectoryTable, Placement};
 
 fn arming_key(site: SiteId) -> String {
     format!("ARMING#{site}")

@@ -10,22 +10,113 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
+use seccom_domain::directory::{
+    Client, ClientChanges, Deletion, Device, DeviceKind, DeviceUpdate, DirectoryStore, FailureSubject, HealthUpdate,
+    Site, SiteChanges,
+};
+use seccom_domain::error::DomainError;
+use seccom_domain::ids::{ClientId, DeviceId, SiteId};
+use seccom_domain::page::{Page, PageRequest};
+use seccom_domain::values::Name;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::dynamo::{is_cancelled, is_condition_failure, s, unavailable};
-use crate::error::DomainError;
-use crate::page::{Page, PageRequest};
-use crate::page_token::{self, ListKey};
+use crate::dynamo::page_token::{self, ListKey};
+use crate::dynamo::{is_cancelled, is_condition_failure, n, s, unavailable};
 
 /// The index listing children of a parent by name.
-pub const BY_PARENT: &str = "byParent";
+pub(crate) const BY_PARENT: &str = "byParent";
 /// The index listing all records of one entity type by name.
-pub const BY_ENTITY: &str = "byEntity";
+pub(crate) const BY_ENTITY: &str = "byEntity";
+
+fn client_key(id: ClientId) -> String {
+    format!("CLIENT#{id}")
+}
+
+fn site_key(id: SiteId) -> String {
+    format!("SITE#{id}")
+}
+
+fn device_key(id: DeviceId) -> String {
+    format!("DEVICE#{id}")
+}
+
+fn entity_of(kind: DeviceKind) -> &'static str {
+    match kind {
+        DeviceKind::Camera => "CAMERA",
+        DeviceKind::Alarm => "ALARM",
+    }
+}
+
+/// The name-ordered sort key of the indexes.
+fn sort_key(entity: &str, name: &Name, id: impl std::fmt::Display) -> String {
+    format!("{entity}#{}#{id}", name.sort_key())
+}
+
+fn client_placement(client: &Client) -> Placement {
+    Placement {
+        pk: client_key(client.id),
+        entity: "CLIENT",
+        parent_key: None,
+        sort_key: sort_key("CLIENT", &client.name, client.id),
+    }
+}
+
+fn site_placement(site: &Site) -> Placement {
+    Placement {
+        pk: site_key(site.id),
+        entity: "SITE",
+        parent_key: Some(client_key(site.client_id)),
+        sort_key: sort_key("SITE", &site.name, site.id),
+    }
+}
+
+fn device_placement(device: &Device) -> Placement {
+    let entity = entity_of(device.kind);
+    Placement {
+        pk: device_key(device.id),
+        entity,
+        parent_key: Some(site_key(device.site_id)),
+        sort_key: sort_key(entity, &device.name, device.id),
+    }
+}
+
+fn encoded(value: impl Serialize, what: &str) -> Result<AttributeValue, DomainError> {
+    serde_dynamo::to_attribute_value(value).map_err(unavailable(what))
+}
+
+/// The fields a change sets, with `updatedAt` and the name-ordered sort key kept in step.
+fn changed_fields(
+    changes: impl Serialize,
+    at: DateTime<Utc>,
+    renamed_sort_key: Option<String>,
+) -> Result<HashMap<String, AttributeValue>, DomainError> {
+    let mut set: HashMap<String, AttributeValue> =
+        serde_dynamo::to_item(changes).map_err(unavailable("encode a change"))?;
+    set.insert("updatedAt".into(), s(at.to_rfc3339()));
+    if let Some(sort_key) = renamed_sort_key {
+        set.insert("sortKey".into(), s(sort_key));
+    }
+    Ok(set)
+}
+
+/// When a user last signed out of the portals: sessions that began before are refused.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignOut {
+    subject: String,
+    at: DateTime<Utc>,
+}
+
+fn sign_out_key(subject: &str) -> String {
+    format!("SIGNOUT#{subject}")
+}
 
 const NO_CHILDREN: &str = "attribute_not_exists(childCount) OR childCount = :zero";
 
@@ -57,13 +148,6 @@ pub(crate) struct Condition {
     pub(crate) expression: Option<String>,
     pub(crate) names: Vec<(String, String)>,
     pub(crate) values: Vec<(String, AttributeValue)>,
-}
-
-/// What became of a delete.
-pub(crate) enum Deletion {
-    Deleted,
-    Missing,
-    HasChildren,
 }
 
 /// The directory table.
@@ -99,7 +183,7 @@ impl DirectoryTable {
     }
 
     /// A record as an item of the table, ready for [`Self::put_items`].
-    pub(super) fn encode<T: Serialize>(
+    pub(crate) fn encode<T: Serialize>(
         placement: Placement,
         record: &T,
     ) -> Result<HashMap<String, AttributeValue>, DomainError> {
@@ -107,7 +191,7 @@ impl DirectoryTable {
     }
 
     /// Stores items whatever was there before, all or nothing.
-    pub(super) async fn put_items(&self, items: Vec<HashMap<String, AttributeValue>>) -> Result<(), DomainError> {
+    pub(crate) async fn put_items(&self, items: Vec<HashMap<String, AttributeValue>>) -> Result<(), DomainError> {
         let writes = items
             .into_iter()
             .map(|item| {
@@ -131,7 +215,7 @@ impl DirectoryTable {
     /// Counts one more failed attempt on `pk` within a window that ends at
     /// `until` (a new window when the last one ended before `now`); creates
     /// the item (with a TTL at the window's end) when `create`. Answers the count.
-    pub(super) async fn count_failure(&self, pk: &str, now: i64, until: i64, create: bool) -> Result<u32, DomainError> {
+    async fn count_failure_on(&self, pk: &str, now: i64, until: i64, create: bool) -> Result<u32, DomainError> {
         // A counter item of its own expires with its window (TTL); a counter kept on
         // another record (a device) must never give that record an expiry.
         let (exists, set) = if create {
@@ -154,9 +238,9 @@ impl DirectoryTable {
             .condition_expression(format!(
                 "{exists}(attribute_not_exists(authFailuresUntil) OR authFailuresUntil < :now)"
             ))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(now))
             .send()
             .await;
         match fresh {
@@ -173,7 +257,7 @@ impl DirectoryTable {
             .key("pk", s(pk))
             .update_expression("ADD authFailures :one")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":one", n(1))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
@@ -204,7 +288,7 @@ impl DirectoryTable {
     }
 
     /// Stores a record that has no parent, such as a client.
-    pub(crate) async fn put_root<T: Serialize>(&self, placement: Placement, record: &T) -> Result<(), DomainError> {
+    async fn put_root<T: Serialize>(&self, placement: Placement, record: &T) -> Result<(), DomainError> {
         self.db
             .put_item()
             .table_name(&self.table)
@@ -217,7 +301,7 @@ impl DirectoryTable {
     }
 
     /// Stores a child and counts it on its parent; `false` when the parent does not exist.
-    pub(crate) async fn put_child<T: Serialize>(
+    async fn put_child<T: Serialize>(
         &self,
         placement: Placement,
         credential_hash: Option<String>,
@@ -235,7 +319,7 @@ impl DirectoryTable {
             .key("pk", s(parent))
             .update_expression("ADD childCount :one")
             .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":one", n(1))
             .build()
             .map_err(unavailable("build an update"))?;
         let writes = vec![
@@ -295,7 +379,7 @@ impl DirectoryTable {
     }
 
     /// Sets and removes fields of an existing record; `None` when it does not exist.
-    pub(crate) async fn update<T: DeserializeOwned>(
+    async fn update<T: DeserializeOwned>(
         &self,
         pk: &str,
         set: HashMap<String, AttributeValue>,
@@ -305,7 +389,7 @@ impl DirectoryTable {
     }
 
     /// Changes fields only while `condition` holds (and the item exists); `None` otherwise.
-    pub(crate) async fn update_if<T: DeserializeOwned>(
+    async fn update_if<T: DeserializeOwned>(
         &self,
         pk: &str,
         set: HashMap<String, AttributeValue>,
@@ -361,12 +445,12 @@ impl DirectoryTable {
     }
 
     /// Deletes a record that has no children, uncounting it on its parent.
-    pub(crate) async fn delete(&self, pk: &str, parent: Option<String>) -> Result<Deletion, DomainError> {
+    async fn delete(&self, pk: &str, parent: Option<String>) -> Result<Deletion, DomainError> {
         let delete = Delete::builder()
             .table_name(&self.table)
             .key("pk", s(pk))
             .condition_expression(format!("attribute_exists(pk) AND ({NO_CHILDREN})"))
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":zero", n(0))
             .build()
             .map_err(unavailable("build a delete"))?;
         let mut writes = vec![TransactWriteItem::builder().delete(delete).build()];
@@ -376,7 +460,7 @@ impl DirectoryTable {
                 .key("pk", s(parent))
                 .update_expression("ADD childCount :minus_one")
                 .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":minus_one", AttributeValue::N("-1".into()))
+                .expression_attribute_values(":minus_one", n(-1))
                 .build()
                 .map_err(unavailable("build an update"))?;
             writes.push(TransactWriteItem::builder().update(uncount).build());
@@ -413,7 +497,7 @@ impl DirectoryTable {
     }
 
     /// Lists records of one index partition whose sort key starts with `prefix`, in name order.
-    pub(crate) async fn query<T: DeserializeOwned>(
+    async fn query<T: DeserializeOwned>(
         &self,
         index: &str,
         partition: (&str, String),
@@ -471,5 +555,204 @@ impl DirectoryTable {
             items,
             next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
         })
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for DirectoryTable {
+    async fn insert_client(&self, client: &Client) -> Result<(), DomainError> {
+        self.put_root(client_placement(client), client).await
+    }
+
+    async fn insert_site(&self, site: &Site) -> Result<bool, DomainError> {
+        self.put_child(site_placement(site), None, site).await
+    }
+
+    async fn insert_device(&self, device: &Device, credential_hash: &str) -> Result<bool, DomainError> {
+        self.put_child(device_placement(device), Some(credential_hash.to_owned()), device)
+            .await
+    }
+
+    async fn client(&self, id: ClientId) -> Result<Option<Client>, DomainError> {
+        self.get(&client_key(id)).await
+    }
+
+    async fn site(&self, id: SiteId) -> Result<Option<Site>, DomainError> {
+        self.get(&site_key(id)).await
+    }
+
+    async fn device(&self, id: DeviceId) -> Result<Option<Device>, DomainError> {
+        self.get(&device_key(id)).await
+    }
+
+    async fn device_credential(&self, id: DeviceId) -> Result<Option<(Device, String)>, DomainError> {
+        Ok(self
+            .get_with_credential::<Device>(&device_key(id))
+            .await?
+            .and_then(|(device, hash)| hash.map(|hash| (device, hash))))
+    }
+
+    async fn clients(&self, page: &PageRequest) -> Result<Page<Client>, DomainError> {
+        self.query(BY_ENTITY, ("entity", "CLIENT".into()), "CLIENT#", page)
+            .await
+    }
+
+    async fn sites(&self, client: Option<ClientId>, page: &PageRequest) -> Result<Page<Site>, DomainError> {
+        match client {
+            Some(client) => {
+                self.query(BY_PARENT, ("parentKey", client_key(client)), "SITE#", page)
+                    .await
+            }
+            None => self.query(BY_ENTITY, ("entity", "SITE".into()), "SITE#", page).await,
+        }
+    }
+
+    async fn devices(
+        &self,
+        site: Option<SiteId>,
+        kind: DeviceKind,
+        page: &PageRequest,
+    ) -> Result<Page<Device>, DomainError> {
+        let entity = entity_of(kind);
+        let prefix = format!("{entity}#");
+        match site {
+            Some(site) => {
+                self.query(BY_PARENT, ("parentKey", site_key(site)), &prefix, page)
+                    .await
+            }
+            None => {
+                self.query(BY_ENTITY, ("entity", entity.to_owned()), &prefix, page)
+                    .await
+            }
+        }
+    }
+
+    async fn update_client(
+        &self,
+        id: ClientId,
+        changes: &ClientChanges,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Client>, DomainError> {
+        let set = changed_fields(
+            changes,
+            at,
+            changes.name.as_ref().map(|name| sort_key("CLIENT", name, id)),
+        )?;
+        let remove: &[&str] = if matches!(changes.phone, Some(None)) {
+            &["phone"]
+        } else {
+            &[]
+        };
+        self.update(&client_key(id), set, remove).await
+    }
+
+    async fn update_site(
+        &self,
+        id: SiteId,
+        changes: &SiteChanges,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Site>, DomainError> {
+        let set = changed_fields(
+            changes,
+            at,
+            changes.name.as_ref().map(|name| sort_key("SITE", name, id)),
+        )?;
+        self.update(&site_key(id), set, &[]).await
+    }
+
+    async fn update_device(
+        &self,
+        id: DeviceId,
+        update: &DeviceUpdate,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Device>, DomainError> {
+        let set = match update {
+            DeviceUpdate::Rename { name, kind } => changed_fields(
+                HashMap::from([("name", name)]),
+                at,
+                Some(sort_key(entity_of(*kind), name, id)),
+            )?,
+            DeviceUpdate::Endpoint(endpoint) => HashMap::from([
+                ("endpoint".to_owned(), s(endpoint.as_str())),
+                ("updatedAt".to_owned(), s(at.to_rfc3339())),
+            ]),
+            DeviceUpdate::Heard(state) => HashMap::from([
+                ("lastSeenAt".to_owned(), s(at.to_rfc3339())),
+                ("state".to_owned(), encoded(state, "encode a state")?),
+            ]),
+        };
+        self.update(&device_key(id), set, &[]).await
+    }
+
+    async fn update_health(&self, seen: &Device, update: &HealthUpdate) -> Result<Option<Device>, DomainError> {
+        let mut set = HashMap::new();
+        let mut remove: Vec<&str> = Vec::new();
+        match update.alarm {
+            Some(alarm) => {
+                set.insert("healthAlarm".to_owned(), encoded(alarm, "encode a health alarm")?);
+            }
+            None => remove.push("healthAlarm"),
+        }
+        if let Some(state) = update.state {
+            set.insert("state".to_owned(), encoded(state, "encode a state")?);
+        }
+        let mut condition = Condition {
+            expression: Some("#state = :seen_state AND attribute_not_exists(lastSeenAt)".into()),
+            names: vec![("#state".into(), "state".into())],
+            values: vec![(":seen_state".into(), encoded(seen.state, "encode a state")?)],
+        };
+        if let Some(seen_at) = seen.last_seen_at {
+            condition.expression = Some("#state = :seen_state AND lastSeenAt = :seen_at".into());
+            condition.values.push((":seen_at".into(), s(seen_at.to_rfc3339())));
+        }
+        self.update_if(&device_key(seen.id), set, &remove, condition).await
+    }
+
+    async fn delete_client(&self, id: ClientId) -> Result<Deletion, DomainError> {
+        self.delete(&client_key(id), None).await
+    }
+
+    async fn delete_site(&self, site: &Site) -> Result<Deletion, DomainError> {
+        self.delete(&site_key(site.id), Some(client_key(site.client_id))).await
+    }
+
+    async fn delete_device(&self, device: &Device) -> Result<Deletion, DomainError> {
+        self.delete(&device_key(device.id), Some(site_key(device.site_id)))
+            .await
+    }
+
+    async fn count_failure(
+        &self,
+        subject: FailureSubject,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<u32, DomainError> {
+        let (pk, create) = match subject {
+            FailureSubject::Device(id) => (device_key(id), false),
+            FailureSubject::Source(address) => (format!("AUTHFAIL#SOURCE#{address}"), true),
+        };
+        self.count_failure_on(&pk, now.timestamp(), until.timestamp(), create)
+            .await
+    }
+
+    async fn signed_out_at(&self, subject: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
+        Ok(self
+            .get::<SignOut>(&sign_out_key(subject))
+            .await?
+            .map(|sign_out| sign_out.at))
+    }
+
+    async fn record_sign_out(&self, subject: &str, at: DateTime<Utc>) -> Result<(), DomainError> {
+        let placement = Placement {
+            pk: sign_out_key(subject),
+            entity: "SIGNOUT",
+            parent_key: None,
+            sort_key: subject.to_owned(),
+        };
+        let record = SignOut {
+            subject: subject.to_owned(),
+            at,
+        };
+        self.put_items(vec![Self::encode(placement, &record)?]).await
     }
 }

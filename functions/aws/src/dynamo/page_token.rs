@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::error::DomainError;
+use seccom_domain::error::DomainError;
 
 /// The list a query reads: its key attributes, partition and sort-key prefix.
 pub(crate) struct ListKey<'a> {
@@ -77,5 +77,23 @@ mod tests {
         assert!(decode(&token, &list(("parentKey", "CLIENT#a"), "CAMERA#")).is_err());
         assert!(decode(&token, &list(("entity", "SITE"), "SITE#")).is_err());
         assert!(decode("!!!", &list(("parentKey", "CLIENT#a"), "SITE#")).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn tokens_from_anyone_are_refused_cleanly(token in proptest::prelude::any::<String>()) {
+            let _ = decode(&token, &list(("parentKey", "CLIENT#1"), "SITE#"));
+        }
+
+        #[test]
+        fn issued_tokens_come_back_as_issued(site in "[a-zA-Z0-9#:._-]{0,40}") {
+            let key: HashMap<_, _> = [("pk", format!("SITE#{site}")), ("parentKey", "CLIENT#1".into()), ("sortKey", format!("SITE#{site}"))]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), AttributeValue::S(v)))
+                .collect();
+            proptest::prop_assert_eq!(decode(&encode(&key), &list(("parentKey", "CLIENT#1"), "SITE#")).unwrap(), key);
+        }
     }
 }

@@ -1,0 +1,81 @@
+//! The AWS adapters of the core's ports. Each DynamoDB table has one adapter
+//! here, holding its key layout (see docs/data-model.md) and its conditions;
+//! the use cases that drive them are in `seccom-domain`, which knows nothing
+//! of DynamoDB or S3. [`Stores`] builds every adapter a function needs from its
+//! settings, the one place table names are read.
+
+mod controls;
+mod detection;
+mod directory;
+mod dynamo;
+mod responses;
+mod s3;
+
+use std::sync::Arc;
+
+use seccom_domain::config::{Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting, RESPONSES_TABLE};
+use seccom_domain::controls::ControlStore;
+use seccom_domain::detection::DetectionStore;
+use seccom_domain::directory::{Directory, DirectoryStore};
+use seccom_domain::response::ResponseStore;
+
+pub use detection::{DetectionTables, StoredIntrusion};
+pub use directory::DirectoryTable;
+pub use responses::ResponseTable;
+pub use s3::{S3Links, s3_client};
+
+/// The DynamoDB adapters of a function, each on the table its settings name.
+#[derive(Clone)]
+pub struct Stores {
+    db: aws_sdk_dynamodb::Client,
+    config: Config,
+}
+
+impl Stores {
+    /// Adapters on `sdk`'s DynamoDB, with table names from `config`.
+    pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
+        Self {
+            db: aws_sdk_dynamodb::Client::new(sdk),
+            config: config.clone(),
+        }
+    }
+
+    fn directory_table(&self) -> Result<DirectoryTable, MissingSetting> {
+        Ok(DirectoryTable::new(
+            self.db.clone(),
+            self.config.required(DIRECTORY_TABLE)?,
+        ))
+    }
+
+    /// The directory store (`DIRECTORY_TABLE`).
+    pub fn directory_store(&self) -> Result<Arc<dyn DirectoryStore>, MissingSetting> {
+        Ok(Arc::new(self.directory_table()?))
+    }
+
+    /// The directory's use cases on the directory store.
+    pub fn directory(&self) -> Result<Directory, MissingSetting> {
+        Ok(Directory::new(self.directory_store()?))
+    }
+
+    /// Site arming and camera detection settings (kept in `DIRECTORY_TABLE`).
+    pub fn controls(&self) -> Result<Arc<dyn ControlStore>, MissingSetting> {
+        Ok(Arc::new(self.directory_table()?))
+    }
+
+    /// Frames and intrusions (`FRAMES_TABLE`, `INTRUSIONS_TABLE`).
+    pub fn detection(&self) -> Result<Arc<dyn DetectionStore>, MissingSetting> {
+        Ok(Arc::new(DetectionTables::new(
+            self.db.clone(),
+            self.config.required(FRAMES_TABLE)?,
+            self.config.required(INTRUSIONS_TABLE)?,
+        )))
+    }
+
+    /// Responses, command queues, preferences and health events (`RESPONSES_TABLE`).
+    pub fn responses(&self) -> Result<Arc<dyn ResponseStore>, MissingSetting> {
+        Ok(Arc::new(ResponseTable::new(
+            self.db.clone(),
+            self.config.required(RESPONSES_TABLE)?,
+        )))
+    }
+}

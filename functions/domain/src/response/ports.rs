@@ -1,0 +1,102 @@
+//! The response's port: where what the response to each intrusion did is kept,
+//! with device command queues, notification preferences and health events.
+//! The DynamoDB adapter is in `seccom-aws`; the in-memory one in [`crate::memory`].
+//!
+//! Every first write is conditional ([`Claim`]), so a retried stream batch finds
+//! what an earlier attempt did instead of doing it again.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::health::HealthEvent;
+use super::model::{Clip, Command, DeliveredBy, Delivery, Notification};
+use super::preferences::NotificationPreferences;
+use crate::error::DomainError;
+use crate::ids::{ClientId, DeviceId, IntrusionId};
+use crate::page::{Page, PageRequest};
+
+/// Whether a first write was ours, or found what an earlier attempt wrote.
+#[derive(Debug)]
+pub enum Claim<T> {
+    /// Nothing was there: this attempt does the work.
+    New,
+    /// An earlier attempt got here first; this is what it recorded.
+    Existing(T),
+}
+
+/// Everything the response to one intrusion recorded.
+#[derive(Debug, Default)]
+pub struct ResponseRecords {
+    /// Commands in the order they were issued.
+    pub deliveries: Vec<Delivery>,
+    pub clip: Option<Clip>,
+    /// Notifications in the order they were created.
+    pub notifications: Vec<Notification>,
+}
+
+/// Which client's records a list covers.
+#[derive(Clone, Copy, Debug)]
+pub enum NotificationScope {
+    Client(ClientId),
+    All,
+}
+
+/// The store of responses.
+#[async_trait]
+pub trait ResponseStore: Send + Sync {
+    /// Records a new command and queues it for the device's heartbeat, all or
+    /// nothing; finds the earlier record if the command was raised before.
+    async fn claim_delivery(&self, delivery: &Delivery) -> Result<Claim<Delivery>, DomainError>;
+    /// Records that a command reached its device (only the first way it did
+    /// counts) and takes it off the device's queue.
+    async fn delivered(&self, command: &Command, by: DeliveredBy, at: DateTime<Utc>) -> Result<(), DomainError>;
+    /// Adds failed push attempts to a command; it stays queued for the heartbeat.
+    async fn push_failed(&self, command: &Command, attempts: u32, error: &str) -> Result<(), DomainError>;
+    /// Commands waiting for a device, oldest first.
+    async fn queued(&self, device: DeviceId) -> Result<Vec<Command>, DomainError>;
+
+    /// Records a clip request unless one was recorded before.
+    async fn claim_clip(&self, clip: &Clip) -> Result<Claim<Clip>, DomainError>;
+    /// Records that an intrusion's clip arrived under `key`; `false` when no
+    /// clip was requested under that key.
+    async fn clip_stored(
+        &self,
+        intrusion: IntrusionId,
+        key: &str,
+        size: u64,
+        at: DateTime<Utc>,
+    ) -> Result<bool, DomainError>;
+
+    /// Records a notification about to be sent, unless an earlier attempt recorded it.
+    async fn claim_notification(&self, notification: &Notification) -> Result<Claim<Notification>, DomainError>;
+    /// Stores a notification's outcome.
+    async fn save_notification(&self, notification: &Notification) -> Result<(), DomainError>;
+    /// Notifications newest first.
+    async fn list_notifications(
+        &self,
+        scope: NotificationScope,
+        page: &PageRequest,
+    ) -> Result<Page<Notification>, DomainError>;
+
+    /// Everything recorded about the response to an intrusion.
+    async fn records(&self, intrusion: IntrusionId) -> Result<ResponseRecords, DomainError>;
+
+    /// Stores a device health change under its client.
+    async fn record_health(&self, event: &HealthEvent) -> Result<(), DomainError>;
+    /// Health changes newest first, of one client or of all.
+    async fn health_events(
+        &self,
+        scope: NotificationScope,
+        page: &PageRequest,
+    ) -> Result<Page<HealthEvent>, DomainError>;
+
+    /// A client's saved notification preferences.
+    async fn preferences(&self, client: ClientId) -> Result<Option<NotificationPreferences>, DomainError>;
+    /// Saves a client's notification preferences.
+    async fn save_preferences(&self, preferences: &NotificationPreferences) -> Result<(), DomainError>;
+    /// Saves first preferences unless someone saved some meanwhile; answers what is stored.
+    async fn create_preferences(
+        &self,
+        preferences: &NotificationPreferences,
+    ) -> Result<NotificationPreferences, DomainError>;
+}

@@ -1,0 +1,223 @@
+//! The response use cases users reach, against in-memory stores and a fixed
+//! clock: preferences and their scope, an intrusion with what its response
+//! did, and the media links users get for it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+
+use super::*;
+use crate::clock::FixedClock;
+use crate::detection::ports::{Commit, DetectionStore, IntrusionChange};
+use crate::detection::{Intrusion, IntrusionStatus};
+use crate::directory::{ClientBody, Site, SiteBody};
+use crate::ids::{DeviceId, SiteId};
+use crate::media::MediaLinks;
+use crate::memory::{MemoryDetectionStore, MemoryDirectory, MemoryLinks, MemoryResponses};
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
+}
+
+struct World {
+    responses: Responses,
+    directory: Directory,
+    store: Arc<MemoryResponses>,
+    detection: Arc<MemoryDetectionStore>,
+    staff: Principal,
+}
+
+fn world() -> World {
+    let clock = Arc::new(FixedClock::at(start()));
+    let directory = Directory::with_clock(Arc::new(MemoryDirectory::default()), clock);
+    let detection = Arc::new(MemoryDetectionStore::default());
+    let intrusions = Intrusions::new(directory.clone(), detection.clone());
+    let store = Arc::new(MemoryResponses::default());
+    World {
+        responses: Responses::new(directory.clone(), intrusions, store.clone()),
+        directory,
+        store,
+        detection,
+        staff: Principal::from_claims("staff-1".into(), &["admin".into()], None).unwrap(),
+    }
+}
+
+fn user_of(client: ClientId) -> Principal {
+    Principal::from_claims("user-1".into(), &["client".into()], Some(&client.to_string())).unwrap()
+}
+
+fn page() -> PageRequest {
+    PageRequest { limit: 50, token: None }
+}
+
+impl World {
+    async fn client_with_site(&self, name: &str) -> (Client, Site) {
+        let body = ClientBody {
+            name: name.into(),
+            email: "owner@example.com".into(),
+            phone: Some("+351912345678".into()),
+        };
+        let client = self.directory.create_client(&self.staff, body).await.unwrap();
+        let body = SiteBody {
+            client_id: client.id.to_string(),
+            name: "Depot".into(),
+            address: "1 High Street".into(),
+        };
+        let site = self.directory.create_site(&self.staff, body).await.unwrap();
+        (client, site)
+    }
+
+    async fn intrusion(&self, site: &Site) -> Intrusion {
+        let intrusion = Intrusion {
+            id: IntrusionId::generate(),
+            client_id: site.client_id,
+            site_id: site.id,
+            camera_id: DeviceId::generate(),
+            started_at: start(),
+            last_seen_at: start() + TimeDelta::seconds(2),
+            first_seq: 1,
+            last_seq: 3,
+            frame_keys: vec![],
+            zones: vec![],
+            peak_score: 0.9,
+            status: IntrusionStatus::Open,
+            snapshot_key: Some("snapshots/one.jpg".into()),
+            acknowledged: None,
+            resolved: None,
+        };
+        let commit = self
+            .detection
+            .commit(intrusion.camera_id, 0, &IntrusionChange::Open(intrusion.clone()))
+            .await
+            .unwrap();
+        assert_eq!(commit, Commit::Done);
+        intrusion
+    }
+}
+
+fn recipients(site: Option<SiteId>) -> PreferencesBody {
+    PreferencesBody {
+        recipients: vec![Recipient {
+            role: RecipientRole::BuildingAdministrator,
+            channel: Channel::Email,
+            address: "admin@example.com".into(),
+            site_id: site,
+        }],
+    }
+}
+
+#[tokio::test]
+async fn a_clients_defaults_are_its_contacts_with_one_lasting_webhook_secret() {
+    let w = world();
+    let (acme, _) = w.client_with_site("Acme").await;
+    let first = w.responses.preferences(&user_of(acme.id), acme.id).await.unwrap();
+    let channels: Vec<Channel> = first.recipients.iter().map(|r| r.channel).collect();
+    assert_eq!(channels, [Channel::Email, Channel::Sms]);
+    assert!(first.webhook_secret.starts_with("whsec_"));
+    let again = w.responses.preferences(&w.staff, acme.id).await.unwrap();
+    assert_eq!(again.webhook_secret, first.webhook_secret, "saved on first use");
+}
+
+#[tokio::test]
+async fn recipients_may_be_limited_to_the_clients_own_sites_only() {
+    let w = world();
+    let (acme, depot) = w.client_with_site("Acme").await;
+    let (_, theirs) = w.client_with_site("Other").await;
+    let user = user_of(acme.id);
+    let saved = w
+        .responses
+        .set_preferences(&user, acme.id, recipients(Some(depot.id)))
+        .await
+        .unwrap();
+    assert_eq!(saved.recipients[0].site_id, Some(depot.id));
+    assert!(saved.updated_at.is_some());
+    match w
+        .responses
+        .set_preferences(&user, acme.id, recipients(Some(theirs.id)))
+        .await
+    {
+        Err(DomainError::Invalid(errors)) => assert_eq!(errors[0].name, "recipients[0].siteId"),
+        other => panic!("another client's site was accepted: {other:?}"),
+    }
+    let kept = w.store.preferences(acme.id).await.unwrap().unwrap();
+    assert_eq!(kept.recipients, saved.recipients, "a refused change loses nothing");
+}
+
+#[tokio::test]
+async fn a_client_user_reaches_neither_another_clients_preferences_nor_its_lists() {
+    let w = world();
+    let (acme, _) = w.client_with_site("Acme").await;
+    let (other, _) = w.client_with_site("Other").await;
+    let user = user_of(acme.id);
+    assert!(matches!(
+        w.responses.preferences(&user, other.id).await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(matches!(
+        w.responses.set_preferences(&user, other.id, recipients(None)).await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(matches!(
+        w.responses.notifications(&user, Some(other.id), page()).await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(matches!(
+        w.responses.health_events(&user, Some(other.id), page()).await,
+        Err(DomainError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_intrusion_comes_with_what_its_response_did_for_those_who_may_see_it() {
+    let w = world();
+    let (acme, site) = w.client_with_site("Acme").await;
+    let (other, _) = w.client_with_site("Other").await;
+    let intrusion = w.intrusion(&site).await;
+    let clip = Clip {
+        intrusion_id: intrusion.id,
+        camera_id: intrusion.camera_id,
+        key: Clip::key_for(intrusion.camera_id, intrusion.id),
+        from: start() - TimeDelta::minutes(3),
+        to: start() + TimeDelta::minutes(3),
+        due_by: start() + TimeDelta::minutes(13),
+        stored_at: None,
+        size: None,
+    };
+    assert!(matches!(w.store.claim_clip(&clip).await.unwrap(), Claim::New));
+    assert!(matches!(w.store.claim_clip(&clip).await.unwrap(), Claim::Existing(_)));
+    assert!(
+        !w.store
+            .clip_stored(intrusion.id, "clips/elsewhere.mp4", 10, start())
+            .await
+            .unwrap(),
+        "only the requested key counts"
+    );
+    let record = w.responses.intrusion(&user_of(acme.id), intrusion.id).await.unwrap();
+    assert_eq!(record.records.clip.as_ref().map(|c| c.stored_at), Some(None));
+    assert!(matches!(
+        w.responses.intrusion(&user_of(other.id), intrusion.id).await,
+        Err(DomainError::NotFound(_))
+    ));
+
+    let clock = Arc::new(FixedClock::at(start() + TimeDelta::minutes(1)));
+    let links = MediaLinks::with_clock(Arc::new(MemoryLinks), clock);
+    let pending = links.detail(record).await.unwrap();
+    assert_eq!(
+        pending.snapshot_url.as_deref(),
+        Some("memory://frames/snapshots/one.jpg?lifetime=900")
+    );
+    let view = pending.clip.expect("a clip view");
+    assert_eq!((view.state, view.url), (ClipState::Pending, None));
+    assert_eq!(pending.links_expire_at, start() + TimeDelta::minutes(16));
+
+    assert!(
+        w.store
+            .clip_stored(intrusion.id, &clip.key, 1024, start())
+            .await
+            .unwrap()
+    );
+    let record = w.responses.intrusion(&w.staff, intrusion.id).await.unwrap();
+    let stored = links.detail(record).await.unwrap().clip.expect("a clip view");
+    assert_eq!(stored.state, ClipState::Stored);
+    assert_eq!(stored.url, Some(format!("memory://clips/{}?lifetime=900", clip.key)));
+}
