@@ -22,7 +22,7 @@ use seccom_domain::response::ResponseStore;
 pub use detection::{DetectionTables, StoredIntrusion};
 pub use directory::DirectoryTable;
 pub use responses::ResponseTable;
-pub use s3::{S3Links, s3_client};
+pub use s3::{S3Media, s3_client};
 
 /// The DynamoDB adapters of a function, each on the table its settings name.
 #[derive(Clone)]

@@ -1,12 +1,15 @@
-//! S3: clients that honour the local emulator's addressing, and media links as
-//! presigned downloads from the frames and clips buckets.
+//! S3: clients that honour the local emulator's addressing; media links as
+//! presigned downloads from the frames and clips buckets, and upload URLs as
+//! presigned PUTs into them.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use seccom_domain::config::{CLIPS_BUCKET, Config, FRAMES_BUCKET, MissingSetting, S3_FORCE_PATH_STYLE};
+use seccom_domain::detection::CAPTURED_AT_METADATA;
 use seccom_domain::error::DomainError;
 use seccom_domain::media::{LinkSigner, Store};
+use seccom_domain::response::outbound::{SignedUpload, Upload, UploadSigner};
 
 /// An S3 client honouring [`S3_FORCE_PATH_STYLE`] (set for the local emulator).
 pub fn s3_client(sdk: &aws_config::SdkConfig, config: &Config) -> aws_sdk_s3::Client {
@@ -18,16 +21,17 @@ pub fn s3_client(sdk: &aws_config::SdkConfig, config: &Config) -> aws_sdk_s3::Cl
     )
 }
 
-/// Presigns downloads from the frames bucket (snapshots) and the clips bucket.
+/// Presigns downloads from and uploads to the frames bucket (frames,
+/// snapshots) and the clips bucket.
 #[derive(Clone)]
-pub struct S3Links {
+pub struct S3Media {
     s3: aws_sdk_s3::Client,
     frames_bucket: String,
     clips_bucket: String,
 }
 
-impl S3Links {
-    /// Uses the buckets named in `config`.
+impl S3Media {
+    /// Uses the buckets named in `config` (`FRAMES_BUCKET`, `CLIPS_BUCKET`).
     pub fn from_config(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
         Ok(Self {
             s3: s3_client(sdk, config),
@@ -38,14 +42,13 @@ impl S3Links {
 }
 
 #[async_trait]
-impl LinkSigner for S3Links {
+impl LinkSigner for S3Media {
     async fn link(&self, store: Store, key: &str, lifetime: Duration) -> Result<String, DomainError> {
         let bucket = match store {
             Store::Frames => &self.frames_bucket,
             Store::Clips => &self.clips_bucket,
         };
-        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(lifetime)
-            .map_err(|e| DomainError::unavailable("cannot presign a link", e))?;
+        let config = presigning(lifetime)?;
         let request = self
             .s3
             .get_object()
@@ -55,5 +58,43 @@ impl LinkSigner for S3Links {
             .await
             .map_err(|e| DomainError::unavailable("cannot presign a link", e))?;
         Ok(request.uri().to_owned())
+    }
+}
+
+fn presigning(lifetime: Duration) -> Result<aws_sdk_s3::presigning::PresigningConfig, DomainError> {
+    aws_sdk_s3::presigning::PresigningConfig::expires_in(lifetime)
+        .map_err(|e| DomainError::unavailable("cannot presign a URL", e))
+}
+
+#[async_trait]
+impl UploadSigner for S3Media {
+    async fn upload(&self, upload: Upload<'_>, lifetime: Duration) -> Result<SignedUpload, DomainError> {
+        let request = match upload {
+            // A clip is stored once: a second PUT to the same URL is refused.
+            Upload::Clip { key } => self
+                .s3
+                .put_object()
+                .bucket(&self.clips_bucket)
+                .key(key)
+                .content_type("video/mp4")
+                .if_none_match("*"),
+            Upload::Frame { key, captured_at } => self
+                .s3
+                .put_object()
+                .bucket(&self.frames_bucket)
+                .key(key)
+                .metadata(CAPTURED_AT_METADATA, captured_at.to_rfc3339()),
+        };
+        let presigned = request
+            .presigned(presigning(lifetime)?)
+            .await
+            .map_err(|e| DomainError::unavailable("cannot presign an upload", e))?;
+        Ok(SignedUpload {
+            url: presigned.uri().to_owned(),
+            headers: presigned
+                .headers()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+        })
     }
 }

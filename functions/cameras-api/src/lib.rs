@@ -14,13 +14,14 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use seccom_domain::config::{Config, FRAMES_BUCKET, MissingSetting};
-use seccom_domain::controls::ControlStore;
+use seccom_domain::clock::SystemClock;
+use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::destinations::Destinations;
-use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameKey};
+use seccom_domain::detection::FrameKey;
 use seccom_domain::directory::{Device, DeviceAuth, DeviceEndpoint, DeviceKind, DeviceState, Directory};
 use seccom_domain::ids::DeviceId;
-use seccom_domain::response::{Command, DeliveredBy, ResponseStore};
+use seccom_domain::response::outbound::{Upload, UploadSigner};
+use seccom_domain::response::{Command, Heartbeats};
 use seccom_http::openapi::{self, Callers};
 use seccom_http::{ApiError, JsonBody, PathId};
 use serde::{Deserialize, Serialize};
@@ -35,11 +36,9 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct AppState {
     directory: Directory,
-    responses: Arc<dyn ResponseStore>,
-    controls: Arc<dyn ControlStore>,
+    heartbeats: Arc<Heartbeats>,
+    uploads: Arc<dyn UploadSigner>,
     destinations: Destinations,
-    s3: aws_sdk_s3::Client,
-    frames_bucket: String,
 }
 
 impl FromRef<AppState> for Destinations {
@@ -48,9 +47,9 @@ impl FromRef<AppState> for Destinations {
     }
 }
 
-impl FromRef<AppState> for Arc<dyn ControlStore> {
+impl FromRef<AppState> for Arc<Heartbeats> {
     fn from_ref(state: &AppState) -> Self {
-        state.controls.clone()
+        state.heartbeats.clone()
     }
 }
 
@@ -60,9 +59,9 @@ impl FromRef<AppState> for Directory {
     }
 }
 
-impl FromRef<AppState> for Arc<dyn ResponseStore> {
+impl FromRef<AppState> for Arc<dyn UploadSigner> {
     fn from_ref(state: &AppState) -> Self {
-        state.responses.clone()
+        state.uploads.clone()
     }
 }
 
@@ -194,7 +193,7 @@ fn require_self(device: &Device, id: DeviceId) -> Result<(), ApiError> {
     params(("cameraId" = DeviceId, Path, description = "The calling camera's id")),
     responses((status = 201, description = "Where to upload the frame", body = FrameUpload)))]
 async fn request_frame_upload(
-    State(state): State<AppState>,
+    State(uploads): State<Arc<dyn UploadSigner>>,
     DeviceCaller(device): DeviceCaller,
     PathId(camera): PathId<DeviceId>,
     JsonBody(body): JsonBody<FrameUploadBody>,
@@ -204,28 +203,17 @@ async fn request_frame_upload(
         return Err(ApiError::new(StatusCode::FORBIDDEN, "only cameras upload frames"));
     }
     let key = FrameKey { camera, seq: body.seq }.to_string();
-    let captured_at = body.captured_at.to_rfc3339();
-    let presigning = aws_sdk_s3::presigning::PresigningConfig::expires_in(UPLOAD_URL_LIFETIME)
-        .map_err(|e| seccom_domain::error::DomainError::unavailable("cannot presign", e))?;
-    let presigned = state
-        .s3
-        .put_object()
-        .bucket(&state.frames_bucket)
-        .key(&key)
-        .metadata(CAPTURED_AT_METADATA, &captured_at)
-        .presigned(presigning)
-        .await
-        .map_err(|e| seccom_domain::error::DomainError::unavailable("cannot presign a frame upload", e))?;
-    let headers = presigned
-        .headers()
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect();
+    let upload = Upload::Frame {
+        key: &key,
+        captured_at: body.captured_at,
+    };
+    let signed = uploads.upload(upload, UPLOAD_URL_LIFETIME).await?;
     let upload = FrameUpload {
-        key,
         method: "PUT",
-        upload_url: presigned.uri().to_owned(),
-        headers,
+        upload_url: signed.url,
+        headers: signed.headers,
         expires_at: Utc::now() + UPLOAD_URL_LIFETIME,
+        key,
     };
     Ok((StatusCode::CREATED, Json(upload)))
 }
@@ -235,9 +223,7 @@ async fn request_frame_upload(
     params(("deviceId" = DeviceId, Path, description = "The calling device's id")),
     responses((status = 200, description = "The device's recorded state and any commands", body = HeartbeatAnswer)))]
 async fn heartbeat(
-    State(directory): State<Directory>,
-    State(responses): State<Arc<dyn ResponseStore>>,
-    State(controls): State<Arc<dyn ControlStore>>,
+    State(heartbeats): State<Arc<Heartbeats>>,
     DeviceCaller(device): DeviceCaller,
     PathId(id): PathId<DeviceId>,
     body: axum::body::Bytes,
@@ -264,19 +250,13 @@ async fn heartbeat(
             .collect();
         tracing::warn!(device = %device.id, reason, "the device reports a fault");
     }
-    let device = directory.record_heartbeat(&device, faulty).await?;
-    let commands = responses.queued(device.id).await?;
-    let now = Utc::now();
-    for command in &commands {
-        responses.delivered(command, DeliveredBy::Heartbeat, now).await?;
-    }
-    let arming = controls.arming(device.site_id).await?.unwrap_or_default();
+    let beat = heartbeats.beat(&device, faulty).await?;
     Ok(Json(HeartbeatAnswer {
-        state: device.state,
-        last_seen_at: device.last_seen_at,
-        commands,
-        armed: arming.armed_at(now),
-        armed_until: arming.next_change(now),
+        state: beat.device.state,
+        last_seen_at: beat.device.last_seen_at,
+        commands: beat.commands,
+        armed: beat.armed,
+        armed_until: beat.armed_until,
     }))
 }
 
@@ -324,13 +304,17 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The function's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let stores = seccom_aws::Stores::new(sdk, config);
+    let directory = stores.directory()?;
     let state = AppState {
-        directory: stores.directory()?,
-        controls: stores.controls()?,
+        heartbeats: Arc::new(Heartbeats {
+            directory: directory.clone(),
+            store: stores.responses()?,
+            controls: stores.controls()?,
+            clock: Arc::new(SystemClock),
+        }),
+        directory,
         destinations: config.destinations(),
-        responses: stores.responses()?,
-        s3: seccom_aws::s3_client(sdk, config),
-        frames_bucket: config.required(FRAMES_BUCKET)?.to_owned(),
+        uploads: Arc::new(seccom_aws::S3Media::from_config(sdk, config)?),
     };
     let (routes, _) = router().with_state(state).split_for_parts();
     Ok(seccom_http::service(routes))

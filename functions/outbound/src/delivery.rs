@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use seccom_domain::config::{Config, DELIVERY_ATTEMPTS, DELIVERY_BACKOFF_MS, DELIVERY_TIMEOUT_MS, MissingSetting};
 use seccom_domain::destinations::Destinations;
+use seccom_domain::response::outbound::Outcome;
 use seccom_domain::response::signing::{self, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// How many times, how patiently and how long each: one policy for every channel.
@@ -18,14 +19,6 @@ pub struct RetryPolicy {
     pub attempts: u32,
     pub first_backoff: Duration,
     pub timeout: Duration,
-}
-
-/// What the attempts came to.
-#[derive(Debug, PartialEq)]
-pub struct Outcome {
-    pub attempts: u32,
-    /// The last attempt's error; `None` when one attempt succeeded.
-    pub error: Option<String>,
 }
 
 fn millis(config: &Config, name: &str, default: i64) -> Result<Duration, MissingSetting> {

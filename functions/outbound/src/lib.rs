@@ -5,5 +5,48 @@
 mod delivery;
 mod messaging;
 
-pub use delivery::{ENDPOINT_REFUSED, MESSAGE_NOT_SENT, Outbound, Outcome, RetryPolicy};
-pub use messaging::{Message, Messenger};
+use async_trait::async_trait;
+use seccom_domain::config::{Config, MissingSetting};
+use seccom_domain::response::outbound::{Channels, Outcome, Outgoing};
+
+pub use delivery::{ENDPOINT_REFUSED, MESSAGE_NOT_SENT, Outbound, RetryPolicy};
+pub use messaging::Messenger;
+
+/// The core's [`Channels`] over real ones: signed calls by HTTP, e-mail and SMS
+/// by SES and SNS (or the local outbox), each retried by the one policy.
+#[derive(Clone)]
+pub struct OutboundChannels {
+    http: Outbound,
+    messenger: Messenger,
+    policy: RetryPolicy,
+}
+
+impl OutboundChannels {
+    /// The channels and retry policy `config` describes.
+    pub fn from_config(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
+        let policy = RetryPolicy::from_config(config)?;
+        Ok(Self {
+            http: Outbound::from_config(config, &policy),
+            messenger: Messenger::from_config(sdk, config)?,
+            policy,
+        })
+    }
+}
+
+#[async_trait]
+impl Channels for OutboundChannels {
+    async fn send(&self, what: &str, outgoing: Outgoing<'_>) -> Outcome {
+        match outgoing {
+            Outgoing::Signed { url, key, body } => {
+                self.policy
+                    .run(what, ENDPOINT_REFUSED, || self.http.post_signed(url, key, body))
+                    .await
+            }
+            Outgoing::Message(message) => {
+                self.policy
+                    .run(what, MESSAGE_NOT_SENT, || self.messenger.send(&message))
+                    .await
+            }
+        }
+    }
+}

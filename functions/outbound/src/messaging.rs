@@ -6,20 +6,7 @@ use std::path::PathBuf;
 use chrono::Utc;
 use seccom_domain::config::{Config, MissingSetting, NOTIFY_EMAIL_FROM, OUTBOX_DIR};
 use seccom_domain::response::Channel;
-
-/// One e-mail or SMS.
-#[derive(Clone, Debug)]
-pub struct Message<'a> {
-    /// Stable across retries: the outbox file is named by it.
-    pub id: &'a str,
-    pub channel: Channel,
-    /// An e-mail address or an E.164 phone number.
-    pub to: &'a str,
-    pub subject: &'a str,
-    pub text: &'a str,
-    /// What the message is about, as a field name and an id (`intrusionId`, `deviceId`).
-    pub about: (&'a str, String),
-}
+use seccom_domain::response::outbound::Message;
 
 /// Where e-mail and SMS go.
 #[derive(Clone)]

@@ -43,7 +43,7 @@ impl PortalState {
             intrusions,
             responses,
             controls,
-            links: MediaLinks::new(Arc::new(seccom_aws::S3Links::from_config(sdk, config)?)),
+            links: MediaLinks::new(Arc::new(seccom_aws::S3Media::from_config(sdk, config)?)),
             authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
             logout_url: config.required(AUTH_LOGOUT_URL)?.to_owned(),
         })

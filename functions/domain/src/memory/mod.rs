@@ -3,12 +3,14 @@
 //! case can be unit-tested without an emulator. Each store call yields to the
 //! scheduler first, as a network call would, so concurrent use cases interleave.
 
+mod channels;
 mod controls;
 mod detection;
 mod directory;
 mod links;
 mod responses;
 
+pub use channels::{FAILING_ATTEMPTS, MemoryChannels, Sent};
 pub use controls::MemoryControls;
 pub use detection::{LABELLED_SIZE, LabelledFrames, MemoryCameras, MemoryDetectionStore, MemoryEvidence, MemoryFrames};
 pub use directory::MemoryDirectory;

@@ -1,11 +1,18 @@
 //! The response to an intrusion: alarm activations and clip requests sent to
 //! devices (pushed and queued for their heartbeat), notifications by the
-//! client's preferences, and the records users read back.
+//! client's preferences, and the records users read back. The use cases:
+//! [`Responder`] (intrusion opened), [`Heartbeats`] (command handover),
+//! [`clip_arrived`], [`HealthCheck`] (device health), and [`Responses`] for users.
 
+mod clips;
 mod health;
+mod health_check;
+mod heartbeat;
 mod model;
+pub mod outbound;
 mod ports;
 mod preferences;
+mod respond;
 pub mod signing;
 
 use std::sync::Arc;
@@ -14,10 +21,14 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use chrono::Utc;
 
+pub use clips::{ClipReport, MAX_CLIP_BYTES, clip_arrived};
 pub use health::{HealthEvent, HealthNotice};
+pub use health_check::HealthCheck;
+pub use heartbeat::{Heartbeat, Heartbeats};
 pub use model::*;
 pub use ports::{Claim, NotificationScope, ResponseRecords, ResponseStore};
 pub use preferences::*;
+pub use respond::{ClipWindow, Responder, ResponseReport};
 
 use crate::auth::Principal;
 use crate::destinations::Destinations;
@@ -169,5 +180,7 @@ pub async fn preferences_of(
         .await
 }
 
+#[cfg(test)]
+mod respond_tests;
 #[cfg(test)]
 mod tests;

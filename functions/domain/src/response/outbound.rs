@@ -1,0 +1,79 @@
+//! The ports a response reaches the world through: the channels that carry
+//! signed calls (device pushes, webhooks), e-mail and SMS, each with the one
+//! retry policy; and the signer of upload URLs that devices put clips and
+//! frames to. Adapters: `seccom-outbound` (HTTP, SES, SNS, the local outbox)
+//! and `seccom-aws` (S3 presigning); in memory: [`crate::memory`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::preferences::Channel;
+use crate::error::DomainError;
+
+/// One e-mail or SMS.
+#[derive(Clone, Debug)]
+pub struct Message<'a> {
+    /// Stable across retries: a message is identified by it.
+    pub id: &'a str,
+    pub channel: Channel,
+    /// An e-mail address or an E.164 phone number.
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    /// What the message is about, as a field name and an id (`intrusionId`, `deviceId`).
+    pub about: (&'a str, String),
+}
+
+/// Something to send.
+#[derive(Clone, Debug)]
+pub enum Outgoing<'a> {
+    /// A JSON body POSTed to `url` and signed with `key` (device pushes, webhooks).
+    Signed {
+        url: &'a str,
+        key: &'a [u8],
+        body: &'a [u8],
+    },
+    /// An e-mail or SMS.
+    Message(Message<'a>),
+}
+
+/// What the attempts came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub attempts: u32,
+    /// What users are told about the last failure; `None` when an attempt succeeded.
+    pub error: Option<String>,
+}
+
+/// Where signed calls, e-mail and SMS go.
+#[async_trait]
+pub trait Channels: Send + Sync {
+    /// Sends `outgoing`, retrying by the one policy; `what` names it in the logs.
+    async fn send(&self, what: &str, outgoing: Outgoing<'_>) -> Outcome;
+}
+
+/// What a device uploads to.
+#[derive(Clone, Copy, Debug)]
+pub enum Upload<'a> {
+    /// An intrusion's clip (MP4), which may be stored once and never replaced.
+    Clip { key: &'a str },
+    /// A camera's frame, carrying the time the camera captured it.
+    Frame { key: &'a str, captured_at: DateTime<Utc> },
+}
+
+/// A signed upload: PUT the object to `url` with exactly `headers`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedUpload {
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// Signs upload URLs.
+#[async_trait]
+pub trait UploadSigner: Send + Sync {
+    /// A URL that accepts `upload` for `lifetime`.
+    async fn upload(&self, upload: Upload<'_>, lifetime: Duration) -> Result<SignedUpload, DomainError>;
+}

@@ -1,0 +1,346 @@
+//! Intrusion opened → response: three independent steps run side by side, so a
+//! slow or unreachable party never delays another:
+//! - every alarm of the site gets an activation command;
+//! - the camera gets a clip request for the pre-roll to the post-roll, with a
+//!   signed upload URL that stores the clip once;
+//! - every recipient in the client's preferences who covers the site is notified.
+//!
+//! Each command and notification is claimed with a conditional write before it
+//! is sent, so a replayed intrusion finds what was done instead of ringing or
+//! notifying twice. Commands are queued for the device's heartbeat before they
+//! are pushed, so a failed push delays a command but never loses it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use futures::future::try_join_all;
+
+use super::outbound::{Channels, Message, Outgoing, Upload, UploadSigner};
+use super::{
+    Claim, Clip, Command, CommandAction, DeliveredBy, Delivery, Notification, NotificationStatus, Recipient,
+    ResponseStore, preferences_of,
+};
+use crate::clock::Clock;
+use crate::detection::Intrusion;
+use crate::directory::{CommandTarget, DeviceKind, Directory};
+use crate::error::DomainError;
+
+/// The longest a signed upload URL may live (S3's limit for SigV4).
+const MAX_UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The clip window around an intrusion's start.
+#[derive(Clone, Copy, Debug)]
+pub struct ClipWindow {
+    /// Recording before the start.
+    pub pre_roll: TimeDelta,
+    /// Recording after the start.
+    pub post_roll: TimeDelta,
+    /// How long after the window the clip may take to arrive before it is missing.
+    pub grace: TimeDelta,
+}
+
+/// What one response did, for metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResponseReport {
+    pub commands_pushed: u32,
+    pub commands_queued: u32,
+    pub notifications_sent: u32,
+    pub notifications_failed: u32,
+}
+
+impl ResponseReport {
+    fn add(self, other: Self) -> Self {
+        Self {
+            commands_pushed: self.commands_pushed + other.commands_pushed,
+            commands_queued: self.commands_queued + other.commands_queued,
+            notifications_sent: self.notifications_sent + other.notifications_sent,
+            notifications_failed: self.notifications_failed + other.notifications_failed,
+        }
+    }
+
+    fn sum(reports: impl IntoIterator<Item = Self>) -> Self {
+        reports.into_iter().fold(Self::default(), Self::add)
+    }
+}
+
+/// What a notification says, composed once per intrusion.
+struct Composed {
+    subject: String,
+    text: String,
+    webhook: serde_json::Value,
+}
+
+/// The response use case.
+pub struct Responder {
+    pub directory: Directory,
+    pub store: Arc<dyn ResponseStore>,
+    pub channels: Arc<dyn Channels>,
+    pub uploads: Arc<dyn UploadSigner>,
+    pub clock: Arc<dyn Clock>,
+    pub window: ClipWindow,
+}
+
+impl Responder {
+    /// Activates the alarms, requests the clip and notifies, side by side. An
+    /// error means something could not be recorded; doing it again finishes
+    /// the job without repeating what was done.
+    #[tracing::instrument(skip_all, fields(intrusion = %intrusion.id, site = %intrusion.site_id, camera = %intrusion.camera_id))]
+    pub async fn respond(&self, intrusion: &Intrusion) -> Result<ResponseReport, DomainError> {
+        tracing::info!("responding to an intrusion");
+        let (alarms, clip, notifications) = tokio::join!(
+            self.activate_alarms(intrusion),
+            self.request_clip(intrusion),
+            self.notify(intrusion)
+        );
+        Ok(alarms?.add(clip?).add(notifications?))
+    }
+
+    async fn activate_alarms(&self, intrusion: &Intrusion) -> Result<ResponseReport, DomainError> {
+        let alarms = self
+            .directory
+            .command_targets(intrusion.site_id, DeviceKind::Alarm)
+            .await?;
+        if alarms.is_empty() {
+            tracing::warn!("the site has no alarm to activate");
+        }
+        let action = CommandAction::ActivateAlarm {
+            site_id: intrusion.site_id,
+            camera_id: intrusion.camera_id,
+        };
+        let reports = try_join_all(
+            alarms
+                .iter()
+                .map(|alarm| self.command(alarm, action.clone(), intrusion)),
+        )
+        .await?;
+        Ok(ResponseReport::sum(reports))
+    }
+
+    async fn request_clip(&self, intrusion: &Intrusion) -> Result<ResponseReport, DomainError> {
+        let Some(camera) = self.directory.command_target(intrusion.camera_id).await? else {
+            tracing::warn!("the camera was removed; no clip can be requested");
+            return Ok(ResponseReport::default());
+        };
+        let to = intrusion.started_at + self.window.post_roll;
+        let requested = Clip {
+            intrusion_id: intrusion.id,
+            camera_id: intrusion.camera_id,
+            key: Clip::key_for(intrusion.camera_id, intrusion.id),
+            from: intrusion.started_at - self.window.pre_roll,
+            to,
+            due_by: to + self.window.grace,
+            stored_at: None,
+            size: None,
+        };
+        let clip = match self.store.claim_clip(&requested).await? {
+            Claim::New => requested,
+            Claim::Existing(clip) => clip,
+        };
+        if clip.stored_at.is_some() {
+            return Ok(ResponseReport::default());
+        }
+        let now = self.clock.now();
+        let lifetime = (clip.due_by - now)
+            .to_std()
+            .unwrap_or_default()
+            .clamp(Duration::from_secs(60), MAX_UPLOAD_URL_LIFETIME);
+        let upload = self.uploads.upload(Upload::Clip { key: &clip.key }, lifetime).await?;
+        let action = CommandAction::RecordClip {
+            from: clip.from,
+            to: clip.to,
+            upload_url: upload.url,
+            upload_expires_at: now + lifetime,
+            upload_headers: upload.headers,
+        };
+        self.command(&camera, action, intrusion).await
+    }
+
+    /// Raises a command (once), then pushes it; a command not pushed waits for the heartbeat.
+    async fn command(
+        &self,
+        target: &CommandTarget,
+        action: CommandAction,
+        intrusion: &Intrusion,
+    ) -> Result<ResponseReport, DomainError> {
+        let raised = Delivery {
+            command: Command {
+                id: Command::id_for(intrusion.id, target.device.id, &action),
+                device_id: target.device.id,
+                intrusion_id: intrusion.id,
+                issued_at: self.clock.now(),
+                action,
+            },
+            delivered_at: None,
+            delivered_by: None,
+            push_attempts: 0,
+            last_error: None,
+        };
+        let command = match self.store.claim_delivery(&raised).await? {
+            Claim::New => raised.command,
+            Claim::Existing(earlier) if earlier.delivered_at.is_some() => return Ok(ResponseReport::default()),
+            Claim::Existing(earlier) => earlier.command,
+        };
+        let queued = ResponseReport {
+            commands_queued: 1,
+            ..Default::default()
+        };
+        let Some(endpoint) = &target.device.endpoint else {
+            self.store
+                .push_failed(
+                    &command,
+                    0,
+                    "no endpoint registered; waiting for the device's heartbeat",
+                )
+                .await?;
+            return Ok(queued);
+        };
+        let body = serde_json::to_vec(&command).map_err(|e| DomainError::unavailable("cannot encode a command", e))?;
+        let outgoing = Outgoing::Signed {
+            url: endpoint,
+            key: &target.signing_key,
+            body: &body,
+        };
+        let outcome = self.channels.send("device command", outgoing).await;
+        match outcome.error {
+            None => {
+                tracing::info!(command = command.id, device = %command.device_id, attempts = outcome.attempts, "command pushed");
+                self.store
+                    .delivered(&command, DeliveredBy::Push, self.clock.now())
+                    .await?;
+                Ok(ResponseReport {
+                    commands_pushed: 1,
+                    ..Default::default()
+                })
+            }
+            Some(error) => {
+                tracing::warn!(command = command.id, device = %command.device_id, error, "push failed; the command waits for the device's heartbeat");
+                self.store.push_failed(&command, outcome.attempts, &error).await?;
+                Ok(queued)
+            }
+        }
+    }
+
+    async fn notify(&self, intrusion: &Intrusion) -> Result<ResponseReport, DomainError> {
+        let Some(client) = self.directory.find_client(intrusion.client_id).await? else {
+            tracing::warn!("the client was removed; nobody to notify");
+            return Ok(ResponseReport::default());
+        };
+        let preferences = preferences_of(self.store.as_ref(), &client).await?;
+        let composed = self.compose(intrusion).await?;
+        let recipients = preferences
+            .recipients
+            .iter()
+            .filter(|recipient| recipient.covers(intrusion.site_id));
+        let reports =
+            try_join_all(recipients.map(|recipient| {
+                self.notify_one(intrusion, recipient, &composed, preferences.webhook_secret.as_bytes())
+            }))
+            .await?;
+        Ok(ResponseReport::sum(reports))
+    }
+
+    async fn compose(&self, intrusion: &Intrusion) -> Result<Composed, DomainError> {
+        let site = self.directory.find_site(intrusion.site_id).await?;
+        let camera = self.directory.find_device(intrusion.camera_id).await?;
+        let site_name = site.as_ref().map_or("a site", |s| s.name.as_str());
+        let camera_name = camera.as_ref().map_or("a camera", |c| c.name.as_str());
+        let started = intrusion.started_at.format("%Y-%m-%d %H:%M:%S UTC");
+        Ok(Composed {
+            subject: format!("Intrusion at {site_name}"),
+            text: format!(
+                "A person was seen by {camera_name} at {site_name}{} from {started}. The alarms were activated \
+                 and the recording is being archived. Intrusion {}.",
+                site.as_ref()
+                    .map(|s| format!(" ({})", s.address.as_str()))
+                    .unwrap_or_default(),
+                intrusion.id
+            ),
+            webhook: serde_json::json!({
+                "type": "intrusion.opened",
+                "intrusion": intrusion,
+                "site": site.as_ref().map(|s| serde_json::json!({ "id": s.id, "name": s.name, "address": s.address })),
+                "camera": camera.as_ref().map(|c| serde_json::json!({ "id": c.id, "name": c.name })),
+            }),
+        })
+    }
+
+    async fn notify_one(
+        &self,
+        intrusion: &Intrusion,
+        recipient: &Recipient,
+        composed: &Composed,
+        webhook_key: &[u8],
+    ) -> Result<ResponseReport, DomainError> {
+        let fresh = Notification {
+            id: Notification::id_for(intrusion.id, recipient),
+            intrusion_id: intrusion.id,
+            client_id: intrusion.client_id,
+            site_id: intrusion.site_id,
+            recipient: recipient.clone(),
+            subject: composed.subject.clone(),
+            message: composed.text.clone(),
+            status: NotificationStatus::Pending,
+            attempts: 0,
+            last_error: None,
+            created_at: self.clock.now(),
+            sent_at: None,
+        };
+        let mut notification = match self.store.claim_notification(&fresh).await? {
+            Claim::New => fresh,
+            Claim::Existing(earlier) if earlier.status == NotificationStatus::Sent => {
+                return Ok(ResponseReport::default());
+            }
+            Claim::Existing(earlier) => earlier,
+        };
+        let outcome = match recipient.channel {
+            super::Channel::Webhook => {
+                let mut payload = composed.webhook.clone();
+                payload["notificationId"] = notification.id.clone().into();
+                let body =
+                    serde_json::to_vec(&payload).map_err(|e| DomainError::unavailable("cannot encode a webhook", e))?;
+                let outgoing = Outgoing::Signed {
+                    url: &recipient.address,
+                    key: webhook_key,
+                    body: &body,
+                };
+                self.channels.send("webhook", outgoing).await
+            }
+            channel => {
+                let message = Message {
+                    id: &notification.id,
+                    channel,
+                    to: &recipient.address,
+                    subject: &notification.subject,
+                    text: &notification.message,
+                    about: ("intrusionId", intrusion.id.to_string()),
+                };
+                self.channels.send("message", Outgoing::Message(message)).await
+            }
+        };
+        notification.attempts += outcome.attempts;
+        let report = match outcome.error {
+            None => {
+                notification.status = NotificationStatus::Sent;
+                notification.sent_at = Some(self.clock.now());
+                notification.last_error = None;
+                tracing::info!(notification = notification.id, channel = ?recipient.channel, "notification sent");
+                ResponseReport {
+                    notifications_sent: 1,
+                    ..Default::default()
+                }
+            }
+            Some(error) => {
+                tracing::error!(notification = notification.id, channel = ?recipient.channel, error, "notification failed after every attempt");
+                notification.status = NotificationStatus::Failed;
+                notification.last_error = Some(error);
+                ResponseReport {
+                    notifications_failed: 1,
+                    ..Default::default()
+                }
+            }
+        };
+        self.store.save_notification(&notification).await?;
+        Ok(report)
+    }
+}

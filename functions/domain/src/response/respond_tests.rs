@@ -1,0 +1,386 @@
+//! The device-facing response use cases against in-memory adapters and a fixed
+//! clock: intrusion opened → response (and its replay), heartbeat → command
+//! handover, clip arrived, and the device health check.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+
+use super::outbound::Channels;
+use super::*;
+use crate::clock::FixedClock;
+use crate::controls::ControlStore;
+use crate::detection::{Intrusion, IntrusionStatus};
+use crate::directory::{
+    ClientBody, Device, DeviceBody, DeviceEndpoint, DeviceKind, DeviceState, HealthChange, SiteBody,
+};
+use crate::ids::SiteId;
+use crate::memory::{FAILING_ATTEMPTS, MemoryChannels, MemoryControls, MemoryDirectory, MemoryLinks, MemoryResponses};
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 22, 0, 0).unwrap()
+}
+
+const ALARM_URL: &str = "https://siren.example.com/push";
+const CAMERA_URL: &str = "https://camera.example.com/push";
+const WEBHOOK_URL: &str = "https://hooks.example.com/seccom";
+
+struct World {
+    directory: Directory,
+    store: Arc<MemoryResponses>,
+    channels: Arc<MemoryChannels>,
+    controls: Arc<MemoryControls>,
+    clock: Arc<FixedClock>,
+    client: Client,
+    site: SiteId,
+    camera: Device,
+    /// With an endpoint.
+    siren: Device,
+    /// Without one: its commands wait for its heartbeat.
+    bell: Device,
+}
+
+async fn world() -> World {
+    let clock = Arc::new(FixedClock::at(start()));
+    let directory = Directory::with_clock(Arc::new(MemoryDirectory::default()), clock.clone());
+    let staff = Principal::from_claims("staff-1".into(), &["admin".into()], None).unwrap();
+    let client = directory
+        .create_client(
+            &staff,
+            ClientBody {
+                name: "Acme".into(),
+                email: "owner@example.com".into(),
+                phone: Some("+351912345678".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let site = directory
+        .create_site(
+            &staff,
+            SiteBody {
+                client_id: client.id.to_string(),
+                name: "Depot".into(),
+                address: "1 High Street".into(),
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let device = |kind, name: &str, url: Option<&'static str>| {
+        let (directory, staff) = (directory.clone(), staff.clone());
+        let name = name.to_owned();
+        async move {
+            let device = directory
+                .register_device(&staff, site, kind, DeviceBody { name })
+                .await
+                .unwrap()
+                .device;
+            match url {
+                Some(url) => {
+                    let endpoint = DeviceEndpoint::parse(url, Default::default()).unwrap();
+                    directory.set_endpoint(&device, &endpoint).await.unwrap()
+                }
+                None => device,
+            }
+        }
+    };
+    World {
+        camera: device(DeviceKind::Camera, "Gate", Some(CAMERA_URL)).await,
+        siren: device(DeviceKind::Alarm, "Siren", Some(ALARM_URL)).await,
+        bell: device(DeviceKind::Alarm, "Bell", None).await,
+        directory,
+        store: Arc::new(MemoryResponses::default()),
+        channels: Arc::new(MemoryChannels::default()),
+        controls: Arc::new(MemoryControls::default()),
+        clock,
+        client,
+        site,
+    }
+}
+
+impl World {
+    fn responder(&self) -> Responder {
+        Responder {
+            directory: self.directory.clone(),
+            store: self.store.clone(),
+            channels: self.channels.clone() as Arc<dyn Channels>,
+            uploads: Arc::new(MemoryLinks),
+            clock: self.clock.clone(),
+            window: ClipWindow {
+                pre_roll: TimeDelta::minutes(3),
+                post_roll: TimeDelta::minutes(3),
+                grace: TimeDelta::minutes(10),
+            },
+        }
+    }
+
+    fn heartbeats(&self) -> Heartbeats {
+        Heartbeats {
+            directory: self.directory.clone(),
+            store: self.store.clone(),
+            controls: self.controls.clone() as Arc<dyn ControlStore>,
+            clock: self.clock.clone(),
+        }
+    }
+
+    fn health_check(&self) -> HealthCheck {
+        HealthCheck {
+            directory: self.directory.clone(),
+            store: self.store.clone(),
+            channels: self.channels.clone(),
+            clock: self.clock.clone(),
+            offline_after: TimeDelta::seconds(180),
+            staff_email: Some("ops@seccom.example".into()),
+        }
+    }
+
+    fn intrusion(&self) -> Intrusion {
+        Intrusion {
+            id: IntrusionId::generate(),
+            client_id: self.client.id,
+            site_id: self.site,
+            camera_id: self.camera.id,
+            started_at: start(),
+            last_seen_at: start() + TimeDelta::seconds(1),
+            first_seq: 10,
+            last_seq: 12,
+            frame_keys: vec![],
+            zones: vec![],
+            peak_score: 0.93,
+            status: IntrusionStatus::Open,
+            snapshot_key: None,
+            acknowledged: None,
+            resolved: None,
+        }
+    }
+
+    fn sent_to(&self, to: &str) -> usize {
+        self.channels.sent().iter().filter(|s| s.to == to).count()
+    }
+}
+
+#[tokio::test]
+async fn an_intrusion_rings_every_alarm_requests_its_clip_and_tells_the_client() {
+    let w = world().await;
+    let intrusion = w.intrusion();
+    let report = w.responder().respond(&intrusion).await.unwrap();
+    assert_eq!(
+        report,
+        ResponseReport {
+            commands_pushed: 2,
+            commands_queued: 1,
+            notifications_sent: 2,
+            notifications_failed: 0,
+        }
+    );
+    let records = w.store.records(intrusion.id).await.unwrap();
+    assert_eq!(records.deliveries.len(), 3, "two alarms and the camera");
+    let clip = records.clip.expect("a clip request");
+    assert_eq!(
+        (clip.from, clip.to),
+        (start() - TimeDelta::minutes(3), start() + TimeDelta::minutes(3))
+    );
+    let camera_push = w.channels.sent().into_iter().find(|s| s.to == CAMERA_URL).unwrap();
+    assert!(camera_push.body.contains("\"type\":\"recordClip\""));
+    assert!(camera_push.body.contains(&format!("memory://upload/{}", clip.key)));
+    let bell = w.store.queued(w.bell.id).await.unwrap();
+    assert_eq!(bell.len(), 1, "waits for the bell's heartbeat");
+    assert!(
+        w.store.queued(w.siren.id).await.unwrap().is_empty(),
+        "pushed, so off the queue"
+    );
+    let channels: Vec<_> = records.notifications.iter().map(|n| n.recipient.channel).collect();
+    assert_eq!(channels.len(), 2);
+    assert!(channels.contains(&Channel::Email) && channels.contains(&Channel::Sms));
+    assert!(
+        records
+            .notifications
+            .iter()
+            .all(|n| n.status == NotificationStatus::Sent)
+    );
+    assert!(
+        records.notifications[0]
+            .message
+            .contains("Gate at Depot (1 High Street)")
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_intrusion_sends_nothing_twice() {
+    let w = world().await;
+    let intrusion = w.intrusion();
+    w.responder().respond(&intrusion).await.unwrap();
+    let sent = w.channels.sent().len();
+    w.clock.advance(TimeDelta::seconds(30));
+    let again = w.responder().respond(&intrusion).await.unwrap();
+    assert_eq!(
+        again,
+        ResponseReport {
+            commands_queued: 1,
+            ..Default::default()
+        },
+        "only the bell's queued command is looked at again"
+    );
+    assert_eq!(
+        w.channels.sent().len(),
+        sent,
+        "no alarm rang twice, nobody was told twice"
+    );
+    assert_eq!(w.store.queued(w.bell.id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn only_what_failed_is_tried_again() {
+    let w = world().await;
+    let intrusion = w.intrusion();
+    w.channels.fail("+351912345678");
+    let report = w.responder().respond(&intrusion).await.unwrap();
+    assert_eq!(report.notifications_failed, 1);
+    let sms = w
+        .store
+        .records(intrusion.id)
+        .await
+        .unwrap()
+        .notifications
+        .into_iter()
+        .find(|n| n.recipient.channel == Channel::Sms)
+        .unwrap();
+    assert_eq!(sms.status, NotificationStatus::Failed);
+    assert_eq!(sms.attempts, FAILING_ATTEMPTS);
+    assert_eq!(sms.last_error.as_deref(), Some("the endpoint did not accept the call"));
+    w.responder().respond(&intrusion).await.unwrap();
+    assert_eq!(w.sent_to("+351912345678"), 2, "the failed SMS is tried again");
+    assert_eq!(w.sent_to("owner@example.com"), 1, "the sent e-mail is not");
+}
+
+#[tokio::test]
+async fn a_command_whose_push_fails_reaches_the_device_with_its_next_heartbeat_once() {
+    let w = world().await;
+    let intrusion = w.intrusion();
+    w.channels.fail(ALARM_URL);
+    w.responder().respond(&intrusion).await.unwrap();
+    let records = w.store.records(intrusion.id).await.unwrap();
+    let siren = records
+        .deliveries
+        .iter()
+        .find(|d| d.command.device_id == w.siren.id)
+        .unwrap();
+    assert_eq!((siren.push_attempts, siren.delivered_at), (FAILING_ATTEMPTS, None));
+
+    w.clock.advance(TimeDelta::seconds(20));
+    let beat = w.heartbeats().beat(&w.siren, false).await.unwrap();
+    assert_eq!(beat.commands.len(), 1);
+    assert!(matches!(beat.commands[0].action, CommandAction::ActivateAlarm { .. }));
+    assert_eq!(beat.device.state, DeviceState::Online);
+    assert!(beat.armed, "a site with no arming set is armed");
+    let records = w.store.records(intrusion.id).await.unwrap();
+    let siren = records
+        .deliveries
+        .iter()
+        .find(|d| d.command.device_id == w.siren.id)
+        .unwrap();
+    assert_eq!(siren.delivered_by, Some(DeliveredBy::Heartbeat));
+    assert_eq!(siren.delivered_at, Some(start() + TimeDelta::seconds(20)));
+    assert!(w.heartbeats().beat(&w.siren, false).await.unwrap().commands.is_empty());
+    let pushes = w.sent_to(ALARM_URL);
+    w.responder().respond(&intrusion).await.unwrap();
+    assert_eq!(
+        w.sent_to(ALARM_URL),
+        pushes,
+        "a delivered command is never pushed again"
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_covers_only_its_site_and_is_signed_with_the_clients_secret() {
+    let w = world().await;
+    let mut preferences = preferences_of(w.store.as_ref(), &w.client).await.unwrap();
+    preferences.recipients = vec![
+        Recipient {
+            role: RecipientRole::Client,
+            channel: Channel::Webhook,
+            address: WEBHOOK_URL.into(),
+            site_id: Some(w.site),
+        },
+        Recipient {
+            role: RecipientRole::Police,
+            channel: Channel::Email,
+            address: "police@example.com".into(),
+            site_id: Some(SiteId::generate()),
+        },
+    ];
+    w.store.save_preferences(&preferences).await.unwrap();
+    let intrusion = w.intrusion();
+    w.responder().respond(&intrusion).await.unwrap();
+    let hook = w.channels.sent().into_iter().find(|s| s.to == WEBHOOK_URL).unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&hook.body).unwrap();
+    assert_eq!(payload["type"], "intrusion.opened");
+    assert_eq!(payload["camera"]["name"], "Gate");
+    assert_eq!(
+        payload["notificationId"],
+        Notification::id_for(intrusion.id, &preferences.recipients[0])
+    );
+    assert_eq!(w.sent_to("police@example.com"), 0, "another site's recipient");
+}
+
+#[tokio::test]
+async fn a_clip_is_recorded_only_when_an_intrusion_asked_for_it() {
+    let w = world().await;
+    let intrusion = w.intrusion();
+    w.responder().respond(&intrusion).await.unwrap();
+    let key = Clip::key_for(w.camera.id, intrusion.id);
+    let too_large = clip_arrived(w.store.as_ref(), key.clone(), MAX_CLIP_BYTES + 1, start()).await;
+    assert!(matches!(too_large, Ok(ClipReport::TooLarge { .. })));
+    let stray = clip_arrived(w.store.as_ref(), "clips/other.mp4".into(), 10, start()).await;
+    assert!(matches!(stray, Ok(ClipReport::Unexpected { .. })));
+    let unasked = Clip::key_for(w.camera.id, IntrusionId::generate());
+    let unasked = clip_arrived(w.store.as_ref(), unasked, 10, start()).await;
+    assert!(matches!(unasked, Ok(ClipReport::Unexpected { .. })));
+    let stored = clip_arrived(w.store.as_ref(), key, 2048, start()).await.unwrap();
+    assert!(matches!(stored, ClipReport::Stored { .. }));
+    let clip = w.store.records(intrusion.id).await.unwrap().clip.unwrap();
+    assert_eq!((clip.size, clip.stored_at), (Some(2048), Some(start())));
+    let before = w.channels.sent().len();
+    w.responder().respond(&intrusion).await.unwrap();
+    assert_eq!(w.channels.sent().len(), before, "a stored clip is not asked for again");
+}
+
+#[tokio::test]
+async fn a_silent_device_is_reported_once_to_its_client_and_staff_and_its_recovery_once() {
+    let w = world().await;
+    w.heartbeats().beat(&w.camera, false).await.unwrap();
+    w.channels.fail("ops@seccom.example");
+    w.clock.advance(TimeDelta::seconds(200));
+    let events = w.health_check().run().await.unwrap();
+    assert_eq!(events.len(), 1, "only the camera was ever heard from");
+    let event = &events[0];
+    assert_eq!(
+        (event.device_id, event.change),
+        (w.camera.id, HealthChange::WentOffline)
+    );
+    let told: Vec<(&str, bool)> = event.notices.iter().map(|n| (n.to.as_str(), n.sent)).collect();
+    assert!(told.contains(&("owner@example.com", true)));
+    assert!(told.contains(&("+351912345678", true)));
+    assert!(
+        told.contains(&("ops@seccom.example", false)),
+        "a failure is recorded, not fatal"
+    );
+    assert!(w.health_check().run().await.unwrap().is_empty(), "reported once");
+    let stored = w
+        .store
+        .health_events(
+            NotificationScope::Client(w.client.id),
+            &PageRequest { limit: 10, token: None },
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored.items.len(), 1);
+
+    w.heartbeats().beat(&w.camera, false).await.unwrap();
+    let back = w.health_check().run().await.unwrap();
+    assert_eq!(
+        back.iter().map(|e| e.change).collect::<Vec<_>>(),
+        [HealthChange::Recovered]
+    );
+}
