@@ -26,28 +26,43 @@ pub fn s3_client(sdk: &aws_config::SdkConfig, config: &Config) -> aws_sdk_s3::Cl
 #[derive(Clone)]
 pub struct S3Media {
     s3: aws_sdk_s3::Client,
-    frames_bucket: String,
-    clips_bucket: String,
+    frames_bucket: Option<String>,
+    clips_bucket: Option<String>,
 }
 
 impl S3Media {
-    /// Uses the buckets named in `config` (`FRAMES_BUCKET`, `CLIPS_BUCKET`).
-    pub fn from_config(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
+    /// Uses the buckets of `stores` named in `config` (`FRAMES_BUCKET`,
+    /// `CLIPS_BUCKET`), each required; a function is given only the buckets it may use.
+    pub fn from_config(sdk: &aws_config::SdkConfig, config: &Config, stores: &[Store]) -> Result<Self, MissingSetting> {
+        let bucket = |store: Store, name: &str| -> Result<Option<String>, MissingSetting> {
+            if stores.contains(&store) {
+                Ok(Some(config.required(name)?.to_owned()))
+            } else {
+                Ok(None)
+            }
+        };
         Ok(Self {
             s3: s3_client(sdk, config),
-            frames_bucket: config.required(FRAMES_BUCKET)?.to_owned(),
-            clips_bucket: config.required(CLIPS_BUCKET)?.to_owned(),
+            frames_bucket: bucket(Store::Frames, FRAMES_BUCKET)?,
+            clips_bucket: bucket(Store::Clips, CLIPS_BUCKET)?,
         })
+    }
+
+    fn bucket(&self, store: Store) -> Result<&str, DomainError> {
+        let bucket = match store {
+            Store::Frames => &self.frames_bucket,
+            Store::Clips => &self.clips_bucket,
+        };
+        bucket
+            .as_deref()
+            .ok_or_else(|| DomainError::unavailable("cannot sign a URL", format!("no bucket is set for {store:?}")))
     }
 }
 
 #[async_trait]
 impl LinkSigner for S3Media {
     async fn link(&self, store: Store, key: &str, lifetime: Duration) -> Result<String, DomainError> {
-        let bucket = match store {
-            Store::Frames => &self.frames_bucket,
-            Store::Clips => &self.clips_bucket,
-        };
+        let bucket = self.bucket(store)?;
         let config = presigning(lifetime)?;
         let request = self
             .s3
@@ -74,14 +89,14 @@ impl UploadSigner for S3Media {
             Upload::Clip { key } => self
                 .s3
                 .put_object()
-                .bucket(&self.clips_bucket)
+                .bucket(self.bucket(Store::Clips)?)
                 .key(key)
                 .content_type("video/mp4")
                 .if_none_match("*"),
             Upload::Frame { key, captured_at } => self
                 .s3
                 .put_object()
-                .bucket(&self.frames_bucket)
+                .bucket(self.bucket(Store::Frames)?)
                 .key(key)
                 .metadata(CAPTURED_AT_METADATA, captured_at.to_rfc3339()),
         };

@@ -314,7 +314,11 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         }),
         directory,
         destinations: config.destinations(),
-        uploads: Arc::new(seccom_aws::S3Media::from_config(sdk, config)?),
+        uploads: Arc::new(seccom_aws::S3Media::from_config(
+            sdk,
+            config,
+            &[seccom_domain::media::Store::Frames],
+        )?),
     };
     let (routes, _) = router().with_state(state).split_for_parts();
     Ok(seccom_http::service(routes))

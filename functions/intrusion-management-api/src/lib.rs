@@ -96,7 +96,11 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let state = AppState {
         intrusions,
         responses,
-        links: MediaLinks::new(Arc::new(seccom_aws::S3Media::from_config(sdk, config)?)),
+        links: MediaLinks::new(Arc::new(seccom_aws::S3Media::from_config(
+            sdk,
+            config,
+            &[seccom_domain::media::Store::Frames, seccom_domain::media::Store::Clips],
+        )?)),
         authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
     };
     let (routes, _) = router().with_state(state).split_for_parts();

@@ -37,7 +37,11 @@ impl IntrusionResponder {
                 directory: stores.directory()?,
                 store: stores.responses()?,
                 channels: Arc::new(OutboundChannels::from_config(sdk, config)?),
-                uploads: Arc::new(seccom_aws::S3Media::from_config(sdk, config)?),
+                uploads: Arc::new(seccom_aws::S3Media::from_config(
+                    sdk,
+                    config,
+                    &[seccom_domain::media::Store::Clips],
+                )?),
                 clock: Arc::new(SystemClock),
                 window: ClipWindow {
                     pre_roll: seconds(CLIP_PRE_ROLL_SECONDS, 180)?,

@@ -43,7 +43,11 @@ impl PortalState {
             intrusions,
             responses,
             controls,
-            links: MediaLinks::new(Arc::new(seccom_aws::S3Media::from_config(sdk, config)?)),
+            links: MediaLinks::new(Arc::new(seccom_aws::S3Media::from_config(
+                sdk,
+                config,
+                &[seccom_domain::media::Store::Frames, seccom_domain::media::Store::Clips],
+            )?)),
             authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
             logout_url: config.required(AUTH_LOGOUT_URL)?.to_owned(),
         })
