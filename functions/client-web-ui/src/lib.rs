@@ -18,10 +18,10 @@ use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::directory::{Device, DeviceKind};
 use seccom_domain::ids::ClientId;
 use seccom_domain::page::PageRequest;
-use seccom_web::controls::{self, PortalUser};
+use seccom_web::controls;
 use seccom_web::page::{layout, maybe_time};
 use seccom_web::views::{HandlingForm, IntrusionQuery, handle_intrusion, health_table, intrusion_list, show_intrusion};
-use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, Viewer};
+use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, PortalUser, Signed, Viewer};
 
 const PORTAL: Portal = Portal::Client;
 
@@ -84,8 +84,7 @@ fn device_rows(devices: &[Device]) -> Markup {
     }
 }
 
-async fn overview(State(state): State<PortalState>, viewer: Viewer) -> Result<Markup, PageError> {
-    let user = ClientUser::of(viewer)?;
+async fn overview(State(state): State<PortalState>, Signed(user): Signed<ClientUser>) -> Result<Markup, PageError> {
     let sites = state.all_sites(&user.principal, Some(user.client)).await?;
     let mut sections = Vec::with_capacity(sites.len());
     for site in &sites {
@@ -120,10 +119,9 @@ async fn overview(State(state): State<PortalState>, viewer: Viewer) -> Result<Ma
 
 async fn intrusions(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(user): Signed<ClientUser>,
     Query(query): Query<IntrusionQuery>,
 ) -> Result<Markup, PageError> {
-    let user = ClientUser::of(viewer)?;
     let (filter, request) = query.parse()?;
     let found = state.intrusions.list(&user.principal, filter, request).await?;
     let sites = state.all_sites(&user.principal, Some(user.client)).await?;
@@ -136,32 +134,29 @@ async fn intrusions(
 
 async fn intrusion(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(user): Signed<ClientUser>,
     csrf: CsrfToken,
     Path(id): Path<String>,
 ) -> Result<Markup, PageError> {
-    let user = ClientUser::of(viewer)?;
     let body = show_intrusion(&state, &user.principal, PORTAL, &csrf, &id).await?;
     Ok(page(&user, "Intrusion", body))
 }
 
 async fn acknowledge(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(user): Signed<ClientUser>,
     Path(id): Path<String>,
     Form(form): Form<HandlingForm>,
 ) -> Result<Response, PageError> {
-    let user = ClientUser::of(viewer)?;
     handle_intrusion(&state, &user.principal, PORTAL, &id, form, false).await
 }
 
 async fn resolve(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(user): Signed<ClientUser>,
     Path(id): Path<String>,
     Form(form): Form<HandlingForm>,
 ) -> Result<Response, PageError> {
-    let user = ClientUser::of(viewer)?;
     handle_intrusion(&state, &user.principal, PORTAL, &id, form, true).await
 }
 

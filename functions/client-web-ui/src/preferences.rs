@@ -9,9 +9,8 @@ use seccom_domain::directory::Site;
 use seccom_domain::error::DomainError;
 use seccom_domain::response::{NotificationPreferences, PreferencesBody, Recipient};
 use seccom_domain::values::FieldError;
-use seccom_web::controls::PortalUser;
 use seccom_web::page::field_error;
-use seccom_web::{CsrfToken, Form, PageError, PortalState, Viewer};
+use seccom_web::{CsrfToken, Form, PageError, PortalState, Signed};
 
 use crate::{ClientUser, page};
 
@@ -103,10 +102,9 @@ fn rows_of(preferences: &NotificationPreferences) -> Vec<Row> {
 /// Shows the preferences.
 pub(crate) async fn show(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(user): Signed<ClientUser>,
     csrf: CsrfToken,
 ) -> Result<Markup, PageError> {
-    let user = ClientUser::of(viewer)?;
     let preferences = state.responses.preferences(&user.principal, user.client).await?;
     let sites = state.all_sites(&user.principal, Some(user.client)).await?;
     Ok(page(
@@ -153,11 +151,10 @@ fn parse_row(row: &Row) -> Result<Recipient, String> {
 /// Saves the preferences, or shows the form again with each problem next to its row.
 pub(crate) async fn save(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(user): Signed<ClientUser>,
     csrf: CsrfToken,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let user = ClientUser::of(viewer)?;
     let rows: Vec<Row> = rows_from(pairs)
         .into_iter()
         .filter(|r| !r.address.trim().is_empty())

@@ -10,9 +10,8 @@ use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, DeviceId, SiteId};
 use seccom_domain::page::{MAX_LIMIT, PageQuery, PageRequest};
 use seccom_domain::values::FieldError;
-use seccom_web::controls::PortalUser;
 use seccom_web::page::{field_error, maybe_time, next_page, time};
-use seccom_web::{CsrfToken, Form, PageError, PortalState, Viewer};
+use seccom_web::{CsrfToken, Form, PageError, PortalState, Signed};
 use serde::Deserialize;
 
 use crate::{Staff, page};
@@ -102,11 +101,10 @@ async fn clients_page(
 
 pub(crate) async fn clients(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     csrf: CsrfToken,
     Query(query): Query<ListQuery>,
 ) -> Result<Markup, PageError> {
-    let staff = Staff::of(viewer)?;
     clients_page(&state, &staff, &csrf, query, &ClientForm::default(), &[]).await
 }
 
@@ -117,11 +115,10 @@ fn invalid(page: Markup) -> Response {
 
 pub(crate) async fn create_client(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     csrf: CsrfToken,
     Form(form): Form<ClientForm>,
 ) -> Result<Response, PageError> {
-    let staff = Staff::of(viewer)?;
     let body = ClientBody {
         name: form.name.clone(),
         email: form.email.clone(),
@@ -212,11 +209,10 @@ fn client_id(raw: &str) -> Result<ClientId, PageError> {
 
 pub(crate) async fn client(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     csrf: CsrfToken,
     Path(id): Path<String>,
 ) -> Result<Markup, PageError> {
-    let staff = Staff::of(viewer)?;
     let id = client_id(&id)?;
     let current = state.directory.get_client(&staff.0, id).await?;
     let input = ClientPageInput {
@@ -230,12 +226,11 @@ pub(crate) async fn client(
 
 pub(crate) async fn update_client(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     csrf: CsrfToken,
     Path(id): Path<String>,
     Form(form): Form<ClientForm>,
 ) -> Result<Response, PageError> {
-    let staff = Staff::of(viewer)?;
     let id = client_id(&id)?;
     let phone = form.phone.trim();
     let body = ClientPatchBody {
@@ -261,22 +256,20 @@ pub(crate) async fn update_client(
 
 pub(crate) async fn delete_client(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let staff = Staff::of(viewer)?;
     state.directory.delete_client(&staff.0, client_id(&id)?).await?;
     Ok(Redirect::to("/manage").into_response())
 }
 
 pub(crate) async fn create_site(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     csrf: CsrfToken,
     Path(id): Path<String>,
     Form(form): Form<SiteForm>,
 ) -> Result<Response, PageError> {
-    let staff = Staff::of(viewer)?;
     let id = client_id(&id)?;
     let body = SiteBody {
         client_id: id.to_string(),
@@ -389,21 +382,19 @@ async fn site_page(
 
 pub(crate) async fn site(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     csrf: CsrfToken,
     Path(id): Path<String>,
 ) -> Result<Markup, PageError> {
-    let staff = Staff::of(viewer)?;
     let site = state.directory.get_site(&staff.0, site_id(&id)?).await?;
     site_page(&state, &staff, &csrf, &site, &[]).await
 }
 
 pub(crate) async fn delete_site(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let staff = Staff::of(viewer)?;
     let site = state.directory.get_site(&staff.0, site_id(&id)?).await?;
     state.directory.delete_site(&staff.0, site.id).await?;
     Ok(Redirect::to(&format!("/manage/clients/{}", site.client_id)).into_response())
@@ -419,12 +410,11 @@ pub(crate) struct DeviceForm {
 
 pub(crate) async fn register_device(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     csrf: CsrfToken,
     Path(id): Path<String>,
     Form(form): Form<DeviceForm>,
 ) -> Result<Response, PageError> {
-    let staff = Staff::of(viewer)?;
     let site = state.directory.get_site(&staff.0, site_id(&id)?).await?;
     let kind = kind_of(&form.kind)?;
     match state
@@ -463,11 +453,10 @@ fn device_id(raw: &str) -> Result<DeviceId, PageError> {
 
 pub(crate) async fn rename_device(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     Path(id): Path<String>,
     Form(form): Form<DeviceForm>,
 ) -> Result<Response, PageError> {
-    let staff = Staff::of(viewer)?;
     let kind = kind_of(&form.kind)?;
     let device = state
         .directory
@@ -478,11 +467,10 @@ pub(crate) async fn rename_device(
 
 pub(crate) async fn remove_device(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     Path(id): Path<String>,
     Form(form): Form<DeviceForm>,
 ) -> Result<Response, PageError> {
-    let staff = Staff::of(viewer)?;
     let kind = kind_of(&form.kind)?;
     let id = device_id(&id)?;
     let device = state.directory.get_device(&staff.0, id, kind).await?;

@@ -15,12 +15,12 @@ use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::page::PageQuery;
-use seccom_web::controls::{self, PortalUser};
+use seccom_web::controls;
 use seccom_web::page::{layout, next_page};
 use seccom_web::views::{
     HandlingForm, IntrusionQuery, handle_intrusion, health_table, intrusion_list, notification_table, show_intrusion,
 };
-use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, Viewer};
+use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, PortalUser, Signed, Viewer};
 use serde::Deserialize;
 
 const PORTAL: Portal = Portal::Manager;
@@ -63,10 +63,9 @@ pub(crate) fn page(staff: &Staff, title: &str, body: Markup) -> Markup {
 
 async fn intrusions(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     Query(query): Query<IntrusionQuery>,
 ) -> Result<Markup, PageError> {
-    let staff = Staff::of(viewer)?;
     let (filter, request) = query.parse()?;
     let found = state.intrusions.list(&staff.0, filter, request).await?;
     let sites = state.all_sites(&staff.0, None).await?;
@@ -79,32 +78,29 @@ async fn intrusions(
 
 async fn intrusion(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     csrf: CsrfToken,
     Path(id): Path<String>,
 ) -> Result<Markup, PageError> {
-    let staff = Staff::of(viewer)?;
     let body = show_intrusion(&state, &staff.0, PORTAL, &csrf, &id).await?;
     Ok(page(&staff, "Intrusion", body))
 }
 
 async fn acknowledge(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     Path(id): Path<String>,
     Form(form): Form<HandlingForm>,
 ) -> Result<Response, PageError> {
-    let staff = Staff::of(viewer)?;
     handle_intrusion(&state, &staff.0, PORTAL, &id, form, false).await
 }
 
 async fn resolve(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     Path(id): Path<String>,
     Form(form): Form<HandlingForm>,
 ) -> Result<Response, PageError> {
-    let staff = Staff::of(viewer)?;
     handle_intrusion(&state, &staff.0, PORTAL, &id, form, true).await
 }
 
@@ -117,10 +113,9 @@ struct NotificationQuery {
 
 async fn notifications(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     Query(query): Query<NotificationQuery>,
 ) -> Result<Markup, PageError> {
-    let staff = Staff::of(viewer)?;
     let request = PageQuery {
         limit: Some(50),
         next_token: query.next_token,
@@ -140,10 +135,9 @@ async fn notifications(
 
 async fn health(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(staff): Signed<Staff>,
     Query(query): Query<NotificationQuery>,
 ) -> Result<Markup, PageError> {
-    let staff = Staff::of(viewer)?;
     let request = PageQuery {
         limit: Some(50),
         next_token: query.next_token,

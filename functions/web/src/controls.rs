@@ -22,7 +22,7 @@ use seccom_domain::page::PageRequest;
 use seccom_domain::values::FieldError;
 
 use crate::page::{maybe_time, time};
-use crate::{CsrfToken, Form, PageError, Portal, PortalState, Viewer};
+use crate::{CsrfToken, Form, PageError, Portal, PortalState, PortalUser, Signed};
 
 /// Blank schedule and exception rows offered below the ones in use.
 const BLANK_ROWS: usize = 2;
@@ -425,72 +425,55 @@ async fn save_detection(
     }
 }
 
-/// A signed-in user of one portal, as its pages need them.
-pub trait PortalUser: Sized + Send + Sync + 'static {
-    /// The portal the user is in.
-    const PORTAL: Portal;
-    /// The user, if the portal admits the viewer (else its readable refusal).
-    fn of(viewer: Viewer) -> Result<Self, PageError>;
-    /// Who the domain's use cases act for.
-    fn principal(&self) -> &Principal;
-    /// A whole page of the portal around `body`.
-    fn page(&self, title: &str, body: Markup) -> Markup;
-}
-
 async fn site<U: PortalUser>(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(user): Signed<U>,
     csrf: CsrfToken,
     Path(id): Path<String>,
 ) -> Result<Markup, PageError> {
-    let user = U::of(viewer)?;
     let body = site_page(&state, user.principal(), U::PORTAL, &csrf, &id, &[]).await?;
     Ok(user.page("Arming", body))
 }
 
 async fn plan<U: PortalUser>(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(user): Signed<U>,
     csrf: CsrfToken,
     Path(id): Path<String>,
     Form(fields): Form<Fields>,
 ) -> Result<Response, PageError> {
-    let user = U::of(viewer)?;
     let wrap = |body| user.page("Arming", body);
     save_plan(&state, user.principal(), U::PORTAL, &csrf, &id, &fields, wrap).await
 }
 
 async fn by_hand<U: PortalUser, const ARMED: bool>(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(user): Signed<U>,
     csrf: CsrfToken,
     Path(id): Path<String>,
     Form(fields): Form<Fields>,
 ) -> Result<Response, PageError> {
-    let user = U::of(viewer)?;
     let wrap = |body| user.page("Arming", body);
     set_by_hand(&state, user.principal(), U::PORTAL, &csrf, &id, &fields, ARMED, wrap).await
 }
 
 async fn camera<U: PortalUser>(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(user): Signed<U>,
     csrf: CsrfToken,
     Path(id): Path<String>,
 ) -> Result<Markup, PageError> {
-    let user = U::of(viewer)?;
     let body = camera_page(&state, user.principal(), U::PORTAL, &csrf, &id, &[], None).await?;
     Ok(user.page("Camera", body))
 }
 
 async fn detection<U: PortalUser>(
     State(state): State<PortalState>,
-    viewer: Viewer,
+    Signed(user): Signed<U>,
     csrf: CsrfToken,
     Path(id): Path<String>,
     Form(fields): Form<Fields>,
 ) -> Result<Response, PageError> {
-    let user = U::of(viewer)?;
     let wrap = |body| user.page("Camera", body);
     save_detection(&state, user.principal(), U::PORTAL, &csrf, &id, &fields, wrap).await
 }

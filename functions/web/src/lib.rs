@@ -17,7 +17,7 @@ use axum::middleware;
 pub use csrf::{CsrfToken, Form};
 pub use page::{PageError, Portal};
 pub use state::PortalState;
-pub use viewer::Viewer;
+pub use viewer::{PortalUser, Signed, Viewer};
 
 /// Wraps a portal's routes with its assets, CSRF protection, security headers and error pages.
 pub fn portal(portal: Portal, routes: Router) -> Router {

@@ -12,7 +12,40 @@ use seccom_domain::auth::Principal;
 use seccom_domain::directory::Directory;
 use seccom_http::auth::{AuthError, Authenticator};
 
-use crate::page::PageError;
+use maud::Markup;
+
+use crate::page::{PageError, Portal};
+
+/// A signed-in user of one portal, as its pages need them.
+pub trait PortalUser: Sized + Send + Sync + 'static {
+    /// The portal the user is in.
+    const PORTAL: Portal;
+    /// The user, if the portal admits the viewer (else its readable refusal).
+    fn of(viewer: Viewer) -> Result<Self, PageError>;
+    /// Who the domain's use cases act for.
+    fn principal(&self) -> &Principal;
+    /// A whole page of the portal around `body`.
+    fn page(&self, title: &str, body: Markup) -> Markup;
+}
+
+/// A portal's user, admitted by the portal's rules ([`PortalUser::of`]): a
+/// handler taking `Signed<Staff>` runs only for SecCom staff.
+pub struct Signed<U>(pub U);
+
+impl<S, U> FromRequestParts<S> for Signed<U>
+where
+    S: Send + Sync,
+    U: PortalUser,
+    Arc<Authenticator>: FromRef<S>,
+    Directory: FromRef<S>,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        let viewer = Viewer::from_request_parts(parts, state).await?;
+        U::of(viewer).map(Self)
+    }
+}
 
 /// The signed-in user of a portal page.
 pub struct Viewer(pub Principal);
