@@ -8,8 +8,8 @@ use reqwest::{Method, StatusCode};
 use seccom_domain::config::{Config, S3_FORCE_PATH_STYLE};
 use seccom_domain::detection::{DetectionStore, FrameKey, FrameRecord, Intrusion};
 use seccom_domain::ids::{ClientId, DeviceId};
-use seccom_tools::idp::{LocalIdp, LocalUser};
-use seccom_tools::local::{LocalOptions, LocalStack};
+use seccom_local::idp::{LocalIdp, LocalUser};
+use seccom_local::{LocalOptions, LocalStack};
 use serde_json::{Value, json};
 
 /// The repository root, where `template.yaml` and `events/` live.
@@ -28,7 +28,7 @@ pub fn test_image(name: &str) -> Vec<u8> {
 
 /// The local name of the frames bucket.
 pub fn frames_bucket() -> String {
-    seccom_tools::local::template::local_bucket_name("FramesBucket")
+    seccom_local::template::local_bucket_name("FramesBucket")
 }
 
 /// A local stack on free ports with its own data directory.
@@ -187,7 +187,7 @@ impl TestStack {
 
     /// An S3 client of the local emulator, as the functions have.
     pub async fn s3(&self) -> aws_sdk_s3::Client {
-        let sdk = seccom_tools::local::sdk_config(self.stack.endpoints()).await;
+        let sdk = seccom_local::sdk_config(self.stack.endpoints()).await;
         seccom_aws::s3_client(
             &sdk,
             &Config::from_pairs([(S3_FORCE_PATH_STYLE.to_owned(), "true".to_owned())]),
@@ -196,7 +196,7 @@ impl TestStack {
 
     /// The detection tables of the local stack, to look at what the detector stored.
     pub async fn detection_tables(&self) -> seccom_aws::DetectionTables {
-        let sdk = seccom_tools::local::sdk_config(self.stack.endpoints()).await;
+        let sdk = seccom_local::sdk_config(self.stack.endpoints()).await;
         seccom_aws::DetectionTables::new(aws_sdk_dynamodb::Client::new(&sdk), "FramesTable", "IntrusionsTable")
     }
 

@@ -4,9 +4,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use reqwest::Method;
+use seccom_local::LOAD_BALANCER_ARN;
+use seccom_local::idp::{LocalIdp, LocalUser};
 use seccom_system_tests::TestStack;
-use seccom_tools::idp::{LocalIdp, LocalUser};
-use seccom_tools::local::LOAD_BALANCER_ARN;
 use serde_json::{Value, json};
 
 async fn answer_with(stack: &TestStack, authorization: &str) -> seccom_system_tests::Answer {

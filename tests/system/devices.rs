@@ -2,8 +2,8 @@
 //! become an intrusion, and the intrusion is visible to that client only.
 
 use reqwest::Method;
+use seccom_devices::DeviceLink;
 use seccom_system_tests::{TestStack, test_image};
-use seccom_tools::devices::DeviceLink;
 use serde_json::json;
 
 struct Installed {

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
+use seccom_devices::clip;
+use seccom_devices::edge::{self, config::CameraConfig, config::EdgeConfig};
 use seccom_system_tests::{TestStack, repository_root};
-use seccom_tools::devices::clip;
-use seccom_tools::edge::{self, config::CameraConfig, config::EdgeConfig};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 

@@ -52,7 +52,7 @@ const EXPECTED: &[(&str, u16)] = &[
 
 /// The settings the local stack gave its functions (its `lambda.env`).
 fn function_settings(stack: &TestStack) -> Config {
-    let env = std::fs::read_to_string(stack.data_dir.path().join(seccom_tools::local::LAMBDA_ENV_FILE)).unwrap();
+    let env = std::fs::read_to_string(stack.data_dir.path().join(seccom_local::LAMBDA_ENV_FILE)).unwrap();
     Config::from_pairs(
         env.lines()
             .filter_map(|l| l.split_once('='))
@@ -62,7 +62,7 @@ fn function_settings(stack: &TestStack) -> Config {
 
 /// An HTTP function wired to the stack's emulators, as its `main.rs` wires it in Lambda.
 async fn http_function(stack: &TestStack, name: &str) -> Router {
-    let sdk = seccom_tools::local::sdk_config(stack.stack.endpoints()).await;
+    let sdk = seccom_local::sdk_config(stack.stack.endpoints()).await;
     let config = function_settings(stack);
     match name {
         "sites-management-api" => sites_management_api::app(&sdk, &config).unwrap(),
@@ -201,7 +201,7 @@ async fn the_sample_s3_event_is_analysed_by_the_detector() {
     stack.put_object(&key, test_image("astronaut.png"), None).await;
     stack.settled().await;
 
-    let sdk = seccom_tools::local::sdk_config(stack.stack.endpoints()).await;
+    let sdk = seccom_local::sdk_config(stack.stack.endpoints()).await;
     let function = HumanDetection::new(&sdk, &function_settings(&stack)).unwrap();
     let reports = function.handle(event).await.unwrap();
     assert!(
@@ -227,20 +227,20 @@ async fn the_sample_stream_event_is_answered_once_and_the_sample_clip_event_stor
         .replace("REPLACE_WITH_CLIENT_ID", &client)
         .replace("REPLACE_WITH_SITE_ID", &site);
     let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&event).unwrap();
-    let sdk = seccom_tools::local::sdk_config(stack.stack.endpoints()).await;
+    let sdk = seccom_local::sdk_config(stack.stack.endpoints()).await;
     let responder = IntrusionResponder::new(&sdk, &function_settings(&stack)).unwrap();
     for delivery in ["first", "retried"] {
         let Ok(answer) = responder.handle(event.clone()).await;
         assert!(answer.batch_item_failures.is_empty(), "{delivery}: {answer:?}");
     }
-    let outbox = seccom_tools::local::outbox(stack.data_dir.path()).unwrap();
+    let outbox = seccom_local::outbox(stack.data_dir.path()).unwrap();
     assert_eq!(
         outbox.len(),
         1,
         "one e-mail to the client, however often the batch comes: {outbox:?}"
     );
 
-    let clips = seccom_tools::local::template::local_bucket_name("ClipsBucket");
+    let clips = seccom_local::template::local_bucket_name("ClipsBucket");
     let event = std::fs::read_to_string(repository_root().join("events/clip-archiver/clip-uploaded.json"))
         .unwrap()
         .replace(EVENT_CAMERA, &camera)

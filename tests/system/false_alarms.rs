@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
+use seccom_devices::camera::{self, CameraOptions};
+use seccom_devices::{DeviceLink, DeviceOptions};
 use seccom_system_tests::{Answer, TestStack, test_image};
-use seccom_tools::devices::camera::{self, CameraOptions};
-use seccom_tools::devices::{DeviceLink, DeviceOptions};
 use serde_json::{Value, json};
 
 fn at(seq: u64) -> DateTime<Utc> {

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use reqwest::Method;
+use seccom_devices::DeviceLink;
 use seccom_system_tests::TestStack;
-use seccom_tools::devices::DeviceLink;
 use serde_json::{Value, json};
 
 async fn events(stack: &TestStack, client: &str) -> Vec<Value> {
@@ -23,7 +23,7 @@ async fn events(stack: &TestStack, client: &str) -> Vec<Value> {
 }
 
 fn health_messages(stack: &TestStack, device: &str) -> usize {
-    seccom_tools::local::outbox(stack.data_dir.path())
+    seccom_local::outbox(stack.data_dir.path())
         .unwrap()
         .iter()
         .filter(|m| m["deviceId"] == device)
@@ -125,6 +125,6 @@ async fn a_silent_camera_goes_offline_once_is_reported_once_and_recovers() {
     assert!(all["items"].as_array().unwrap().len() >= 3, "{all}");
 
     // Every metric record the functions wrote is valid Embedded Metric Format.
-    let summary = seccom_tools::local::metrics_summary(stack.data_dir.path()).unwrap();
+    let summary = seccom_local::metrics_summary(stack.data_dir.path()).unwrap();
     assert!(summary.contains("DevicesWentOffline"), "{summary}");
 }

@@ -1,9 +1,9 @@
 //! The published OpenAPI descriptions match the routes, and the template routes
 //! every documented path to its function.
 
+use seccom_local::alb::path_matches;
+use seccom_local::template::{Action, Template};
 use seccom_system_tests::repository_root;
-use seccom_tools::local::alb::path_matches;
-use seccom_tools::local::template::{Action, Template};
 use utoipa::openapi::OpenApi;
 
 fn descriptions() -> [(&'static str, OpenApi); 3] {

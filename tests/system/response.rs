@@ -11,11 +11,11 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
 use image::RgbImage;
 use reqwest::Method;
+use seccom_devices::camera::{self, CameraOptions};
+use seccom_devices::clip;
+use seccom_devices::{DeviceLink, DeviceOptions, alarm};
 use seccom_domain::response::{CommandAction, signing};
 use seccom_system_tests::{TestStack, test_image};
-use seccom_tools::devices::camera::{self, CameraOptions};
-use seccom_tools::devices::clip;
-use seccom_tools::devices::{DeviceLink, DeviceOptions, alarm};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -291,7 +291,7 @@ async fn three_person_frames_ring_the_alarms_archive_the_clip_and_notify_everyon
             .iter()
             .all(|n| n["status"] == "sent" && n["attempts"] == 1)
     );
-    let outbox = seccom_tools::local::outbox(stack.data_dir.path()).unwrap();
+    let outbox = seccom_local::outbox(stack.data_dir.path()).unwrap();
     assert_eq!(outbox.len(), 3, "{outbox:?}");
     assert!(outbox.iter().any(|m| m["to"] == "+442079460999"));
     assert_eq!(webhooks.count(), 1);
@@ -332,7 +332,7 @@ async fn three_person_frames_ring_the_alarms_archive_the_clip_and_notify_everyon
     assert_eq!(replayed["commands"], detail["commands"]);
     assert_eq!(replayed["notifications"], detail["notifications"]);
     assert_eq!(webhooks.count(), 1);
-    assert_eq!(seccom_tools::local::outbox(stack.data_dir.path()).unwrap().len(), 3);
+    assert_eq!(seccom_local::outbox(stack.data_dir.path()).unwrap().len(), 3);
     assert_eq!(lines(&activations).len(), 1);
 }
 
@@ -683,7 +683,7 @@ async fn a_clip_is_stored_once_and_never_replaced() {
         .s3()
         .await
         .get_object()
-        .bucket(seccom_tools::local::template::local_bucket_name("ClipsBucket"))
+        .bucket(seccom_local::template::local_bucket_name("ClipsBucket"))
         .key(key)
         .send()
         .await

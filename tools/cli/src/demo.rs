@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::devices::camera::{self, CameraOptions};
-use crate::devices::{DeviceOptions, alarm};
-use crate::idp::{LocalIdp, LocalUser};
+use seccom_devices::camera::{self, CameraOptions};
+use seccom_devices::{DeviceOptions, alarm};
+use seccom_local::idp::{LocalIdp, LocalUser};
 
 /// Where `scripts/fetch-demo-footage` puts the decoded frames of vtest.avi.
 pub const DEMO_FRAMES: &str = "target/demo-frames";

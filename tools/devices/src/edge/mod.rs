@@ -23,7 +23,7 @@ use seccom_domain::response::{Command, CommandAction};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
-use crate::devices::DeviceLink;
+use crate::DeviceLink;
 use config::{CameraConfig, EdgeConfig};
 use recorder::{Recorded, Recorder};
 

@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use mp4::Mp4Sample;
 
-use crate::devices::clip::{ParameterSets, mp4_sample, write_mp4};
+use crate::clip::{ParameterSets, mp4_sample, write_mp4};
 
 const SUFFIX: &str = "h264seg";
 /// The duration given to the last frame of a clip, when nothing follows it.

@@ -8,6 +8,7 @@ pub mod alb;
 mod emulators;
 mod functions;
 pub mod iam;
+pub mod idp;
 pub mod notifications;
 pub mod sign_in;
 mod streams;
@@ -29,7 +30,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::idp::{self, LocalIdp};
+use crate::idp::LocalIdp;
 pub use emulators::{ACCESS_KEY, SECRET_KEY};
 
 /// The region the local stack pretends to be in.

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use human_detection::detector::PersonDetector;
 use human_detection::frame;
+use seccom_devices::camera::{self, CameraOptions};
+use seccom_devices::edge::{self, config::CameraConfig, config::EdgeConfig};
+use seccom_devices::{DeviceLink, DeviceOptions, alarm};
 use seccom_domain::ids::ClientId;
-use seccom_tools::devices::camera::{self, CameraOptions};
-use seccom_tools::devices::{DeviceLink, DeviceOptions, alarm};
-use seccom_tools::edge::{self, config::CameraConfig, config::EdgeConfig};
-use seccom_tools::idp::{LocalIdp, LocalUser};
-use seccom_tools::local::{LAMBDA_ENV_FILE, LocalOptions, LocalStack};
+use seccom_local::idp::{LocalIdp, LocalUser};
+use seccom_local::{LAMBDA_ENV_FILE, LocalOptions, LocalStack};
 
 #[derive(Parser)]
 #[command(name = "seccom", version, about = "SecCom Serverless developer and operator CLI")]
@@ -447,10 +447,10 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Metrics { data_dir } => {
-            print!("{}", seccom_tools::local::metrics_summary(&data_dir)?);
+            print!("{}", seccom_local::metrics_summary(&data_dir)?);
         }
         Command::Outbox { data_dir } => {
-            for message in seccom_tools::local::outbox(&data_dir)? {
+            for message in seccom_local::outbox(&data_dir)? {
                 println!("{message}");
             }
         }

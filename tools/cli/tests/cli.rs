@@ -41,7 +41,7 @@ fn token_prints_only_a_token() {
 #[tokio::test]
 async fn local_starts_prints_its_addresses_and_answers() {
     let data = tempfile::tempdir().unwrap();
-    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
     let mut child = seccom()
         .args(["local", "--port", "0", "--data-dir"])
         .arg(data.path())

@@ -10,16 +10,17 @@ use std::time::Instant;
 use anyhow::Context;
 use human_detection::detector::{ModelInput, PersonDetector};
 use human_detection::frame;
-use seccom_tools::idp::{LocalIdp, LocalUser};
-use seccom_tools::local::{LocalOptions, LocalStack};
+use seccom_local::idp::{LocalIdp, LocalUser};
+use seccom_local::{LocalOptions, LocalStack};
 
 const INFERENCE_RUNS: usize = 40;
 const HANDLER_FRAMES: u64 = 24;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tools/ is in the repository")
+        .ancestors()
+        .nth(2)
+        .expect("tools/cli is in the repository")
         .to_path_buf()
 }
 
@@ -91,7 +92,7 @@ async fn handler_per_frame() -> anyhow::Result<Vec<f64>> {
         serde_json::json!({ "name": "B" }),
     )
     .await?;
-    let camera = seccom_tools::devices::DeviceLink::new(
+    let camera = seccom_devices::DeviceLink::new(
         &api,
         camera["id"].as_str().unwrap_or_default(),
         camera["credential"].as_str().unwrap_or_default(),

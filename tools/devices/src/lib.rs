@@ -6,6 +6,7 @@
 pub mod alarm;
 pub mod camera;
 pub mod clip;
+pub mod edge;
 mod inbox;
 mod link;
 

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use super::Input;
 use super::config::CameraConfig;
 use super::recorder::Recorded;
-use crate::devices::DeviceLink;
+use crate::DeviceLink;
 
 /// How long a stream may stay silent before it counts as dropped.
 const SILENCE: Duration = Duration::from_secs(10);
