@@ -10,9 +10,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as DynamoDb;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -26,7 +24,7 @@ use seccom_domain::ids::{DeviceId, IntrusionId};
 use seccom_domain::page::{Page, PageRequest};
 
 use crate::dynamo::page_token::{self, ListKey};
-use crate::dynamo::{decode_items, is_cancelled, n, s, unavailable};
+use crate::dynamo::{self, Table, Transaction, decode_items, key, n, s, transact, unavailable, updated};
 
 fn camera_key(camera: DeviceId) -> String {
     format!("CAMERA#{camera}")
@@ -78,27 +76,26 @@ pub struct StoredIntrusion {
 /// The frames and intrusions tables.
 #[derive(Clone)]
 pub struct DetectionTables {
-    db: DynamoDb,
-    frames: String,
-    intrusions: String,
+    frames: Table,
+    intrusions: Table,
 }
 
 impl DetectionTables {
     /// Uses the two tables through `db`.
     pub fn new(db: DynamoDb, frames: impl Into<String>, intrusions: impl Into<String>) -> Self {
         Self {
-            db,
-            frames: frames.into(),
-            intrusions: intrusions.into(),
+            frames: Table::new(db.clone(), frames),
+            intrusions: Table::new(db, intrusions),
         }
     }
 
     /// The camera's most recent intrusions (up to 20, newest first), read consistently from the base table.
     pub async fn recent_intrusions(&self, camera: DeviceId) -> Result<Vec<Intrusion>, DomainError> {
         let output = self
+            .intrusions
             .db
             .query()
-            .table_name(&self.intrusions)
+            .table_name(&self.intrusions.name)
             .key_condition_expression("pk = :pk AND begins_with(sk, :intrusion)")
             .expression_attribute_values(":pk", s(camera_key(camera)))
             .expression_attribute_values(":intrusion", s("INTRUSION#"))
@@ -116,18 +113,11 @@ impl DetectionTables {
     }
 
     async fn camera_version(&self, camera: DeviceId) -> Result<u64, DomainError> {
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.frames)
-            .key("pk", s(camera_key(camera)))
-            .key("sk", s("STATE"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("read a camera's state"))?;
-        Ok(output
-            .item
+        let state = self
+            .frames
+            .get(key(camera_key(camera), "STATE"), "read a camera's state")
+            .await?;
+        Ok(state
             .and_then(|item| {
                 item.get("version")
                     .and_then(|v| v.as_n().ok())
@@ -144,20 +134,14 @@ impl DetectionTables {
             sort_key: intrusion_sort_key(intrusion),
             intrusion: intrusion.clone(),
         };
-        let put = Put::builder()
-            .table_name(&self.intrusions)
-            .set_item(Some(
-                serde_dynamo::to_item(stored).map_err(unavailable("encode an intrusion"))?,
-            ))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(unavailable("build an intrusion put"))?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        let item = serde_dynamo::to_item(stored).map_err(unavailable("encode an intrusion"))?;
+        self.intrusions
+            .put_in_transaction(item, Some("attribute_not_exists(pk)"))
     }
 
     fn extend(&self, existing: &Intrusion, merged: &rule::Extent) -> Result<TransactWriteItem, DomainError> {
         let update = Update::builder()
-            .table_name(&self.intrusions)
+            .table_name(&self.intrusions.name)
             .key("pk", s(camera_key(existing.camera_id)))
             .key("sk", s(intrusion_key(existing)))
             .update_expression("SET firstSeq = :first, lastSeq = :last, lastSeenAt = :last_at, peakScore = :peak")
@@ -176,21 +160,13 @@ impl DetectionTables {
 impl DetectionStore for DetectionTables {
     /// The stored result of a frame, if it was processed before.
     async fn frame(&self, key: &FrameKey) -> Result<Option<FrameRecord>, DomainError> {
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.frames)
-            .key("pk", s(camera_key(key.camera)))
-            .key("sk", s(frame_sort_key(key.seq)))
-            .consistent_read(true)
-            .send()
+        self.frames
+            .get_decoded(
+                dynamo::key(camera_key(key.camera), frame_sort_key(key.seq)),
+                |stored: StoredFrame| stored.record,
+                "a frame",
+            )
             .await
-            .map_err(unavailable("read a frame"))?;
-        output
-            .item
-            .map(|item| serde_dynamo::from_item::<_, StoredFrame>(item).map(|stored| stored.record))
-            .transpose()
-            .map_err(unavailable("decode a frame"))
     }
 
     /// Stores a frame's result. Storing the same frame again changes nothing that matters.
@@ -201,22 +177,16 @@ impl DetectionStore for DetectionTables {
             record: record.clone(),
         };
         let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a frame"))?;
-        self.db
-            .put_item()
-            .table_name(&self.frames)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("store a frame"))?;
-        Ok(())
+        self.frames.put(item, "store a frame").await
     }
 
     /// The frames of a camera with sequence numbers in `from..=to`, read consistently.
     async fn frames_between(&self, camera: DeviceId, from: u64, to: u64) -> Result<Vec<FrameRecord>, DomainError> {
         let output = self
+            .frames
             .db
             .query()
-            .table_name(&self.frames)
+            .table_name(&self.frames.name)
             .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
             .expression_attribute_values(":pk", s(camera_key(camera)))
             .expression_attribute_values(":from", s(frame_sort_key(from)))
@@ -230,9 +200,10 @@ impl DetectionStore for DetectionTables {
 
     async fn latest_frame(&self, camera: DeviceId) -> Result<Option<FrameRecord>, DomainError> {
         let output = self
+            .frames
             .db
             .query()
-            .table_name(&self.frames)
+            .table_name(&self.frames.name)
             .key_condition_expression("pk = :pk AND begins_with(sk, :frame)")
             .expression_attribute_values(":pk", s(camera_key(camera)))
             .expression_attribute_values(":frame", s("FRAME#"))
@@ -264,7 +235,7 @@ impl DetectionStore for DetectionTables {
             IntrusionChange::Extend { existing, merged } => self.extend(existing, merged)?,
         };
         let bump = Update::builder()
-            .table_name(&self.frames)
+            .table_name(&self.frames.name)
             .key("pk", s(camera_key(camera)))
             .key("sk", s("STATE"))
             .update_expression("SET version = :next")
@@ -274,17 +245,10 @@ impl DetectionStore for DetectionTables {
             .build()
             .map_err(unavailable("build a version bump"))?;
         let writes = vec![TransactWriteItem::builder().update(bump).build(), write];
-        match self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Commit::Done),
-            Err(e) if is_cancelled(&e) => Ok(Commit::Contended),
-            Err(e) => Err(unavailable("record an intrusion")(e)),
-        }
+        Ok(match transact(&self.frames.db, writes, "record an intrusion").await? {
+            Transaction::Committed => Commit::Done,
+            Transaction::Cancelled { .. } => Commit::Contended,
+        })
     }
 
     /// Intrusions of a scope started between `from` and `to`, newest first.
@@ -318,9 +282,10 @@ impl DetectionStore for DetectionTables {
             .map(|token| page_token::decode(token, &list))
             .transpose()?;
         let output = self
+            .intrusions
             .db
             .query()
-            .table_name(&self.intrusions)
+            .table_name(&self.intrusions.name)
             .set_index_name(index.map(str::to_owned))
             .key_condition_expression("#p = :p AND #s BETWEEN :from AND :to")
             .expression_attribute_names("#p", partition_attribute)
@@ -348,9 +313,10 @@ impl DetectionStore for DetectionTables {
     /// An intrusion by id, through the `byId` index.
     async fn intrusion(&self, id: IntrusionId) -> Result<Option<Intrusion>, DomainError> {
         let output = self
+            .intrusions
             .db
             .query()
-            .table_name(&self.intrusions)
+            .table_name(&self.intrusions.name)
             .index_name("byId")
             .key_condition_expression("id = :id")
             .expression_attribute_values(":id", s(id.to_string()))
@@ -378,9 +344,10 @@ impl DetectionStore for DetectionTables {
             "acknowledged"
         };
         let result = self
+            .intrusions
             .db
             .update_item()
-            .table_name(&self.intrusions)
+            .table_name(&self.intrusions.name)
             .key("pk", s(camera_key(intrusion.camera_id)))
             .key("sk", s(intrusion_key(intrusion)))
             .update_expression(format!("SET #status = :status, {field} = :handling"))
@@ -395,28 +362,22 @@ impl DetectionStore for DetectionTables {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(output) => {
-                let stored: StoredIntrusion = serde_dynamo::from_item(output.attributes.unwrap_or_default())
-                    .map_err(unavailable("decode an intrusion"))?;
-                Ok(stored.intrusion)
-            }
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Err(DomainError::Conflict(
-                    "the intrusion changed meanwhile; read it again".into(),
-                ))
-            }
-            Err(e) => Err(unavailable("update an intrusion")(e)),
-        }
+        let Some(output) = updated(result, "update an intrusion")? else {
+            return Err(DomainError::Conflict(
+                "the intrusion changed meanwhile; read it again".into(),
+            ));
+        };
+        let stored: StoredIntrusion = serde_dynamo::from_item(output.attributes.unwrap_or_default())
+            .map_err(unavailable("decode an intrusion"))?;
+        Ok(stored.intrusion)
     }
 
     /// Records where the annotated snapshot of an intrusion was stored.
     async fn set_snapshot(&self, intrusion: &Intrusion, snapshot_key: &str) -> Result<(), DomainError> {
-        self.db
+        self.intrusions
+            .db
             .update_item()
-            .table_name(&self.intrusions)
+            .table_name(&self.intrusions.name)
             .key("pk", s(camera_key(intrusion.camera_id)))
             .key("sk", s(intrusion_key(intrusion)))
             .update_expression("SET snapshotKey = :key")
@@ -430,9 +391,10 @@ impl DetectionStore for DetectionTables {
 
     /// Records a frame whose key names no camera, so it is never silently lost.
     async fn record_unroutable(&self, object_key: &str, reason: &str, expires_at: i64) -> Result<(), DomainError> {
-        self.db
+        self.frames
+            .db
             .put_item()
-            .table_name(&self.frames)
+            .table_name(&self.frames.name)
             .item("pk", s("UNROUTABLE"))
             .item("sk", s(object_key))
             .item("status", s("rejected"))

@@ -12,9 +12,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as DynamoDb;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use seccom_domain::directory::{
     Client, ClientChanges, Deletion, Device, DeviceKind, DeviceUpdate, DirectoryStore, FailureSubject, HealthUpdate,
@@ -28,7 +26,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::dynamo::page_token::{self, ListKey};
-use crate::dynamo::{is_cancelled, is_condition_failure, n, s, unavailable};
+use crate::dynamo::{Item, Table, Transaction, n, s, transact, unavailable, updated};
 
 /// The index listing children of a parent by name.
 pub(crate) const BY_PARENT: &str = "byParent";
@@ -114,6 +112,11 @@ struct SignOut {
     at: DateTime<Utc>,
 }
 
+/// The key of the record `pk` (the table has no sort key).
+fn pk_key(pk: &str) -> Item {
+    Item::from([("pk".to_owned(), s(pk))])
+}
+
 fn sign_out_key(subject: &str) -> String {
     format!("SIGNOUT#{subject}")
 }
@@ -153,16 +156,14 @@ pub(crate) struct Condition {
 /// The directory table.
 #[derive(Clone)]
 pub struct DirectoryTable {
-    db: DynamoDb,
-    table: String,
+    table: Table,
 }
 
 impl DirectoryTable {
     /// Uses `table` through `db`.
     pub fn new(db: DynamoDb, table: impl Into<String>) -> Self {
         Self {
-            db,
-            table: table.into(),
+            table: Table::new(db, table),
         }
     }
 
@@ -191,25 +192,18 @@ impl DirectoryTable {
     }
 
     /// Stores items whatever was there before, all or nothing.
-    pub(crate) async fn put_items(&self, items: Vec<HashMap<String, AttributeValue>>) -> Result<(), DomainError> {
+    pub(crate) async fn put_items(&self, items: Vec<Item>) -> Result<(), DomainError> {
         let writes = items
             .into_iter()
-            .map(|item| {
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .build()
-                    .map(|put| TransactWriteItem::builder().put(put).build())
-                    .map_err(unavailable("build a put"))
-            })
+            .map(|item| self.table.put_in_transaction(item, None))
             .collect::<Result<Vec<_>, _>>()?;
-        self.db
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-            .map_err(unavailable("store records"))?;
-        Ok(())
+        match transact(&self.table.db, writes, "store records").await? {
+            Transaction::Committed => Ok(()),
+            Transaction::Cancelled { .. } => Err(DomainError::unavailable(
+                "cannot store records",
+                "another write touched them at the same time",
+            )),
+        }
     }
 
     /// Counts one more failed attempt on `pk` within a window that ends at
@@ -230,9 +224,10 @@ impl DirectoryTable {
             )
         };
         let fresh = self
+            .table
             .db
             .update_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key("pk", s(pk))
             .update_expression(set)
             .condition_expression(format!(
@@ -243,17 +238,14 @@ impl DirectoryTable {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match fresh {
-            Ok(_) => return Ok(1),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-            Err(e) => return Err(unavailable("count a failed attempt")(e)),
+        if updated(fresh, "count a failed attempt")?.is_some() {
+            return Ok(1);
         }
         let counted = self
+            .table
             .db
             .update_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key("pk", s(pk))
             .update_expression("ADD authFailures :one")
             .condition_expression("attribute_exists(pk)")
@@ -261,24 +253,15 @@ impl DirectoryTable {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
-        match counted {
-            Ok(output) => Ok(output
-                .attributes
-                .and_then(|a| {
-                    a.get("authFailures")
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|n| n.parse().ok())
-                })
-                .unwrap_or(1)),
-            // The device was removed meanwhile: nothing left to count on.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(1)
-            }
-            Err(e) => Err(unavailable("count a failed attempt")(e)),
-        }
+        // `None`: the device was removed meanwhile, nothing left to count on.
+        Ok(updated(counted, "count a failed attempt")?
+            .and_then(|output| output.attributes)
+            .and_then(|a| {
+                a.get("authFailures")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(1))
     }
 
     fn decode<T: DeserializeOwned>(item: HashMap<String, AttributeValue>) -> Result<T, DomainError> {
@@ -289,15 +272,15 @@ impl DirectoryTable {
 
     /// Stores a record that has no parent, such as a client.
     async fn put_root<T: Serialize>(&self, placement: Placement, record: &T) -> Result<(), DomainError> {
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(Self::item(placement, None, record)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(unavailable("store a record"))?;
-        Ok(())
+        if self
+            .table
+            .put_if_absent(Self::item(placement, None, record)?, "store a record")
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(DomainError::unavailable("cannot store a record", "its key is taken"))
+        }
     }
 
     /// Stores a child and counts it on its parent; `false` when the parent does not exist.
@@ -308,44 +291,27 @@ impl DirectoryTable {
         record: &T,
     ) -> Result<bool, DomainError> {
         let parent = placement.parent_key.clone().expect("a child names its parent");
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(Self::item(placement, credential_hash, record)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(unavailable("build a put"))?;
+        let put = self.table.put_in_transaction(
+            Self::item(placement, credential_hash, record)?,
+            Some("attribute_not_exists(pk)"),
+        )?;
         let count = Update::builder()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key("pk", s(parent))
             .update_expression("ADD childCount :one")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":one", n(1))
             .build()
             .map_err(unavailable("build an update"))?;
-        let writes = vec![
-            TransactWriteItem::builder().put(put).build(),
-            TransactWriteItem::builder().update(count).build(),
-        ];
-        match self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) => match e.into_err() {
-                TransactWriteItemsError::TransactionCanceledException(cancelled)
-                    if cancelled
-                        .cancellation_reasons()
-                        .get(1)
-                        .is_some_and(|r| is_condition_failure(r.code())) =>
-                {
-                    Ok(false)
-                }
-                other => Err(unavailable("store a record")(other)),
-            },
-            Err(other) => Err(unavailable("store a record")(other)),
+        let writes = vec![put, TransactWriteItem::builder().update(count).build()];
+        match transact(&self.table.db, writes, "store a record").await? {
+            Transaction::Committed => Ok(true),
+            // The parent's condition: it does not exist.
+            missing_parent if missing_parent.failed(1) => Ok(false),
+            Transaction::Cancelled { .. } => Err(DomainError::unavailable(
+                "cannot store a record",
+                "another write touched it at the same time",
+            )),
         }
     }
 
@@ -359,17 +325,9 @@ impl DirectoryTable {
         &self,
         pk: &str,
     ) -> Result<Option<(T, Option<String>)>, DomainError> {
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("read a record"))?;
-        output
-            .item
+        self.table
+            .get(pk_key(pk), "read a record")
+            .await?
             .map(|item| {
                 serde_dynamo::from_item::<_, Stored<T>>(item)
                     .map(|stored| (stored.record, stored.credential_hash))
@@ -396,7 +354,12 @@ impl DirectoryTable {
         remove: &[&str],
         condition: Condition,
     ) -> Result<Option<T>, DomainError> {
-        let mut request = self.db.update_item().table_name(&self.table).key("pk", s(pk));
+        let mut request = self
+            .table
+            .db
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(pk));
         for (name, field) in condition.names {
             request = request.expression_attribute_names(name, field);
         }
@@ -432,22 +395,16 @@ impl DirectoryTable {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(output) => output.attributes.map(Self::decode).transpose(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(unavailable("update a record")(e)),
-        }
+        updated(result, "update a record")?
+            .and_then(|output| output.attributes)
+            .map(Self::decode)
+            .transpose()
     }
 
     /// Deletes a record that has no children, uncounting it on its parent.
     async fn delete(&self, pk: &str, parent: Option<String>) -> Result<Deletion, DomainError> {
         let delete = Delete::builder()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key("pk", s(pk))
             .condition_expression(format!("attribute_exists(pk) AND ({NO_CHILDREN})"))
             .expression_attribute_values(":zero", n(0))
@@ -456,7 +413,7 @@ impl DirectoryTable {
         let mut writes = vec![TransactWriteItem::builder().delete(delete).build()];
         if let Some(parent) = parent {
             let uncount = Update::builder()
-                .table_name(&self.table)
+                .table_name(&self.table.name)
                 .key("pk", s(parent))
                 .update_expression("ADD childCount :minus_one")
                 .condition_expression("attribute_exists(pk)")
@@ -465,34 +422,16 @@ impl DirectoryTable {
                 .map_err(unavailable("build an update"))?;
             writes.push(TransactWriteItem::builder().update(uncount).build());
         }
-        match self
-            .db
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Deletion::Deleted),
-            Err(e) if is_cancelled(&e) => {
-                let still_there = self
-                    .db
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(pk))
-                    .projection_expression("pk")
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(unavailable("read a record"))?
-                    .item
-                    .is_some();
+        match transact(&self.table.db, writes, "delete a record").await? {
+            Transaction::Committed => Ok(Deletion::Deleted),
+            Transaction::Cancelled { .. } => {
+                let still_there = self.table.get(pk_key(pk), "read a record").await?.is_some();
                 Ok(if still_there {
                     Deletion::HasChildren
                 } else {
                     Deletion::Missing
                 })
             }
-            Err(e) => Err(unavailable("delete a record")(e)),
         }
     }
 
@@ -531,9 +470,10 @@ impl DirectoryTable {
             })
             .transpose()?;
         let output = self
+            .table
             .db
             .query()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .index_name(index)
             .key_condition_expression("#p = :p AND begins_with(sortKey, :prefix)")
             .expression_attribute_names("#p", partition_attribute)

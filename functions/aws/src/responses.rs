@@ -13,16 +13,11 @@
 //! Every first write is conditional, so a retried stream batch finds what an
 //! earlier attempt did instead of doing it again.
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as DynamoDb;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use async_trait::async_trait;
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, DeviceId, IntrusionId};
 use seccom_domain::page::{Page, PageRequest};
@@ -32,9 +27,7 @@ use seccom_domain::response::{
 };
 
 use crate::dynamo::page_token::{self, ListKey};
-use crate::dynamo::{decode_items, is_condition_failure, n, s, unavailable};
-
-type Item = std::collections::HashMap<String, AttributeValue>;
+use crate::dynamo::{Item, Table, Transaction, decode_items, key, n, s, transact, unavailable, updated};
 
 fn intrusion_key(intrusion: IntrusionId) -> String {
     format!("INTRUSION#{intrusion}")
@@ -83,16 +76,14 @@ struct StoredHealth {
 /// The responses table.
 #[derive(Clone)]
 pub struct ResponseTable {
-    db: DynamoDb,
-    table: String,
+    table: Table,
 }
 
 impl ResponseTable {
     /// Uses `table` through `db`.
     pub fn new(db: DynamoDb, table: impl Into<String>) -> Self {
         Self {
-            db,
-            table: table.into(),
+            table: Table::new(db, table),
         }
     }
 
@@ -100,32 +91,10 @@ impl ResponseTable {
         serde_dynamo::to_item(Stored { pk, sk, record }).map_err(unavailable("encode a response record"))
     }
 
-    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, DomainError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
-            .build()
-            .map_err(unavailable("build a put"))?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
     async fn get<T: serde::de::DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, DomainError> {
-        let output = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
+        self.table
+            .get_decoded(key(pk, sk), |stored: Stored<T>| stored.record, "a response record")
             .await
-            .map_err(unavailable("read a response record"))?;
-        output
-            .item
-            .map(|item| serde_dynamo::from_item::<_, Stored<T>>(item).map(|stored| stored.record))
-            .transpose()
-            .map_err(unavailable("decode a response record"))
     }
 
     fn stored_notification(notification: &Notification) -> StoredNotification {
@@ -167,9 +136,10 @@ impl ResponseTable {
             .map(|token| page_token::decode(token, &list))
             .transpose()?;
         let mut query = self
+            .table
             .db
             .query()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_index_name(index.map(str::to_owned))
             .expression_attribute_names("#p", partition_attribute)
             .expression_attribute_values(":p", s(partition_value.clone()));
@@ -202,35 +172,34 @@ impl ResponseStore for ResponseTable {
         let command = &delivery.command;
         let record = Self::item(intrusion_key(command.intrusion_id), command_key(command), delivery)?;
         let queued = Self::item(device_key(command.device_id), command_key(command), command)?;
-        let result = self
-            .db
-            .transact_write_items()
-            .transact_items(self.put(record, Some("attribute_not_exists(pk)"))?)
-            .transact_items(self.put(queued, None)?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Claim::New),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(c)
-                    if c.cancellation_reasons().first().is_some_and(|r| is_condition_failure(r.code()))) =>
-            {
+        let writes = vec![
+            self.table
+                .put_in_transaction(record, Some("attribute_not_exists(pk)"))?,
+            self.table.put_in_transaction(queued, None)?,
+        ];
+        match transact(&self.table.db, writes, "raise a command").await? {
+            Transaction::Committed => Ok(Claim::New),
+            claimed if claimed.failed(0) => {
                 let existing = self
                     .get(intrusion_key(command.intrusion_id), command_key(command))
                     .await?
                     .ok_or_else(|| DomainError::unavailable("cannot claim a command", "claimed but missing"))?;
                 Ok(Claim::Existing(existing))
             }
-            Err(e) => Err(unavailable("raise a command")(e)),
+            Transaction::Cancelled { .. } => Err(DomainError::unavailable(
+                "cannot raise a command",
+                "another write touched it at the same time",
+            )),
         }
     }
 
     /// Records that a command reached its device (the first way it did) and takes it off the queue.
     async fn delivered(&self, command: &Command, by: DeliveredBy, at: DateTime<Utc>) -> Result<(), DomainError> {
         let result = self
+            .table
             .db
             .update_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key("pk", s(intrusion_key(command.intrusion_id)))
             .key("sk", s(command_key(command)))
             .update_expression("SET deliveredAt = :at, deliveredBy = :by")
@@ -242,15 +211,12 @@ impl ResponseStore for ResponseTable {
             )
             .send()
             .await;
-        match result {
-            Ok(_) => {}
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) => {}
-            Err(e) => return Err(unavailable("record a delivery")(e)),
-        }
-        self.db
+        // `None`: delivered before (the first way counts), or never raised.
+        updated(result, "record a delivery")?;
+        self.table
+            .db
             .delete_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key("pk", s(device_key(command.device_id)))
             .key("sk", s(command_key(command)))
             .send()
@@ -261,9 +227,10 @@ impl ResponseStore for ResponseTable {
 
     /// Records failed push attempts; the command stays queued for the heartbeat.
     async fn push_failed(&self, command: &Command, attempts: u32, error: &str) -> Result<(), DomainError> {
-        self.db
+        self.table
+            .db
             .update_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key("pk", s(intrusion_key(command.intrusion_id)))
             .key("sk", s(command_key(command)))
             .update_expression("SET pushAttempts = if_not_exists(pushAttempts, :zero) + :attempts, lastError = :error")
@@ -280,9 +247,10 @@ impl ResponseStore for ResponseTable {
     /// Commands waiting for a device, oldest first.
     async fn queued(&self, device: DeviceId) -> Result<Vec<Command>, DomainError> {
         let output = self
+            .table
             .db
             .query()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(device_key(device)))
             .expression_attribute_values(":prefix", s("COMMAND#"))
@@ -302,24 +270,13 @@ impl ResponseStore for ResponseTable {
     /// Records a clip request unless one was recorded before.
     async fn claim_clip(&self, clip: &Clip) -> Result<Claim<Clip>, DomainError> {
         let item = Self::item(intrusion_key(clip.intrusion_id), "CLIP".into(), clip)?;
-        let result = self
-            .db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Claim::New),
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
-                let existing = self.get(intrusion_key(clip.intrusion_id), "CLIP".into()).await?;
-                existing
-                    .map(Claim::Existing)
-                    .ok_or_else(|| DomainError::unavailable("cannot claim a clip", "claimed but missing"))
-            }
-            Err(e) => Err(unavailable("record a clip request")(e)),
+        if self.table.put_if_absent(item, "record a clip request").await? {
+            return Ok(Claim::New);
         }
+        self.get(intrusion_key(clip.intrusion_id), "CLIP".into())
+            .await?
+            .map(Claim::Existing)
+            .ok_or_else(|| DomainError::unavailable("cannot claim a clip", "claimed but missing"))
     }
 
     /// Records that an intrusion's clip arrived; `false` when no clip was requested for it.
@@ -331,9 +288,10 @@ impl ResponseStore for ResponseTable {
         at: DateTime<Utc>,
     ) -> Result<bool, DomainError> {
         let result = self
+            .table
             .db
             .update_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key("pk", s(intrusion_key(intrusion)))
             .key("sk", s("CLIP"))
             .update_expression("SET storedAt = :at, #size = :size")
@@ -345,106 +303,59 @@ impl ResponseStore for ResponseTable {
             .expression_attribute_values(":key", s(key))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable("record a stored clip")(e)),
-        }
+        Ok(updated(result, "record a stored clip")?.is_some())
     }
 
     /// Records a notification about to be sent, unless an earlier attempt recorded it.
     async fn claim_notification(&self, notification: &Notification) -> Result<Claim<Notification>, DomainError> {
         let stored = Self::stored_notification(notification);
-        let (pk, sk) = (stored.pk.clone(), stored.sk.clone());
+        let key = key(stored.pk.clone(), stored.sk.clone());
         let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a notification"))?;
-        let result = self
-            .db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Claim::New),
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
-                let output = self
-                    .db
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(pk))
-                    .key("sk", s(sk))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(unavailable("read a notification"))?;
-                let existing = decode_items(
-                    output.item.map(|item| vec![item]),
-                    |stored: StoredNotification| stored.notification,
-                    "decode a notification",
-                )?;
-                existing
-                    .into_iter()
-                    .next()
-                    .map(Claim::Existing)
-                    .ok_or_else(|| DomainError::unavailable("cannot claim a notification", "claimed but missing"))
-            }
-            Err(e) => Err(unavailable("record a notification")(e)),
+        if self.table.put_if_absent(item, "record a notification").await? {
+            return Ok(Claim::New);
         }
+        self.table
+            .get_decoded(key, |stored: StoredNotification| stored.notification, "a notification")
+            .await?
+            .map(Claim::Existing)
+            .ok_or_else(|| DomainError::unavailable("cannot claim a notification", "claimed but missing"))
     }
 
     /// Stores a notification's outcome.
     async fn save_notification(&self, notification: &Notification) -> Result<(), DomainError> {
         let item = serde_dynamo::to_item(Self::stored_notification(notification))
             .map_err(unavailable("encode a notification"))?;
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("record a notification"))?;
-        Ok(())
+        self.table.put(item, "record a notification").await
     }
 
     /// Everything recorded about the response to an intrusion.
     async fn records(&self, intrusion: IntrusionId) -> Result<ResponseRecords, DomainError> {
         let mut records = ResponseRecords::default();
-        let mut start = None;
-        loop {
-            let output = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(intrusion_key(intrusion)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable("read an intrusion's response"))?;
-            for item in output.items.unwrap_or_default() {
-                let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                let decode = |what| unavailable(what);
-                if sk == "CLIP" {
-                    let stored: Stored<Clip> = serde_dynamo::from_item(item).map_err(decode("decode a clip"))?;
-                    records.clip = Some(stored.record);
-                } else if sk.starts_with("COMMAND#") {
-                    let stored: Stored<Delivery> =
-                        serde_dynamo::from_item(item).map_err(decode("decode a delivery"))?;
-                    records.deliveries.push(stored.record);
-                } else if sk.starts_with("NOTIFICATION#") {
-                    let stored: StoredNotification =
-                        serde_dynamo::from_item(item).map_err(decode("decode a notification"))?;
-                    records.notifications.push(stored.notification);
-                }
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                break;
+        // Every page of the intrusion's partition, drained by the SDK's paginator.
+        let mut items = self
+            .table
+            .db
+            .query()
+            .table_name(&self.table.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(intrusion_key(intrusion)))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = items.next().await {
+            let item = item.map_err(unavailable("read an intrusion's response"))?;
+            let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let decode = |what| unavailable(what);
+            if sk == "CLIP" {
+                let stored: Stored<Clip> = serde_dynamo::from_item(item).map_err(decode("decode a clip"))?;
+                records.clip = Some(stored.record);
+            } else if sk.starts_with("COMMAND#") {
+                let stored: Stored<Delivery> = serde_dynamo::from_item(item).map_err(decode("decode a delivery"))?;
+                records.deliveries.push(stored.record);
+            } else if sk.starts_with("NOTIFICATION#") {
+                let stored: StoredNotification =
+                    serde_dynamo::from_item(item).map_err(decode("decode a notification"))?;
+                records.notifications.push(stored.notification);
             }
         }
         records.deliveries.sort_by_key(|d| d.command.issued_at);
@@ -488,14 +399,7 @@ impl ResponseStore for ResponseTable {
             event: event.clone(),
         };
         let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a health event"))?;
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("record a health event"))?;
-        Ok(())
+        self.table.put(item, "record a health event").await
     }
 
     /// Health changes newest first, of one client or of all.
@@ -531,14 +435,7 @@ impl ResponseStore for ResponseTable {
             "PREFERENCES".into(),
             preferences,
         )?;
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("save notification preferences"))?;
-        Ok(())
+        self.table.put(item, "save notification preferences").await
     }
 
     /// Saves first preferences unless someone saved some meanwhile; returns what is stored.
@@ -551,22 +448,11 @@ impl ResponseStore for ResponseTable {
             "PREFERENCES".into(),
             preferences,
         )?;
-        let result = self
-            .db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(preferences.clone()),
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
-                self.preferences(preferences.client_id).await?.ok_or_else(|| {
-                    DomainError::unavailable("cannot save notification preferences", "saved but missing")
-                })
-            }
-            Err(e) => Err(unavailable("save notification preferences")(e)),
+        if self.table.put_if_absent(item, "save notification preferences").await? {
+            return Ok(preferences.clone());
         }
+        self.preferences(preferences.client_id)
+            .await?
+            .ok_or_else(|| DomainError::unavailable("cannot save notification preferences", "saved but missing"))
     }
 }

@@ -8,10 +8,9 @@ mod preferences;
 
 use aws_config::SdkConfig;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
 use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
@@ -20,8 +19,8 @@ use seccom_domain::ids::ClientId;
 use seccom_domain::page::PageRequest;
 use seccom_web::controls;
 use seccom_web::page::{layout, maybe_time};
-use seccom_web::views::{HandlingForm, IntrusionQuery, handle_intrusion, health_table, intrusion_list, show_intrusion};
-use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, PortalUser, Signed, Viewer};
+use seccom_web::views::health_table;
+use seccom_web::{PageError, Portal, PortalState, PortalUser, Signed, Viewer};
 
 const PORTAL: Portal = Portal::Client;
 
@@ -117,66 +116,14 @@ async fn overview(State(state): State<PortalState>, Signed(user): Signed<ClientU
     ))
 }
 
-async fn intrusions(
-    State(state): State<PortalState>,
-    Signed(user): Signed<ClientUser>,
-    Query(query): Query<IntrusionQuery>,
-) -> Result<Markup, PageError> {
-    let (filter, request) = query.parse()?;
-    let found = state.intrusions.list(&user.principal, filter, request).await?;
-    let sites = state.all_sites(&user.principal, Some(user.client)).await?;
-    Ok(page(
-        &user,
-        "Intrusions",
-        html! { h1 { "Intrusions" } (intrusion_list(PORTAL, &sites, &query, &found)) },
-    ))
-}
-
-async fn intrusion(
-    State(state): State<PortalState>,
-    Signed(user): Signed<ClientUser>,
-    csrf: CsrfToken,
-    Path(id): Path<String>,
-) -> Result<Markup, PageError> {
-    let body = show_intrusion(&state, &user.principal, PORTAL, &csrf, &id).await?;
-    Ok(page(&user, "Intrusion", body))
-}
-
-async fn acknowledge(
-    State(state): State<PortalState>,
-    Signed(user): Signed<ClientUser>,
-    Path(id): Path<String>,
-    Form(form): Form<HandlingForm>,
-) -> Result<Response, PageError> {
-    handle_intrusion(&state, &user.principal, PORTAL, &id, form, false).await
-}
-
-async fn resolve(
-    State(state): State<PortalState>,
-    Signed(user): Signed<ClientUser>,
-    Path(id): Path<String>,
-    Form(form): Form<HandlingForm>,
-) -> Result<Response, PageError> {
-    handle_intrusion(&state, &user.principal, PORTAL, &id, form, true).await
-}
-
-async fn sign_out(State(state): State<PortalState>, viewer: Result<Viewer, PageError>) -> Response {
-    let viewer = viewer.ok().map(|Viewer(principal)| principal);
-    seccom_web::viewer::sign_out(&state.directory, viewer.as_ref(), &state.logout_url).await
-}
-
 /// The portal's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let state = PortalState::new(sdk, config)?;
     let routes = Router::new()
         .route("/", get(overview))
-        .route("/intrusions", get(intrusions))
-        .route("/intrusions/{id}", get(intrusion))
-        .route("/intrusions/{id}/acknowledge", post(acknowledge))
-        .route("/intrusions/{id}/resolve", post(resolve))
         .route("/preferences", get(preferences::show).post(preferences::save))
         .merge(controls::routes::<ClientUser>())
-        .route(seccom_web::page::SIGN_OUT_PATH, get(sign_out))
+        .merge(seccom_web::intrusions::routes::<ClientUser>())
         .with_state(state);
     Ok(seccom_web::portal(PORTAL, routes))
 }

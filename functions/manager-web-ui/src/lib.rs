@@ -7,9 +7,8 @@ mod directory;
 
 use aws_config::SdkConfig;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
@@ -17,10 +16,8 @@ use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::page::PageQuery;
 use seccom_web::controls;
 use seccom_web::page::{layout, next_page};
-use seccom_web::views::{
-    HandlingForm, IntrusionQuery, handle_intrusion, health_table, intrusion_list, notification_table, show_intrusion,
-};
-use seccom_web::{CsrfToken, Form, PageError, Portal, PortalState, PortalUser, Signed, Viewer};
+use seccom_web::views::{health_table, notification_table};
+use seccom_web::{PageError, Portal, PortalState, PortalUser, Signed, Viewer};
 use serde::Deserialize;
 
 const PORTAL: Portal = Portal::Manager;
@@ -59,49 +56,6 @@ pub(crate) fn page(staff: &Staff, title: &str, body: Markup) -> Markup {
         ("Device health", "/manage/health".to_owned()),
     ];
     layout(PORTAL, title, Some(&staff.0), &nav, body)
-}
-
-async fn intrusions(
-    State(state): State<PortalState>,
-    Signed(staff): Signed<Staff>,
-    Query(query): Query<IntrusionQuery>,
-) -> Result<Markup, PageError> {
-    let (filter, request) = query.parse()?;
-    let found = state.intrusions.list(&staff.0, filter, request).await?;
-    let sites = state.all_sites(&staff.0, None).await?;
-    Ok(page(
-        &staff,
-        "Intrusions",
-        html! { h1 { "Every intrusion" } (intrusion_list(PORTAL, &sites, &query, &found)) },
-    ))
-}
-
-async fn intrusion(
-    State(state): State<PortalState>,
-    Signed(staff): Signed<Staff>,
-    csrf: CsrfToken,
-    Path(id): Path<String>,
-) -> Result<Markup, PageError> {
-    let body = show_intrusion(&state, &staff.0, PORTAL, &csrf, &id).await?;
-    Ok(page(&staff, "Intrusion", body))
-}
-
-async fn acknowledge(
-    State(state): State<PortalState>,
-    Signed(staff): Signed<Staff>,
-    Path(id): Path<String>,
-    Form(form): Form<HandlingForm>,
-) -> Result<Response, PageError> {
-    handle_intrusion(&state, &staff.0, PORTAL, &id, form, false).await
-}
-
-async fn resolve(
-    State(state): State<PortalState>,
-    Signed(staff): Signed<Staff>,
-    Path(id): Path<String>,
-    Form(form): Form<HandlingForm>,
-) -> Result<Response, PageError> {
-    handle_intrusion(&state, &staff.0, PORTAL, &id, form, true).await
 }
 
 /// `?nextToken=` of the notification list.
@@ -156,11 +110,6 @@ async fn health(
     ))
 }
 
-async fn sign_out(State(state): State<PortalState>, viewer: Result<Viewer, PageError>) -> Response {
-    let viewer = viewer.ok().map(|Viewer(principal)| principal);
-    seccom_web::viewer::sign_out(&state.directory, viewer.as_ref(), &state.logout_url).await
-}
-
 /// The portal's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let state = PortalState::new(sdk, config)?;
@@ -177,15 +126,11 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .route("/manage/sites/{id}/delete", post(directory::delete_site))
         .route("/manage/sites/{id}/devices", post(directory::register_device))
         .merge(controls::routes::<Staff>())
+        .merge(seccom_web::intrusions::routes::<Staff>())
         .route("/manage/devices/{id}/rename", post(directory::rename_device))
         .route("/manage/devices/{id}/remove", post(directory::remove_device))
-        .route("/manage/intrusions", get(intrusions))
-        .route("/manage/intrusions/{id}", get(intrusion))
-        .route("/manage/intrusions/{id}/acknowledge", post(acknowledge))
-        .route("/manage/intrusions/{id}/resolve", post(resolve))
         .route("/manage/notifications", get(notifications))
         .route("/manage/health", get(health))
-        .route(&format!("/manage{}", seccom_web::page::SIGN_OUT_PATH), get(sign_out))
         .with_state(state);
     Ok(seccom_web::portal(PORTAL, routes))
 }

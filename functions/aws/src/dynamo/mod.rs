@@ -5,12 +5,17 @@ pub(crate) mod page_token;
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::de::DeserializeOwned;
 
 use seccom_domain::error::DomainError;
+
+/// An item, or an item's key.
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// A string attribute.
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
@@ -29,16 +34,161 @@ pub(crate) fn unavailable<E: std::error::Error + Send + Sync + 'static>(
     move |e| DomainError::unavailable(format!("cannot {action}"), e)
 }
 
-/// Whether a transaction's cancellation reason is a failed condition.
-pub(crate) fn is_condition_failure(reason_code: Option<&str>) -> bool {
-    reason_code == Some("ConditionalCheckFailed")
+/// An update's answer, or `None` when its condition did not hold.
+pub(crate) fn updated<T, R>(
+    result: Result<T, SdkError<UpdateItemError, R>>,
+    what: &str,
+) -> Result<Option<T>, DomainError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(unavailable(what)(e)),
+    }
 }
 
-/// Whether DynamoDB cancelled a transaction (a condition failed, or another
-/// transaction touched the same items), as opposed to being unavailable.
-pub(crate) fn is_cancelled<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
-    matches!(error, SdkError::ServiceError(e)
-        if matches!(e.err(), TransactWriteItemsError::TransactionCanceledException(_)))
+/// How an all-or-nothing write ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Transaction {
+    Committed,
+    /// Nothing was written: a condition failed (`failed[i]` for the i-th write),
+    /// or another transaction touched the same items (none failed).
+    Cancelled {
+        failed: Vec<bool>,
+    },
+}
+
+impl Transaction {
+    /// Whether the `index`-th write's condition failed.
+    pub(crate) fn failed(&self, index: usize) -> bool {
+        matches!(self, Self::Cancelled { failed } if failed.get(index).copied().unwrap_or(false))
+    }
+}
+
+/// Writes `writes` all or nothing; a cancellation is an answer, not an error.
+pub(crate) async fn transact(
+    db: &DynamoDb,
+    writes: Vec<TransactWriteItem>,
+    what: &str,
+) -> Result<Transaction, DomainError> {
+    match db.transact_write_items().set_transact_items(Some(writes)).send().await {
+        Ok(_) => Ok(Transaction::Committed),
+        Err(SdkError::ServiceError(e)) => match e.into_err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => Ok(Transaction::Cancelled {
+                failed: cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|reason| reason.code() == Some("ConditionalCheckFailed"))
+                    .collect(),
+            }),
+            other => Err(unavailable(what)(other)),
+        },
+        Err(other) => Err(unavailable(what)(other)),
+    }
+}
+
+/// One table through one client, with the operations every adapter repeats.
+#[derive(Clone)]
+pub(crate) struct Table {
+    pub(crate) db: DynamoDb,
+    pub(crate) name: String,
+}
+
+impl Table {
+    /// `name` through `db`.
+    pub(crate) fn new(db: DynamoDb, name: impl Into<String>) -> Self {
+        Self { db, name: name.into() }
+    }
+
+    /// A put of `item` for a transaction, only if `condition` holds.
+    pub(crate) fn put_in_transaction(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, DomainError> {
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(unavailable("build a put"))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Stores `item` whatever was there.
+    pub(crate) async fn put(&self, item: Item, what: &str) -> Result<(), DomainError> {
+        self.db
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable(what))?;
+        Ok(())
+    }
+
+    /// Stores `item` unless an item with its key exists; `false` when one does.
+    pub(crate) async fn put_if_absent(&self, item: Item, what: &str) -> Result<bool, DomainError> {
+        let result = self
+            .db
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(what)(e)),
+        }
+    }
+
+    /// The item with `key`, read consistently.
+    pub(crate) async fn get(&self, key: Item, what: &str) -> Result<Option<Item>, DomainError> {
+        Ok(self
+            .db
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable(what))?
+            .item)
+    }
+
+    /// The item with `key` decoded through its envelope `S` into a record.
+    pub(crate) async fn get_decoded<S: DeserializeOwned, T>(
+        &self,
+        key: Item,
+        record: fn(S) -> T,
+        what: &str,
+    ) -> Result<Option<T>, DomainError> {
+        let item = self.get(key, &format!("read {what}")).await?;
+        Ok(
+            decode_items(item.map(|item| vec![item]), record, &format!("decode {what}"))?
+                .into_iter()
+                .next(),
+        )
+    }
+}
+
+/// A key of `pk` and `sk`.
+pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
 /// Decodes queried items into records, through their stored envelope.

@@ -1,0 +1,72 @@
+//! The intrusion pages both portals serve under their prefix, for any
+//! [`PortalUser`]: the list with its filters, one intrusion, acknowledging and
+//! resolving it; and signing out. What a user sees is scoped by the use cases'
+//! policy (a client user its own intrusions, staff every one).
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use maud::{Markup, html};
+
+use crate::views::{HandlingForm, IntrusionQuery, handle_intrusion, intrusion_list, show_intrusion};
+use crate::{CsrfToken, Form, PageError, PortalState, PortalUser, Signed, Viewer};
+
+async fn list<U: PortalUser>(
+    State(state): State<PortalState>,
+    Signed(user): Signed<U>,
+    Query(query): Query<IntrusionQuery>,
+) -> Result<Markup, PageError> {
+    let who = user.principal();
+    let (filter, request) = query.parse()?;
+    let found = state.intrusions.list(who, filter, request).await?;
+    let sites = state.all_sites(who, who.tenant()).await?;
+    let heading = if who.tenant().is_some() {
+        "Intrusions"
+    } else {
+        "Every intrusion"
+    };
+    Ok(user.page(
+        "Intrusions",
+        html! { h1 { (heading) } (intrusion_list(U::PORTAL, &sites, &query, &found)) },
+    ))
+}
+
+async fn one<U: PortalUser>(
+    State(state): State<PortalState>,
+    Signed(user): Signed<U>,
+    csrf: CsrfToken,
+    Path(id): Path<String>,
+) -> Result<Markup, PageError> {
+    let body = show_intrusion(&state, user.principal(), U::PORTAL, &csrf, &id).await?;
+    Ok(user.page("Intrusion", body))
+}
+
+async fn handle<U: PortalUser, const RESOLVING: bool>(
+    State(state): State<PortalState>,
+    Signed(user): Signed<U>,
+    Path(id): Path<String>,
+    Form(form): Form<HandlingForm>,
+) -> Result<Response, PageError> {
+    handle_intrusion(&state, user.principal(), U::PORTAL, &id, form, RESOLVING).await
+}
+
+async fn sign_out(State(state): State<PortalState>, viewer: Result<Viewer, PageError>) -> Response {
+    let viewer = viewer.ok().map(|Viewer(principal)| principal);
+    crate::viewer::sign_out(&state.directory, viewer.as_ref(), &state.logout_url).await
+}
+
+/// `/intrusions`, `/intrusions/{id}` (and its `acknowledge` and `resolve`
+/// forms) and the sign-out page, under the portal's prefix.
+pub fn routes<U: PortalUser>() -> Router<PortalState> {
+    let prefix = U::PORTAL.prefix();
+    Router::new()
+        .route(&format!("{prefix}/intrusions"), get(list::<U>))
+        .route(&format!("{prefix}/intrusions/{{id}}"), get(one::<U>))
+        .route(
+            &format!("{prefix}/intrusions/{{id}}/acknowledge"),
+            post(handle::<U, false>),
+        )
+        .route(&format!("{prefix}/intrusions/{{id}}/resolve"), post(handle::<U, true>))
+        .route(&format!("{prefix}{}", crate::page::SIGN_OUT_PATH), get(sign_out))
+}
