@@ -33,36 +33,12 @@ use utoipa_axum::routes;
 const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(300);
 
 /// What the handlers share; built once per Lambda container.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct AppState {
     directory: Directory,
     heartbeats: Arc<Heartbeats>,
     uploads: Arc<dyn UploadSigner>,
     destinations: Destinations,
-}
-
-impl FromRef<AppState> for Destinations {
-    fn from_ref(state: &AppState) -> Self {
-        state.destinations
-    }
-}
-
-impl FromRef<AppState> for Arc<Heartbeats> {
-    fn from_ref(state: &AppState) -> Self {
-        state.heartbeats.clone()
-    }
-}
-
-impl FromRef<AppState> for Directory {
-    fn from_ref(state: &AppState) -> Self {
-        state.directory.clone()
-    }
-}
-
-impl FromRef<AppState> for Arc<dyn UploadSigner> {
-    fn from_ref(state: &AppState) -> Self {
-        state.uploads.clone()
-    }
 }
 
 /// The device calling, authenticated by its credential.

@@ -15,6 +15,8 @@ pub mod destinations;
 pub mod detection;
 pub mod directory;
 pub mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod ids;
 pub mod media;
 pub mod memory;

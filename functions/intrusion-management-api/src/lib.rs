@@ -21,36 +21,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// What the handlers share; built once per Lambda container.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct AppState {
     intrusions: Intrusions,
     responses: Responses,
     links: MediaLinks,
     authenticator: Arc<Authenticator>,
-}
-
-impl FromRef<AppState> for Intrusions {
-    fn from_ref(state: &AppState) -> Self {
-        state.intrusions.clone()
-    }
-}
-
-impl FromRef<AppState> for Responses {
-    fn from_ref(state: &AppState) -> Self {
-        state.responses.clone()
-    }
-}
-
-impl FromRef<AppState> for MediaLinks {
-    fn from_ref(state: &AppState) -> Self {
-        state.links.clone()
-    }
-}
-
-impl FromRef<AppState> for Arc<Authenticator> {
-    fn from_ref(state: &AppState) -> Self {
-        state.authenticator.clone()
-    }
 }
 
 #[derive(OpenApi)]

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
-use seccom_domain::page::PageQuery;
+use seccom_domain::page::{PageQuery, PageRequest};
 use seccom_web::controls;
 use seccom_web::page::{layout, next_page};
 use seccom_web::views::{health_table, notification_table};
@@ -65,16 +65,23 @@ struct NotificationQuery {
     next_token: Option<String>,
 }
 
+impl NotificationQuery {
+    /// A page of 50 from the token.
+    fn page(self) -> Result<PageRequest, PageError> {
+        let query = PageQuery {
+            limit: Some(50),
+            next_token: self.next_token,
+        };
+        Ok(query.try_into()?)
+    }
+}
+
 async fn notifications(
     State(state): State<PortalState>,
     Signed(staff): Signed<Staff>,
     Query(query): Query<NotificationQuery>,
 ) -> Result<Markup, PageError> {
-    let request = PageQuery {
-        limit: Some(50),
-        next_token: query.next_token,
-    }
-    .try_into()?;
+    let request = query.page()?;
     let found = state.responses.notifications(&staff.0, None, request).await?;
     Ok(page(
         &staff,
@@ -92,11 +99,7 @@ async fn health(
     Signed(staff): Signed<Staff>,
     Query(query): Query<NotificationQuery>,
 ) -> Result<Markup, PageError> {
-    let request = PageQuery {
-        limit: Some(50),
-        next_token: query.next_token,
-    }
-    .try_into()?;
+    let request = query.page()?;
     let found = state.responses.health_events(&staff.0, None, request).await?;
     Ok(page(
         &staff,

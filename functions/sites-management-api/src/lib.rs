@@ -19,29 +19,11 @@ use seccom_http::auth::Authenticator;
 pub use openapi::openapi;
 
 /// What every handler may use; built once per Lambda container.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct AppState {
     directory: Directory,
     controls: SiteControls,
     authenticator: Arc<Authenticator>,
-}
-
-impl FromRef<AppState> for SiteControls {
-    fn from_ref(state: &AppState) -> Self {
-        state.controls.clone()
-    }
-}
-
-impl FromRef<AppState> for Directory {
-    fn from_ref(state: &AppState) -> Self {
-        state.directory.clone()
-    }
-}
-
-impl FromRef<AppState> for Arc<Authenticator> {
-    fn from_ref(state: &AppState) -> Self {
-        state.authenticator.clone()
-    }
 }
 
 /// The function's router, wired to the AWS services and settings given.

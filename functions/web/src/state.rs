@@ -17,7 +17,7 @@ use seccom_domain::response::Responses;
 use seccom_http::auth::Authenticator;
 
 /// The use cases and settings a portal works with.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct PortalState {
     pub directory: Directory,
     pub intrusions: Intrusions,
@@ -90,17 +90,5 @@ impl PortalState {
             }
         }
         Ok(devices)
-    }
-}
-
-impl FromRef<PortalState> for Directory {
-    fn from_ref(state: &PortalState) -> Self {
-        state.directory.clone()
-    }
-}
-
-impl FromRef<PortalState> for Arc<Authenticator> {
-    fn from_ref(state: &PortalState) -> Self {
-        state.authenticator.clone()
     }
 }

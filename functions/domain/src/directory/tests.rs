@@ -4,15 +4,12 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 
 use super::*;
 use crate::clock::FixedClock;
+use crate::fixtures::{self, page, staff, start, user_of};
 use crate::memory::MemoryDirectory;
-
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
-}
 
 struct World {
     directory: Directory,
@@ -22,22 +19,14 @@ struct World {
 }
 
 fn world() -> World {
-    let store = Arc::new(MemoryDirectory::default());
     let clock = Arc::new(FixedClock::at(start()));
+    let (directory, store) = fixtures::directory(clock.clone());
     World {
-        directory: Directory::with_clock(store.clone(), clock.clone()),
+        directory,
         store,
         clock,
-        staff: Principal::from_claims("staff-1".into(), &["admin".into()], None).unwrap(),
+        staff: staff(),
     }
-}
-
-fn user_of(client: ClientId) -> Principal {
-    Principal::from_claims("user-1".into(), &["client".into()], Some(&client.to_string())).unwrap()
-}
-
-fn page() -> PageRequest {
-    PageRequest { limit: 50, token: None }
 }
 
 impl World {

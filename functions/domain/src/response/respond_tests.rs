@@ -4,22 +4,17 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 
 use super::outbound::Channels;
 use super::*;
 use crate::clock::FixedClock;
 use crate::controls::ControlStore;
 use crate::detection::{Intrusion, IntrusionStatus};
-use crate::directory::{
-    ClientBody, Device, DeviceBody, DeviceEndpoint, DeviceKind, DeviceState, HealthChange, SiteBody,
-};
+use crate::directory::{Device, DeviceBody, DeviceEndpoint, DeviceKind, DeviceState, HealthChange};
+use crate::fixtures::{self, staff, start};
 use crate::ids::SiteId;
-use crate::memory::{FAILING_ATTEMPTS, MemoryChannels, MemoryControls, MemoryDirectory, MemoryLinks, MemoryResponses};
-
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 22, 0, 0).unwrap()
-}
+use crate::memory::{FAILING_ATTEMPTS, MemoryChannels, MemoryControls, MemoryLinks, MemoryResponses};
 
 const ALARM_URL: &str = "https://siren.example.com/push";
 const CAMERA_URL: &str = "https://camera.example.com/push";
@@ -42,31 +37,10 @@ struct World {
 
 async fn world() -> World {
     let clock = Arc::new(FixedClock::at(start()));
-    let directory = Directory::with_clock(Arc::new(MemoryDirectory::default()), clock.clone());
-    let staff = Principal::from_claims("staff-1".into(), &["admin".into()], None).unwrap();
-    let client = directory
-        .create_client(
-            &staff,
-            ClientBody {
-                name: "Acme".into(),
-                email: "owner@example.com".into(),
-                phone: Some("+351912345678".into()),
-            },
-        )
-        .await
-        .unwrap();
-    let site = directory
-        .create_site(
-            &staff,
-            SiteBody {
-                client_id: client.id.to_string(),
-                name: "Depot".into(),
-                address: "1 High Street".into(),
-            },
-        )
-        .await
-        .unwrap()
-        .id;
+    let (directory, _) = fixtures::directory(clock.clone());
+    let staff = staff();
+    let (client, site) = fixtures::client_with_site(&directory, "Acme").await;
+    let site = site.id;
     let device = |kind, name: &str, url: Option<&'static str>| {
         let (directory, staff) = (directory.clone(), staff.clone());
         let name = name.to_owned();

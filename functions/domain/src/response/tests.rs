@@ -4,20 +4,17 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::TimeDelta;
 
 use super::*;
 use crate::clock::FixedClock;
 use crate::detection::ports::{Commit, DetectionStore, IntrusionChange};
 use crate::detection::{Intrusion, IntrusionStatus};
-use crate::directory::{ClientBody, Site, SiteBody};
+use crate::directory::Site;
+use crate::fixtures::{self, page, staff, start, user_of};
 use crate::ids::{DeviceId, SiteId};
 use crate::media::MediaLinks;
-use crate::memory::{MemoryDetectionStore, MemoryDirectory, MemoryLinks, MemoryResponses};
-
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
-}
+use crate::memory::{MemoryDetectionStore, MemoryLinks, MemoryResponses};
 
 struct World {
     responses: Responses,
@@ -28,8 +25,7 @@ struct World {
 }
 
 fn world() -> World {
-    let clock = Arc::new(FixedClock::at(start()));
-    let directory = Directory::with_clock(Arc::new(MemoryDirectory::default()), clock);
+    let (directory, _) = fixtures::directory(Arc::new(FixedClock::at(start())));
     let detection = Arc::new(MemoryDetectionStore::default());
     let intrusions = Intrusions::new(directory.clone(), detection.clone());
     let store = Arc::new(MemoryResponses::default());
@@ -38,33 +34,13 @@ fn world() -> World {
         directory,
         store,
         detection,
-        staff: Principal::from_claims("staff-1".into(), &["admin".into()], None).unwrap(),
+        staff: staff(),
     }
-}
-
-fn user_of(client: ClientId) -> Principal {
-    Principal::from_claims("user-1".into(), &["client".into()], Some(&client.to_string())).unwrap()
-}
-
-fn page() -> PageRequest {
-    PageRequest { limit: 50, token: None }
 }
 
 impl World {
     async fn client_with_site(&self, name: &str) -> (Client, Site) {
-        let body = ClientBody {
-            name: name.into(),
-            email: "owner@example.com".into(),
-            phone: Some("+351912345678".into()),
-        };
-        let client = self.directory.create_client(&self.staff, body).await.unwrap();
-        let body = SiteBody {
-            client_id: client.id.to_string(),
-            name: "Depot".into(),
-            address: "1 High Street".into(),
-        };
-        let site = self.directory.create_site(&self.staff, body).await.unwrap();
-        (client, site)
+        fixtures::client_with_site(&self.directory, name).await
     }
 
     async fn intrusion(&self, site: &Site) -> Intrusion {

@@ -1,0 +1,56 @@
+//! What the use-case tests share: who acts (staff, a client's user), a first
+//! page, and a directory with one client and one site over the in-memory store.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::auth::Principal;
+use crate::clock::FixedClock;
+use crate::directory::{Client, ClientBody, Directory, Site, SiteBody};
+use crate::ids::ClientId;
+use crate::memory::MemoryDirectory;
+use crate::page::PageRequest;
+
+/// When every fixed clock of the tests starts: a Sunday evening in March.
+pub fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 22, 0, 0).unwrap()
+}
+
+/// A SecCom staff member.
+pub fn staff() -> Principal {
+    Principal::from_claims("staff-1".into(), &["admin".into()], None).unwrap()
+}
+
+/// A user of `client`.
+pub fn user_of(client: ClientId) -> Principal {
+    Principal::from_claims("user-1".into(), &["client".into()], Some(&client.to_string())).unwrap()
+}
+
+/// The first page of 50.
+pub fn page() -> PageRequest {
+    PageRequest { limit: 50, token: None }
+}
+
+/// A directory over a fresh in-memory store, on `clock`.
+pub fn directory(clock: Arc<FixedClock>) -> (Directory, Arc<MemoryDirectory>) {
+    let store = Arc::new(MemoryDirectory::default());
+    (Directory::with_clock(store.clone(), clock), store)
+}
+
+/// A client named `name` (with an e-mail and a phone) and its site "Depot".
+pub async fn client_with_site(directory: &Directory, name: &str) -> (Client, Site) {
+    let body = ClientBody {
+        name: name.into(),
+        email: "owner@example.com".into(),
+        phone: Some("+351912345678".into()),
+    };
+    let client = directory.create_client(&staff(), body).await.unwrap();
+    let body = SiteBody {
+        client_id: client.id.to_string(),
+        name: "Depot".into(),
+        address: "1 High Street".into(),
+    };
+    let site = directory.create_site(&staff(), body).await.unwrap();
+    (client, site)
+}
