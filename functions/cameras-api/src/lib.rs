@@ -19,9 +19,11 @@ use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::destinations::Destinations;
 use seccom_domain::detection::FrameKey;
 use seccom_domain::directory::{Device, DeviceAuth, DeviceEndpoint, DeviceKind, DeviceState, Directory};
+use seccom_domain::error::DomainError;
 use seccom_domain::ids::DeviceId;
 use seccom_domain::response::outbound::{Upload, UploadSigner};
 use seccom_domain::response::{Command, Heartbeats};
+use seccom_domain::values::FieldError;
 use seccom_http::openapi::{self, Callers};
 use seccom_http::{ApiError, JsonBody, PathId};
 use serde::{Deserialize, Serialize};
@@ -89,7 +91,10 @@ impl FromRequestParts<AppState> for DeviceCaller {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FrameUploadBody {
-    /// The camera's own frame counter: consecutive frames have consecutive numbers.
+    /// The camera's own frame counter: consecutive frames have consecutive numbers
+    /// (0 to 2^53 - 1, the whole numbers every JSON reader keeps exactly).
+    #[serde(deserialize_with = "seccom_http::whole_number")]
+    #[schema(minimum = 0, maximum = 9007199254740991_u64)]
     pub seq: u64,
     /// When the camera captured the frame (RFC 3339).
     pub captured_at: DateTime<Utc>,
@@ -110,6 +115,9 @@ pub struct FrameUpload {
     /// When the URL stops working.
     pub expires_at: DateTime<Utc>,
 }
+
+/// The longest fault reason a heartbeat may give.
+const MAX_REASON: usize = 500;
 
 /// Body of a heartbeat (optional; no body means all is well).
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -152,7 +160,13 @@ pub struct HeartbeatAnswer {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointBody {
-    /// Where the device accepts signed command pushes (`POST`, JSON).
+    /// Where the device accepts signed command pushes (`POST`, JSON): an
+    /// absolute `http` or `https` URL of a public host, without credentials.
+    #[schema(
+        format = "uri",
+        max_length = 2048,
+        example = "https://camera-17.example.com/seccom/commands"
+    )]
     pub url: String,
 }
 
@@ -195,7 +209,7 @@ async fn request_frame_upload(
 }
 
 /// Records that the calling device is alive (or faulty) and hands over the commands waiting for it.
-#[utoipa::path(post, path = "/api/devices/{deviceId}/heartbeat", tag = "devices", request_body = HeartbeatBody,
+#[utoipa::path(post, path = "/api/devices/{deviceId}/heartbeat", tag = "devices", request_body = Option<HeartbeatBody>,
     params(("deviceId" = DeviceId, Path, description = "The calling device's id")),
     responses((status = 200, description = "The device's recorded state and any commands", body = HeartbeatAnswer)))]
 async fn heartbeat(
@@ -205,25 +219,38 @@ async fn heartbeat(
     body: axum::body::Bytes,
 ) -> Result<Json<HeartbeatAnswer>, ApiError> {
     require_self(&device, id)?;
+    // No body, or `null`, means all is well.
     let body: HeartbeatBody = if body.is_empty() {
         HeartbeatBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
+        let not_understood = |why: String| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                format!("the heartbeat body is not understood: {e}"),
+                format!("the heartbeat body is not understood: {why}"),
             )
-        })?
+        };
+        match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(serde_json::Value::Null) => HeartbeatBody::default(),
+            // serde would read the struct from an array too.
+            Ok(object @ serde_json::Value::Object(_)) => {
+                serde_json::from_value(object).map_err(|e| not_understood(e.to_string()))?
+            }
+            Ok(_) => return Err(not_understood("it must be a JSON object".into())),
+            Err(e) => return Err(not_understood(e.to_string())),
+        }
     };
     let faulty = body.status == Some(HeartbeatStatus::Faulty);
+    if let Some(reason) = &body.reason
+        && reason.chars().count() > MAX_REASON
+    {
+        let errors = vec![FieldError {
+            name: "reason".into(),
+            reason: format!("reason is at most {MAX_REASON} characters"),
+        }];
+        return Err(DomainError::Invalid(errors).into());
+    }
     if faulty {
-        let reason: String = body
-            .reason
-            .as_deref()
-            .unwrap_or("no reason given")
-            .chars()
-            .take(500)
-            .collect();
+        let reason = body.reason.as_deref().unwrap_or("no reason given");
         tracing::warn!(device = %device.id, reason, "the device reports a fault");
     }
     let beat = heartbeats.beat(&device, faulty).await?;

@@ -185,10 +185,34 @@ impl Phone {
     }
 }
 
-/// Accepts an absolute `http` or `https` URL without embedded credentials:
-/// where SecCom posts webhooks and device commands.
+/// Whether `text` uses only the characters a URI may hold (RFC 3986), with
+/// every `%` starting an escape: what the API documents' `uri` format means.
+fn is_uri_text(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().all(|(index, &byte)| match byte {
+        b'%' => bytes
+            .get(index + 1..index + 3)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)),
+        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => true,
+        _ => b"-._~:/?#[]@!$&'()*+,;=".contains(&byte),
+    })
+}
+
+/// The longest URL accepted (as the API documents state).
+pub const MAX_URL_LENGTH: usize = 2048;
+
+/// Accepts an absolute `http` or `https` URL of at most [`MAX_URL_LENGTH`]
+/// characters without embedded credentials: where SecCom posts webhooks and
+/// device commands.
 pub fn http_url(raw: &str) -> Result<String, String> {
-    let url = url::Url::parse(raw.trim()).map_err(|_| "must be an absolute http(s) URL".to_owned())?;
+    let raw = raw.trim();
+    if raw.chars().count() > MAX_URL_LENGTH {
+        return Err(format!("must be at most {MAX_URL_LENGTH} characters"));
+    }
+    if !is_uri_text(raw) {
+        return Err("must be a URI: escape spaces and other characters as %XX".into());
+    }
+    let url = url::Url::parse(raw).map_err(|_| "must be an absolute http(s) URL".to_owned())?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err("must be an absolute http(s) URL".into());
     }
@@ -201,6 +225,20 @@ pub fn http_url(raw: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_uris_as_rfc_3986_writes_them() {
+        assert!(http_url("https://hooks.example.com/a%20b?x=1&y=[2]#top").is_ok());
+        for refused in [
+            "https://hooks.example.com/a b",
+            "https://0G:883/u-_H>E<Le",
+            "https://hooks.example.com/%zz",
+            "https://hooks.example.com/caf\u{e9}",
+            "https://hooks.example.com/{x}",
+        ] {
+            assert!(http_url(refused).is_err(), "{refused}");
+        }
+    }
 
     #[test]
     fn names_are_trimmed_single_lines() {

@@ -119,3 +119,80 @@ where
             })
     }
 }
+
+/// The largest whole number every JSON reader keeps exactly (2^53 - 1).
+pub const MAX_WHOLE_NUMBER: u64 = (1 << 53) - 1;
+
+/// Reads a whole number from 0 to [`MAX_WHOLE_NUMBER`] as JSON Schema counts
+/// one: `7`, and also `7.0` (serde alone refuses the second for an integer
+/// field). For `#[serde(deserialize_with = "seccom_http::whole_number")]` on a
+/// `u64` whose schema says `maximum = 9007199254740991`.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    struct WholeNumber;
+
+    impl serde::de::Visitor<'_> for WholeNumber {
+        type Value = u64;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(formatter, "a whole number from 0 to {MAX_WHOLE_NUMBER}")
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<u64, E> {
+            if value <= MAX_WHOLE_NUMBER {
+                Ok(value)
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Unsigned(value), &self))
+            }
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<u64, E> {
+            u64::try_from(value)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+                .and_then(|value| self.visit_u64(value))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<u64, E> {
+            if value.fract() == 0.0 && (0.0..=MAX_WHOLE_NUMBER as f64).contains(&value) {
+                Ok(value as u64)
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Float(value), &self))
+            }
+        }
+    }
+
+    deserializer.deserialize_any(WholeNumber)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    struct Counted {
+        #[serde(deserialize_with = "super::whole_number")]
+        seq: u64,
+    }
+
+    fn seq(json: &str) -> Result<u64, serde_json::Error> {
+        serde_json::from_str::<Counted>(json).map(|c| c.seq)
+    }
+
+    #[test]
+    fn whole_numbers_are_read_however_they_are_written() {
+        assert_eq!(seq(r#"{"seq": 7483}"#).unwrap(), 7483);
+        assert_eq!(seq(r#"{"seq": 7483.0}"#).unwrap(), 7483);
+        assert_eq!(seq(r#"{"seq": 7.483e3}"#).unwrap(), 7483);
+        assert_eq!(seq(r#"{"seq": 9007199254740991}"#).unwrap(), super::MAX_WHOLE_NUMBER);
+        for refused in [
+            r#"{"seq": 7483.5}"#,
+            r#"{"seq": -1}"#,
+            r#"{"seq": -1.0}"#,
+            r#"{"seq": 1e300}"#,
+            r#"{"seq": "7"}"#,
+            r#"{"seq": 9007199254740992}"#,
+            r#"{"seq": 9223372036854775808}"#,
+        ] {
+            assert!(seq(refused).is_err(), "{refused}");
+        }
+    }
+}

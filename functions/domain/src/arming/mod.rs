@@ -7,7 +7,9 @@ mod schedule;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
 
 pub use schedule::{
     ArmedPeriod, ArmingException, ArmingMode, ArmingPlan, DayMinute, HORIZON, ManualArming, SiteArming, day_name,
@@ -24,12 +26,48 @@ const MAX_EXCEPTIONS: usize = 400;
 /// The longest note on a manual change.
 const MAX_NOTE: usize = 500;
 
+/// The days of the week as the API names them.
+const WEEK: [chrono::Weekday; 7] = [
+    chrono::Weekday::Mon,
+    chrono::Weekday::Tue,
+    chrono::Weekday::Wed,
+    chrono::Weekday::Thu,
+    chrono::Weekday::Fri,
+    chrono::Weekday::Sat,
+    chrono::Weekday::Sun,
+];
+
+/// `days` in the API documents: at least one of `mon` to `sun`.
+fn days_schema() -> Array {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(WEEK.map(day_name))),
+        )
+        .min_items(Some(1))
+        .description(Some("`mon` to `sun`: the days the period starts on."))
+        .examples([json!(["mon", "tue", "wed", "thu", "fri"])])
+        .build()
+}
+
+/// `timeZone` in the API documents: one of the IANA zone names, or `null` for `UTC`.
+fn time_zone_schema() -> Object {
+    let names = chrono_tz::TZ_VARIANTS.iter().map(|zone| json!(zone.name()));
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(names.chain([serde_json::Value::Null])))
+        .description(Some("The site's IANA time zone (default `UTC`)."))
+        .examples([json!("Europe/Lisbon")])
+        .build()
+}
+
 /// A weekly armed period as sent and answered.
 #[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodBody {
     /// `mon` to `sun`: the days the period starts on.
-    #[schema(example = json!(["mon", "tue", "wed", "thu", "fri"]))]
+    #[schema(schema_with = days_schema)]
     pub days: Vec<String>,
     /// `HH:MM`, local time.
     #[schema(example = "19:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
@@ -58,7 +96,7 @@ pub struct ArmingBody {
     #[schema(value_type = ArmingMode, example = "scheduled")]
     pub mode: String,
     /// The site's IANA time zone (default `UTC`).
-    #[schema(example = "Europe/Lisbon")]
+    #[schema(schema_with = time_zone_schema)]
     pub time_zone: Option<String>,
     /// The weekly armed periods (used in `scheduled` mode).
     #[serde(default)]
