@@ -19,6 +19,7 @@ pub use observe::{
 pub use ports::DetectionStore;
 
 use crate::auth::Principal;
+use crate::clock::Clock;
 use crate::directory::{DeviceKind, Directory};
 use crate::error::DomainError;
 use crate::ids::{ClientId, DeviceId, IntrusionId, SiteId};
@@ -236,7 +237,7 @@ pub struct HandlingBody {
 
 impl HandlingBody {
     /// Validates the note; `resolving` says whether `falseAlarm` may be given.
-    pub fn parse(self, who: &Principal, resolving: bool) -> Result<Handling, DomainError> {
+    pub fn parse(self, who: &Principal, resolving: bool, at: DateTime<Utc>) -> Result<Handling, DomainError> {
         let mut errors = FieldErrors::default();
         let note = self.note.filter(|n| !n.trim().is_empty()).and_then(|note| {
             errors.check(
@@ -254,7 +255,7 @@ impl HandlingBody {
         errors.finish().map_err(DomainError::Invalid)?;
         Ok(Handling {
             by: who.subject.clone(),
-            at: Utc::now(),
+            at,
             note,
             false_alarm: resolving.then(|| self.false_alarm.unwrap_or(false)),
         })
@@ -296,12 +297,22 @@ pub enum IntrusionScope {
 pub struct Intrusions {
     directory: Directory,
     tables: Arc<dyn DetectionStore>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Intrusions {
-    /// Intrusion use cases over these stores.
+    /// Intrusion use cases over these stores, on the system clock.
     pub fn new(directory: Directory, tables: Arc<dyn DetectionStore>) -> Self {
-        Self { directory, tables }
+        Self::with_clock(directory, tables, Arc::new(crate::clock::SystemClock))
+    }
+
+    /// Intrusion use cases over these stores, reading the time from `clock`.
+    pub fn with_clock(directory: Directory, tables: Arc<dyn DetectionStore>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            directory,
+            tables,
+            clock,
+        }
     }
 
     /// Intrusions newest first: all for staff, the caller's own for a client user;
@@ -361,7 +372,7 @@ impl Intrusions {
         id: IntrusionId,
         body: HandlingBody,
     ) -> Result<Intrusion, DomainError> {
-        let handling = body.parse(who, false)?;
+        let handling = body.parse(who, false, self.clock.now())?;
         let intrusion = self.get(who, id).await?;
         if intrusion.status != IntrusionStatus::Open {
             return Err(DomainError::Conflict(format!(
@@ -381,7 +392,7 @@ impl Intrusions {
         id: IntrusionId,
         body: HandlingBody,
     ) -> Result<Intrusion, DomainError> {
-        let handling = body.parse(who, true)?;
+        let handling = body.parse(who, true, self.clock.now())?;
         let intrusion = self.get(who, id).await?;
         if intrusion.status == IntrusionStatus::Resolved {
             return Err(DomainError::Conflict("the intrusion is already resolved".into()));
@@ -392,6 +403,8 @@ impl Intrusions {
     }
 }
 
+#[cfg(test)]
+mod intrusions_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
