@@ -94,12 +94,23 @@ impl TestStack {
         data_dir: tempfile::TempDir,
         settings: &[(&str, &str)],
     ) -> Self {
+        Self::start_with_faults(template, data_dir, settings, Default::default()).await
+    }
+
+    /// Starts a stack whose DynamoDB and S3 fail requests as `faults` say.
+    pub async fn start_with_faults(
+        template: &std::path::Path,
+        data_dir: tempfile::TempDir,
+        settings: &[(&str, &str)],
+        faults: seccom_local::faults::FaultOptions,
+    ) -> Self {
         let options = LocalOptions {
             port: 0,
             data_dir: data_dir.path().to_path_buf(),
             template: template.to_path_buf(),
             settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             schedule_every: Some(std::time::Duration::from_millis(500)),
+            faults,
         };
         let stack = LocalStack::start(&options).await.expect("the local stack starts");
         let idp = LocalIdp::open(data_dir.path()).expect("the local identity provider opens");
@@ -109,6 +120,11 @@ impl TestStack {
             data_dir,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// How many DynamoDB and S3 requests the stack failed on purpose.
+    pub fn faults_injected(&self) -> u64 {
+        self.stack.faults_injected()
     }
 
     /// Stops the stack and hands back its data directory.

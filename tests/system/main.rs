@@ -11,6 +11,7 @@ mod devices;
 mod edge;
 mod events;
 mod false_alarms;
+mod faults;
 mod health;
 mod iam;
 mod openapi;

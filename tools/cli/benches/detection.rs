@@ -62,6 +62,7 @@ async fn handler_per_frame() -> anyhow::Result<Vec<f64>> {
         template: root().join("template.yaml"),
         settings: Default::default(),
         schedule_every: None,
+        faults: Default::default(),
     };
     let stack = LocalStack::start(&options).await?;
     let admin = LocalIdp::open(data.path())?.id_token(&LocalUser::admin());

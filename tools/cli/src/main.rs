@@ -9,6 +9,7 @@ use seccom_devices::camera::{self, CameraOptions};
 use seccom_devices::edge::{self, config::CameraConfig, config::EdgeConfig};
 use seccom_devices::{DeviceLink, DeviceOptions, alarm};
 use seccom_domain::ids::ClientId;
+use seccom_local::faults::FaultOptions;
 use seccom_local::idp::{LocalIdp, LocalUser};
 use seccom_local::{LAMBDA_ENV_FILE, LocalOptions, LocalStack};
 
@@ -150,6 +151,20 @@ enum Command {
         /// CLIP_POST_ROLL_SECONDS=20 for a quicker demo); repeatable.
         #[arg(long = "setting", value_parser = parse_setting)]
         settings: Vec<(String, String)>,
+        /// Fail this share (0 to 1) of DynamoDB and S3 requests with AWS's own
+        /// retryable errors, to watch the retries work (first attempts only, unless
+        /// --fault-retries-too).
+        #[arg(long, default_value_t = 0.0)]
+        fault_rate: f64,
+        /// Let retried attempts fail too, reaching the event sources' retries.
+        #[arg(long)]
+        fault_retries_too: bool,
+        /// Add this many milliseconds to every DynamoDB and S3 request.
+        #[arg(long, default_value_t = 0)]
+        fault_latency_ms: u64,
+        /// Seeds the choice of failed requests.
+        #[arg(long, default_value_t = 1)]
+        fault_seed: u64,
     },
     /// Act as an alarm against the devices API.
     Alarm {
@@ -284,14 +299,25 @@ async fn main() -> anyhow::Result<()> {
             template,
             demo,
             settings,
+            fault_rate,
+            fault_retries_too,
+            fault_latency_ms,
+            fault_seed,
         } => {
             init_logs();
+            anyhow::ensure!((0.0..=1.0).contains(&fault_rate), "--fault-rate is a share from 0 to 1");
             let stack = LocalStack::start(&LocalOptions {
                 port,
                 data_dir: data_dir.clone(),
                 template,
                 settings: settings.into_iter().collect(),
                 schedule_every: None,
+                faults: FaultOptions {
+                    rate: fault_rate,
+                    latency: std::time::Duration::from_millis(fault_latency_ms),
+                    retries_too: fault_retries_too,
+                    seed: fault_seed,
+                },
             })
             .await?;
             let endpoints = stack.endpoints().clone();

@@ -2,6 +2,7 @@
 //! speaking the real wire protocols over loopback and keeping their data under
 //! the data directory. Resources are created from the template's definitions.
 
+use crate::faults::Faults;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub async fn serve_dynamodb(
     listener: TcpListener,
     data_dir: &Path,
     iam: Arc<Iam>,
+    faults: Arc<Faults>,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let path = data_dir.join("dynamodb.sqlite");
@@ -51,6 +53,7 @@ pub async fn serve_dynamodb(
     });
     let door = DynamoDoor {
         iam,
+        faults,
         backend: format!("http://{backend}"),
         http: reqwest::Client::new(),
     };
@@ -59,9 +62,10 @@ pub async fn serve_dynamodb(
     Ok(())
 }
 
-/// DynamoDB's front door: IAM, then the emulator.
+/// DynamoDB's front door: injected faults, IAM, then the emulator.
 struct DynamoDoor {
     iam: Arc<Iam>,
+    faults: Arc<Faults>,
     backend: String,
     http: reqwest::Client,
 }
@@ -117,6 +121,18 @@ async fn dynamodb_door(
     body: bytes::Bytes,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    if let Some(fault) = door.faults.strike(&headers).await {
+        let (status, kind, body) = fault.dynamodb();
+        return (
+            status,
+            [
+                ("content-type", "application/x-amz-json-1.0"),
+                ("x-amzn-errortype", kind),
+            ],
+            body,
+        )
+            .into_response();
+    }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let key = iam::signing_key(header("authorization")).unwrap_or_default().to_owned();
     if let Some(operation) = header("x-amz-target").strip_prefix("DynamoDB_20120810.") {
@@ -268,6 +284,7 @@ pub fn serve_s3(
     data_dir: &Path,
     notifier: Arc<Notifier>,
     iam: Arc<Iam>,
+    faults: Arc<Faults>,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let root = data_dir.join("s3");
@@ -283,8 +300,18 @@ pub fn serve_s3(
     builder.set_access(S3Policies(iam));
     let s3 = builder.build();
     let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
-        let (s3, notifier) = (s3.clone(), notifier.clone());
+        let (s3, notifier, faults) = (s3.clone(), notifier.clone(), faults.clone());
         async move {
+            if let Some(fault) = faults.strike(request.headers()).await {
+                let (status, body) = fault.s3();
+                let mut answer = http::Response::new(s3s::Body::from(body));
+                *answer.status_mut() = status;
+                answer.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/xml"),
+                );
+                return Ok(answer);
+            }
             let created = created_object(&request).filter(|(bucket, ..)| notifier.watches(bucket));
             let response = hyper::service::Service::call(&s3, request).await?;
             if let (true, Some((bucket, key, size, how))) = (response.status().is_success(), created) {

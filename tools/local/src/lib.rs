@@ -6,6 +6,7 @@
 
 pub mod alb;
 mod emulators;
+pub mod faults;
 mod functions;
 pub mod iam;
 pub mod idp;
@@ -60,6 +61,8 @@ pub struct LocalOptions {
     pub settings: BTreeMap<String, String>,
     /// Runs scheduled functions this often instead of at the template's rate (tests).
     pub schedule_every: Option<std::time::Duration>,
+    /// Errors and latency injected into DynamoDB and S3 requests (none by default).
+    pub faults: faults::FaultOptions,
 }
 
 /// The addresses of a running local stack.
@@ -182,6 +185,7 @@ impl LoadServiceConfig for LocalServiceConfig {
 /// A running local stack; dropping it leaves the servers running until [`LocalStack::stop`].
 pub struct LocalStack {
     endpoints: Endpoints,
+    faults: Arc<faults::Faults>,
     notifier: Arc<notifications::Notifier>,
     streams: Arc<streams::StreamPoller>,
     stop: watch::Sender<bool>,
@@ -286,7 +290,15 @@ impl LocalStack {
         };
         let (stop, stopped) = watch::channel(false);
         let iam = Arc::new(iam::Iam::from_template(&template));
-        emulators::serve_dynamodb(dynamodb, &options.data_dir, iam.clone(), stopped.clone()).await?;
+        let faults = Arc::new(faults::Faults::new(options.faults));
+        emulators::serve_dynamodb(
+            dynamodb,
+            &options.data_dir,
+            iam.clone(),
+            faults.clone(),
+            stopped.clone(),
+        )
+        .await?;
         let sdk = sdk_config(&endpoints).await;
         let sign_in = sign_in::LocalSignIn::new(
             LocalIdp::open(&options.data_dir)?,
@@ -297,7 +309,14 @@ impl LocalStack {
         );
         let wiring = functions::wire(&template, &sdk, &endpoints, &options.settings, sign_in)?;
         let notifier = Arc::new(wiring.notifier);
-        emulators::serve_s3(s3, &options.data_dir, notifier.clone(), iam, stopped.clone())?;
+        emulators::serve_s3(
+            s3,
+            &options.data_dir,
+            notifier.clone(),
+            iam,
+            faults.clone(),
+            stopped.clone(),
+        )?;
         let identity_routes = Router::new()
             .route("/.well-known/jwks.json", get(jwks))
             .route("/alb-keys/{kid}", get(alb_key))
@@ -325,6 +344,7 @@ impl LocalStack {
         tokio::spawn(serve(alb, wiring.listener.into_router(), stopped));
         Ok(Self {
             endpoints,
+            faults,
             notifier,
             streams,
             stop,
@@ -346,6 +366,11 @@ impl LocalStack {
     /// Where everything listens.
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
+    }
+
+    /// How many DynamoDB and S3 requests were failed on purpose ([`LocalOptions::faults`]).
+    pub fn faults_injected(&self) -> u64 {
+        self.faults.injected()
     }
 
     /// Stops every server; data stays in the data directory.
