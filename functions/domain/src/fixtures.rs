@@ -1,5 +1,6 @@
 //! What the use-case tests share: who acts (staff, a client's user), a first
-//! page, and a directory with one client and one site over the in-memory store.
+//! page, a directory with one client and one site over the in-memory store,
+//! and an open intrusion.
 
 use std::sync::Arc;
 
@@ -7,8 +8,9 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use crate::auth::Principal;
 use crate::clock::FixedClock;
+use crate::detection::{Intrusion, IntrusionStatus};
 use crate::directory::{Client, ClientBody, Directory, Site, SiteBody};
-use crate::ids::ClientId;
+use crate::ids::{ClientId, DeviceId, IntrusionId, SiteId};
 use crate::memory::MemoryDirectory;
 use crate::page::PageRequest;
 
@@ -53,4 +55,25 @@ pub async fn client_with_site(directory: &Directory, name: &str) -> (Client, Sit
     };
     let site = directory.create_site(&staff(), body).await.unwrap();
     (client, site)
+}
+
+/// An open intrusion of `camera` at a client's site, seen for frames 1 to 3 from `at`.
+pub fn intrusion(client: ClientId, site: SiteId, camera: DeviceId, at: DateTime<Utc>) -> Intrusion {
+    Intrusion {
+        id: IntrusionId::generate(),
+        client_id: client,
+        site_id: site,
+        camera_id: camera,
+        started_at: at,
+        last_seen_at: at + chrono::TimeDelta::seconds(1),
+        first_seq: 1,
+        last_seq: 3,
+        frame_keys: vec![],
+        zones: vec![],
+        peak_score: 0.9,
+        status: IntrusionStatus::Open,
+        snapshot_key: None,
+        acknowledged: None,
+        resolved: None,
+    }
 }

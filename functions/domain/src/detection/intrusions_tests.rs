@@ -45,24 +45,12 @@ impl World {
             .await
             .unwrap()
             .device;
-        let at = start() + TimeDelta::minutes(minutes);
-        let intrusion = Intrusion {
-            id: IntrusionId::generate(),
-            client_id: site.client_id,
-            site_id: site.id,
-            camera_id: camera.id,
-            started_at: at,
-            last_seen_at: at,
-            first_seq: 1,
-            last_seq: 3,
-            frame_keys: vec![],
-            zones: vec![],
-            peak_score: 0.9,
-            status: IntrusionStatus::Open,
-            snapshot_key: None,
-            acknowledged: None,
-            resolved: None,
-        };
+        let intrusion = fixtures::intrusion(
+            site.client_id,
+            site.id,
+            camera.id,
+            start() + TimeDelta::minutes(minutes),
+        );
         let change = IntrusionChange::Open(intrusion.clone());
         assert_eq!(self.store.commit(camera.id, 0, &change).await.unwrap(), Commit::Done);
         intrusion

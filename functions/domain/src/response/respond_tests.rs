@@ -10,7 +10,7 @@ use super::outbound::Channels;
 use super::*;
 use crate::clock::FixedClock;
 use crate::controls::ControlStore;
-use crate::detection::{Intrusion, IntrusionStatus};
+use crate::detection::Intrusion;
 use crate::directory::{Device, DeviceBody, DeviceEndpoint, DeviceKind, DeviceState, HealthChange};
 use crate::fixtures::{self, staff, start};
 use crate::ids::SiteId;
@@ -110,23 +110,7 @@ impl World {
     }
 
     fn intrusion(&self) -> Intrusion {
-        Intrusion {
-            id: IntrusionId::generate(),
-            client_id: self.client.id,
-            site_id: self.site,
-            camera_id: self.camera.id,
-            started_at: start(),
-            last_seen_at: start() + TimeDelta::seconds(1),
-            first_seq: 10,
-            last_seq: 12,
-            frame_keys: vec![],
-            zones: vec![],
-            peak_score: 0.93,
-            status: IntrusionStatus::Open,
-            snapshot_key: None,
-            acknowledged: None,
-            resolved: None,
-        }
+        fixtures::intrusion(self.client.id, self.site, self.camera.id, start())
     }
 
     fn sent_to(&self, to: &str) -> usize {

@@ -8,8 +8,8 @@ use chrono::TimeDelta;
 
 use super::*;
 use crate::clock::FixedClock;
+use crate::detection::Intrusion;
 use crate::detection::ports::{Commit, DetectionStore, IntrusionChange};
-use crate::detection::{Intrusion, IntrusionStatus};
 use crate::directory::Site;
 use crate::fixtures::{self, page, staff, start, user_of};
 use crate::ids::{DeviceId, SiteId};
@@ -45,21 +45,8 @@ impl World {
 
     async fn intrusion(&self, site: &Site) -> Intrusion {
         let intrusion = Intrusion {
-            id: IntrusionId::generate(),
-            client_id: site.client_id,
-            site_id: site.id,
-            camera_id: DeviceId::generate(),
-            started_at: start(),
-            last_seen_at: start() + TimeDelta::seconds(2),
-            first_seq: 1,
-            last_seq: 3,
-            frame_keys: vec![],
-            zones: vec![],
-            peak_score: 0.9,
-            status: IntrusionStatus::Open,
             snapshot_key: Some("snapshots/one.jpg".into()),
-            acknowledged: None,
-            resolved: None,
+            ..fixtures::intrusion(site.client_id, site.id, DeviceId::generate(), start())
         };
         let commit = self
             .detection
