@@ -152,3 +152,41 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   await admin.close();
 });
 
+
+/** The contrast ratio of two computed colours (`rgb(r, g, b)`), as WCAG defines it. */
+function contrast(first, second) {
+  const luminance = (colour) => {
+    const [r, g, b] = colour.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((channel) => {
+      const c = channel / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [light, dark] = [luminance(first), luminance(second)].sort((a, b) => b - a);
+  return (light + 0.05) / (dark + 0.05);
+}
+
+test("the portals follow a dark system scheme for night shifts, and the bar's labels stay readable in both", async () => {
+  for (const colorScheme of ["light", "dark"]) {
+    const context = await browser.newContext({ colorScheme, viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    await signIn(page, "admin", "/manage");
+    const colours = await page.evaluate(() => {
+      const style = (selector) => getComputedStyle(document.querySelector(selector));
+      return {
+        page: style("body").backgroundColor,
+        ink: style("body").color,
+        bar: style("header.bar").backgroundColor,
+        role: style("header.bar .muted").color,
+        table: style("table").backgroundColor,
+      };
+    });
+    const dark = colours.page === "rgb(17, 22, 30)";
+    assert.equal(dark, colorScheme === "dark", `${colorScheme}: ${JSON.stringify(colours)}`);
+    assert.ok(contrast(colours.ink, colours.page) >= 4.5, JSON.stringify(colours));
+    assert.ok(contrast(colours.ink, colours.table) >= 4.5, JSON.stringify(colours));
+    assert.ok(contrast(colours.role, colours.bar) >= 4.5, `the role label: ${JSON.stringify(colours)}`);
+    await shot(page, `manager-${colorScheme}`);
+    await context.close();
+  }
+});
