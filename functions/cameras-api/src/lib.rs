@@ -223,20 +223,15 @@ async fn heartbeat(
     let body: HeartbeatBody = if body.is_empty() {
         HeartbeatBody::default()
     } else {
-        let not_understood = |why: String| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("the heartbeat body is not understood: {why}"),
-            )
-        };
         match serde_json::from_slice::<serde_json::Value>(&body) {
             Ok(serde_json::Value::Null) => HeartbeatBody::default(),
-            // serde would read the struct from an array too.
-            Ok(object @ serde_json::Value::Object(_)) => {
-                serde_json::from_value(object).map_err(|e| not_understood(e.to_string()))?
+            Ok(value) => seccom_http::object_body(value)?,
+            Err(e) => {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("the heartbeat body is not understood: {e}"),
+                ));
             }
-            Ok(_) => return Err(not_understood("it must be a JSON object".into())),
-            Err(e) => return Err(not_understood(e.to_string())),
         }
     };
     let faulty = body.status == Some(HeartbeatStatus::Faulty);

@@ -48,19 +48,26 @@ where
             Ok(axum::Json(value)) => value,
             Err(rejection) => return Err(json_problem(&rejection)),
         };
-        if !value.is_object() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "the body must be a JSON object",
-            ));
-        }
-        serde_path_to_error::deserialize(value).map(Self).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("the body does not have the expected fields: {e}"),
-            )
-        })
+        object_body(value).map(Self)
     }
+}
+
+/// A parsed JSON body as `T`, when it is an object with the expected fields:
+/// 422 otherwise, naming the field's path. What [`JsonBody`] applies, for
+/// handlers that read an optional body themselves.
+pub fn object_body<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the body must be a JSON object",
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the body does not have the expected fields: {e}"),
+        )
+    })
 }
 
 fn json_problem(rejection: &JsonRejection) -> ApiError {
