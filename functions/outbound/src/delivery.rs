@@ -75,11 +75,6 @@ impl RetryPolicy {
     }
 }
 
-/// What users are told when a webhook or push failed, whatever the reason.
-pub const ENDPOINT_REFUSED: &str = "the endpoint did not accept the call";
-/// What users are told when an e-mail or SMS could not be sent.
-pub const MESSAGE_NOT_SENT: &str = "the message could not be sent";
-
 /// Refuses names that resolve only to addresses SecCom may not call, and drops
 /// the refused ones from the rest: checked when the call is made, so a name
 /// that changes its address after it was saved cannot turn a call inward.

@@ -7,9 +7,9 @@ mod messaging;
 
 use async_trait::async_trait;
 use seccom_domain::config::{Config, MissingSetting};
-use seccom_domain::response::outbound::{Channels, Outcome, Outgoing};
+use seccom_domain::response::outbound::{Channels, ENDPOINT_REFUSED, MESSAGE_NOT_SENT, Outcome, Outgoing};
 
-pub use delivery::{ENDPOINT_REFUSED, MESSAGE_NOT_SENT, Outbound, RetryPolicy};
+pub use delivery::{Outbound, RetryPolicy};
 pub use messaging::Messenger;
 
 /// The core's [`Channels`] over real ones: signed calls by HTTP, e-mail and SMS

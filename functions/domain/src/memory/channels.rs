@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{lock, round_trip};
 use crate::response::Channel;
-use crate::response::outbound::{Channels, Outcome, Outgoing};
+use crate::response::outbound::{Channels, ENDPOINT_REFUSED, Outcome, Outgoing};
 
 /// One thing sent (or tried).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,7 +68,7 @@ impl Channels for MemoryChannels {
         } else {
             Outcome {
                 attempts: FAILING_ATTEMPTS,
-                error: Some("the endpoint did not accept the call".into()),
+                error: Some(ENDPOINT_REFUSED.into()),
             }
         }
     }

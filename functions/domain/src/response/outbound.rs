@@ -40,6 +40,13 @@ pub enum Outgoing<'a> {
     Message(Message<'a>),
 }
 
+/// What users are told when a webhook or push failed, whatever the reason
+/// (the reason goes to the logs: it must not tell an endpoint that refused from
+/// one that does not exist).
+pub const ENDPOINT_REFUSED: &str = "the endpoint did not accept the call";
+/// What users are told when an e-mail or SMS could not be sent.
+pub const MESSAGE_NOT_SENT: &str = "the message could not be sent";
+
 /// What the attempts came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
