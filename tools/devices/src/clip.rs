@@ -50,10 +50,23 @@ pub fn nal_units(stream: &[u8]) -> Vec<&[u8]> {
 /// The first sequence and picture parameter sets seen.
 pub type ParameterSets = (Option<Vec<u8>>, Option<Vec<u8>>);
 
+/// The MP4 sample of one Annex B access unit shown from `start` until `next`
+/// (milliseconds; at least 1 ms), its parameter sets going to `parameter_sets`.
+pub fn timed_sample(access_unit: &[u8], start: u64, next: u64, parameter_sets: &mut ParameterSets) -> Mp4Sample {
+    let (sample, is_sync) = mp4_sample(access_unit, parameter_sets);
+    Mp4Sample {
+        start_time: start,
+        duration: (next.max(start + 1) - start) as u32,
+        rendering_offset: 0,
+        is_sync,
+        bytes: bytes::Bytes::from(sample),
+    }
+}
+
 /// An MP4 sample (length-prefixed NAL units) from one Annex B access unit, and
 /// whether it is a keyframe; its parameter sets go to `parameter_sets` (the
 /// first seen are kept), delimiters and supplemental information are dropped.
-pub fn mp4_sample(access_unit: &[u8], parameter_sets: &mut ParameterSets) -> (Vec<u8>, bool) {
+fn mp4_sample(access_unit: &[u8], parameter_sets: &mut ParameterSets) -> (Vec<u8>, bool) {
     let mut sample = Vec::with_capacity(access_unit.len());
     let mut is_sync = false;
     for nal in nal_units(access_unit) {
@@ -101,19 +114,9 @@ pub fn encode(frames: &[ClipFrame], from: DateTime<Utc>, to: DateTime<Utc>, fps:
         };
         let yuv = YUVBuffer::from_rgb_source(RgbSliceU8::new(image.as_raw(), (width as usize, height as usize)));
         let stream = encoder.encode(&yuv).context("the H.264 encoder failed")?.to_vec();
-        let (sample, is_sync) = mp4_sample(&stream, &mut parameter_sets);
         let start = offset(frame.captured_at);
-        let next = frames
-            .get(index + 1)
-            .map_or(end, |f| offset(f.captured_at))
-            .max(start + 1);
-        samples.push(Mp4Sample {
-            start_time: start,
-            duration: (next - start) as u32,
-            rendering_offset: 0,
-            is_sync,
-            bytes: bytes::Bytes::from(sample),
-        });
+        let next = frames.get(index + 1).map_or(end, |f| offset(f.captured_at));
+        samples.push(timed_sample(&stream, start, next, &mut parameter_sets));
     }
     let (Some(sps), Some(pps)) = parameter_sets else {
         bail!("the encoder produced no sequence or picture parameter set");

@@ -14,9 +14,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
-use mp4::Mp4Sample;
 
-use crate::clip::{ParameterSets, mp4_sample, write_mp4};
+use crate::clip::{ParameterSets, timed_sample, write_mp4};
 
 const SUFFIX: &str = "h264seg";
 /// The duration given to the last frame of a clip, when nothing follows it.
@@ -180,21 +179,11 @@ pub fn to_mp4(units: &[Recorded], dimensions: (u16, u16)) -> anyhow::Result<Vec<
     let mut parameter_sets: ParameterSets = (None, None);
     let mut samples = Vec::with_capacity(units.len());
     for (index, unit) in units.iter().enumerate() {
-        let (sample, is_sync) = mp4_sample(&unit.data, &mut parameter_sets);
         let start = (unit.captured_at_ms - first.captured_at_ms).max(0) as u64;
-        let next = units
-            .get(index + 1)
-            .map_or(start + LAST_FRAME_MS, |n| {
-                (n.captured_at_ms - first.captured_at_ms).max(0) as u64
-            })
-            .max(start + 1);
-        samples.push(Mp4Sample {
-            start_time: start,
-            duration: (next - start) as u32,
-            rendering_offset: 0,
-            is_sync,
-            bytes: bytes::Bytes::from(sample),
+        let next = units.get(index + 1).map_or(start + LAST_FRAME_MS, |n| {
+            (n.captured_at_ms - first.captured_at_ms).max(0) as u64
         });
+        samples.push(timed_sample(&unit.data, start, next, &mut parameter_sets));
     }
     let (Some(sps), Some(pps)) = parameter_sets else {
         bail!("the recording carries no sequence or picture parameter set");
