@@ -10,6 +10,7 @@ use human_detection::HumanDetection;
 use intrusion_responder::IntrusionResponder;
 use lambda_http::request::RequestContext;
 use lambda_http::{RequestExt, request::from_str};
+use notifier::NotifierFunction;
 use seccom_domain::config::Config;
 use seccom_domain::detection::FrameReport;
 use seccom_runtime::runner::EventFunction;
@@ -211,12 +212,13 @@ async fn the_sample_s3_event_is_analysed_by_the_detector() {
 }
 
 #[tokio::test]
-async fn the_sample_stream_event_is_answered_once_and_the_sample_clip_event_stores_the_clip() {
+async fn the_sample_stream_queue_and_clip_events_respond_notify_and_store_once() {
     let stack = TestStack::start().await;
     assert_eq!(
         event_files("intrusion-responder"),
         ["intrusion-responder/intrusion-opened.json"]
     );
+    assert_eq!(event_files("notifier"), ["notifier/notification-queued.json"]);
     assert_eq!(event_files("clip-archiver"), ["clip-archiver/clip-uploaded.json"]);
     let client = stack.create_client("Stream Ltd").await;
     let site = stack.create_site(&client, "Stream HQ").await;
@@ -232,12 +234,31 @@ async fn the_sample_stream_event_is_answered_once_and_the_sample_clip_event_stor
     for delivery in ["first", "retried"] {
         let Ok(answer) = responder.handle(event.clone()).await;
         assert!(answer.batch_item_failures.is_empty(), "{delivery}: {answer:?}");
+        // The stack's notifier sends what the responder queued.
+        stack.settled().await;
     }
     let outbox = seccom_local::outbox(stack.data_dir.path()).unwrap();
     assert_eq!(
         outbox.len(),
         1,
         "one e-mail to the client, however often the batch comes: {outbox:?}"
+    );
+
+    let event = std::fs::read_to_string(repository_root().join("events/notifier/notification-queued.json"))
+        .unwrap()
+        .replace("REPLACE_WITH_CLIENT_ID", &client)
+        .replace("REPLACE_WITH_SITE_ID", &site);
+    let event: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(&event).unwrap();
+    let notifier = NotifierFunction::new(&sdk, &function_settings(&stack)).unwrap();
+    for delivery in ["first", "again"] {
+        let Ok(answer) = notifier.handle(event.clone()).await;
+        assert!(answer.batch_item_failures.is_empty(), "{delivery}: {answer:?}");
+    }
+    let outbox = seccom_local::outbox(stack.data_dir.path()).unwrap();
+    assert_eq!(
+        outbox.iter().filter(|m| m["to"] == "keyholder@example.com").count(),
+        1,
+        "a message received twice is sent once: {outbox:?}"
     );
 
     let clips = seccom_local::template::local_bucket_name("ClipsBucket");

@@ -1,5 +1,5 @@
-//! Least privilege, enforced locally: each function's calls to DynamoDB and S3
-//! are checked against its policy in the template the stack was started with,
+//! Least privilege, enforced locally: each function's calls to DynamoDB, S3 and
+//! SQS are checked against its policy in the template the stack was started with,
 //! so a permission missing from the template fails here as it would in AWS.
 
 use reqwest::Method;
@@ -77,4 +77,52 @@ async fn an_upload_presigned_by_a_function_without_the_permission_is_refused() {
     let answer = upload.body(test_image("astronaut.png")).send().await.unwrap();
     assert_eq!(answer.status().as_u16(), 403, "S3 refuses what the signer may not do");
     assert!(answer.text().await.unwrap().contains("AccessDenied"));
+}
+
+#[tokio::test]
+async fn a_notification_the_responder_may_not_queue_is_refused_and_stays_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = without(
+        ", !GetAtt NotificationQueue.Arn",
+        "IntrusionResponderFunction",
+        dir.path(),
+    );
+    let stack = TestStack::start_from(&template, tempfile::tempdir().unwrap(), &[]).await;
+    let client = stack.create_client("Unqueued Ltd").await;
+    let site = stack.create_site(&client, "Yard").await;
+    let (camera, _) = stack.register_device(&site, "cameras", "Gate").await;
+    let person = test_image("astronaut.png");
+    for seq in 1..=3 {
+        stack
+            .upload_frame(&camera, seq, person.clone(), chrono::Utc::now())
+            .await;
+    }
+    stack.settled().await;
+    let admin = stack.admin();
+    let list = stack
+        .call(
+            Method::GET,
+            &format!("/api/intrusions?cameraId={camera}"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .expect(200);
+    let intrusion = list["items"][0]["id"].as_str().expect("an intrusion opened");
+    let detail = stack
+        .call(Method::GET, &format!("/api/intrusions/{intrusion}"), Some(&admin), None)
+        .await
+        .expect(200);
+    let notifications = detail["notifications"].as_array().unwrap();
+    assert!(!notifications.is_empty());
+    assert!(
+        notifications.iter().all(|n| n["status"] == "pending"),
+        "claimed, never queued: {notifications:?}"
+    );
+    assert!(seccom_local::outbox(stack.data_dir.path()).unwrap().is_empty());
+    assert_eq!(
+        stack.stack.queue_depth("NotificationQueue"),
+        (0, 0),
+        "SQS refused every send"
+    );
 }

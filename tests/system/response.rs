@@ -477,6 +477,106 @@ async fn failed_deliveries_are_retried_recorded_and_never_block_the_alarms() {
     let _ = working_task.await;
 }
 
+/// Sets a client's recipients to one webhook.
+async fn webhook_only(stack: &TestStack, client: &str, url: &str) {
+    stack
+        .call(
+            Method::PUT,
+            &format!("/api/clients/{client}/notification-preferences"),
+            Some(&stack.admin()),
+            Some(json!({ "recipients": [{ "role": "client", "channel": "webhook", "address": url }] })),
+        )
+        .await
+        .expect(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_webhook_of_one_client_delays_no_other_clients_alarm_or_notification() {
+    // One patient attempt per webhook: the slow one really holds its call for 20 s.
+    let mut settings = SETTINGS.to_vec();
+    settings.retain(|(name, _)| !name.starts_with("DELIVERY_"));
+    settings.extend([("DELIVERY_ATTEMPTS", "1"), ("DELIVERY_TIMEOUT_MS", "30000")]);
+    let stack = TestStack::start_with(tempfile::tempdir().unwrap(), &settings).await;
+    let slow = premises(&stack, "Slow Ltd").await;
+    let other = premises(&stack, "Other Ltd").await;
+    let (slow_hooks, slow_url) = Webhooks::serve(Duration::from_secs(20)).await;
+    let (other_hooks, other_url) = Webhooks::serve(Duration::ZERO).await;
+    webhook_only(&stack, &slow.client, &slow_url).await;
+    webhook_only(&stack, &other.client, &other_url).await;
+    let (stop, stopped) = watch::channel(false);
+    let activations = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+    let alarm_options = device(&stack, &other.alarm);
+    let alarm_task = tokio::spawn({
+        let activations = activations.to_path_buf();
+        async move { alarm::run(&alarm_options, activations, stopped).await }
+    });
+
+    // The slow client's intrusion: its webhook is called and holds on.
+    let person = test_image("astronaut.png");
+    for seq in 1..=3 {
+        stack
+            .upload_frame(&slow.camera.0, seq, person.clone(), Utc::now())
+            .await;
+    }
+    stack
+        .eventually(60, "the slow webhook is called", || async {
+            (slow_hooks.count() == 1).then_some(())
+        })
+        .await;
+
+    // The other client's intrusion, while the slow webhook is still answering.
+    for seq in 1..=3 {
+        stack
+            .upload_frame(&other.camera.0, seq, person.clone(), Utc::now())
+            .await;
+    }
+    let intrusion = stack
+        .eventually(60, "the other intrusion opens", || async {
+            let list = stack
+                .call(
+                    Method::GET,
+                    &format!("/api/intrusions?cameraId={}", other.camera.0),
+                    Some(&stack.admin()),
+                    None,
+                )
+                .await
+                .expect(200);
+            list["items"][0]["id"].as_str().map(str::to_owned)
+        })
+        .await;
+    let opened = tokio::time::Instant::now();
+    stack
+        .eventually(10, "the other client's alarm rings", || async {
+            lines(&activations)
+                .iter()
+                .any(|a| a["intrusionId"] == intrusion.as_str())
+                .then_some(())
+        })
+        .await;
+    let rang = opened.elapsed();
+    stack
+        .eventually(10, "the other client's webhook is called", || async {
+            (other_hooks.count() == 1).then_some(())
+        })
+        .await;
+    let told = opened.elapsed();
+    assert!(
+        rang < Duration::from_secs(2),
+        "the alarm rang {rang:?} after the intrusion opened"
+    );
+    assert!(
+        told < Duration::from_secs(2),
+        "the webhook came {told:?} after the intrusion opened"
+    );
+    assert_eq!(
+        slow_hooks.count(),
+        1,
+        "the slow webhook is still being answered, not retried"
+    );
+    let _ = stop.send(true);
+    let _ = alarm_task.await;
+}
+
 #[tokio::test]
 async fn intrusions_notifications_and_preferences_stay_within_their_tenant() {
     let stack = TestStack::start_with(tempfile::tempdir().unwrap(), SETTINGS).await;

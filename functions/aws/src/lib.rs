@@ -8,6 +8,7 @@ mod controls;
 mod detection;
 mod directory;
 mod dynamo;
+mod queue;
 mod responses;
 mod s3;
 
@@ -21,6 +22,7 @@ use seccom_domain::response::ResponseStore;
 
 pub use detection::{DetectionTables, StoredIntrusion};
 pub use directory::DirectoryTable;
+pub use queue::SqsNotificationQueue;
 pub use responses::ResponseTable;
 pub use s3::{S3Media, s3_client};
 

@@ -36,6 +36,8 @@ pub const METRICS_FILE: &str = "METRICS_FILE";
 pub const OUTBOX_DIR: &str = "OUTBOX_DIR";
 /// The SES identity e-mail notifications are sent from.
 pub const NOTIFY_EMAIL_FROM: &str = "NOTIFY_EMAIL_FROM";
+/// The URL of the queue notifications wait in (SQS).
+pub const NOTIFICATION_QUEUE_URL: &str = "NOTIFICATION_QUEUE_URL";
 /// How long one push or webhook attempt may take, in milliseconds (default 5000).
 pub const DELIVERY_TIMEOUT_MS: &str = "DELIVERY_TIMEOUT_MS";
 /// The pause before the first retry of a push, webhook, e-mail or SMS, in

@@ -1,7 +1,8 @@
 //! The intrusion responder: triggered by the intrusions table's stream, it
 //! hands each new intrusion to the core's response use case
-//! ([`Responder`]: alarms, clip request and notifications, side by side, each
-//! claimed before it is sent so a retried batch repeats nothing) and reports
+//! ([`Responder`]: alarms and clip request sent, notifications queued for the
+//! notifier, side by side, each claimed first so a retried batch repeats
+//! nothing) and reports
 //! the records whose response could not be recorded, so Lambda retries from them.
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ impl IntrusionResponder {
                 directory: stores.directory()?,
                 store: stores.responses()?,
                 channels: Arc::new(OutboundChannels::from_config(sdk, config)?),
+                queue: Arc::new(seccom_aws::SqsNotificationQueue::from_config(sdk, config)?),
                 uploads: Arc::new(seccom_aws::S3Media::from_config(
                     sdk,
                     config,
@@ -72,8 +74,7 @@ impl EventFunction for IntrusionResponder {
                 Ok(report) => self.metrics.emit(&[
                     ("CommandsPushed", f64::from(report.commands_pushed), "Count"),
                     ("CommandsQueuedForHeartbeat", f64::from(report.commands_queued), "Count"),
-                    ("NotificationsSent", f64::from(report.notifications_sent), "Count"),
-                    ("NotificationsFailed", f64::from(report.notifications_failed), "Count"),
+                    ("NotificationsQueued", f64::from(report.notifications_queued), "Count"),
                 ]),
                 Err(error) => {
                     tracing::error!(intrusion = %intrusion.id, error = %error, source = ?std::error::Error::source(&error), "the response could not be recorded; the stream will retry it");

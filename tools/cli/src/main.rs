@@ -132,9 +132,9 @@ enum Command {
         #[arg(long, default_value = "edge.toml")]
         config: PathBuf,
     },
-    /// Run the whole system locally: DynamoDB and S3 emulators, identity provider, ALB stand-in.
+    /// Run the whole system locally: DynamoDB, S3 and SQS emulators, identity provider, ALB stand-in.
     Local {
-        /// The ALB stand-in's port; DynamoDB, S3 and the identity provider use the next three.
+        /// The ALB stand-in's port; DynamoDB, S3, the identity provider and SQS use the next four.
         #[arg(long, default_value_t = 8080)]
         port: u16,
         /// Where data is kept between runs.
@@ -328,6 +328,7 @@ async fn main() -> anyhow::Result<()> {
             println!("  DynamoDB               http://{}", endpoints.dynamodb);
             println!("  S3                     http://{}", endpoints.s3);
             println!("  identity provider      http://{}", endpoints.idp);
+            println!("  SQS                    http://{}", endpoints.sqs);
             let env_file = data_dir.join(LAMBDA_ENV_FILE);
             println!(
                 "Functions' environment, for `cargo lambda watch --env-file`: {}",

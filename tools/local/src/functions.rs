@@ -1,7 +1,7 @@
 //! The functions the local stack runs in-process, by cargo-lambda binary name,
 //! with the environment `template.yaml` gives them in AWS: HTTP functions
-//! behind the ALB stand-in, event functions behind S3 notifications and
-//! DynamoDB streams.
+//! behind the ALB stand-in, event functions behind S3 notifications, DynamoDB
+//! streams and SQS queues.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,11 +13,13 @@ use clip_archiver::ClipArchiver;
 use device_health::DeviceHealth;
 use human_detection::HumanDetection;
 use intrusion_responder::IntrusionResponder;
+use notifier::NotifierFunction;
 use seccom_domain::config::Config;
 use seccom_runtime::runner::json_handler;
 
 use super::alb::{Listener, Target};
 use super::notifications::{EventFunction, Notifier, Subscription};
+use super::queue_mappings::QueueMapping;
 use super::sign_in::LocalSignIn;
 use super::streams::StreamMapping;
 use super::template::{Function, Intrinsic, Template, local_bucket_name};
@@ -39,6 +41,7 @@ fn build(binary: &str, sdk: &SdkConfig, config: &Config) -> anyhow::Result<Built
         "manager-web-ui" => Ok(Built::Http(manager_web_ui::app(sdk, config)?)),
         "human-detection" => Ok(Built::Events(json_handler(HumanDetection::new(sdk, config)?))),
         "intrusion-responder" => Ok(Built::Events(json_handler(IntrusionResponder::new(sdk, config)?))),
+        "notifier" => Ok(Built::Events(json_handler(NotifierFunction::new(sdk, config)?))),
         "device-health" => Ok(Built::Events(json_handler(DeviceHealth::new(sdk, config)?))),
         "clip-archiver" => Ok(Built::Events(json_handler(ClipArchiver::new(sdk, config)?))),
         other => bail!("the local stack does not know the function binary {other}"),
@@ -76,6 +79,7 @@ fn environment(
             (Some(local_value), _) => local_value.clone(),
             (None, Intrinsic::Literal(text)) => text.clone(),
             (None, Intrinsic::Ref(resource)) if template.buckets.contains(resource) => local_bucket_name(resource),
+            (None, Intrinsic::Ref(resource)) if template.queues.contains_key(resource) => endpoints.queue_url(resource),
             (None, Intrinsic::Ref(resource)) => resource.clone(),
             (None, other) => bail!("{name}: {key} = {other:?} has no local value"),
         };
@@ -96,6 +100,8 @@ pub(super) struct Wiring {
     pub notifier: Notifier,
     /// The DynamoDB stream mappings, each with its function.
     pub streams: Vec<StreamMapping>,
+    /// The SQS queue mappings, each with its function.
+    pub queues: Vec<QueueMapping>,
     /// The scheduled functions, with their interval.
     pub schedules: Vec<(String, std::time::Duration, EventFunction)>,
     /// Every variable the functions were given, for `cargo lambda watch`.
@@ -167,6 +173,19 @@ pub(super) fn wire(
             });
         }
     }
+    let mut queues = Vec::new();
+    for (name, function) in &template.functions {
+        for subscription in &function.queue_events {
+            let Some(Built::Events(handler)) = built.get(name) else {
+                bail!("{name} has SQS events but is not an event function");
+            };
+            queues.push(QueueMapping {
+                function_name: name.clone(),
+                subscription: subscription.clone(),
+                function: handler.clone(),
+            });
+        }
+    }
     let mut schedules = Vec::new();
     for (name, function) in &template.functions {
         if let Some(every) = function.schedule {
@@ -190,6 +209,7 @@ pub(super) fn wire(
         listener,
         notifier: Notifier::new(subscriptions),
         streams,
+        queues,
         schedules,
         variables,
     })

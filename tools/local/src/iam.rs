@@ -109,6 +109,8 @@ impl<'a> Resolver<'a> {
             format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{resource}")
         } else if self.template.buckets.iter().any(|b| b == resource) {
             format!("arn:aws:s3:::{}", local_bucket_name(resource))
+        } else if self.template.queues.contains_key(resource) {
+            super::queues::queue_arn(resource)
         } else {
             format!("arn:aws:local:{REGION}:{ACCOUNT}:{resource}")
         }

@@ -1,8 +1,8 @@
 //! `seccom local`: the whole system on one machine with no AWS account. One
 //! process runs, on 127.0.0.1 only, the DynamoDB and S3 emulators, the local
-//! identity provider, the ALB stand-in, S3 notifications and DynamoDB stream
-//! mappings that invoke the functions in-process, wired together from
-//! `template.yaml`. E-mail and SMS land in `outbox/` under the data directory.
+//! identity provider, the ALB stand-in, the SQS stand-in, and S3 notifications,
+//! DynamoDB stream and SQS mappings that invoke the functions in-process, wired
+//! together from `template.yaml`. E-mail and SMS land in `outbox/` under the data directory.
 
 pub mod alb;
 mod emulators;
@@ -11,6 +11,8 @@ mod functions;
 pub mod iam;
 pub mod idp;
 pub mod notifications;
+mod queue_mappings;
+pub mod queues;
 pub mod sign_in;
 mod streams;
 pub mod template;
@@ -51,7 +53,7 @@ pub const LAMBDA_ENV_FILE: &str = "lambda.env";
 /// Where and how to run the local stack.
 #[derive(Clone, Debug)]
 pub struct LocalOptions {
-    /// The ALB stand-in's port; DynamoDB, S3 and the identity provider take the next three. 0 picks free ports.
+    /// The ALB stand-in's port; DynamoDB, S3, the identity provider and SQS take the next four. 0 picks free ports.
     pub port: u16,
     /// Where the emulators and the identity provider keep their state.
     pub data_dir: PathBuf,
@@ -72,6 +74,7 @@ pub struct Endpoints {
     pub dynamodb: SocketAddr,
     pub s3: SocketAddr,
     pub idp: SocketAddr,
+    pub sqs: SocketAddr,
     /// Where e-mail and SMS land instead of SES and SNS.
     pub outbox: PathBuf,
     /// Where the functions' metric records collect.
@@ -79,6 +82,11 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
+    /// The URL of a template queue in the local SQS.
+    pub fn queue_url(&self, queue: &str) -> String {
+        format!("http://{}/{ACCOUNT}/{queue}", self.sqs)
+    }
+
     /// The environment a function needs to use this stack: the SDK's standard
     /// endpoint variables plus the identity settings, e.g. for `cargo lambda watch`.
     pub fn environment(&self) -> BTreeMap<&'static str, String> {
@@ -86,6 +94,7 @@ impl Endpoints {
             ("AWS_ENDPOINT_URL_DYNAMODB", format!("http://{}", self.dynamodb)),
             ("AWS_ENDPOINT_URL_S3", format!("http://{}", self.s3)),
             ("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", format!("http://{}", self.dynamodb)),
+            ("AWS_ENDPOINT_URL_SQS", format!("http://{}", self.sqs)),
             (seccom_domain::config::OUTBOX_DIR, self.outbox.display().to_string()),
             (seccom_domain::config::METRICS_FILE, self.metrics.display().to_string()),
             ("AWS_REGION", REGION.to_owned()),
@@ -188,6 +197,8 @@ pub struct LocalStack {
     faults: Arc<faults::Faults>,
     notifier: Arc<notifications::Notifier>,
     streams: Arc<streams::StreamPoller>,
+    queues: Arc<queues::Queues>,
+    queue_poller: Arc<queue_mappings::QueuePoller>,
     stop: watch::Sender<bool>,
 }
 
@@ -274,17 +285,19 @@ impl LocalStack {
         std::fs::create_dir_all(&options.data_dir)
             .with_context(|| format!("cannot create {}", options.data_dir.display()))?;
         let idp = Arc::new(LocalIdp::open(&options.data_dir)?);
-        let (alb, dynamodb, s3, identity) = (
+        let (alb, dynamodb, s3, identity, sqs) = (
             bind(options.port, 0).await?,
             bind(options.port, 1).await?,
             bind(options.port, 2).await?,
             bind(options.port, 3).await?,
+            bind(options.port, 4).await?,
         );
         let endpoints = Endpoints {
             alb: alb.local_addr()?,
             dynamodb: dynamodb.local_addr()?,
             s3: s3.local_addr()?,
             idp: identity.local_addr()?,
+            sqs: sqs.local_addr()?,
             outbox: options.data_dir.join("outbox"),
             metrics: options.data_dir.join(METRICS_FILE_NAME),
         };
@@ -309,6 +322,12 @@ impl LocalStack {
         );
         let wiring = functions::wire(&template, &sdk, &endpoints, &options.settings, sign_in)?;
         let notifier = Arc::new(wiring.notifier);
+        let queues = queues::Queues::new(&template.queues, iam.clone());
+        tokio::spawn(serve(
+            sqs,
+            Router::new().fallback(queues::serve_sqs).with_state(queues.clone()),
+            stopped.clone(),
+        ));
         emulators::serve_s3(
             s3,
             &options.data_dir,
@@ -341,26 +360,37 @@ impl LocalStack {
         }
         let streams = streams::StreamPoller::new(&sdk, wiring.streams, &options.data_dir);
         tokio::spawn(streams.clone().run(stopped.clone()));
+        let queue_poller = queue_mappings::QueuePoller::new(wiring.queues, queues.clone());
+        queue_poller.start(&stopped);
         tokio::spawn(serve(alb, wiring.listener.into_router(), stopped));
         Ok(Self {
             endpoints,
             faults,
             notifier,
             streams,
+            queues,
+            queue_poller,
             stop,
         })
     }
 
-    /// Waits until every S3 notification and stream record written so far has
-    /// been handled by its function, including what those functions wrote.
+    /// Waits until every S3 notification, stream record and queued message
+    /// written so far has been handled by its function, including what those
+    /// functions wrote (messages waiting for a retry excepted).
     pub async fn settled(&self) {
         loop {
             self.notifier.settled().await;
             self.streams.caught_up().await;
-            if self.notifier.is_idle() {
+            self.queue_poller.settled().await;
+            if self.notifier.is_idle() && self.queue_poller.is_idle() {
                 return;
             }
         }
+    }
+
+    /// A template queue's messages: visible now, and hidden (in flight or waiting for a retry).
+    pub fn queue_depth(&self, queue: &str) -> (usize, usize) {
+        self.queues.depth(queue)
     }
 
     /// Where everything listens.

@@ -84,6 +84,8 @@ pub struct Function {
     pub s3_events: Vec<S3Subscription>,
     /// The DynamoDB streams that invoke it.
     pub stream_events: Vec<StreamSubscription>,
+    /// The SQS queues that invoke it.
+    pub queue_events: Vec<QueueSubscription>,
     /// How often an EventBridge schedule invokes it, if one does.
     pub schedule: Option<std::time::Duration>,
     /// The statements of its inline policies, as written (see [`super::iam`]).
@@ -100,6 +102,26 @@ pub struct StreamSubscription {
     pub maximum_retry_attempts: u32,
     /// The `eventName`s the filter lets through; empty lets every record through.
     pub event_names: Vec<String>,
+}
+
+/// An SQS event source of a function, as its event source mapping sets it up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueSubscription {
+    /// The queue's logical id.
+    pub queue: String,
+    pub batch_size: usize,
+    /// Whether the function names the messages that failed (`ReportBatchItemFailures`);
+    /// otherwise a failed invocation leaves the whole batch to be received again.
+    pub report_failures: bool,
+}
+
+/// An SQS queue definition: what its messages' lifecycle depends on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueDefinition {
+    /// How long a received message stays hidden.
+    pub visibility_timeout: std::time::Duration,
+    /// The dead-letter queue's logical id and the receives before a message moves there.
+    pub redrive: Option<(String, u32)>,
 }
 
 /// An S3 event source of a function: objects created in a bucket, filtered by key.
@@ -141,6 +163,8 @@ pub struct Template {
     pub functions: BTreeMap<String, Function>,
     pub tables: BTreeMap<String, Table>,
     pub buckets: Vec<String>,
+    /// SQS queues by logical id.
+    pub queues: BTreeMap<String, QueueDefinition>,
     /// Buckets' `BucketName`s as written, for resolving policies that name them.
     pub bucket_names: BTreeMap<String, Value>,
     /// Parameters' defaults.
@@ -337,6 +361,45 @@ fn stream_subscription(name: &str, event: &Value) -> anyhow::Result<StreamSubscr
     })
 }
 
+fn queue_subscription(name: &str, event: &Value) -> anyhow::Result<QueueSubscription> {
+    let properties = &event["Properties"];
+    let Intrinsic::GetAtt(queue, attribute) = Intrinsic::of(&properties["Queue"]) else {
+        bail!("SQS event {name} must !GetAtt a queue's Arn");
+    };
+    if attribute != "Arn" {
+        bail!("SQS event {name} must use {queue}.Arn");
+    }
+    let report_failures = properties["FunctionResponseTypes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .any(|t| t.as_str() == Some("ReportBatchItemFailures"));
+    Ok(QueueSubscription {
+        queue,
+        batch_size: properties["BatchSize"].as_u64().unwrap_or(10) as usize,
+        report_failures,
+    })
+}
+
+fn queue(name: &str, properties: &Value) -> anyhow::Result<QueueDefinition> {
+    let redrive = &properties["RedrivePolicy"];
+    let redrive = if redrive.is_null() {
+        None
+    } else {
+        let Intrinsic::GetAtt(target, _) = Intrinsic::of(&redrive["deadLetterTargetArn"]) else {
+            bail!("queue {name}: the redrive policy must !GetAtt its dead-letter queue's Arn");
+        };
+        let receives = redrive["maxReceiveCount"]
+            .as_u64()
+            .with_context(|| format!("queue {name}: maxReceiveCount"))?;
+        Some((target, receives as u32))
+    };
+    Ok(QueueDefinition {
+        visibility_timeout: std::time::Duration::from_secs(properties["VisibilityTimeout"].as_u64().unwrap_or(30)),
+        redrive,
+    })
+}
+
 /// An EventBridge `rate(...)` expression as an interval.
 fn rate(expression: &str) -> anyhow::Result<std::time::Duration> {
     let inner = expression
@@ -383,6 +446,14 @@ fn function(name: &str, resource: &Value, global_environment: &Value) -> anyhow:
         .map(|(event_name, event)| stream_subscription(event_name.as_str().unwrap_or_default(), event))
         .collect::<anyhow::Result<_>>()
         .with_context(|| format!("function {name}"))?;
+    let queue_events = properties["Events"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, event)| event["Type"].as_str() == Some("SQS"))
+        .map(|(event_name, event)| queue_subscription(event_name.as_str().unwrap_or_default(), event))
+        .collect::<anyhow::Result<_>>()
+        .with_context(|| format!("function {name}"))?;
     let schedule = properties["Events"]
         .as_mapping()
         .into_iter()
@@ -403,6 +474,7 @@ fn function(name: &str, resource: &Value, global_environment: &Value) -> anyhow:
         environment,
         s3_events,
         stream_events,
+        queue_events,
         schedule,
     })
 }
@@ -488,6 +560,10 @@ impl Template {
                 Some("AWS::DynamoDB::Table") => {
                     let table = table(properties).with_context(|| format!("table {name}"))?;
                     template.tables.insert(name, table);
+                }
+                Some("AWS::SQS::Queue") => {
+                    let queue = queue(&name, properties)?;
+                    template.queues.insert(name, queue);
                 }
                 Some("AWS::S3::Bucket") => {
                     if !properties["BucketName"].is_null() {

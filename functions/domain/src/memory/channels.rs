@@ -39,6 +39,11 @@ impl MemoryChannels {
         lock(&self.failing).insert(to.to_owned());
     }
 
+    /// From now on, what is sent to `to` gets through again.
+    pub fn recover(&self, to: &str) {
+        lock(&self.failing).remove(to);
+    }
+
     /// Everything sent or tried so far, in order.
     pub fn sent(&self) -> Vec<Sent> {
         lock(&self.sent).clone()

@@ -8,6 +8,7 @@ mod controls;
 mod detection;
 mod directory;
 mod links;
+mod queue;
 mod responses;
 
 pub use channels::{FAILING_ATTEMPTS, MemoryChannels, Sent};
@@ -15,6 +16,7 @@ pub use controls::MemoryControls;
 pub use detection::{LABELLED_SIZE, LabelledFrames, MemoryCameras, MemoryDetectionStore, MemoryEvidence, MemoryFrames};
 pub use directory::MemoryDirectory;
 pub use links::MemoryLinks;
+pub use queue::MemoryNotificationQueue;
 pub use responses::MemoryResponses;
 
 use std::sync::{Mutex, MutexGuard};

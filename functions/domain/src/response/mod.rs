@@ -1,7 +1,8 @@
 //! The response to an intrusion: alarm activations and clip requests sent to
 //! devices (pushed and queued for their heartbeat), notifications by the
 //! client's preferences, and the records users read back. The use cases:
-//! [`Responder`] (intrusion opened), [`Heartbeats`] (command handover),
+//! [`Responder`] (intrusion opened), [`Notifier`] (a queued notification sent),
+//! [`Heartbeats`] (command handover),
 //! [`clip_arrived`], [`HealthCheck`] (device health), and [`Responses`] for users.
 
 mod clips;
@@ -9,6 +10,7 @@ mod health;
 mod health_check;
 mod heartbeat;
 mod model;
+mod notify;
 pub mod outbound;
 mod ports;
 mod preferences;
@@ -26,6 +28,7 @@ pub use health::{HealthEvent, HealthNotice};
 pub use health_check::HealthCheck;
 pub use heartbeat::{Heartbeat, Heartbeats};
 pub use model::*;
+pub use notify::{Delivered, Notifier};
 pub use ports::{Claim, NotificationScope, ResponseRecords, ResponseStore};
 pub use preferences::*;
 pub use respond::{ClipWindow, Responder, ResponseReport};

@@ -1,15 +1,18 @@
 //! The ports a response reaches the world through: the channels that carry
 //! signed calls (device pushes, webhooks), e-mail and SMS, each with the one
-//! retry policy; and the signer of upload URLs that devices put clips and
-//! frames to. Adapters: `seccom-outbound` (HTTP, SES, SNS, the local outbox)
-//! and `seccom-aws` (S3 presigning); in memory: [`crate::memory`].
+//! retry policy; the queue notifications wait in, so no recipient waits for
+//! another; and the signer of upload URLs that devices put clips and frames to.
+//! Adapters: `seccom-outbound` (HTTP, SES, SNS, the local outbox) and
+//! `seccom-aws` (SQS, S3 presigning); in memory: [`crate::memory`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
+use super::model::Notification;
 use super::preferences::Channel;
 use crate::error::DomainError;
 
@@ -60,6 +63,26 @@ pub struct Outcome {
 pub trait Channels: Send + Sync {
     /// Sends `outgoing`, retrying by the one policy; `what` names it in the logs.
     async fn send(&self, what: &str, outgoing: Outgoing<'_>) -> Outcome;
+}
+
+/// One notification waiting to be sent: the message of the notification
+/// queue. It carries what was composed when the intrusion opened; the webhook
+/// secret is read when it is sent, so a rotated secret is the one used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedNotification {
+    pub notification: Notification,
+    /// The webhook's JSON body, for a webhook recipient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<serde_json::Value>,
+}
+
+/// Where notifications wait to be sent, one message each, each retried on its
+/// own (SQS with a dead-letter queue, in AWS).
+#[async_trait]
+pub trait NotificationQueue: Send + Sync {
+    /// Queues one notification.
+    async fn enqueue(&self, queued: &QueuedNotification) -> Result<(), DomainError>;
 }
 
 /// What a device uploads to.

@@ -3,12 +3,14 @@
 //! - every alarm of the site gets an activation command;
 //! - the camera gets a clip request for the pre-roll to the post-roll, with a
 //!   signed upload URL that stores the clip once;
-//! - every recipient in the client's preferences who covers the site is notified.
+//! - every recipient in the client's preferences who covers the site gets a
+//!   notification, queued: the [`super::Notifier`] sends each on its own, so a
+//!   slow or broken endpoint delays no alarm and no other recipient.
 //!
 //! Each command and notification is claimed with a conditional write before it
-//! is sent, so a replayed intrusion finds what was done instead of ringing or
-//! notifying twice. Commands are queued for the device's heartbeat before they
-//! are pushed, so a failed push delays a command but never loses it.
+//! is sent or queued, so a replayed intrusion finds what was done instead of
+//! ringing or notifying twice. Commands are queued for the device's heartbeat
+//! before they are pushed, so a failed push delays a command but never loses it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +18,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use futures::future::try_join_all;
 
-use super::outbound::{Channels, Message, Outgoing, Upload, UploadSigner};
+use super::outbound::{Channels, NotificationQueue, Outgoing, QueuedNotification, Upload, UploadSigner};
 use super::{
     Claim, Clip, Command, CommandAction, DeliveredBy, Delivery, Notification, NotificationStatus, Recipient,
     ResponseStore, preferences_of,
@@ -45,8 +47,8 @@ pub struct ClipWindow {
 pub struct ResponseReport {
     pub commands_pushed: u32,
     pub commands_queued: u32,
-    pub notifications_sent: u32,
-    pub notifications_failed: u32,
+    /// Notifications handed to the notification queue.
+    pub notifications_queued: u32,
 }
 
 impl ResponseReport {
@@ -54,8 +56,7 @@ impl ResponseReport {
         Self {
             commands_pushed: self.commands_pushed + other.commands_pushed,
             commands_queued: self.commands_queued + other.commands_queued,
-            notifications_sent: self.notifications_sent + other.notifications_sent,
-            notifications_failed: self.notifications_failed + other.notifications_failed,
+            notifications_queued: self.notifications_queued + other.notifications_queued,
         }
     }
 
@@ -76,13 +77,14 @@ pub struct Responder {
     pub directory: Directory,
     pub store: Arc<dyn ResponseStore>,
     pub channels: Arc<dyn Channels>,
+    pub queue: Arc<dyn NotificationQueue>,
     pub uploads: Arc<dyn UploadSigner>,
     pub clock: Arc<dyn Clock>,
     pub window: ClipWindow,
 }
 
 impl Responder {
-    /// Activates the alarms, requests the clip and notifies, side by side. An
+    /// Activates the alarms, requests the clip and queues the notifications, side by side. An
     /// error means something could not be recorded; doing it again finishes
     /// the job without repeating what was done.
     #[tracing::instrument(skip_all, fields(intrusion = %intrusion.id, site = %intrusion.site_id, camera = %intrusion.camera_id))]
@@ -233,10 +235,7 @@ impl Responder {
             .iter()
             .filter(|recipient| recipient.covers(intrusion.site_id));
         let reports =
-            try_join_all(recipients.map(|recipient| {
-                self.notify_one(intrusion, recipient, &composed, preferences.webhook_secret.as_bytes())
-            }))
-            .await?;
+            try_join_all(recipients.map(|recipient| self.notify_one(intrusion, recipient, &composed))).await?;
         Ok(ResponseReport::sum(reports))
     }
 
@@ -265,12 +264,12 @@ impl Responder {
         })
     }
 
+    /// Claims the notification, then queues it unless an earlier attempt sent it.
     async fn notify_one(
         &self,
         intrusion: &Intrusion,
         recipient: &Recipient,
         composed: &Composed,
-        webhook_key: &[u8],
     ) -> Result<ResponseReport, DomainError> {
         let fresh = Notification {
             id: Notification::id_for(intrusion.id, recipient),
@@ -286,61 +285,24 @@ impl Responder {
             created_at: self.clock.now(),
             sent_at: None,
         };
-        let mut notification = match self.store.claim_notification(&fresh).await? {
+        let notification = match self.store.claim_notification(&fresh).await? {
             Claim::New => fresh,
             Claim::Existing(earlier) if earlier.status == NotificationStatus::Sent => {
                 return Ok(ResponseReport::default());
             }
             Claim::Existing(earlier) => earlier,
         };
-        let outcome = match recipient.channel {
-            super::Channel::Webhook => {
-                let mut payload = composed.webhook.clone();
-                payload["notificationId"] = notification.id.clone().into();
-                let body =
-                    serde_json::to_vec(&payload).map_err(|e| DomainError::unavailable("cannot encode a webhook", e))?;
-                let outgoing = Outgoing::Signed {
-                    url: &recipient.address,
-                    key: webhook_key,
-                    body: &body,
-                };
-                self.channels.send("webhook", outgoing).await
-            }
-            channel => {
-                let message = Message {
-                    id: &notification.id,
-                    channel,
-                    to: &recipient.address,
-                    subject: &notification.subject,
-                    text: &notification.message,
-                    about: ("intrusionId", intrusion.id.to_string()),
-                };
-                self.channels.send("message", Outgoing::Message(message)).await
-            }
-        };
-        notification.attempts += outcome.attempts;
-        let report = match outcome.error {
-            None => {
-                notification.status = NotificationStatus::Sent;
-                notification.sent_at = Some(self.clock.now());
-                notification.last_error = None;
-                tracing::info!(notification = notification.id, channel = ?recipient.channel, "notification sent");
-                ResponseReport {
-                    notifications_sent: 1,
-                    ..Default::default()
-                }
-            }
-            Some(error) => {
-                tracing::error!(notification = notification.id, channel = ?recipient.channel, error, "notification failed after every attempt");
-                notification.status = NotificationStatus::Failed;
-                notification.last_error = Some(error);
-                ResponseReport {
-                    notifications_failed: 1,
-                    ..Default::default()
-                }
-            }
-        };
-        self.store.save_notification(&notification).await?;
-        Ok(report)
+        let webhook = (recipient.channel == super::Channel::Webhook).then(|| {
+            let mut payload = composed.webhook.clone();
+            payload["notificationId"] = notification.id.clone().into();
+            payload
+        });
+        self.queue
+            .enqueue(&QueuedNotification { notification, webhook })
+            .await?;
+        Ok(ResponseReport {
+            notifications_queued: 1,
+            ..Default::default()
+        })
     }
 }

@@ -14,7 +14,9 @@ use crate::detection::Intrusion;
 use crate::directory::{Device, DeviceBody, DeviceEndpoint, DeviceKind, DeviceState, HealthChange};
 use crate::fixtures::{self, staff, start};
 use crate::ids::SiteId;
-use crate::memory::{FAILING_ATTEMPTS, MemoryChannels, MemoryControls, MemoryLinks, MemoryResponses};
+use crate::memory::{
+    FAILING_ATTEMPTS, MemoryChannels, MemoryControls, MemoryLinks, MemoryNotificationQueue, MemoryResponses,
+};
 
 const ALARM_URL: &str = "https://siren.example.com/push";
 const CAMERA_URL: &str = "https://camera.example.com/push";
@@ -24,6 +26,7 @@ struct World {
     directory: Directory,
     store: Arc<MemoryResponses>,
     channels: Arc<MemoryChannels>,
+    queue: Arc<MemoryNotificationQueue>,
     controls: Arc<MemoryControls>,
     clock: Arc<FixedClock>,
     client: Client,
@@ -66,6 +69,7 @@ async fn world() -> World {
         directory,
         store: Arc::new(MemoryResponses::default()),
         channels: Arc::new(MemoryChannels::default()),
+        queue: Arc::new(MemoryNotificationQueue::default()),
         controls: Arc::new(MemoryControls::default()),
         clock,
         client,
@@ -79,6 +83,7 @@ impl World {
             directory: self.directory.clone(),
             store: self.store.clone(),
             channels: self.channels.clone() as Arc<dyn Channels>,
+            queue: self.queue.clone(),
             uploads: Arc::new(MemoryLinks),
             clock: self.clock.clone(),
             window: ClipWindow {
@@ -87,6 +92,24 @@ impl World {
                 grace: TimeDelta::minutes(10),
             },
         }
+    }
+
+    fn notifier(&self) -> Notifier {
+        Notifier {
+            store: self.store.clone(),
+            channels: self.channels.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
+    /// Delivers every queued notification, as the notifier function would.
+    async fn deliver_queued(&self) -> Vec<(String, Delivered)> {
+        let mut delivered = Vec::new();
+        for queued in self.queue.take() {
+            let outcome = self.notifier().deliver(&queued).await.unwrap();
+            delivered.push((queued.notification.recipient.address, outcome));
+        }
+        delivered
     }
 
     fn heartbeats(&self) -> Heartbeats {
@@ -128,10 +151,16 @@ async fn an_intrusion_rings_every_alarm_requests_its_clip_and_tells_the_client()
         ResponseReport {
             commands_pushed: 2,
             commands_queued: 1,
-            notifications_sent: 2,
-            notifications_failed: 0,
+            notifications_queued: 2,
         }
     );
+    assert!(
+        w.channels.sent().iter().all(|s| s.channel.is_none()),
+        "the response sends only device pushes; notifications wait in their queue"
+    );
+    let delivered = w.deliver_queued().await;
+    assert_eq!(delivered.len(), 2);
+    assert!(delivered.iter().all(|(_, d)| *d == Delivered::Sent));
     let records = w.store.records(intrusion.id).await.unwrap();
     assert_eq!(records.deliveries.len(), 3, "two alarms and the camera");
     let clip = records.clip.expect("a clip request");
@@ -169,6 +198,7 @@ async fn a_replayed_intrusion_sends_nothing_twice() {
     let w = world().await;
     let intrusion = w.intrusion();
     w.responder().respond(&intrusion).await.unwrap();
+    w.deliver_queued().await;
     let sent = w.channels.sent().len();
     w.clock.advance(TimeDelta::seconds(30));
     let again = w.responder().respond(&intrusion).await.unwrap();
@@ -186,6 +216,7 @@ async fn a_replayed_intrusion_sends_nothing_twice() {
         "no alarm rang twice, nobody was told twice"
     );
     assert_eq!(w.store.queued(w.bell.id).await.unwrap().len(), 1);
+    assert!(w.queue.take().is_empty(), "nothing sent is queued again");
 }
 
 #[tokio::test]
@@ -193,8 +224,13 @@ async fn only_what_failed_is_tried_again() {
     let w = world().await;
     let intrusion = w.intrusion();
     w.channels.fail("+351912345678");
-    let report = w.responder().respond(&intrusion).await.unwrap();
-    assert_eq!(report.notifications_failed, 1);
+    w.responder().respond(&intrusion).await.unwrap();
+    let queued = w.queue.take();
+    let mut outcomes = Vec::new();
+    for message in &queued {
+        outcomes.push(w.notifier().deliver(message).await.unwrap());
+    }
+    assert_eq!(outcomes.iter().filter(|d| **d == Delivered::Failed).count(), 1);
     let sms = w
         .store
         .records(intrusion.id)
@@ -207,9 +243,52 @@ async fn only_what_failed_is_tried_again() {
     assert_eq!(sms.status, NotificationStatus::Failed);
     assert_eq!(sms.attempts, FAILING_ATTEMPTS);
     assert_eq!(sms.last_error.as_deref(), Some("the endpoint did not accept the call"));
+    for message in &queued {
+        w.notifier().deliver(message).await.unwrap();
+    }
+    assert_eq!(w.sent_to("+351912345678"), 2, "the queue retries the failed SMS");
+    assert_eq!(
+        w.sent_to("owner@example.com"),
+        1,
+        "a redelivered sent e-mail is not sent again"
+    );
     w.responder().respond(&intrusion).await.unwrap();
-    assert_eq!(w.sent_to("+351912345678"), 2, "the failed SMS is tried again");
-    assert_eq!(w.sent_to("owner@example.com"), 1, "the sent e-mail is not");
+    let requeued: Vec<_> = w
+        .queue
+        .take()
+        .into_iter()
+        .map(|q| q.notification.recipient.address)
+        .collect();
+    assert_eq!(
+        requeued,
+        ["+351912345678"],
+        "a replayed intrusion queues only what was not sent"
+    );
+}
+
+#[tokio::test]
+async fn a_notification_retried_by_the_queue_counts_every_attempt_and_ends_sent() {
+    let w = world().await;
+    let intrusion = w.intrusion();
+    w.channels.fail("owner@example.com");
+    w.responder().respond(&intrusion).await.unwrap();
+    let email = w
+        .queue
+        .take()
+        .into_iter()
+        .find(|q| q.notification.recipient.channel == Channel::Email)
+        .unwrap();
+    assert_eq!(w.notifier().deliver(&email).await.unwrap(), Delivered::Failed);
+    w.channels.recover("owner@example.com");
+    w.clock.advance(TimeDelta::minutes(3));
+    assert_eq!(w.notifier().deliver(&email).await.unwrap(), Delivered::Sent);
+    assert_eq!(w.notifier().deliver(&email).await.unwrap(), Delivered::AlreadySent);
+    let stored = w.store.records(intrusion.id).await.unwrap().notifications;
+    let stored = stored.iter().find(|n| n.id == email.notification.id).unwrap();
+    assert_eq!(stored.status, NotificationStatus::Sent);
+    assert_eq!(stored.attempts, FAILING_ATTEMPTS + 1);
+    assert_eq!(stored.last_error, None);
+    assert_eq!(stored.sent_at, Some(start() + TimeDelta::minutes(3)));
 }
 
 #[tokio::test]
@@ -271,6 +350,7 @@ async fn a_webhook_covers_only_its_site_and_is_signed_with_the_clients_secret() 
     w.store.save_preferences(&preferences).await.unwrap();
     let intrusion = w.intrusion();
     w.responder().respond(&intrusion).await.unwrap();
+    w.deliver_queued().await;
     let hook = w.channels.sent().into_iter().find(|s| s.to == WEBHOOK_URL).unwrap();
     let payload: serde_json::Value = serde_json::from_str(&hook.body).unwrap();
     assert_eq!(payload["type"], "intrusion.opened");

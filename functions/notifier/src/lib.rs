@@ -1,0 +1,83 @@
+//! The notifier: triggered by the notification queue, it hands each message to
+//! the core's [`Notifier`] (one notification, sent and recorded) side by side,
+//! so a slow endpoint holds up only its own message, and reports the messages
+//! that failed, so SQS retries them alone and, after the queue's last receive,
+//! moves them to its dead-letter queue.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::future::join_all;
+use seccom_domain::clock::SystemClock;
+use seccom_domain::config::{Config, MissingSetting};
+use seccom_domain::response::outbound::QueuedNotification;
+use seccom_domain::response::{Delivered, Notifier};
+use seccom_outbound::OutboundChannels;
+use seccom_runtime::metrics::Metrics;
+use seccom_runtime::runner::EventFunction;
+
+/// What the function holds between invocations.
+pub struct NotifierFunction {
+    notifier: Notifier,
+    metrics: Metrics,
+}
+
+impl NotifierFunction {
+    /// Connects to the responses table and the channels named in `config`.
+    pub fn new(sdk: &SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
+        let stores = seccom_aws::Stores::new(sdk, config);
+        Ok(Self {
+            notifier: Notifier {
+                store: stores.responses()?,
+                channels: Arc::new(OutboundChannels::from_config(sdk, config)?),
+                clock: Arc::new(SystemClock),
+            },
+            metrics: Metrics::from_config(config, "notifier"),
+        })
+    }
+
+    /// Delivers one message; `None` when it could not be read or recorded (it is retried).
+    async fn deliver(&self, message: &SqsMessage) -> Option<Delivered> {
+        let queued: QueuedNotification = match serde_json::from_str(message.body.as_deref().unwrap_or_default()) {
+            Ok(queued) => queued,
+            Err(error) => {
+                // Retrying cannot make it readable: it goes to the dead-letter queue after its receives.
+                tracing::error!(message = message.message_id, error = %error, "a queued message is not a notification");
+                return None;
+            }
+        };
+        match self.notifier.deliver(&queued).await {
+            Ok(delivered) => Some(delivered),
+            Err(error) => {
+                tracing::error!(notification = queued.notification.id, error = %error, source = ?std::error::Error::source(&error), "the notification's outcome could not be recorded; the queue will retry it");
+                None
+            }
+        }
+    }
+}
+
+impl EventFunction for NotifierFunction {
+    type Event = SqsEvent;
+    type Output = SqsBatchResponse;
+    type Error = std::convert::Infallible;
+
+    /// Delivers every message of the batch side by side and names those to retry.
+    async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, Self::Error> {
+        let outcomes = join_all(event.records.iter().map(|message| self.deliver(message))).await;
+        let count = |wanted: Delivered| outcomes.iter().filter(|o| **o == Some(wanted)).count() as f64;
+        self.metrics.emit(&[
+            ("NotificationsSent", count(Delivered::Sent), "Count"),
+            ("NotificationsFailed", count(Delivered::Failed), "Count"),
+        ]);
+        let mut response = SqsBatchResponse::default();
+        for (message, outcome) in event.records.iter().zip(&outcomes) {
+            if matches!(outcome, None | Some(Delivered::Failed)) {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = message.message_id.clone().unwrap_or_default();
+                response.batch_item_failures.push(failure);
+            }
+        }
+        Ok(response)
+    }
+}
