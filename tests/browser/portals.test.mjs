@@ -122,7 +122,20 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   await phone.click("button:text-is('Save')");
   await phone.waitForURL(`${base}/preferences`);
   assert.equal(await phone.locator("input[value='+442079460123']").count(), 1);
+  const added = phone.locator("fieldset", { has: phone.locator("input[value='+442079460123']") });
+  assert.match(await added.locator(".recipient-status").textContent(), /Awaiting confirmation/, "a new number waits for its link");
   await shot(phone, "client-preferences");
+
+  // Staff vouch for the new number from the client's page in the manager portal.
+  await page.goto(`${base}/manage/clients/${clientId}`);
+  const row = page.locator("tr", { has: page.locator("td:text-is('+442079460123')") });
+  assert.equal(await row.getAttribute("data-status"), "awaitingConfirmation");
+  await row.locator("button:text-is('Verify')").click();
+  await page.waitForURL(`${base}/manage/clients/${clientId}`);
+  assert.equal(
+    await page.locator("tr", { has: page.locator("td:text-is('+442079460123')") }).getAttribute("data-status"),
+    "verifiedByStaff",
+  );
 
   // Nothing of another client by URL, no manager portal, no form without its token.
   const response = await phone.goto(`${base}/intrusions/${foreign.id}`);

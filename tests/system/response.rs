@@ -29,7 +29,9 @@ const SETTINGS: &[(&str, &str)] = &[
     ("DELIVERY_TIMEOUT_MS", "800"),
 ];
 
-/// A webhook receiver that records what it gets, optionally answering late.
+/// A webhook receiver that records what it gets, answers a confirmation
+/// challenge by calling its link back (as a receiver must to be told anything),
+/// and answers every call `delay` late.
 #[derive(Clone, Default)]
 struct Webhooks {
     received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
@@ -44,7 +46,13 @@ impl Webhooks {
             axum::routing::post(move |headers: HeaderMap, body: Bytes| {
                 let recorded = recorded.clone();
                 async move {
-                    recorded.received.lock().unwrap().push((headers, body));
+                    recorded.received.lock().unwrap().push((headers, body.clone()));
+                    let payload: Value = serde_json::from_slice(&body).unwrap_or_default();
+                    if payload["type"] == "recipient.confirmation" {
+                        let link = payload["confirmUrl"].as_str().unwrap_or_default();
+                        // A retried challenge finds its link used: only the first call confirms.
+                        let _ = reqwest::Client::new().post(link).send().await;
+                    }
                     tokio::time::sleep(delay).await;
                     "ok"
                 }
@@ -56,9 +64,52 @@ impl Webhooks {
         (hooks, url)
     }
 
+    /// The intrusion notifications received (challenges aside).
     fn count(&self) -> usize {
-        self.received.lock().unwrap().len()
+        self.intrusion_calls().len()
     }
+
+    fn intrusion_calls(&self) -> Vec<(HeaderMap, Bytes)> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, body)| serde_json::from_slice::<Value>(body).unwrap_or_default()["type"] == "intrusion.opened")
+            .cloned()
+            .collect()
+    }
+}
+
+/// Waits until the client's recipient at `address` has confirmed.
+async fn confirmed(stack: &TestStack, client: &str, address: &str) {
+    stack
+        .eventually(30, "the recipient confirms", || async {
+            let preferences = stack
+                .call(
+                    Method::GET,
+                    &format!("/api/clients/{client}/notification-preferences"),
+                    Some(&stack.admin()),
+                    None,
+                )
+                .await
+                .expect(200);
+            preferences["recipients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["address"] == address && r["status"] == "confirmed")
+                .then_some(())
+        })
+        .await;
+}
+
+/// The intrusion notifications in the outbox (confirmation requests aside).
+fn intrusion_messages(stack: &TestStack) -> Vec<Value> {
+    seccom_local::outbox(stack.data_dir.path())
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.get("intrusionId").is_some())
+        .collect()
 }
 
 /// A JPEG of a test image at 384x288, as a camera would send.
@@ -200,6 +251,34 @@ async fn three_person_frames_ring_the_alarms_archive_the_clip_and_notify_everyon
         .await
         .expect(200);
     let webhook_secret = saved["webhookSecret"].as_str().unwrap().to_owned();
+    let statuses: Vec<&str> = saved["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "verifiedByStaff",
+            "verifiedByStaff",
+            "awaitingConfirmation",
+            "awaitingConfirmation",
+            "awaitingConfirmation"
+        ],
+        "the client's own contacts are verified; new ones await confirmation"
+    );
+    // The webhook answers its challenge; staff vouch for the police; the other site's administrator never confirms.
+    confirmed(&stack, &premises.client, &hook_url).await;
+    stack
+        .call(
+            Method::POST,
+            &format!("/api/clients/{}/recipients/verify", premises.client),
+            Some(&stack.admin()),
+            Some(json!({ "channel": "sms", "address": "+44 20 7946 0999" })),
+        )
+        .await
+        .expect(200);
 
     // Frames: quiet, then four with a person, then quiet again; played once at 4 fps.
     let work = tempfile::tempdir().unwrap();
@@ -291,12 +370,22 @@ async fn three_person_frames_ring_the_alarms_archive_the_clip_and_notify_everyon
             .iter()
             .all(|n| n["status"] == "sent" && n["attempts"] == 1)
     );
-    let outbox = seccom_local::outbox(stack.data_dir.path()).unwrap();
+    let outbox = intrusion_messages(&stack);
     assert_eq!(outbox.len(), 3, "{outbox:?}");
     assert!(outbox.iter().any(|m| m["to"] == "+442079460999"));
+    let requests: Vec<Value> = seccom_local::outbox(stack.data_dir.path())
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.get("intrusionId").is_none())
+        .collect();
+    assert!(
+        requests.iter().any(|m| m["to"] == "admin@elsewhere.example"
+            && m["message"].as_str().unwrap().contains("/api/recipient-confirmations/")),
+        "new addresses are sent a confirmation link: {requests:?}"
+    );
     assert_eq!(webhooks.count(), 1);
     {
-        let received = webhooks.received.lock().unwrap();
+        let received = webhooks.intrusion_calls();
         let (headers, body) = &received[0];
         let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_owned();
         signing::verify(
@@ -332,7 +421,7 @@ async fn three_person_frames_ring_the_alarms_archive_the_clip_and_notify_everyon
     assert_eq!(replayed["commands"], detail["commands"]);
     assert_eq!(replayed["notifications"], detail["notifications"]);
     assert_eq!(webhooks.count(), 1);
-    assert_eq!(seccom_local::outbox(stack.data_dir.path()).unwrap().len(), 3);
+    assert_eq!(intrusion_messages(&stack).len(), 3);
     assert_eq!(lines(&activations).len(), 1);
 }
 
@@ -373,6 +462,8 @@ async fn failed_deliveries_are_retried_recorded_and_never_block_the_alarms() {
         )
         .await
         .expect(200);
+    // It confirms on its challenge, even though it answers the call too late.
+    confirmed(&stack, &premises.client, &slow_url).await;
     // The camera's endpoint never answers; the alarm's refuses connections.
     let camera = DeviceLink::new(&stack.url(""), &premises.camera.0, &premises.camera.1);
     camera
@@ -503,6 +594,8 @@ async fn a_slow_webhook_of_one_client_delays_no_other_clients_alarm_or_notificat
     let (other_hooks, other_url) = Webhooks::serve(Duration::ZERO).await;
     webhook_only(&stack, &slow.client, &slow_url).await;
     webhook_only(&stack, &other.client, &other_url).await;
+    confirmed(&stack, &slow.client, &slow_url).await;
+    confirmed(&stack, &other.client, &other_url).await;
     let (stop, stopped) = watch::channel(false);
     let activations = tempfile::NamedTempFile::new().unwrap().into_temp_path();
     let alarm_options = device(&stack, &other.alarm);

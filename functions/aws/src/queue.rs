@@ -1,11 +1,14 @@
-//! The notification queue on SQS: one message per notification, its body the
-//! queued notification as JSON. The queue's redrive policy (in the template)
+//! The notification queue on SQS: one message per notification or confirmation
+//! request, its body the queued message as JSON. The queue's redrive policy (in the template)
 //! retries each message on its own and sets it aside after its last receive.
 
 use async_trait::async_trait;
-use seccom_domain::config::{Config, MissingSetting, NOTIFICATION_QUEUE_URL};
+use std::sync::Arc;
+
+use seccom_domain::config::{Config, MissingSetting, NOTIFICATION_QUEUE_URL, PUBLIC_BASE_URL};
+use seccom_domain::response::ConfirmationSender;
 use seccom_domain::error::DomainError;
-use seccom_domain::response::outbound::{NotificationQueue, QueuedNotification};
+use seccom_domain::response::outbound::{NotificationQueue, Queued};
 
 /// The core's [`NotificationQueue`] on an SQS queue.
 #[derive(Clone)]
@@ -26,9 +29,9 @@ impl SqsNotificationQueue {
 
 #[async_trait]
 impl NotificationQueue for SqsNotificationQueue {
-    async fn enqueue(&self, queued: &QueuedNotification) -> Result<(), DomainError> {
+    async fn enqueue(&self, queued: &Queued) -> Result<(), DomainError> {
         let body =
-            serde_json::to_string(queued).map_err(|e| DomainError::unavailable("cannot encode a notification", e))?;
+            serde_json::to_string(queued).map_err(|e| DomainError::unavailable("cannot encode a queued message", e))?;
         self.sqs
             .send_message()
             .queue_url(&self.url)
@@ -38,4 +41,13 @@ impl NotificationQueue for SqsNotificationQueue {
             .map_err(|e| DomainError::unavailable("cannot queue a notification", e))?;
         Ok(())
     }
+}
+
+/// Where a function that saves preferences sends new recipients' confirmation
+/// requests: the notification queue, with links on `PUBLIC_BASE_URL`.
+pub fn confirmation_sender(sdk: &aws_config::SdkConfig, config: &Config) -> Result<ConfirmationSender, MissingSetting> {
+    Ok(ConfirmationSender {
+        queue: Arc::new(SqsNotificationQueue::from_config(sdk, config)?),
+        base_url: config.required(PUBLIC_BASE_URL)?.trim_end_matches('/').to_owned(),
+    })
 }

@@ -9,6 +9,7 @@
 //! | `INTRUSION#<id>` | `NOTIFICATION#<id>` | a notification (indexed by client and for staff) |
 //! | `DEVICE#<id>` | `COMMAND#<command id>` | a command waiting for the device's heartbeat |
 //! | `CLIENT#<id>` | `PREFERENCES` | notification preferences |
+//! | `CONFIRMATION#<sha-256 of the token>` | `CONFIRMATION` | a confirmation link not followed yet (expires by TTL) |
 //!
 //! Every first write is conditional, so a retried stream batch finds what an
 //! earlier attempt did instead of doing it again.
@@ -23,7 +24,7 @@ use seccom_domain::ids::{ClientId, DeviceId, IntrusionId};
 use seccom_domain::page::{Page, PageRequest};
 use seccom_domain::response::{
     Claim, Clip, Command, DeliveredBy, Delivery, HealthEvent, Notification, NotificationPreferences, NotificationScope,
-    ResponseRecords, ResponseStore,
+    PendingConfirmation, ResponseRecords, ResponseStore,
 };
 
 use crate::dynamo::page_token::{self, ListKey};
@@ -436,6 +437,38 @@ impl ResponseStore for ResponseTable {
             preferences,
         )?;
         self.table.put(item, "save notification preferences").await
+    }
+
+    async fn save_confirmation(&self, token_sha256: &str, pending: &PendingConfirmation) -> Result<(), DomainError> {
+        let mut item = Self::item(
+            format!("CONFIRMATION#{token_sha256}"),
+            "CONFIRMATION".into(),
+            pending,
+        )?;
+        item.insert("expiresAt".into(), n(pending.expires_at.timestamp()));
+        self.table.put(item, "save a confirmation request").await
+    }
+
+    /// Deletes the request and answers what was deleted, so a link works once.
+    async fn take_confirmation(&self, token_sha256: &str) -> Result<Option<PendingConfirmation>, DomainError> {
+        let output = self
+            .table
+            .db
+            .delete_item()
+            .table_name(&self.table.name)
+            .set_key(Some(key(format!("CONFIRMATION#{token_sha256}"), "CONFIRMATION")))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable("take a confirmation request"))?;
+        output
+            .attributes
+            .map(|item| {
+                serde_dynamo::from_item::<_, Stored<PendingConfirmation>>(item)
+                    .map(|stored| stored.record)
+                    .map_err(unavailable("decode a confirmation request"))
+            })
+            .transpose()
     }
 
     /// Saves first preferences unless someone saved some meanwhile; returns what is stored.

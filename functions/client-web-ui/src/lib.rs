@@ -118,7 +118,7 @@ async fn overview(State(state): State<PortalState>, Signed(user): Signed<ClientU
 
 /// The portal's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
-    let state = PortalState::new(sdk, config)?;
+    let state = PortalState::new(sdk, config)?.saving_preferences(sdk, config)?;
     let routes = Router::new()
         .route("/", get(overview))
         .route("/preferences", get(preferences::show).post(preferences::save))

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use seccom_domain::directory::Site;
 use seccom_domain::error::DomainError;
-use seccom_domain::response::{NotificationPreferences, PreferencesBody, Recipient};
+use seccom_domain::response::{NotificationPreferences, PreferencesBody, Recipient, RecipientStatus};
 use seccom_domain::values::FieldError;
 use seccom_web::page::field_error;
 use seccom_web::{CsrfToken, Form, PageError, PortalState, Signed};
@@ -24,6 +24,20 @@ struct Row {
     channel: String,
     address: String,
     site_id: String,
+    /// As saved; `None` for rows not saved yet.
+    status: Option<RecipientStatus>,
+}
+
+/// What a recipient's status means to the person reading the form.
+fn status_text(status: RecipientStatus) -> &'static str {
+    match status {
+        RecipientStatus::AwaitingConfirmation => {
+            "Awaiting confirmation: we sent this address a link (a webhook: a signed challenge to POST back). \
+             Nothing is sent to it until it confirms."
+        }
+        RecipientStatus::Confirmed => "Confirmed by the recipient.",
+        RecipientStatus::VerifiedByStaff => "Verified by SecCom.",
+    }
 }
 
 const ROLES: [(&str, &str); 3] = [
@@ -47,6 +61,7 @@ impl From<&Recipient> for Row {
             channel: wire_name(recipient.channel),
             address: recipient.address.clone(),
             site_id: recipient.site_id.map(|s| s.to_string()).unwrap_or_default(),
+            status: Some(recipient.status),
         }
     }
 }
@@ -54,12 +69,16 @@ impl From<&Recipient> for Row {
 fn form(csrf: &CsrfToken, sites: &[Site], rows: &[Row], errors: &[FieldError], secret: &str) -> Markup {
     html! {
         h1 { "Who is told about an intrusion" }
-        p { "Each row is one recipient. Leave an address empty to remove its row." }
+        p { "Each row is one recipient. Leave an address empty to remove its row. A new address is sent a link \
+            to confirm first; SecCom staff can verify police and building administrators for you." }
         form.stack method="post" action="/preferences" {
             (csrf.field())
             @for (index, row) in rows.iter().enumerate() {
                 fieldset {
                     legend { "Recipient " (index + 1) }
+                    @if let Some(status) = row.status {
+                        p.recipient-status data-status=(wire_name(status)) { (status_text(status)) }
+                    }
                     label { "Who"
                         select name="role" {
                             @for (value, label) in ROLES { option value=(value) selected[row.role == value] { (label) } }

@@ -36,6 +36,8 @@ pub const METRICS_FILE: &str = "METRICS_FILE";
 pub const OUTBOX_DIR: &str = "OUTBOX_DIR";
 /// The SES identity e-mail notifications are sent from.
 pub const NOTIFY_EMAIL_FROM: &str = "NOTIFY_EMAIL_FROM";
+/// The site's public URL, which links sent to people start with (`https://seccom.example.com`).
+pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
 /// The URL of the queue notifications wait in (SQS).
 pub const NOTIFICATION_QUEUE_URL: &str = "NOTIFICATION_QUEUE_URL";
 /// How long one push or webhook attempt may take, in milliseconds (default 5000).

@@ -1,7 +1,7 @@
 //! The Intrusion Management API: the intrusions of the caller's sites (all of
 //! them for SecCom staff) with what the response to each did, their
-//! acknowledgement and resolution, notifications, and each client's
-//! notification preferences.
+//! acknowledgement and resolution, notifications, each client's notification
+//! preferences, and the confirmation links new recipients are sent.
 
 mod routes;
 
@@ -34,9 +34,11 @@ pub struct AppState {
     title = "SecCom Intrusion Management API",
     description = "Intrusions (bursts of person frames of one camera) of the caller's sites, what the response to \
                    each did (alarm activations, the clip, notifications), their acknowledgement and resolution, and \
-                   notification preferences. Reached through the ALB on `/api/intrusions*`, `/api/notifications` \
-                   and `/api/clients/*/notification-preferences` with a Cognito ID token. Every error is an RFC 9457 \
-                   problem document.",
+                   notification preferences with their recipients' confirmation. Reached through the ALB on \
+                   `/api/intrusions*`, `/api/notifications`, `/api/health-events`, \
+                   `/api/clients/*/notification-preferences` and `/api/clients/*/recipients/verify` with a Cognito \
+                   ID token, and on `/api/recipient-confirmations/*` with the link's token alone. Every error is an \
+                   RFC 9457 problem document.",
     version = "1.0.0"
 ))]
 struct ApiDoc;
@@ -53,6 +55,8 @@ fn router() -> OpenApiRouter<AppState> {
             routes::notifications::preferences,
             routes::notifications::set_preferences
         ))
+        .routes(routes!(routes::confirmations::verify))
+        .routes(routes!(routes::confirmations::show, routes::confirmations::confirm))
 }
 
 /// The API's OpenAPI description.
@@ -67,8 +71,9 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let stores = seccom_aws::Stores::new(sdk, config);
     let directory = stores.directory()?;
     let intrusions = Intrusions::new(directory.clone(), stores.detection()?);
-    let responses =
-        Responses::new(directory, intrusions.clone(), stores.responses()?).with_destinations(config.destinations());
+    let responses = Responses::new(directory, intrusions.clone(), stores.responses()?)
+        .with_destinations(config.destinations())
+        .with_confirmations(seccom_aws::confirmation_sender(sdk, config)?);
     let state = AppState {
         intrusions,
         responses,

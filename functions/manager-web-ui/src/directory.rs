@@ -163,6 +163,7 @@ async fn client_page(
         token: None,
     };
     let sites = state.directory.list_sites(&staff.0, Some(id), request).await?;
+    let preferences = state.responses.preferences(&staff.0, id).await?;
     Ok(page(
         staff,
         client.name.as_str(),
@@ -187,6 +188,7 @@ async fn client_page(
                 label { "Address" input type="text" name="address" value=(input.site_form.address) required; (field_error(input.site_errors, "address")) }
                 button type="submit" { "Add site" }
             }
+            (crate::recipients::section(id, &preferences, csrf))
             h2 { "Client details" }
             form.stack method="post" action=(format!("/manage/clients/{id}")) {
                 (csrf.field())
@@ -203,7 +205,7 @@ async fn client_page(
     ))
 }
 
-fn client_id(raw: &str) -> Result<ClientId, PageError> {
+pub(crate) fn client_id(raw: &str) -> Result<ClientId, PageError> {
     raw.parse().map_err(|_| not_found("client"))
 }
 

@@ -4,6 +4,7 @@
 //! goes through the same domain use cases as the Sites Management API.
 
 mod directory;
+mod recipients;
 
 use aws_config::SdkConfig;
 use axum::Router;
@@ -124,6 +125,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
             get(directory::client).post(directory::update_client),
         )
         .route("/manage/clients/{id}/delete", post(directory::delete_client))
+        .route("/manage/clients/{id}/recipients/verify", post(recipients::verify))
         .route("/manage/clients/{id}/sites", post(directory::create_site))
         .route("/manage/sites/{id}", get(directory::site))
         .route("/manage/sites/{id}/delete", post(directory::delete_site))

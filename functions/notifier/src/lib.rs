@@ -1,5 +1,6 @@
 //! The notifier: triggered by the notification queue, it hands each message to
-//! the core's [`Notifier`] (one notification, sent and recorded) side by side,
+//! the core's [`Notifier`] (one notification sent and recorded, or one new
+//! recipient asked to confirm) side by side,
 //! so a slow endpoint holds up only its own message, and reports the messages
 //! that failed, so SQS retries them alone and, after the queue's last receive,
 //! moves them to its dead-letter queue.
@@ -11,7 +12,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMe
 use futures::future::join_all;
 use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, MissingSetting};
-use seccom_domain::response::outbound::QueuedNotification;
+use seccom_domain::response::outbound::Queued;
 use seccom_domain::response::{Delivered, Notifier};
 use seccom_outbound::OutboundChannels;
 use seccom_runtime::metrics::Metrics;
@@ -39,18 +40,18 @@ impl NotifierFunction {
 
     /// Delivers one message; `None` when it could not be read or recorded (it is retried).
     async fn deliver(&self, message: &SqsMessage) -> Option<Delivered> {
-        let queued: QueuedNotification = match serde_json::from_str(message.body.as_deref().unwrap_or_default()) {
+        let queued: Queued = match serde_json::from_str(message.body.as_deref().unwrap_or_default()) {
             Ok(queued) => queued,
             Err(error) => {
                 // Retrying cannot make it readable: it goes to the dead-letter queue after its receives.
-                tracing::error!(message = message.message_id, error = %error, "a queued message is not a notification");
+                tracing::error!(message = message.message_id, error = %error, "a queued message is not a notification or confirmation request");
                 return None;
             }
         };
         match self.notifier.deliver(&queued).await {
             Ok(delivered) => Some(delivered),
             Err(error) => {
-                tracing::error!(notification = queued.notification.id, error = %error, source = ?std::error::Error::source(&error), "the notification's outcome could not be recorded; the queue will retry it");
+                tracing::error!(message = message.message_id, error = %error, source = ?std::error::Error::source(&error), "the outcome could not be recorded; the queue will retry the message");
                 None
             }
         }

@@ -55,6 +55,19 @@ impl PortalState {
 }
 
 impl PortalState {
+    /// The same state, able to save preferences: new recipients are sent their
+    /// confirmation requests through the notification queue.
+    pub fn saving_preferences(
+        mut self,
+        sdk: &aws_config::SdkConfig,
+        config: &Config,
+    ) -> Result<Self, MissingSetting> {
+        self.responses = self
+            .responses
+            .with_confirmations(seccom_aws::confirmation_sender(sdk, config)?);
+        Ok(self)
+    }
+
     /// Every site of a client (or, for staff with no client, of every client), by name.
     pub async fn all_sites(&self, who: &Principal, client: Option<ClientId>) -> Result<Vec<Site>, DomainError> {
         let mut sites = Vec::new();

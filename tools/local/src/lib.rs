@@ -95,6 +95,7 @@ impl Endpoints {
             ("AWS_ENDPOINT_URL_S3", format!("http://{}", self.s3)),
             ("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", format!("http://{}", self.dynamodb)),
             ("AWS_ENDPOINT_URL_SQS", format!("http://{}", self.sqs)),
+            (seccom_domain::config::PUBLIC_BASE_URL, format!("http://{}", self.alb)),
             (seccom_domain::config::OUTBOX_DIR, self.outbox.display().to_string()),
             (seccom_domain::config::METRICS_FILE, self.metrics.display().to_string()),
             ("AWS_REGION", REGION.to_owned()),

@@ -349,12 +349,19 @@ pub async fn serve_sqs(State(queues): State<Arc<Queues>>, headers: http::HeaderM
 mod tests {
     use super::*;
 
-    fn queues(visibility: u64) -> Arc<Queues> {
+    /// The visibility timeout of the test queue: short, so a test waits it out.
+    const VISIBILITY: Duration = Duration::from_millis(100);
+
+    async fn wait_out_visibility() {
+        tokio::time::sleep(VISIBILITY + Duration::from_millis(50)).await;
+    }
+
+    fn queues() -> Arc<Queues> {
         let definitions = BTreeMap::from([
             (
                 "Work".to_owned(),
                 QueueDefinition {
-                    visibility_timeout: Duration::from_secs(visibility),
+                    visibility_timeout: VISIBILITY,
                     redrive: Some(("Dead".to_owned(), 2)),
                 },
             ),
@@ -369,30 +376,30 @@ mod tests {
         Queues::new(&definitions, Arc::new(Iam::default()))
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_received_message_is_hidden_comes_back_and_after_its_last_receive_is_dead_lettered() {
-        let queues = queues(60);
+        let queues = queues();
         queues.send("Work", "hello").unwrap();
         let first = queues.receive("Work", 10);
         assert_eq!((first.len(), first[0].receives), (1, 1));
         assert!(queues.receive("Work", 10).is_empty(), "hidden while in flight");
-        tokio::time::advance(Duration::from_secs(61)).await;
+        wait_out_visibility().await;
         let second = queues.receive("Work", 10);
         assert_eq!(second[0].receives, 2, "back after the visibility timeout");
         assert!(
             !queues.delete("Work", &first[0].receipt),
             "an old receipt deletes nothing"
         );
-        tokio::time::advance(Duration::from_secs(61)).await;
+        wait_out_visibility().await;
         assert!(queues.receive("Work", 10).is_empty(), "received twice: moved");
         assert_eq!(queues.depth("Work"), (0, 0));
         assert_eq!(queues.depth("Dead"), (1, 0));
         assert_eq!(queues.receive("Dead", 10)[0].body, "hello");
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_deleted_message_is_gone_and_others_are_untouched() {
-        let queues = queues(60);
+    #[test]
+    fn a_deleted_message_is_gone_and_others_are_untouched() {
+        let queues = queues();
         queues.send("Work", "one").unwrap();
         queues.send("Work", "two").unwrap();
         let received = queues.receive("Work", 1);

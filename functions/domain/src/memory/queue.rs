@@ -7,24 +7,24 @@ use async_trait::async_trait;
 
 use super::{lock, round_trip};
 use crate::error::DomainError;
-use crate::response::outbound::{NotificationQueue, QueuedNotification};
+use crate::response::outbound::{NotificationQueue, Queued};
 
 /// A queue that keeps what is sent to it.
 #[derive(Default)]
 pub struct MemoryNotificationQueue {
-    waiting: Mutex<Vec<QueuedNotification>>,
+    waiting: Mutex<Vec<Queued>>,
 }
 
 impl MemoryNotificationQueue {
     /// Takes every waiting message, oldest first.
-    pub fn take(&self) -> Vec<QueuedNotification> {
+    pub fn take(&self) -> Vec<Queued> {
         std::mem::take(&mut *lock(&self.waiting))
     }
 }
 
 #[async_trait]
 impl NotificationQueue for MemoryNotificationQueue {
-    async fn enqueue(&self, queued: &QueuedNotification) -> Result<(), DomainError> {
+    async fn enqueue(&self, queued: &Queued) -> Result<(), DomainError> {
         round_trip().await;
         lock(&self.waiting).push(queued.clone());
         Ok(())

@@ -15,7 +15,7 @@ use crate::ids::{ClientId, DeviceId, IntrusionId};
 use crate::page::{Page, PageRequest};
 use crate::response::{
     Claim, Clip, Command, DeliveredBy, Delivery, HealthEvent, Notification, NotificationPreferences, NotificationScope,
-    ResponseRecords, ResponseStore,
+    PendingConfirmation, ResponseRecords, ResponseStore,
 };
 
 #[derive(Default)]
@@ -28,6 +28,8 @@ struct Records {
     notifications: BTreeMap<String, Notification>,
     health: Vec<HealthEvent>,
     preferences: HashMap<ClientId, NotificationPreferences>,
+    /// By the SHA-256 of their token.
+    confirmations: HashMap<String, PendingConfirmation>,
 }
 
 /// Responses, command queues, preferences and health events, in memory.
@@ -228,6 +230,19 @@ impl ResponseStore for MemoryResponses {
             .preferences
             .insert(preferences.client_id, preferences.clone());
         Ok(())
+    }
+
+    async fn save_confirmation(&self, token_sha256: &str, pending: &PendingConfirmation) -> Result<(), DomainError> {
+        round_trip().await;
+        lock(&self.records)
+            .confirmations
+            .insert(token_sha256.to_owned(), pending.clone());
+        Ok(())
+    }
+
+    async fn take_confirmation(&self, token_sha256: &str) -> Result<Option<PendingConfirmation>, DomainError> {
+        round_trip().await;
+        Ok(lock(&self.records).confirmations.remove(token_sha256))
     }
 
     async fn create_preferences(

@@ -14,6 +14,7 @@ mod notify;
 pub mod outbound;
 mod ports;
 mod preferences;
+mod recipients;
 mod respond;
 pub mod signing;
 
@@ -29,8 +30,9 @@ pub use health_check::HealthCheck;
 pub use heartbeat::{Heartbeat, Heartbeats};
 pub use model::*;
 pub use notify::{Delivered, Notifier};
-pub use ports::{Claim, NotificationScope, ResponseRecords, ResponseStore};
+pub use ports::{Claim, NotificationScope, PendingConfirmation, ResponseRecords, ResponseStore};
 pub use preferences::*;
+pub use recipients::{ConfirmationSender, VerifyBody, is_confirmation_token};
 pub use respond::{ClipWindow, Responder, ResponseReport};
 
 use crate::auth::Principal;
@@ -56,6 +58,7 @@ pub struct Responses {
     intrusions: Intrusions,
     store: Arc<dyn ResponseStore>,
     destinations: Destinations,
+    confirmations: Option<ConfirmationSender>,
 }
 
 fn new_webhook_secret() -> String {
@@ -77,6 +80,7 @@ impl Responses {
             intrusions,
             store,
             destinations: Destinations::default(),
+            confirmations: None,
         }
     }
 
@@ -121,7 +125,8 @@ impl Responses {
         self
     }
 
-    /// Replaces a client's recipients; staff or the client's own users may.
+    /// Replaces a client's recipients; staff or the client's own users may. A
+    /// new recipient is told nothing until it confirms (see [`recipients`]).
     pub async fn set_preferences(
         &self,
         who: &Principal,
@@ -129,7 +134,7 @@ impl Responses {
         body: PreferencesBody,
     ) -> Result<NotificationPreferences, DomainError> {
         let client = self.directory.get_client(who, client).await?;
-        let recipients = body.parse(self.destinations)?;
+        let mut recipients = body.parse(self.destinations)?;
         let mut errors = FieldErrors::default();
         for (index, recipient) in recipients.iter().enumerate() {
             if let Some(site) = recipient.site_id {
@@ -148,12 +153,14 @@ impl Responses {
         }
         errors.finish().map_err(DomainError::Invalid)?;
         let current = preferences_of(self.store.as_ref(), &client).await?;
+        let requests = Self::statuses(&client, &current, &mut recipients);
         let preferences = NotificationPreferences {
             recipients,
             updated_at: Some(Utc::now()),
             ..current
         };
         self.store.save_preferences(&preferences).await?;
+        self.request_confirmations(client.id, &requests).await?;
         Ok(preferences)
     }
 }
@@ -184,6 +191,10 @@ pub async fn preferences_of(
 }
 
 #[cfg(test)]
+mod recipients_tests;
+#[cfg(test)]
 mod respond_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod world;

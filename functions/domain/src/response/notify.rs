@@ -1,13 +1,14 @@
-//! Queued notification → sent: the notifier function hands each message of the
+//! Queued message → sent: the notifier function hands each message of the
 //! notification queue to [`Notifier::deliver`], one recipient at a time, so a
 //! slow webhook holds up only its own message. A notification already sent is
 //! not sent again (the queue delivers at least once); a failure is recorded on
 //! the notification and reported, so the queue retries that message alone and,
-//! after its last receive, sets it aside in the dead-letter queue.
+//! after its last receive, sets it aside in the dead-letter queue. Confirmation
+//! requests to new recipients travel the same way.
 
 use std::sync::Arc;
 
-use super::outbound::{Channels, Message, Outgoing, QueuedNotification};
+use super::outbound::{Channels, ConfirmationRequest, Message, Outgoing, Queued, QueuedNotification};
 use super::{Channel, Claim, Notification, NotificationStatus, ResponseStore};
 use crate::clock::Clock;
 use crate::error::DomainError;
@@ -39,10 +40,18 @@ const NO_WEBHOOK_SECRET: &str = "the client's notification settings were removed
 const NO_WEBHOOK_BODY: &str = "the queued webhook had no body";
 
 impl Notifier {
-    /// Sends one queued notification and records the outcome. An error means
-    /// the outcome could not be recorded; the message is then retried too.
+    /// Sends one queued message. An error means its outcome could not be
+    /// recorded; the message is then retried too.
+    pub async fn deliver(&self, queued: &Queued) -> Result<Delivered, DomainError> {
+        match queued {
+            Queued::Notification(notification) => self.notify(notification).await,
+            Queued::Confirmation(request) => self.ask_to_confirm(request).await,
+        }
+    }
+
+    /// Sends one intrusion notification and records the outcome.
     #[tracing::instrument(skip_all, fields(notification = %queued.notification.id, intrusion = %queued.notification.intrusion_id))]
-    pub async fn deliver(&self, queued: &QueuedNotification) -> Result<Delivered, DomainError> {
+    async fn notify(&self, queued: &QueuedNotification) -> Result<Delivered, DomainError> {
         let mut notification = match self.store.claim_notification(&queued.notification).await? {
             Claim::New => queued.notification.clone(),
             Claim::Existing(earlier) if earlier.status == NotificationStatus::Sent => {
@@ -69,6 +78,59 @@ impl Notifier {
         };
         self.store.save_notification(&notification).await?;
         Ok(delivered)
+    }
+
+    /// Sends a new recipient its confirmation link: a message, or for a webhook
+    /// a challenge signed with the client's secret, whose link it calls back.
+    #[tracing::instrument(skip_all, fields(client = %request.client_id, channel = ?request.channel))]
+    async fn ask_to_confirm(&self, request: &ConfirmationRequest) -> Result<Delivered, DomainError> {
+        let outcome = match request.channel {
+            Channel::Webhook => {
+                let Some(preferences) = self.store.preferences(request.client_id).await? else {
+                    tracing::warn!("the client's notification settings were removed; no challenge sent");
+                    return Ok(Delivered::AlreadySent);
+                };
+                let body = serde_json::to_vec(&serde_json::json!({
+                    "type": "recipient.confirmation",
+                    "clientId": request.client_id,
+                    "confirmUrl": request.link,
+                    "instructions": "POST to confirmUrl to receive SecCom intrusion notifications at this address.",
+                }))
+                .map_err(|e| DomainError::unavailable("cannot encode a challenge", e))?;
+                let outgoing = Outgoing::Signed {
+                    url: &request.address,
+                    key: preferences.webhook_secret.as_bytes(),
+                    body: &body,
+                };
+                self.channels.send("webhook challenge", outgoing).await
+            }
+            channel => {
+                let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, request.link.as_bytes());
+                let id = format!("confirm-{}", &crate::credential::to_hex(digest.as_ref())[..16]);
+                let text = format!(
+                    "This address was added to receive SecCom intrusion alerts. To receive them, open {} \
+                     within 7 days and confirm. If you did not expect this, ignore this message: nothing \
+                     will be sent to you.",
+                    request.link
+                );
+                let message = Message {
+                    id: &id,
+                    channel,
+                    to: &request.address,
+                    subject: "Confirm SecCom intrusion alerts",
+                    text: &text,
+                    about: ("clientId", request.client_id.to_string()),
+                };
+                self.channels.send("confirmation request", Outgoing::Message(message)).await
+            }
+        };
+        Ok(match outcome.error {
+            None => Delivered::Sent,
+            Some(error) => {
+                tracing::warn!(error, "the confirmation request failed; the queue will retry it");
+                Delivered::Failed
+            }
+        })
     }
 
     /// Sends by the recipient's channel: the attempts made and the failure users read, if any.

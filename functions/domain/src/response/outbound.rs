@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::model::Notification;
 use super::preferences::Channel;
 use crate::error::DomainError;
+use crate::ids::ClientId;
 
 /// One e-mail or SMS.
 #[derive(Clone, Debug)]
@@ -77,12 +78,45 @@ pub struct QueuedNotification {
     pub webhook: Option<serde_json::Value>,
 }
 
+/// A request to a new recipient to confirm it wants intrusion notifications: a
+/// link to follow (e-mail, SMS), or a signed challenge whose link the webhook
+/// calls back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfirmationRequest {
+    pub client_id: ClientId,
+    pub channel: Channel,
+    pub address: String,
+    /// The one-time confirmation link.
+    pub link: String,
+}
+
+/// One message of the notification queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Queued {
+    /// An intrusion notification.
+    Notification(QueuedNotification),
+    /// A confirmation request to a new recipient.
+    Confirmation(ConfirmationRequest),
+}
+
+impl Queued {
+    /// Where the message goes.
+    pub fn address(&self) -> &str {
+        match self {
+            Self::Notification(queued) => &queued.notification.recipient.address,
+            Self::Confirmation(request) => &request.address,
+        }
+    }
+}
+
 /// Where notifications wait to be sent, one message each, each retried on its
 /// own (SQS with a dead-letter queue, in AWS).
 #[async_trait]
 pub trait NotificationQueue: Send + Sync {
-    /// Queues one notification.
-    async fn enqueue(&self, queued: &QueuedNotification) -> Result<(), DomainError>;
+    /// Queues one message.
+    async fn enqueue(&self, queued: &Queued) -> Result<(), DomainError>;
 }
 
 /// What a device uploads to.

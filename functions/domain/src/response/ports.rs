@@ -7,10 +7,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::health::HealthEvent;
 use super::model::{Clip, Command, DeliveredBy, Delivery, Notification};
-use super::preferences::NotificationPreferences;
+use super::preferences::{Channel, NotificationPreferences};
 use crate::error::DomainError;
 use crate::ids::{ClientId, DeviceId, IntrusionId};
 use crate::page::{Page, PageRequest};
@@ -32,6 +33,17 @@ pub struct ResponseRecords {
     pub clip: Option<Clip>,
     /// Notifications in the order they were created.
     pub notifications: Vec<Notification>,
+}
+
+/// A confirmation link sent to a new recipient and not followed yet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingConfirmation {
+    pub client_id: ClientId,
+    pub channel: Channel,
+    pub address: String,
+    /// After this the link no longer works (the store may forget it).
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Which client's records a list covers.
@@ -94,6 +106,12 @@ pub trait ResponseStore: Send + Sync {
     async fn preferences(&self, client: ClientId) -> Result<Option<NotificationPreferences>, DomainError>;
     /// Saves a client's notification preferences.
     async fn save_preferences(&self, preferences: &NotificationPreferences) -> Result<(), DomainError>;
+    /// Keeps a confirmation request under the SHA-256 of its link's token (hex).
+    async fn save_confirmation(&self, token_sha256: &str, pending: &PendingConfirmation) -> Result<(), DomainError>;
+    /// Removes and answers the confirmation request kept under `token_sha256`:
+    /// a link works once.
+    async fn take_confirmation(&self, token_sha256: &str) -> Result<Option<PendingConfirmation>, DomainError>;
+
     /// Saves first preferences unless someone saved some meanwhile; answers what is stored.
     async fn create_preferences(
         &self,

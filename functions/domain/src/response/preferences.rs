@@ -37,6 +37,19 @@ pub enum RecipientRole {
     Police,
 }
 
+/// Whether a recipient has shown it wants intrusion notifications.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum RecipientStatus {
+    /// Sent a confirmation link (a webhook: a signed challenge) and told nothing until it is followed.
+    #[default]
+    AwaitingConfirmation,
+    /// The recipient followed the link, or the webhook answered the challenge.
+    Confirmed,
+    /// SecCom staff vouched for it: the client's own contacts, police and building administrators they checked.
+    VerifiedByStaff,
+}
+
 /// One recipient of intrusion notifications.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -48,12 +61,21 @@ pub struct Recipient {
     /// Only for intrusions at this site; every site of the client when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_id: Option<SiteId>,
+    /// Set by SecCom: a recipient is notified once confirmed or verified. Ignored when sent.
+    #[serde(default)]
+    #[schema(read_only)]
+    pub status: RecipientStatus,
 }
 
 impl Recipient {
-    /// Whether this recipient wants to hear about an intrusion at `site`.
+    /// Whether this recipient wants to hear about an intrusion at `site`, and has shown it.
     pub fn covers(&self, site: SiteId) -> bool {
-        self.site_id.is_none_or(|only| only == site)
+        self.status != RecipientStatus::AwaitingConfirmation && self.site_id.is_none_or(|only| only == site)
+    }
+
+    /// Whether `other` reaches the same place.
+    pub fn same_address(&self, other: &Recipient) -> bool {
+        self.channel == other.channel && self.address == other.address
     }
 }
 
@@ -70,13 +92,15 @@ pub struct NotificationPreferences {
 }
 
 impl NotificationPreferences {
-    /// What applies before anyone chooses: the client's e-mail, and its phone by SMS when it has one.
+    /// What applies before anyone chooses: the client's e-mail, and its phone by
+    /// SMS when it has one, both entered by staff and so verified.
     pub fn defaults(client: &Client, webhook_secret: String) -> Self {
         let mut recipients = vec![Recipient {
             role: RecipientRole::Client,
             channel: Channel::Email,
             address: client.email.as_str().to_owned(),
             site_id: None,
+            status: RecipientStatus::VerifiedByStaff,
         }];
         if let Some(phone) = &client.phone {
             recipients.push(Recipient {
@@ -84,6 +108,7 @@ impl NotificationPreferences {
                 channel: Channel::Sms,
                 address: phone.as_str().to_owned(),
                 site_id: None,
+                status: RecipientStatus::VerifiedByStaff,
             });
         }
         Self {
@@ -136,6 +161,7 @@ mod tests {
             channel,
             address: address.into(),
             site_id: None,
+            status: RecipientStatus::default(),
         }
     }
 

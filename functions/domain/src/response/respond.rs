@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use futures::future::try_join_all;
 
-use super::outbound::{Channels, NotificationQueue, Outgoing, QueuedNotification, Upload, UploadSigner};
+use super::outbound::{Channels, NotificationQueue, Outgoing, Queued, QueuedNotification, Upload, UploadSigner};
 use super::{
     Claim, Clip, Command, CommandAction, DeliveredBy, Delivery, Notification, NotificationStatus, Recipient,
     ResponseStore, preferences_of,
@@ -298,7 +298,7 @@ impl Responder {
             payload
         });
         self.queue
-            .enqueue(&QueuedNotification { notification, webhook })
+            .enqueue(&Queued::Notification(QueuedNotification { notification, webhook }))
             .await?;
         Ok(ResponseReport {
             notifications_queued: 1,

@@ -2,144 +2,15 @@
 //! clock: intrusion opened → response (and its replay), heartbeat → command
 //! handover, clip arrived, and the device health check.
 
-use std::sync::Arc;
-
 use chrono::TimeDelta;
 
-use super::outbound::Channels;
+use super::outbound::Queued;
+use super::world::*;
 use super::*;
-use crate::clock::FixedClock;
-use crate::controls::ControlStore;
-use crate::detection::Intrusion;
-use crate::directory::{Device, DeviceBody, DeviceEndpoint, DeviceKind, DeviceState, HealthChange};
-use crate::fixtures::{self, staff, start};
+use crate::directory::{DeviceState, HealthChange};
+use crate::fixtures::start;
 use crate::ids::SiteId;
-use crate::memory::{
-    FAILING_ATTEMPTS, MemoryChannels, MemoryControls, MemoryLinks, MemoryNotificationQueue, MemoryResponses,
-};
-
-const ALARM_URL: &str = "https://siren.example.com/push";
-const CAMERA_URL: &str = "https://camera.example.com/push";
-const WEBHOOK_URL: &str = "https://hooks.example.com/seccom";
-
-struct World {
-    directory: Directory,
-    store: Arc<MemoryResponses>,
-    channels: Arc<MemoryChannels>,
-    queue: Arc<MemoryNotificationQueue>,
-    controls: Arc<MemoryControls>,
-    clock: Arc<FixedClock>,
-    client: Client,
-    site: SiteId,
-    camera: Device,
-    /// With an endpoint.
-    siren: Device,
-    /// Without one: its commands wait for its heartbeat.
-    bell: Device,
-}
-
-async fn world() -> World {
-    let clock = Arc::new(FixedClock::at(start()));
-    let (directory, _) = fixtures::directory(clock.clone());
-    let staff = staff();
-    let (client, site) = fixtures::client_with_site(&directory, "Acme").await;
-    let site = site.id;
-    let device = |kind, name: &str, url: Option<&'static str>| {
-        let (directory, staff) = (directory.clone(), staff.clone());
-        let name = name.to_owned();
-        async move {
-            let device = directory
-                .register_device(&staff, site, kind, DeviceBody { name })
-                .await
-                .unwrap()
-                .device;
-            match url {
-                Some(url) => {
-                    let endpoint = DeviceEndpoint::parse(url, Default::default()).unwrap();
-                    directory.set_endpoint(&device, &endpoint).await.unwrap()
-                }
-                None => device,
-            }
-        }
-    };
-    World {
-        camera: device(DeviceKind::Camera, "Gate", Some(CAMERA_URL)).await,
-        siren: device(DeviceKind::Alarm, "Siren", Some(ALARM_URL)).await,
-        bell: device(DeviceKind::Alarm, "Bell", None).await,
-        directory,
-        store: Arc::new(MemoryResponses::default()),
-        channels: Arc::new(MemoryChannels::default()),
-        queue: Arc::new(MemoryNotificationQueue::default()),
-        controls: Arc::new(MemoryControls::default()),
-        clock,
-        client,
-        site,
-    }
-}
-
-impl World {
-    fn responder(&self) -> Responder {
-        Responder {
-            directory: self.directory.clone(),
-            store: self.store.clone(),
-            channels: self.channels.clone() as Arc<dyn Channels>,
-            queue: self.queue.clone(),
-            uploads: Arc::new(MemoryLinks),
-            clock: self.clock.clone(),
-            window: ClipWindow {
-                pre_roll: TimeDelta::minutes(3),
-                post_roll: TimeDelta::minutes(3),
-                grace: TimeDelta::minutes(10),
-            },
-        }
-    }
-
-    fn notifier(&self) -> Notifier {
-        Notifier {
-            store: self.store.clone(),
-            channels: self.channels.clone(),
-            clock: self.clock.clone(),
-        }
-    }
-
-    /// Delivers every queued notification, as the notifier function would.
-    async fn deliver_queued(&self) -> Vec<(String, Delivered)> {
-        let mut delivered = Vec::new();
-        for queued in self.queue.take() {
-            let outcome = self.notifier().deliver(&queued).await.unwrap();
-            delivered.push((queued.notification.recipient.address, outcome));
-        }
-        delivered
-    }
-
-    fn heartbeats(&self) -> Heartbeats {
-        Heartbeats {
-            directory: self.directory.clone(),
-            store: self.store.clone(),
-            controls: self.controls.clone() as Arc<dyn ControlStore>,
-            clock: self.clock.clone(),
-        }
-    }
-
-    fn health_check(&self) -> HealthCheck {
-        HealthCheck {
-            directory: self.directory.clone(),
-            store: self.store.clone(),
-            channels: self.channels.clone(),
-            clock: self.clock.clone(),
-            offline_after: TimeDelta::seconds(180),
-            staff_email: Some("ops@seccom.example".into()),
-        }
-    }
-
-    fn intrusion(&self) -> Intrusion {
-        fixtures::intrusion(self.client.id, self.site, self.camera.id, start())
-    }
-
-    fn sent_to(&self, to: &str) -> usize {
-        self.channels.sent().iter().filter(|s| s.to == to).count()
-    }
-}
+use crate::memory::FAILING_ATTEMPTS;
 
 #[tokio::test]
 async fn an_intrusion_rings_every_alarm_requests_its_clip_and_tells_the_client() {
@@ -257,7 +128,7 @@ async fn only_what_failed_is_tried_again() {
         .queue
         .take()
         .into_iter()
-        .map(|q| q.notification.recipient.address)
+        .map(|q| q.address().to_owned())
         .collect();
     assert_eq!(
         requeued,
@@ -276,7 +147,7 @@ async fn a_notification_retried_by_the_queue_counts_every_attempt_and_ends_sent(
         .queue
         .take()
         .into_iter()
-        .find(|q| q.notification.recipient.channel == Channel::Email)
+        .find(|q| matches!(q, Queued::Notification(n) if n.notification.recipient.channel == Channel::Email))
         .unwrap();
     assert_eq!(w.notifier().deliver(&email).await.unwrap(), Delivered::Failed);
     w.channels.recover("owner@example.com");
@@ -284,7 +155,7 @@ async fn a_notification_retried_by_the_queue_counts_every_attempt_and_ends_sent(
     assert_eq!(w.notifier().deliver(&email).await.unwrap(), Delivered::Sent);
     assert_eq!(w.notifier().deliver(&email).await.unwrap(), Delivered::AlreadySent);
     let stored = w.store.records(intrusion.id).await.unwrap().notifications;
-    let stored = stored.iter().find(|n| n.id == email.notification.id).unwrap();
+    let stored = stored.iter().find(|n| n.recipient.channel == Channel::Email).unwrap();
     assert_eq!(stored.status, NotificationStatus::Sent);
     assert_eq!(stored.attempts, FAILING_ATTEMPTS + 1);
     assert_eq!(stored.last_error, None);
@@ -339,12 +210,14 @@ async fn a_webhook_covers_only_its_site_and_is_signed_with_the_clients_secret() 
             channel: Channel::Webhook,
             address: WEBHOOK_URL.into(),
             site_id: Some(w.site),
+            status: RecipientStatus::Confirmed,
         },
         Recipient {
             role: RecipientRole::Police,
             channel: Channel::Email,
             address: "police@example.com".into(),
             site_id: Some(SiteId::generate()),
+            status: RecipientStatus::VerifiedByStaff,
         },
     ];
     w.store.save_preferences(&preferences).await.unwrap();

@@ -14,7 +14,7 @@ use crate::directory::Site;
 use crate::fixtures::{self, page, staff, start, user_of};
 use crate::ids::{DeviceId, SiteId};
 use crate::media::MediaLinks;
-use crate::memory::{MemoryDetectionStore, MemoryLinks, MemoryResponses};
+use crate::memory::{MemoryDetectionStore, MemoryLinks, MemoryNotificationQueue, MemoryResponses};
 
 struct World {
     responses: Responses,
@@ -30,7 +30,10 @@ fn world() -> World {
     let intrusions = Intrusions::new(directory.clone(), detection.clone());
     let store = Arc::new(MemoryResponses::default());
     World {
-        responses: Responses::new(directory.clone(), intrusions, store.clone()),
+        responses: Responses::new(directory.clone(), intrusions, store.clone()).with_confirmations(ConfirmationSender {
+            queue: Arc::new(MemoryNotificationQueue::default()),
+            base_url: "https://seccom.example.com".into(),
+        }),
         directory,
         store,
         detection,
@@ -65,6 +68,7 @@ fn recipients(site: Option<SiteId>) -> PreferencesBody {
             channel: Channel::Email,
             address: "admin@example.com".into(),
             site_id: site,
+            status: RecipientStatus::default(),
         }],
     }
 }

@@ -1,4 +1,5 @@
 //! The API's handlers, by resource.
 
+pub(crate) mod confirmations;
 pub(crate) mod intrusions;
 pub(crate) mod notifications;
