@@ -58,19 +58,19 @@ async fn a_new_address_confirms_once_through_the_link_it_is_sent() {
     let browser = reqwest::Client::new();
     let page = browser.get(link).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("form-action 'self'"));
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("form-action 'self'")
+    );
     assert!(page.text().await.unwrap().contains("<form method=\"post\""));
     assert_eq!(
         status_of(&stack, &client, "desk@tower.example").await,
         "awaitingConfirmation",
         "opening the link confirms nothing"
     );
-    let confirmed = browser
-        .post(link)
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let confirmed = browser.post(link).header("accept", "text/html").send().await.unwrap();
     assert_eq!(confirmed.status(), 200);
     assert!(confirmed.text().await.unwrap().contains("desk@tower.example"));
     assert_eq!(status_of(&stack, &client, "desk@tower.example").await, "confirmed");
@@ -105,7 +105,12 @@ async fn only_staff_vouch_for_a_recipient() {
         .assert_problem(403);
     let other = stack.create_client("Other Ltd").await;
     stack
-        .call(Method::POST, &path, Some(&stack.client_user(&other)), Some(body.clone()))
+        .call(
+            Method::POST,
+            &path,
+            Some(&stack.client_user(&other)),
+            Some(body.clone()),
+        )
         .await
         .assert_problem(403);
     let verified = stack

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 use seccom_domain::config::{Config, MissingSetting, NOTIFICATION_QUEUE_URL, PUBLIC_BASE_URL};
-use seccom_domain::response::ConfirmationSender;
 use seccom_domain::error::DomainError;
+use seccom_domain::response::ConfirmationSender;
 use seccom_domain::response::outbound::{NotificationQueue, Queued};
 
 /// The core's [`NotificationQueue`] on an SQS queue.

@@ -440,12 +440,8 @@ impl ResponseStore for ResponseTable {
     }
 
     async fn save_confirmation(&self, token_sha256: &str, pending: &PendingConfirmation) -> Result<(), DomainError> {
-        let mut item = Self::item(
-            format!("CONFIRMATION#{token_sha256}"),
-            "CONFIRMATION".into(),
-            pending,
-        )?;
-        item.insert("expiresAt".into(), n(pending.expires_at.timestamp()));
+        // `expiresAt` (epoch seconds) is the table's time to live.
+        let item = Self::item(format!("CONFIRMATION#{token_sha256}"), "CONFIRMATION".into(), pending)?;
         self.table.put(item, "save a confirmation request").await
     }
 

@@ -57,11 +57,7 @@ impl PortalState {
 impl PortalState {
     /// The same state, able to save preferences: new recipients are sent their
     /// confirmation requests through the notification queue.
-    pub fn saving_preferences(
-        mut self,
-        sdk: &aws_config::SdkConfig,
-        config: &Config,
-    ) -> Result<Self, MissingSetting> {
+    pub fn saving_preferences(mut self, sdk: &aws_config::SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
         self.responses = self
             .responses
             .with_confirmations(seccom_aws::confirmation_sender(sdk, config)?);

@@ -121,7 +121,9 @@ impl Notifier {
                     text: &text,
                     about: ("clientId", request.client_id.to_string()),
                 };
-                self.channels.send("confirmation request", Outgoing::Message(message)).await
+                self.channels
+                    .send("confirmation request", Outgoing::Message(message))
+                    .await
             }
         };
         Ok(match outcome.error {

@@ -42,7 +42,9 @@ pub struct PendingConfirmation {
     pub client_id: ClientId,
     pub channel: Channel,
     pub address: String,
-    /// After this the link no longer works (the store may forget it).
+    /// After this the link no longer works; in seconds since the epoch, so a
+    /// store can forget it by its time to live.
+    #[serde(with = "chrono::serde::ts_seconds")]
     pub expires_at: DateTime<Utc>,
 }
 

@@ -54,7 +54,11 @@ async fn a_new_address_is_told_nothing_until_it_follows_its_link_once() {
         &w,
         vec![
             recipient(RecipientRole::Client, Channel::Email, "owner@example.com"),
-            recipient(RecipientRole::BuildingAdministrator, Channel::Email, "desk@tower.example"),
+            recipient(
+                RecipientRole::BuildingAdministrator,
+                Channel::Email,
+                "desk@tower.example",
+            ),
         ],
     )
     .await;
@@ -100,7 +104,11 @@ async fn a_new_address_is_told_nothing_until_it_follows_its_link_once() {
 #[tokio::test]
 async fn saving_again_asks_no_one_twice_and_a_removed_recipients_link_confirms_nothing() {
     let w = world().await;
-    let desk = recipient(RecipientRole::BuildingAdministrator, Channel::Email, "desk@tower.example");
+    let desk = recipient(
+        RecipientRole::BuildingAdministrator,
+        Channel::Email,
+        "desk@tower.example",
+    );
     let first = save(&w, vec![desk.clone(), desk.clone()]).await;
     assert_eq!(first.len(), 1, "one request per address");
     assert!(save(&w, vec![desk]).await.is_empty(), "still awaiting: not asked again");
@@ -121,10 +129,16 @@ async fn staff_vouch_for_the_police_and_client_users_may_not() {
         address: "+44 20 7946 0999".into(),
     };
     assert!(matches!(
-        w.responses().verify_recipient(&user_of(w.client.id), w.client.id, body()).await,
+        w.responses()
+            .verify_recipient(&user_of(w.client.id), w.client.id, body())
+            .await,
         Err(DomainError::Forbidden(_))
     ));
-    let verified = w.responses().verify_recipient(&staff(), w.client.id, body()).await.unwrap();
+    let verified = w
+        .responses()
+        .verify_recipient(&staff(), w.client.id, body())
+        .await
+        .unwrap();
     assert_eq!(verified.recipients[0].status, RecipientStatus::VerifiedByStaff);
     assert_eq!(told_of_an_intrusion(&w).await, ["+442079460999"]);
     let unknown = VerifyBody {

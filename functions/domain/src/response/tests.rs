@@ -30,10 +30,12 @@ fn world() -> World {
     let intrusions = Intrusions::new(directory.clone(), detection.clone());
     let store = Arc::new(MemoryResponses::default());
     World {
-        responses: Responses::new(directory.clone(), intrusions, store.clone()).with_confirmations(ConfirmationSender {
-            queue: Arc::new(MemoryNotificationQueue::default()),
-            base_url: "https://seccom.example.com".into(),
-        }),
+        responses: Responses::new(directory.clone(), intrusions, store.clone()).with_confirmations(
+            ConfirmationSender {
+                queue: Arc::new(MemoryNotificationQueue::default()),
+                base_url: "https://seccom.example.com".into(),
+            },
+        ),
         directory,
         store,
         detection,

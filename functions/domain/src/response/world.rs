@@ -14,7 +14,9 @@ use crate::detection::{Intrusion, Intrusions};
 use crate::directory::{Device, DeviceBody, DeviceEndpoint, DeviceKind};
 use crate::fixtures::{self, staff, start};
 use crate::ids::SiteId;
-use crate::memory::{MemoryChannels, MemoryControls, MemoryDetectionStore, MemoryLinks, MemoryNotificationQueue, MemoryResponses};
+use crate::memory::{
+    MemoryChannels, MemoryControls, MemoryDetectionStore, MemoryLinks, MemoryNotificationQueue, MemoryResponses,
+};
 
 pub(super) const ALARM_URL: &str = "https://siren.example.com/push";
 pub(super) const CAMERA_URL: &str = "https://camera.example.com/push";
