@@ -127,7 +127,7 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   await shot(phone, "client-preferences");
 
   // Staff vouch for the new number from the client's page in the manager portal.
-  await page.goto(`${base}/manage/clients/${clientId}`);
+  await signIn(page, "admin", `/manage/clients/${clientId}`);
   const row = page.locator("tr", { has: page.locator("td:text-is('+442079460123')") });
   assert.equal(await row.getAttribute("data-status"), "awaitingConfirmation");
   await row.locator("button:text-is('Verify')").click();
