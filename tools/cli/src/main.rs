@@ -182,6 +182,32 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         sent_fraction: f64,
     },
+    /// A load run on a local stack of its own: cameras sending footage through the
+    /// devices API, S3, the detector and the rule while API users read intrusions;
+    /// reports throughput and latencies and checks nothing is lost or doubled (see docs/performance.md).
+    Load {
+        #[arg(long, default_value_t = 20)]
+        cameras: usize,
+        /// Frames per second each camera sends.
+        #[arg(long, default_value_t = 2.0)]
+        fps: f64,
+        /// How long the cameras send, in seconds.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// API users listing intrusions and reading the newest meanwhile.
+        #[arg(long, default_value_t = 10)]
+        users: usize,
+        /// The footage the cameras play (JPEG files), each from its own point.
+        #[arg(long, default_value = seccom_tools::demo::DEMO_FRAMES)]
+        frames: PathBuf,
+        #[arg(long, default_value = "template.yaml")]
+        template: PathBuf,
+        /// The share of DynamoDB and S3 requests failed with AWS's retryable errors.
+        #[arg(long, default_value_t = 0.0)]
+        fault_rate: f64,
+        #[arg(long, default_value_t = 1)]
+        fault_seed: u64,
+    },
     /// Sum up the metric records (CloudWatch Embedded Metric Format) the local stack's functions wrote.
     Metrics {
         #[arg(long, default_value = ".seccom")]
@@ -471,6 +497,72 @@ async fn main() -> anyhow::Result<()> {
                     fps,
                     sent_fraction,
                 })
+            );
+        }
+        Command::Load {
+            cameras,
+            fps,
+            seconds,
+            users,
+            frames,
+            template,
+            fault_rate,
+            fault_seed,
+        } => {
+            anyhow::ensure!((1..=200).contains(&cameras), "--cameras is from 1 to 200");
+            anyhow::ensure!(fps > 0.0 && fps <= 10.0, "--fps is above 0 and at most 10");
+            anyhow::ensure!((1..=3600).contains(&seconds), "--seconds is from 1 to 3600");
+            anyhow::ensure!((0.0..=1.0).contains(&fault_rate), "--fault-rate is a share from 0 to 1");
+            let report = seccom_tools::load::run(&seccom_tools::load::LoadOptions {
+                cameras,
+                fps,
+                seconds,
+                users,
+                frames_dir: frames,
+                template,
+                faults: FaultOptions {
+                    rate: fault_rate,
+                    seed: fault_seed,
+                    ..Default::default()
+                },
+            })
+            .await?;
+            println!(
+                "{} cameras at {} fps for {} s, {} API users, {:.0} % of DynamoDB and S3 calls failing ({} injected)",
+                report.cameras,
+                report.fps,
+                report.seconds,
+                report.users,
+                report.fault_rate * 100.0,
+                report.faults_injected
+            );
+            println!(
+                "frames: {} sent, {} not sent, {} with a result, {} lost; {} frames/s",
+                report.frames_sent,
+                report.frames_failed_to_send,
+                report.frames_with_result,
+                report.frames_lost,
+                report.frames_per_second
+            );
+            println!(
+                "frame upload p50 {} ms, p99 {} ms; upload to decision p50 {} ms, p99 {} ms",
+                report.upload_p50_ms, report.upload_p99_ms, report.decision_p50_ms, report.decision_p99_ms
+            );
+            println!(
+                "API: {} requests, p50 {} ms, p99 {} ms, {} answered 5xx",
+                report.api_requests, report.api_p50_ms, report.api_p99_ms, report.responses_5xx
+            );
+            println!(
+                "intrusions: {}, {} doubled; settled {} s after the cameras stopped",
+                report.intrusions, report.intrusions_duplicated, report.settle_seconds
+            );
+            println!("{}", serde_json::to_string(&report)?);
+            anyhow::ensure!(
+                report.frames_lost == 0
+                    && report.frames_failed_to_send == 0
+                    && report.responses_5xx == 0
+                    && report.intrusions_duplicated == 0,
+                "the run lost, doubled or failed something (see above)"
             );
         }
         Command::Metrics { data_dir } => {

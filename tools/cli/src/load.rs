@@ -1,0 +1,334 @@
+//! `seccom load`: a load run anyone can repeat. It starts a local stack of its
+//! own (loopback only, in a temporary folder, optionally with injected faults),
+//! registers N cameras that each send pedestrian footage at F frames a second
+//! through the devices API, S3, the detector and the intrusion rule for S
+//! seconds, while U API users list intrusions and read the newest. Then it waits
+//! for the stack to settle and checks the invariants: every uploaded frame has
+//! a result or a recorded rejection (nothing lost), no two intrusions of one
+//! camera cover the same frame (nothing doubled), no request got a 5xx. It
+//! reports throughput and p50/p99 latencies; its last line is one JSON object.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use seccom_devices::DeviceLink;
+use seccom_domain::detection::IntrusionScope;
+use seccom_domain::detection::ports::DetectionStore;
+use seccom_domain::ids::DeviceId;
+use seccom_domain::page::{MAX_LIMIT, PageRequest};
+use seccom_local::faults::FaultOptions;
+use seccom_local::idp::{LocalIdp, LocalUser};
+use seccom_local::{LocalOptions, LocalStack};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// What a load run does.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    pub cameras: usize,
+    pub fps: f64,
+    pub seconds: u64,
+    pub users: usize,
+    /// JPEG frames each camera plays, each from its own starting point.
+    pub frames_dir: PathBuf,
+    pub template: PathBuf,
+    pub faults: FaultOptions,
+}
+
+/// The figures of one run.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadReport {
+    pub cameras: usize,
+    pub fps: f64,
+    pub seconds: u64,
+    pub users: usize,
+    pub fault_rate: f64,
+    pub frames_sent: usize,
+    pub frames_failed_to_send: usize,
+    pub frames_with_result: usize,
+    pub frames_lost: usize,
+    /// Frames with a result per second, from the first upload to the last result.
+    pub frames_per_second: f64,
+    pub decision_p50_ms: f64,
+    pub decision_p99_ms: f64,
+    pub upload_p50_ms: f64,
+    pub upload_p99_ms: f64,
+    pub api_requests: usize,
+    pub api_p50_ms: f64,
+    pub api_p99_ms: f64,
+    pub responses_5xx: usize,
+    pub intrusions: usize,
+    pub intrusions_duplicated: usize,
+    pub faults_injected: u64,
+    pub settle_seconds: f64,
+}
+
+/// One frame as its camera sent it.
+struct Sent {
+    camera: DeviceId,
+    seq: u64,
+    /// When the upload to S3 finished; `None` when it failed.
+    stored_at: Option<DateTime<Utc>>,
+    took: Duration,
+}
+
+fn percentile(values: &mut [f64], share: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let rank = ((values.len() as f64 * share).ceil() as usize).clamp(1, values.len());
+    (values[rank - 1] * 10.0).round() / 10.0
+}
+
+async fn post(http: &reqwest::Client, url: String, token: &str, body: Value) -> anyhow::Result<Value> {
+    let response = http.post(&url).bearer_auth(token).json(&body).send().await?;
+    let status = response.status();
+    let answer: Value = response.json().await?;
+    anyhow::ensure!(status.is_success(), "POST {url} answered {status}: {answer}");
+    Ok(answer)
+}
+
+/// Registers a client, a site and the cameras; answers each camera's link.
+async fn set_up(api: &str, token: &str, cameras: usize) -> anyhow::Result<Vec<DeviceLink>> {
+    let http = reqwest::Client::new();
+    let client = post(
+        &http,
+        format!("{api}/api/clients"),
+        token,
+        json!({ "name": "Load Ltd", "email": "ops@load.example" }),
+    )
+    .await?;
+    let site = post(
+        &http,
+        format!("{api}/api/sites"),
+        token,
+        json!({ "clientId": client["id"], "name": "Load site", "address": "1 Load Lane" }),
+    )
+    .await?;
+    let mut links = Vec::new();
+    for index in 0..cameras {
+        let camera = post(
+            &http,
+            format!("{api}/api/sites/{}/cameras", site["id"].as_str().unwrap_or_default()),
+            token,
+            json!({ "name": format!("Camera {}", index + 1) }),
+        )
+        .await?;
+        links.push(DeviceLink::new(
+            api,
+            camera["id"].as_str().context("a camera id")?,
+            camera["credential"].as_str().context("a credential")?,
+        ));
+    }
+    Ok(links)
+}
+
+/// Sends `count` frames at `fps`, starting `offset` frames into the footage.
+async fn camera(link: DeviceLink, frames: Arc<Vec<Vec<u8>>>, offset: usize, count: u64, fps: f64) -> Vec<Sent> {
+    let camera: DeviceId = link.id().parse().expect("the API issues UUIDs");
+    let start = tokio::time::Instant::now();
+    let mut sent = Vec::new();
+    for seq in 1..=count {
+        tokio::time::sleep_until(start + Duration::from_secs_f64((seq - 1) as f64 / fps)).await;
+        let bytes = frames[(offset + seq as usize) % frames.len()].clone();
+        let began = Instant::now();
+        let stored = link.send_frame(seq, Utc::now(), bytes).await;
+        if let Err(error) = &stored {
+            tracing::warn!(camera = %camera, seq, error = format!("{error:#}"), "a frame was not sent");
+        }
+        sent.push(Sent {
+            camera,
+            seq,
+            stored_at: stored.is_ok().then(Utc::now),
+            took: began.elapsed(),
+        });
+    }
+    sent
+}
+
+/// API calls' durations (ms) and how many answered 5xx.
+#[derive(Default)]
+struct ApiCalls {
+    durations: Vec<f64>,
+    server_errors: usize,
+}
+
+/// Lists intrusions and reads the newest, with a short pause between, until `until`.
+async fn user(api: String, token: String, until: tokio::time::Instant, calls: Arc<Mutex<ApiCalls>>) {
+    let http = reqwest::Client::new();
+    let call = |path: String| {
+        let (http, token, calls) = (http.clone(), token.clone(), calls.clone());
+        let url = format!("{api}{path}");
+        async move {
+            let began = Instant::now();
+            let answer = http.get(&url).bearer_auth(&token).send().await;
+            let took = began.elapsed().as_secs_f64() * 1000.0;
+            let (status, body) = match answer {
+                Ok(response) => (response.status().as_u16(), response.json::<Value>().await.ok()),
+                Err(_) => (599, None),
+            };
+            let mut calls = calls.lock().unwrap_or_else(|p| p.into_inner());
+            calls.durations.push(took);
+            if status >= 500 {
+                calls.server_errors += 1;
+            }
+            body
+        }
+    };
+    while tokio::time::Instant::now() < until {
+        let listed = call("/api/intrusions?limit=20".to_owned()).await;
+        if let Some(id) = listed.as_ref().and_then(|l| l["items"][0]["id"].as_str()) {
+            call(format!("/api/intrusions/{id}")).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn footage(dir: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    let files = seccom_devices::camera::frames_in(dir)
+        .with_context(|| format!("no frames in {}: run scripts/fetch-demo-footage first", dir.display()))?;
+    files
+        .iter()
+        .map(|f| std::fs::read(f).with_context(|| format!("cannot read {}", f.display())))
+        .collect()
+}
+
+/// Runs the load and checks what it left behind.
+pub async fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
+    let frames = Arc::new(footage(&options.frames_dir)?);
+    let data = std::env::temp_dir().join(format!("seccom-load-{}", uuid::Uuid::new_v4()));
+    let stack = LocalStack::start(&LocalOptions {
+        port: 0,
+        data_dir: data.clone(),
+        template: options.template.clone(),
+        settings: Default::default(),
+        schedule_every: None,
+        faults: options.faults,
+    })
+    .await?;
+    let api = format!("http://{}", stack.endpoints().alb);
+    let token = LocalIdp::open(&data)?.id_token(&LocalUser::admin());
+    let links = set_up(&api, &token, options.cameras).await?;
+    let count = (options.fps * options.seconds as f64).round() as u64;
+    let began = Utc::now();
+    let until = tokio::time::Instant::now() + Duration::from_secs(options.seconds);
+    let calls = Arc::new(Mutex::new(ApiCalls::default()));
+    let users: Vec<_> = (0..options.users)
+        .map(|_| tokio::spawn(user(api.clone(), token.clone(), until, calls.clone())))
+        .collect();
+    let step = frames.len() / options.cameras.max(1);
+    let cameras: Vec<_> = links
+        .into_iter()
+        .enumerate()
+        .map(|(index, link)| tokio::spawn(camera(link, frames.clone(), index * step, count, options.fps)))
+        .collect();
+    let mut sent = Vec::new();
+    for camera in cameras {
+        sent.extend(camera.await?);
+    }
+    for user in users {
+        user.await?;
+    }
+    let settling = Instant::now();
+    tokio::time::timeout(Duration::from_secs(600), stack.settled())
+        .await
+        .context("the stack did not settle within 10 minutes")?;
+    let settle_seconds = settling.elapsed().as_secs_f64();
+
+    let sdk = seccom_local::sdk_config(stack.endpoints()).await;
+    let store = seccom_aws::DetectionTables::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        "FramesTable",
+        "IntrusionsTable",
+    );
+    let mut decisions = Vec::new();
+    let mut results = 0;
+    let mut last_result = began;
+    let mut intrusions = 0;
+    let mut duplicated = 0;
+    let mut camera_ids: Vec<DeviceId> = sent.iter().map(|s| s.camera).collect();
+    camera_ids.dedup();
+    for camera in camera_ids {
+        let records = store.frames_between(camera, 1, count).await?;
+        for record in &records {
+            results += 1;
+            last_result = last_result.max(record.analysed_at);
+            if let Some(stored_at) = sent
+                .iter()
+                .find(|s| s.camera == camera && s.seq == record.seq)
+                .and_then(|s| s.stored_at)
+            {
+                decisions.push((record.analysed_at - stored_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+            }
+        }
+        let page = store
+            .list_intrusions(
+                IntrusionScope::Camera(camera),
+                None,
+                None,
+                &PageRequest {
+                    limit: MAX_LIMIT,
+                    token: None,
+                },
+            )
+            .await?;
+        intrusions += page.items.len();
+        for (index, a) in page.items.iter().enumerate() {
+            duplicated += page.items[index + 1..]
+                .iter()
+                .filter(|b| a.first_seq <= b.last_seq && b.first_seq <= a.last_seq)
+                .count();
+        }
+    }
+    let stored = sent.iter().filter(|s| s.stored_at.is_some()).count();
+    let mut uploads: Vec<f64> = sent.iter().map(|s| s.took.as_secs_f64() * 1000.0).collect();
+    let calls = std::mem::take(&mut *calls.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut api_durations = calls.durations;
+    let elapsed = (last_result - began).num_milliseconds().max(1) as f64 / 1000.0;
+    let report = LoadReport {
+        cameras: options.cameras,
+        fps: options.fps,
+        seconds: options.seconds,
+        users: options.users,
+        fault_rate: options.faults.rate,
+        frames_sent: sent.len(),
+        frames_failed_to_send: sent.len() - stored,
+        frames_with_result: results,
+        frames_lost: stored.saturating_sub(results),
+        frames_per_second: (results as f64 / elapsed * 10.0).round() / 10.0,
+        decision_p50_ms: percentile(&mut decisions, 0.5),
+        decision_p99_ms: percentile(&mut decisions, 0.99),
+        upload_p50_ms: percentile(&mut uploads, 0.5),
+        upload_p99_ms: percentile(&mut uploads, 0.99),
+        api_requests: api_durations.len(),
+        api_p50_ms: percentile(&mut api_durations, 0.5),
+        api_p99_ms: percentile(&mut api_durations, 0.99),
+        responses_5xx: calls.server_errors,
+        intrusions,
+        intrusions_duplicated: duplicated,
+        faults_injected: stack.faults_injected(),
+        settle_seconds: (settle_seconds * 10.0).round() / 10.0,
+    };
+    stack.stop().await;
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut values: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&mut values, 0.5), 50.0);
+        assert_eq!(percentile(&mut values, 0.99), 99.0);
+        assert_eq!(percentile(&mut [], 0.5), 0.0);
+        assert_eq!(percentile(&mut [7.0], 0.99), 7.0);
+    }
+}
