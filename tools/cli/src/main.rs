@@ -242,7 +242,12 @@ enum Command {
 }
 
 fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    init_logs_at("info");
+}
+
+/// JSON logs on stderr at `level` unless `RUST_LOG` says otherwise.
+fn init_logs_at(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into());
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
@@ -509,6 +514,8 @@ async fn main() -> anyhow::Result<()> {
             fault_rate,
             fault_seed,
         } => {
+            // Warnings only: logging every frame of 20 cameras would be a load of its own.
+            init_logs_at("warn");
             anyhow::ensure!((1..=200).contains(&cameras), "--cameras is from 1 to 200");
             anyhow::ensure!(fps > 0.0 && fps <= 10.0, "--fps is above 0 and at most 10");
             anyhow::ensure!((1..=3600).contains(&seconds), "--seconds is from 1 to 3600");
@@ -537,7 +544,7 @@ async fn main() -> anyhow::Result<()> {
                 report.faults_injected
             );
             println!(
-                "frames: {} sent, {} not sent, {} with a result, {} lost; {} frames/s",
+                "frames: {} captured, {} given up by the cameras, {} with a result, {} lost; {} frames/s",
                 report.frames_sent,
                 report.frames_failed_to_send,
                 report.frames_with_result,
@@ -545,7 +552,7 @@ async fn main() -> anyhow::Result<()> {
                 report.frames_per_second
             );
             println!(
-                "frame upload p50 {} ms, p99 {} ms; upload to decision p50 {} ms, p99 {} ms",
+                "capture to stored p50 {} ms, p99 {} ms; stored to decision p50 {} ms, p99 {} ms",
                 report.upload_p50_ms, report.upload_p99_ms, report.decision_p50_ms, report.decision_p99_ms
             );
             println!(
@@ -558,11 +565,8 @@ async fn main() -> anyhow::Result<()> {
             );
             println!("{}", serde_json::to_string(&report)?);
             anyhow::ensure!(
-                report.frames_lost == 0
-                    && report.frames_failed_to_send == 0
-                    && report.responses_5xx == 0
-                    && report.intrusions_duplicated == 0,
-                "the run lost, doubled or failed something (see above)"
+                report.frames_lost == 0 && report.responses_5xx == 0 && report.intrusions_duplicated == 0,
+                "the run lost or doubled something, or an API call failed (see above)"
             );
         }
         Command::Metrics { data_dir } => {
