@@ -28,6 +28,8 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
 
   // The admin creates a client, a site, a camera and an alarm in the manager portal.
   await signIn(page, "admin", "/manage");
+  assert.match(await page.title(), /^Alarm queue \(0\)/, "staff land on the alarm queue");
+  await page.click("nav >> text=Clients");
   await page.fill("input[name=name]", "Browser Estates");
   await page.fill("input[name=email]", "ops@nowhere");
   await page.click("text=Create client");
@@ -84,6 +86,15 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   await page.goto(`${base}/manage/intrusions`);
   assert.ok(await page.isVisible(`a[href='/manage/intrusions/${intrusion.id}']`));
   await shot(page, "manager-intrusions");
+  // The alarm queue holds both clients' intrusions, oldest first, with names and a snapshot.
+  await page.click("nav >> text=Alarm queue");
+  assert.match(await page.title(), /^Alarm queue \([1-9]/);
+  const queued = page.locator(`tr[data-intrusion='${intrusion.id}']`);
+  assert.equal(await queued.getAttribute("data-status"), "open");
+  assert.equal(await queued.locator("td[data-label=Client]").textContent(), "Browser Estates");
+  assert.equal(await queued.locator("td[data-label=Camera]").textContent(), "Gate camera");
+  assert.equal(await queued.locator("img.thumbnail").count(), 1);
+  await shot(page, "manager-queue");
   await page.goto(`${base}/manage/health`);
   assert.equal(await page.textContent("h1"), "Device health");
   await page.click("text=Sign out");

@@ -17,6 +17,7 @@ mod iam;
 mod openapi;
 mod outbound;
 mod persistence;
+mod queue;
 mod recipients;
 mod response;
 mod sign_in;

@@ -5,7 +5,9 @@
 //! intrusion decisions for that camera.
 //!
 //! `IntrusionsTable` (`pk` = `CAMERA#<id>`, `sk` = `INTRUSION#<started at>#<id>`),
-//! with indexes by id, client, site and entity for the API. Decisions read the
+//! with indexes by id, client, site and entity for the API, and the sparse
+//! `byQueue` index of intrusions not resolved yet (`queue` = `UNRESOLVED`,
+//! removed when one is resolved): the staff's alarm queue. Decisions read the
 //! base table with strongly consistent reads, never an index.
 
 use async_trait::async_trait;
@@ -69,9 +71,15 @@ pub struct StoredIntrusion {
     /// `INTRUSION` for every intrusion item.
     pub entity: String,
     sort_key: String,
+    /// `UNRESOLVED` until the intrusion is resolved: its key in the `byQueue` index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    queue: Option<String>,
     #[serde(flatten)]
     pub intrusion: Intrusion,
 }
+
+/// The `byQueue` partition of intrusions not resolved yet.
+const UNRESOLVED: &str = "UNRESOLVED";
 
 /// The frames and intrusions tables.
 #[derive(Clone)]
@@ -132,6 +140,7 @@ impl DetectionTables {
             sk: intrusion_key(intrusion),
             entity: "INTRUSION".into(),
             sort_key: intrusion_sort_key(intrusion),
+            queue: (intrusion.status != IntrusionStatus::Resolved).then(|| UNRESOLVED.to_owned()),
             intrusion: intrusion.clone(),
         };
         let item = serde_dynamo::to_item(stored).map_err(unavailable("encode an intrusion"))?;
@@ -257,6 +266,7 @@ impl DetectionStore for DetectionTables {
         scope: IntrusionScope,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
+        status: Option<IntrusionStatus>,
         page: &PageRequest,
     ) -> Result<Page<Intrusion>, DomainError> {
         let (index, partition_attribute, partition_value, sort_attribute, prefix) = match scope {
@@ -281,7 +291,7 @@ impl DetectionStore for DetectionTables {
             .as_deref()
             .map(|token| page_token::decode(token, &list))
             .transpose()?;
-        let output = self
+        let mut query = self
             .intrusions
             .db
             .query()
@@ -295,10 +305,53 @@ impl DetectionStore for DetectionTables {
             .expression_attribute_values(":to", s(format!("{}~", bound(to, "~"))))
             .scan_index_forward(false)
             .limit(i32::from(page.limit))
+            .set_exclusive_start_key(start);
+        if let Some(status) = status {
+            // Filtered after the read: a page may come back short, with a next one.
+            query = query
+                .filter_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        let output = query.send().await.map_err(unavailable("list intrusions"))?;
+        let items = decode_items(
+            output.items,
+            |stored: StoredIntrusion| stored.intrusion,
+            "decode an intrusion",
+        )?;
+        Ok(Page {
+            items,
+            next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
+        })
+    }
+
+    /// The `byQueue` index, oldest first.
+    async fn unresolved(&self, page: &PageRequest) -> Result<Page<Intrusion>, DomainError> {
+        let list = ListKey {
+            table_keys: &["pk", "sk"],
+            partition: ("queue", UNRESOLVED),
+            sort: ("sortKey", ""),
+        };
+        let start = page
+            .token
+            .as_deref()
+            .map(|token| page_token::decode(token, &list))
+            .transpose()?;
+        let output = self
+            .intrusions
+            .db
+            .query()
+            .table_name(&self.intrusions.name)
+            .index_name("byQueue")
+            .key_condition_expression("#q = :q")
+            .expression_attribute_names("#q", "queue")
+            .expression_attribute_values(":q", s(UNRESOLVED))
+            .scan_index_forward(true)
+            .limit(i32::from(page.limit))
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(unavailable("list intrusions"))?;
+            .map_err(unavailable("list the alarm queue"))?;
         let items = decode_items(
             output.items,
             |stored: StoredIntrusion| stored.intrusion,
@@ -343,7 +396,7 @@ impl DetectionStore for DetectionTables {
         } else {
             "acknowledged"
         };
-        let result = self
+        let mut update = self
             .intrusions
             .db
             .update_item()
@@ -359,9 +412,14 @@ impl DetectionStore for DetectionTables {
                 ":handling",
                 serde_dynamo::to_attribute_value(handling).map_err(unavailable("encode a handling"))?,
             )
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
+            .return_values(ReturnValue::AllNew);
+        if status == IntrusionStatus::Resolved {
+            // A resolved intrusion leaves the alarm queue's sparse index.
+            update = update
+                .update_expression(format!("SET #status = :status, {field} = :handling REMOVE #queue"))
+                .expression_attribute_names("#queue", "queue");
+        }
+        let result = update.send().await;
         let Some(output) = updated(result, "update an intrusion")? else {
             return Err(DomainError::Conflict(
                 "the intrusion changed meanwhile; read it again".into(),

@@ -53,7 +53,7 @@ fn client_fields(form: &ClientForm, errors: &[FieldError]) -> Markup {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ListQuery {
-    next_token: Option<String>,
+    pub(crate) next_token: Option<String>,
 }
 
 async fn clients_page(
@@ -88,7 +88,7 @@ async fn clients_page(
                     }
                 }
             }
-            (next_page("/manage", &[], clients.next_token.as_deref()))
+            (next_page("/manage/clients", &[], clients.next_token.as_deref()))
             h2 { "New client" }
             form.stack method="post" action="/manage/clients" {
                 (csrf.field())
@@ -262,7 +262,7 @@ pub(crate) async fn delete_client(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     state.directory.delete_client(&staff.0, client_id(&id)?).await?;
-    Ok(Redirect::to("/manage").into_response())
+    Ok(Redirect::to("/manage/clients").into_response())
 }
 
 pub(crate) async fn create_site(

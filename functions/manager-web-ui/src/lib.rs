@@ -4,6 +4,7 @@
 //! goes through the same domain use cases as the Sites Management API.
 
 mod directory;
+mod queue;
 mod recipients;
 
 use aws_config::SdkConfig;
@@ -51,7 +52,8 @@ impl PortalUser for Staff {
 
 pub(crate) fn page(staff: &Staff, title: &str, body: Markup) -> Markup {
     let nav = vec![
-        ("Clients", "/manage".to_owned()),
+        ("Alarm queue", "/manage".to_owned()),
+        ("Clients", "/manage/clients".to_owned()),
         ("Intrusions", "/manage/intrusions".to_owned()),
         ("Notifications", "/manage/notifications".to_owned()),
         ("Device health", "/manage/health".to_owned()),
@@ -118,8 +120,8 @@ async fn health(
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let state = PortalState::new(sdk, config)?;
     let routes = Router::new()
-        .route("/manage", get(directory::clients))
-        .route("/manage/clients", post(directory::create_client))
+        .route("/manage", get(queue::show))
+        .route("/manage/clients", get(directory::clients).post(directory::create_client))
         .route(
             "/manage/clients/{id}",
             get(directory::client).post(directory::update_client),

@@ -68,6 +68,7 @@ impl IntrusionQuery {
             camera: optional::<DeviceId>(&self.camera_id, "camera")?,
             from: day(&self.from, "from", false)?,
             to: day(&self.to, "to", true)?,
+            status: None,
         };
         let page = PageQuery {
             limit: Some(25),

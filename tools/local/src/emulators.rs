@@ -392,6 +392,7 @@ async fn create_table(db: &aws_sdk_dynamodb::Client, name: &str, table: &Table) 
     match request.set_stream_specification(stream.clone()).send().await {
         Ok(_) => {}
         Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
+            add_missing_indexes(db, name, table).await;
             return enable_missing_stream(db, name, stream).await;
         }
         Err(e) => return Err(e).with_context(|| format!("cannot create table {name}")),
@@ -409,6 +410,60 @@ async fn create_table(db: &aws_sdk_dynamodb::Client, name: &str, table: &Table) 
             .with_context(|| format!("cannot enable TTL on {name}"))?;
     }
     Ok(())
+}
+
+/// Adds the indexes the template gained since the table was created (a data
+/// directory kept from an earlier version); one that cannot be added is
+/// reported, and only the features reading it fail.
+async fn add_missing_indexes(db: &aws_sdk_dynamodb::Client, name: &str, table: &Table) {
+    let Ok(described) = db.describe_table().table_name(name).send().await else {
+        return;
+    };
+    let existing: Vec<String> = described
+        .table()
+        .map(|t| {
+            t.global_secondary_indexes()
+                .iter()
+                .filter_map(|i| i.index_name().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    for index in table.indexes.iter().filter(|i| !existing.contains(&i.name)) {
+        let added = async {
+            let mut request = db.update_table().table_name(name);
+            for (attribute, kind) in table.attributes.iter().filter(|(a, _)| index.key.iter().any(|(k, _)| k == a)) {
+                request = request.attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(attribute)
+                        .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                        .build()?,
+                );
+            }
+            let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                .index_name(&index.name)
+                .set_key_schema(Some(key_elements(&index.key)?))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()?;
+            request
+                .global_secondary_index_updates(
+                    aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                        .create(create)
+                        .build(),
+                )
+                .send()
+                .await?;
+            anyhow::Ok(())
+        };
+        match added.await {
+            Ok(()) => tracing::info!(table = name, index = index.name, "index added to an existing table"),
+            Err(error) => tracing::warn!(
+                table = name,
+                index = index.name,
+                error = format!("{error:#}"),
+                "cannot add an index to an existing table; start with a fresh data directory to use it"
+            ),
+        }
+    }
 }
 
 /// Turns on the stream of a table created before the template asked for one.

@@ -186,3 +186,43 @@ async fn an_intrusion_is_acknowledged_then_resolved_once_by_whoever_may_see_it()
         Err(DomainError::Conflict(_))
     ));
 }
+
+#[tokio::test]
+async fn the_alarm_queue_holds_what_nobody_resolved_oldest_first_for_staff_only() {
+    let w = world();
+    let (acme, depot) = fixtures::client_with_site(&w.directory, "Acme").await;
+    let (_, yard) = fixtures::client_with_site(&w.directory, "Other").await;
+    let first = w.intrusion(&depot, 0).await;
+    let second = w.intrusion(&yard, 60).await;
+    let third = w.intrusion(&depot, 120).await;
+    w.intrusions
+        .acknowledge(&staff(), second.id, note("on it"))
+        .await
+        .unwrap();
+    w.intrusions
+        .resolve(&staff(), third.id, HandlingBody::default())
+        .await
+        .unwrap();
+    let queue = w.intrusions.queue(&staff(), page()).await.unwrap();
+    assert_eq!(
+        queue.items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        [first.id, second.id],
+        "open and acknowledged, of every client, oldest first"
+    );
+    assert!(matches!(
+        w.intrusions.queue(&user_of(acme.id), page()).await,
+        Err(DomainError::Forbidden(_))
+    ));
+    let open = IntrusionFilter {
+        status: Some(IntrusionStatus::Open),
+        ..Default::default()
+    };
+    let found = w.intrusions.list(&staff(), open, page()).await.unwrap();
+    assert_eq!(found.items.iter().map(|i| i.id).collect::<Vec<_>>(), [first.id]);
+    let resolved = IntrusionFilter {
+        status: Some(IntrusionStatus::Resolved),
+        ..Default::default()
+    };
+    let found = w.intrusions.list(&user_of(acme.id), resolved, page()).await.unwrap();
+    assert_eq!(found.items.iter().map(|i| i.id).collect::<Vec<_>>(), [third.id]);
+}

@@ -281,6 +281,7 @@ pub struct IntrusionFilter {
     pub camera: Option<DeviceId>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    pub status: Option<IntrusionStatus>,
 }
 
 /// Which intrusions a list covers.
@@ -345,7 +346,17 @@ impl Intrusions {
         } else {
             who.tenant().map_or(IntrusionScope::All, IntrusionScope::Client)
         };
-        self.tables.list_intrusions(scope, filter.from, filter.to, &page).await
+        self.tables
+            .list_intrusions(scope, filter.from, filter.to, filter.status, &page)
+            .await
+    }
+
+    /// The alarm queue: intrusions nobody has resolved yet (open or
+    /// acknowledged), of every client, oldest first. Staff only.
+    #[tracing::instrument(skip_all)]
+    pub async fn queue(&self, who: &Principal, page: PageRequest) -> Result<Page<Intrusion>, DomainError> {
+        who.require_staff()?;
+        self.tables.unresolved(&page).await
     }
 
     /// A camera's latest analysed frame, if the caller may see the camera.

@@ -69,14 +69,19 @@ pub trait DetectionStore: Send + Sync {
     async fn set_snapshot(&self, intrusion: &Intrusion, snapshot_key: &str) -> Result<(), DomainError>;
     /// Records an object whose key names no camera, so it is never silently lost.
     async fn record_unroutable(&self, object_key: &str, reason: &str, expires_at: i64) -> Result<(), DomainError>;
-    /// Intrusions of a scope started between `from` and `to`, newest first.
+    /// Intrusions of a scope started between `from` and `to` (with `status`,
+    /// when given), newest first. A page may hold fewer than its limit and still
+    /// have a next one.
     async fn list_intrusions(
         &self,
         scope: IntrusionScope,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
+        status: Option<IntrusionStatus>,
         page: &PageRequest,
     ) -> Result<Page<Intrusion>, DomainError>;
+    /// Intrusions not resolved yet (open or acknowledged), of every client, oldest first.
+    async fn unresolved(&self, page: &PageRequest) -> Result<Page<Intrusion>, DomainError>;
     /// An intrusion by id.
     async fn intrusion(&self, id: IntrusionId) -> Result<Option<Intrusion>, DomainError>;
     /// Moves an intrusion to `status`, recording who did it; a conflict if its

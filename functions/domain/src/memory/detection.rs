@@ -195,6 +195,7 @@ impl DetectionStore for MemoryDetectionStore {
         scope: IntrusionScope,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
+        status: Option<IntrusionStatus>,
         page: &PageRequest,
     ) -> Result<Page<Intrusion>, DomainError> {
         round_trip().await;
@@ -203,9 +204,22 @@ impl DetectionStore for MemoryDetectionStore {
             .values()
             .filter(|i| in_scope(i, scope))
             .filter(|i| from.is_none_or(|from| i.started_at >= from) && to.is_none_or(|to| i.started_at <= to))
+            .filter(|i| status.is_none_or(|status| i.status == status))
             .cloned()
             .collect();
         matching.sort_by_key(|i| std::cmp::Reverse((i.started_at, i.id)));
+        page_of(&matching, page)
+    }
+
+    async fn unresolved(&self, page: &PageRequest) -> Result<Page<Intrusion>, DomainError> {
+        round_trip().await;
+        let mut matching: Vec<Intrusion> = lock(&self.tables)
+            .intrusions
+            .values()
+            .filter(|i| i.status != IntrusionStatus::Resolved)
+            .cloned()
+            .collect();
+        matching.sort_by_key(|i| (i.started_at, i.id));
         page_of(&matching, page)
     }
 

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use seccom_domain::detection::{AcknowledgeBody, HandlingBody, Intrusion, IntrusionFilter, Intrusions};
+use seccom_domain::detection::{AcknowledgeBody, HandlingBody, Intrusion, IntrusionFilter, IntrusionStatus, Intrusions};
 use seccom_domain::ids::{DeviceId, IntrusionId, SiteId};
 use seccom_domain::media::{IntrusionDetail, MediaLinks};
 use seccom_domain::page::{Page, PageQuery};
@@ -25,6 +25,9 @@ pub(crate) struct IntrusionListQuery {
     from: Option<DateTime<Utc>>,
     /// Only intrusions started at or before this time (RFC 3339).
     to: Option<DateTime<Utc>>,
+    /// Only intrusions in this state. Filtered as read, so a page may hold fewer
+    /// than `limit` and still have a `nextToken`.
+    status: Option<IntrusionStatus>,
     /// How many items to return, 1 to 100 (default 50).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u16>,
@@ -50,6 +53,7 @@ pub(crate) async fn list(
         camera: query.camera_id,
         from: query.from,
         to: query.to,
+        status: query.status,
     };
     Ok(Json(intrusions.list(&who, filter, page).await?))
 }

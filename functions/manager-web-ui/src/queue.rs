@@ -1,0 +1,144 @@
+//! `/manage`, the staff's landing page: the alarm queue. Every intrusion nobody
+//! has resolved yet, of every client, oldest first, with the client, site and
+//! camera it concerns, how long it has waited, its state and its snapshot.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
+use seccom_domain::detection::{Intrusion, IntrusionStatus};
+use seccom_domain::error::DomainError;
+use seccom_domain::ids::{ClientId, DeviceId, SiteId};
+use seccom_domain::page::PageQuery;
+use seccom_web::page::{next_page, time};
+use seccom_web::{PageError, PortalState, Signed};
+
+use crate::directory::ListQuery;
+use crate::{Staff, page};
+
+/// How long an intrusion has waited, in the largest whole unit.
+fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let seconds = (now - since).num_seconds().max(0);
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 => format!("{} min", seconds / 60),
+        3600..86_400 => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
+        _ => format!("{} days", seconds / 86_400),
+    }
+}
+
+/// The names a queue row shows, each looked up once per page.
+#[derive(Default)]
+struct Names {
+    clients: HashMap<ClientId, String>,
+    sites: HashMap<SiteId, String>,
+    cameras: HashMap<DeviceId, String>,
+}
+
+impl Names {
+    async fn of(state: &PortalState, intrusions: &[Intrusion]) -> Result<Self, DomainError> {
+        let mut names = Self::default();
+        for intrusion in intrusions {
+            if !names.clients.contains_key(&intrusion.client_id) {
+                let client = state.directory.find_client(intrusion.client_id).await?;
+                let name = client.map_or_else(|| "(removed)".to_owned(), |c| c.name.as_str().to_owned());
+                names.clients.insert(intrusion.client_id, name);
+            }
+            if !names.sites.contains_key(&intrusion.site_id) {
+                let site = state.directory.find_site(intrusion.site_id).await?;
+                let name = site.map_or_else(|| "(removed)".to_owned(), |s| s.name.as_str().to_owned());
+                names.sites.insert(intrusion.site_id, name);
+            }
+            if !names.cameras.contains_key(&intrusion.camera_id) {
+                let camera = state.directory.find_device(intrusion.camera_id).await?;
+                let name = camera.map_or_else(|| "(removed)".to_owned(), |c| c.name.as_str().to_owned());
+                names.cameras.insert(intrusion.camera_id, name);
+            }
+        }
+        Ok(names)
+    }
+}
+
+/// The alarm queue.
+pub(crate) async fn show(
+    State(state): State<PortalState>,
+    Signed(staff): Signed<Staff>,
+    Query(query): Query<ListQuery>,
+) -> Result<Markup, PageError> {
+    let request = PageQuery {
+        limit: Some(50),
+        next_token: query.next_token,
+    }
+    .try_into()?;
+    let queue = state.intrusions.queue(&staff.0, request).await?;
+    let names = Names::of(&state, &queue.items).await?;
+    let mut thumbnails = HashMap::new();
+    for intrusion in &queue.items {
+        if let Some(key) = &intrusion.snapshot_key {
+            thumbnails.insert(intrusion.id, state.links.frame_link(key).await?);
+        }
+    }
+    let now = Utc::now();
+    let count = format!("{}{}", queue.items.len(), if queue.next_token.is_some() { "+" } else { "" });
+    let name = |map: &HashMap<_, String>, id| map.get(id).cloned().unwrap_or_default();
+    Ok(page(
+        &staff,
+        &format!("Alarm queue ({count})"),
+        html! {
+            h1 { "Alarm queue " span.count data-count=(queue.items.len()) { "(" (count) ")" } }
+            p { "Intrusions nobody has resolved yet, of every client, oldest first. Open one to acknowledge or resolve it." }
+            @if queue.items.is_empty() {
+                p.muted { "Nothing waiting." }
+            } @else {
+                table.list.queue {
+                    thead { tr { th { "Waiting" } th { "State" } th { "Client" } th { "Site" } th { "Camera" } th { "Started" } th { "Snapshot" } } }
+                    tbody {
+                        @for intrusion in &queue.items {
+                            tr data-intrusion=(intrusion.id) data-status=(intrusion.status.as_str()) {
+                                td data-label="Waiting" {
+                                    a href=(format!("/manage/intrusions/{}", intrusion.id)) { (age(intrusion.started_at, now)) }
+                                }
+                                td data-label="State" {
+                                    span class=(format!("status-{}", intrusion.status.as_str())) {
+                                        @match intrusion.status {
+                                            IntrusionStatus::Open => "Not acknowledged",
+                                            IntrusionStatus::Acknowledged => "Acknowledged",
+                                            IntrusionStatus::Resolved => "Resolved",
+                                        }
+                                    }
+                                }
+                                td data-label="Client" { (name(&names.clients, &intrusion.client_id)) }
+                                td data-label="Site" { (name(&names.sites, &intrusion.site_id)) }
+                                td data-label="Camera" { (name(&names.cameras, &intrusion.camera_id)) }
+                                td data-label="Started" { (time(intrusion.started_at)) }
+                                td data-label="Snapshot" {
+                                    @if let Some(url) = thumbnails.get(&intrusion.id) {
+                                        img.thumbnail src=(url) alt={ "Snapshot at " (name(&names.cameras, &intrusion.camera_id)) } width="120" loading="lazy";
+                                    } @else { span.muted { "–" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (next_page("/manage", &[], queue.next_token.as_deref()))
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_in_the_largest_whole_unit() {
+        let now = Utc::now();
+        let ago = |seconds| now - chrono::TimeDelta::seconds(seconds);
+        assert_eq!(age(ago(42), now), "42 s");
+        assert_eq!(age(ago(150), now), "2 min");
+        assert_eq!(age(ago(3 * 3600 + 5 * 60), now), "3 h 5 min");
+        assert_eq!(age(ago(3 * 86_400), now), "3 days");
+        assert_eq!(age(now + chrono::TimeDelta::seconds(5), now), "0 s", "a clock ahead is no age");
+    }
+}
