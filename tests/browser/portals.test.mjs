@@ -29,7 +29,8 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   // The admin creates a client, a site, a camera and an alarm in the manager portal.
   await signIn(page, "admin", "/manage");
   assert.match(await page.title(), /^Alarm queue \(0\)/, "staff land on the alarm queue");
-  await page.click("nav >> text=Clients");
+  await page.click("a:text-is('Clients')");
+  await page.waitForURL(`${base}/manage/clients`);
   await page.fill("input[name=name]", "Browser Estates");
   await page.fill("input[name=email]", "ops@nowhere");
   await page.click("text=Create client");
@@ -87,7 +88,8 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   assert.ok(await page.isVisible(`a[href='/manage/intrusions/${intrusion.id}']`));
   await shot(page, "manager-intrusions");
   // The alarm queue holds both clients' intrusions, oldest first, with names and a snapshot.
-  await page.click("nav >> text=Alarm queue");
+  await page.click("a:text-is('Alarm queue')");
+  await page.waitForURL(`${base}/manage`);
   assert.match(await page.title(), /^Alarm queue \([1-9]/);
   const queued = page.locator(`tr[data-intrusion='${intrusion.id}']`);
   assert.equal(await queued.getAttribute("data-status"), "open");
@@ -194,7 +196,7 @@ test("the portals follow a dark system scheme for night shifts, and the bar's la
   for (const colorScheme of ["light", "dark"]) {
     const context = await browser.newContext({ colorScheme, viewport: { width: 1200, height: 900 } });
     const page = await context.newPage();
-    await signIn(page, "admin", "/manage");
+    await signIn(page, "admin", "/manage/clients");
     const colours = await page.evaluate(() => {
       const style = (selector) => getComputedStyle(document.querySelector(selector));
       return {

@@ -57,21 +57,27 @@ async fn resolved_intrusions_leave_the_queue_and_lists_filter_by_status() {
         )
         .await
         .expect(200);
-    assert_eq!(ids(&list("?status=open", admin.clone()).await.expect(200)), [opened[1].clone()]);
+    assert_eq!(
+        ids(&list("?status=open", admin.clone()).await.expect(200)),
+        [opened[1].clone()]
+    );
     assert_eq!(
         ids(&list("?status=acknowledged", admin.clone()).await.expect(200)),
         [opened[0].clone()]
     );
     let own = stack.client_user(&clients[1]);
-    assert_eq!(ids(&list("?status=open", own.clone()).await.expect(200)), [opened[1].clone()]);
-    assert!(ids(&list("?status=acknowledged", own).await.expect(200)).is_empty(), "another client's");
+    assert_eq!(
+        ids(&list("?status=open", own.clone()).await.expect(200)),
+        [opened[1].clone()]
+    );
+    assert!(
+        ids(&list("?status=acknowledged", own).await.expect(200)).is_empty(),
+        "another client's"
+    );
     list("?status=pending", admin.clone()).await.assert_problem(400);
 
     let tables = stack.detection_tables().await;
-    let page = PageRequest {
-        limit: 50,
-        token: None,
-    };
+    let page = PageRequest { limit: 50, token: None };
     let queue: Vec<String> = tables
         .unresolved(&page)
         .await

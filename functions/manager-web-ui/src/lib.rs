@@ -121,7 +121,10 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let state = PortalState::new(sdk, config)?;
     let routes = Router::new()
         .route("/manage", get(queue::show))
-        .route("/manage/clients", get(directory::clients).post(directory::create_client))
+        .route(
+            "/manage/clients",
+            get(directory::clients).post(directory::create_client),
+        )
         .route(
             "/manage/clients/{id}",
             get(directory::client).post(directory::update_client),

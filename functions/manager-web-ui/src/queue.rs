@@ -3,6 +3,7 @@
 //! camera it concerns, how long it has waited, its state and its snapshot.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use axum::extract::{Query, State};
 use chrono::{DateTime, Utc};
@@ -28,6 +29,14 @@ fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// What a row shows for a client, site or camera removed since.
+const REMOVED: &str = "(removed)";
+
+/// The name kept for `id`.
+fn name<K: Eq + std::hash::Hash>(names: &HashMap<K, String>, id: &K) -> String {
+    names.get(id).cloned().unwrap_or_default()
+}
+
 /// The names a queue row shows, each looked up once per page.
 #[derive(Default)]
 struct Names {
@@ -40,20 +49,17 @@ impl Names {
     async fn of(state: &PortalState, intrusions: &[Intrusion]) -> Result<Self, DomainError> {
         let mut names = Self::default();
         for intrusion in intrusions {
-            if !names.clients.contains_key(&intrusion.client_id) {
+            if let Entry::Vacant(entry) = names.clients.entry(intrusion.client_id) {
                 let client = state.directory.find_client(intrusion.client_id).await?;
-                let name = client.map_or_else(|| "(removed)".to_owned(), |c| c.name.as_str().to_owned());
-                names.clients.insert(intrusion.client_id, name);
+                entry.insert(client.map_or_else(|| REMOVED.to_owned(), |c| c.name.as_str().to_owned()));
             }
-            if !names.sites.contains_key(&intrusion.site_id) {
+            if let Entry::Vacant(entry) = names.sites.entry(intrusion.site_id) {
                 let site = state.directory.find_site(intrusion.site_id).await?;
-                let name = site.map_or_else(|| "(removed)".to_owned(), |s| s.name.as_str().to_owned());
-                names.sites.insert(intrusion.site_id, name);
+                entry.insert(site.map_or_else(|| REMOVED.to_owned(), |s| s.name.as_str().to_owned()));
             }
-            if !names.cameras.contains_key(&intrusion.camera_id) {
+            if let Entry::Vacant(entry) = names.cameras.entry(intrusion.camera_id) {
                 let camera = state.directory.find_device(intrusion.camera_id).await?;
-                let name = camera.map_or_else(|| "(removed)".to_owned(), |c| c.name.as_str().to_owned());
-                names.cameras.insert(intrusion.camera_id, name);
+                entry.insert(camera.map_or_else(|| REMOVED.to_owned(), |c| c.name.as_str().to_owned()));
             }
         }
         Ok(names)
@@ -80,8 +86,11 @@ pub(crate) async fn show(
         }
     }
     let now = Utc::now();
-    let count = format!("{}{}", queue.items.len(), if queue.next_token.is_some() { "+" } else { "" });
-    let name = |map: &HashMap<_, String>, id| map.get(id).cloned().unwrap_or_default();
+    let count = format!(
+        "{}{}",
+        queue.items.len(),
+        if queue.next_token.is_some() { "+" } else { "" }
+    );
     Ok(page(
         &staff,
         &format!("Alarm queue ({count})"),
@@ -139,6 +148,10 @@ mod tests {
         assert_eq!(age(ago(150), now), "2 min");
         assert_eq!(age(ago(3 * 3600 + 5 * 60), now), "3 h 5 min");
         assert_eq!(age(ago(3 * 86_400), now), "3 days");
-        assert_eq!(age(now + chrono::TimeDelta::seconds(5), now), "0 s", "a clock ahead is no age");
+        assert_eq!(
+            age(now + chrono::TimeDelta::seconds(5), now),
+            "0 s",
+            "a clock ahead is no age"
+        );
     }
 }

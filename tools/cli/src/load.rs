@@ -317,6 +317,7 @@ pub async fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
                 IntrusionScope::Camera(camera),
                 None,
                 None,
+                None,
                 &PageRequest {
                     limit: MAX_LIMIT,
                     token: None,

@@ -431,7 +431,11 @@ async fn add_missing_indexes(db: &aws_sdk_dynamodb::Client, name: &str, table: &
     for index in table.indexes.iter().filter(|i| !existing.contains(&i.name)) {
         let added = async {
             let mut request = db.update_table().table_name(name);
-            for (attribute, kind) in table.attributes.iter().filter(|(a, _)| index.key.iter().any(|(k, _)| k == a)) {
+            for (attribute, kind) in table
+                .attributes
+                .iter()
+                .filter(|(a, _)| index.key.iter().any(|(k, _)| k == a))
+            {
                 request = request.attribute_definitions(
                     AttributeDefinition::builder()
                         .attribute_name(attribute)

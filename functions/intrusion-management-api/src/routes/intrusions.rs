@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use seccom_domain::detection::{AcknowledgeBody, HandlingBody, Intrusion, IntrusionFilter, IntrusionStatus, Intrusions};
+use seccom_domain::detection::{
+    AcknowledgeBody, HandlingBody, Intrusion, IntrusionFilter, IntrusionStatus, Intrusions,
+};
 use seccom_domain::ids::{DeviceId, IntrusionId, SiteId};
 use seccom_domain::media::{IntrusionDetail, MediaLinks};
 use seccom_domain::page::{Page, PageQuery};
