@@ -118,6 +118,7 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   });
   assert.ok((await duration.jsonValue()) > 2, "the clip plays with a duration");
   assert.ok(await phone.isVisible("td:text-is('Gate siren')"), "commands name their device");
+  assert.match(await phone.textContent(".keyholder"), /Browser Estates.*ops@browser-estates\.example/s, "whom to call");
   await shot(phone, "client-intrusion");
   await phone.fill("form[action$='/acknowledge'] textarea[name=note]", "Guard on the way");
   await phone.click("button:text-is('Acknowledge')");

@@ -321,6 +321,12 @@ async fn three_person_frames_ring_the_alarms_archive_the_clip_and_notify_everyon
         })
         .await;
 
+    // Whom it concerns: the camera, the site and the client's contacts, to call the keyholder.
+    assert_eq!(detail["cameraName"], "Gate");
+    assert_eq!(detail["siteName"], "Warehouse");
+    assert_eq!(detail["clientName"], "Chain Ltd");
+    assert_eq!(detail["clientPhone"], "+442079460001");
+
     // Alarms: one activation, pushed, received once by the alarm.
     let received = lines(&activations);
     assert_eq!(received.len(), 1, "{received:?}");

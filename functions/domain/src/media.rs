@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::clock::{Clock, SystemClock};
 use crate::detection::Intrusion;
 use crate::error::DomainError;
-use crate::response::{ClipState, DeliveryView, IntrusionRecord, Notification};
+use crate::response::{ClipState, DeliveryView, IntrusionRecord, IntrusionSubject, Notification};
 
 /// How long the links in an intrusion stay valid.
 pub const LINK_LIFETIME: Duration = Duration::from_secs(900);
@@ -63,6 +63,8 @@ pub struct ClipView {
 pub struct IntrusionDetail {
     #[serde(flatten)]
     pub intrusion: Intrusion,
+    #[serde(flatten)]
+    pub subject: IntrusionSubject,
     /// A short-lived link to the frame with the people boxed.
     pub snapshot_url: Option<String>,
     /// `null` while the clip has not been requested yet.
@@ -118,6 +120,7 @@ impl MediaLinks {
         };
         Ok(IntrusionDetail {
             intrusion: record.intrusion,
+            subject: record.subject,
             snapshot_url,
             clip,
             commands: record.records.deliveries.iter().map(DeliveryView::from).collect(),

@@ -1,6 +1,7 @@
 //! `/manage`, the staff's landing page: the alarm queue. Every intrusion nobody
 //! has resolved yet, of every client, oldest first, with the client, site and
-//! camera it concerns, how long it has waited, its state and its snapshot.
+//! camera it concerns, how long it has waited, its state and its snapshot; and
+//! the cameras and alarms offline or faulty now.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -8,11 +9,12 @@ use std::collections::hash_map::Entry;
 use axum::extract::{Query, State};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
-use seccom_domain::detection::{Intrusion, IntrusionStatus};
+use seccom_domain::detection::IntrusionStatus;
+use seccom_domain::directory::{Device, DeviceState};
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, DeviceId, SiteId};
 use seccom_domain::page::PageQuery;
-use seccom_web::page::{next_page, time};
+use seccom_web::page::{maybe_time, next_page, time};
 use seccom_web::{PageError, PortalState, Signed};
 
 use crate::directory::ListQuery;
@@ -46,23 +48,62 @@ struct Names {
 }
 
 impl Names {
-    async fn of(state: &PortalState, intrusions: &[Intrusion]) -> Result<Self, DomainError> {
-        let mut names = Self::default();
-        for intrusion in intrusions {
-            if let Entry::Vacant(entry) = names.clients.entry(intrusion.client_id) {
-                let client = state.directory.find_client(intrusion.client_id).await?;
-                entry.insert(client.map_or_else(|| REMOVED.to_owned(), |c| c.name.as_str().to_owned()));
-            }
-            if let Entry::Vacant(entry) = names.sites.entry(intrusion.site_id) {
-                let site = state.directory.find_site(intrusion.site_id).await?;
-                entry.insert(site.map_or_else(|| REMOVED.to_owned(), |s| s.name.as_str().to_owned()));
-            }
-            if let Entry::Vacant(entry) = names.cameras.entry(intrusion.camera_id) {
-                let camera = state.directory.find_device(intrusion.camera_id).await?;
-                entry.insert(camera.map_or_else(|| REMOVED.to_owned(), |c| c.name.as_str().to_owned()));
+    async fn client(&mut self, state: &PortalState, id: ClientId) -> Result<(), DomainError> {
+        if let Entry::Vacant(entry) = self.clients.entry(id) {
+            let client = state.directory.find_client(id).await?;
+            entry.insert(client.map_or_else(|| REMOVED.to_owned(), |c| c.name.as_str().to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn site(&mut self, state: &PortalState, id: SiteId) -> Result<(), DomainError> {
+        if let Entry::Vacant(entry) = self.sites.entry(id) {
+            let site = state.directory.find_site(id).await?;
+            entry.insert(site.map_or_else(|| REMOVED.to_owned(), |s| s.name.as_str().to_owned()));
+        }
+        Ok(())
+    }
+
+    async fn camera(&mut self, state: &PortalState, id: DeviceId) -> Result<(), DomainError> {
+        if let Entry::Vacant(entry) = self.cameras.entry(id) {
+            let camera = state.directory.find_device(id).await?;
+            entry.insert(camera.map_or_else(|| REMOVED.to_owned(), |c| c.name.as_str().to_owned()));
+        }
+        Ok(())
+    }
+}
+
+fn device_state(state: DeviceState) -> &'static str {
+    match state {
+        DeviceState::Offline => "Offline",
+        DeviceState::Faulty => "Reported a fault",
+        DeviceState::Online => "Online",
+        DeviceState::Unknown => "Never heard from",
+    }
+}
+
+/// The devices offline or faulty now.
+fn unhealthy_table(devices: &[Device], names: &Names) -> Markup {
+    html! {
+        h2 { "Devices offline or faulty now" }
+        @if devices.is_empty() {
+            p.muted { "Every camera and alarm is reporting." }
+        } @else {
+            table.list.unhealthy {
+                thead { tr { th { "Device" } th { "State" } th { "Client" } th { "Site" } th { "Last heard" } } }
+                tbody {
+                    @for device in devices {
+                        tr data-device=(device.id) {
+                            td data-label="Device" { (device.name.as_str()) " (" (device.kind.noun()) ")" }
+                            td data-label="State" { (device_state(device.state)) }
+                            td data-label="Client" { (name(&names.clients, &device.client_id)) }
+                            td data-label="Site" { (name(&names.sites, &device.site_id)) }
+                            td data-label="Last heard" { (maybe_time(device.last_seen_at)) }
+                        }
+                    }
+                }
             }
         }
-        Ok(names)
     }
 }
 
@@ -78,7 +119,17 @@ pub(crate) async fn show(
     }
     .try_into()?;
     let queue = state.intrusions.queue(&staff.0, request).await?;
-    let names = Names::of(&state, &queue.items).await?;
+    let unhealthy = state.directory.unhealthy_devices(&staff.0).await?;
+    let mut names = Names::default();
+    for intrusion in &queue.items {
+        names.client(&state, intrusion.client_id).await?;
+        names.site(&state, intrusion.site_id).await?;
+        names.camera(&state, intrusion.camera_id).await?;
+    }
+    for device in &unhealthy {
+        names.client(&state, device.client_id).await?;
+        names.site(&state, device.site_id).await?;
+    }
     let mut thumbnails = HashMap::new();
     for intrusion in &queue.items {
         if let Some(key) = &intrusion.snapshot_key {
@@ -132,6 +183,7 @@ pub(crate) async fn show(
                 }
             }
             (next_page("/manage", &[], queue.next_token.as_deref()))
+            (unhealthy_table(&unhealthy, &names))
         },
     ))
 }

@@ -159,6 +159,13 @@ pub fn intrusion_page(
         p { "Seen by camera " strong { (device_name(intrusion.camera_id)) }
             @if !intrusion.zones.is_empty() { " in " (if intrusion.zones.len() == 1 { "zone " } else { "zones " }) strong { (intrusion.zones.join(", ")) } }
             "." }
+        @if let Some(client) = &detail.subject.client_name {
+            p.keyholder { "Client " strong { (client) } ": "
+                @if let Some(phone) = &detail.subject.client_phone { a href={ "tel:" (phone) } { (phone) } ", " }
+                @if let Some(email) = &detail.subject.client_email { a href={ "mailto:" (email) } { (email) } }
+                @if let Some(address) = &detail.subject.site_address { ". Site address: " (address) }
+                "." }
+        }
         p { "Started " (time(intrusion.started_at)) ", last seen " (time(intrusion.last_seen_at))
             ", frames " (intrusion.first_seq) "–" (intrusion.last_seq) ", peak score " (format!("{:.2}", intrusion.peak_score))
             ". Status: " (status(intrusion.status)) "." }

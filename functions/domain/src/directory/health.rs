@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Device, DeviceKind, DeviceState, Directory, HealthUpdate};
+use crate::auth::Principal;
 use crate::error::DomainError;
 
 /// What is wrong with a device while its health alarm is open.
@@ -57,6 +58,24 @@ fn transition(
 }
 
 impl Directory {
+    /// Cameras and alarms offline or faulty now, of every client, the longest
+    /// silent first. Staff only: the alarm queue shows them beside intrusions.
+    #[tracing::instrument(skip_all)]
+    pub async fn unhealthy_devices(&self, who: &Principal) -> Result<Vec<Device>, DomainError> {
+        who.require_staff()?;
+        let mut unhealthy = Vec::new();
+        for kind in [DeviceKind::Camera, DeviceKind::Alarm] {
+            unhealthy.extend(
+                self.every_device(None, kind)
+                    .await?
+                    .into_iter()
+                    .filter(|d| matches!(d.state, DeviceState::Offline | DeviceState::Faulty)),
+            );
+        }
+        unhealthy.sort_by_key(|d| (d.last_seen_at, d.id));
+        Ok(unhealthy)
+    }
+
     /// Checks every camera and alarm, records each health change once, and returns them.
     #[tracing::instrument(skip_all)]
     pub async fn sweep_health(

@@ -367,6 +367,25 @@ async fn a_silent_device_goes_offline_once_and_recovers_once() {
 }
 
 #[tokio::test]
+async fn staff_see_the_devices_offline_now_and_client_users_may_not() {
+    let w = world();
+    let acme = w.client("Acme").await;
+    let site = w.site(acme.id, "Depot").await;
+    let silent = w.device(site.id, DeviceKind::Camera, "Gate").await.device;
+    let alive = w.device(site.id, DeviceKind::Alarm, "Siren").await.device;
+    w.directory.record_heartbeat(&silent, false).await.unwrap();
+    w.clock.advance(TimeDelta::seconds(200));
+    w.directory.record_heartbeat(&alive, false).await.unwrap();
+    w.directory.sweep_health(w.clock.now(), TimeDelta::seconds(180)).await.unwrap();
+    let unhealthy = w.directory.unhealthy_devices(&staff()).await.unwrap();
+    assert_eq!(unhealthy.iter().map(|d| d.id).collect::<Vec<_>>(), [silent.id]);
+    assert!(matches!(
+        w.directory.unhealthy_devices(&user_of(acme.id)).await,
+        Err(DomainError::Forbidden(_))
+    ));
+}
+
+#[tokio::test]
 async fn a_heartbeat_between_the_read_and_the_write_wins_over_the_sweep() {
     let w = world();
     let acme = w.client("Acme").await;

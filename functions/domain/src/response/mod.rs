@@ -23,6 +23,8 @@ use std::sync::Arc;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use chrono::Utc;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 pub use clips::{ClipReport, MAX_CLIP_BYTES, clip_arrived};
 pub use health::{HealthEvent, HealthNotice};
@@ -48,7 +50,22 @@ use crate::values::FieldErrors;
 #[derive(Debug)]
 pub struct IntrusionRecord {
     pub intrusion: Intrusion,
+    pub subject: IntrusionSubject,
     pub records: ResponseRecords,
+}
+
+/// Whom and where an intrusion concerns, for the people handling it: the
+/// camera that saw it, the site, and the client with its contacts (the
+/// keyholder to call). A field is `null` when its record was removed since.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IntrusionSubject {
+    pub camera_name: Option<String>,
+    pub site_name: Option<String>,
+    pub site_address: Option<String>,
+    pub client_name: Option<String>,
+    pub client_email: Option<String>,
+    pub client_phone: Option<String>,
 }
 
 /// The use cases users reach about responses, each scoped by the authorisation policy.
@@ -88,7 +105,23 @@ impl Responses {
     pub async fn intrusion(&self, who: &Principal, id: IntrusionId) -> Result<IntrusionRecord, DomainError> {
         let intrusion = self.intrusions.get(who, id).await?;
         let records = self.store.records(id).await?;
-        Ok(IntrusionRecord { intrusion, records })
+        // The caller may see the intrusion, so it may see whom it concerns.
+        let camera = self.directory.find_device(intrusion.camera_id).await?;
+        let site = self.directory.find_site(intrusion.site_id).await?;
+        let client = self.directory.find_client(intrusion.client_id).await?;
+        let subject = IntrusionSubject {
+            camera_name: camera.map(|c| c.name.as_str().to_owned()),
+            site_name: site.as_ref().map(|s| s.name.as_str().to_owned()),
+            site_address: site.as_ref().map(|s| s.address.as_str().to_owned()),
+            client_name: client.as_ref().map(|c| c.name.as_str().to_owned()),
+            client_email: client.as_ref().map(|c| c.email.as_str().to_owned()),
+            client_phone: client.as_ref().and_then(|c| c.phone.as_ref().map(|p| p.as_str().to_owned())),
+        };
+        Ok(IntrusionRecord {
+            intrusion,
+            subject,
+            records,
+        })
     }
 
     /// Notifications newest first: a client user's own, or for staff all (or one client's).
