@@ -283,7 +283,11 @@ impl Directory {
     }
 
     /// Every camera or alarm (of one site, or all), draining the store's pages.
-    pub(super) async fn every_device(&self, site: Option<SiteId>, kind: DeviceKind) -> Result<Vec<Device>, DomainError> {
+    pub(super) async fn every_device(
+        &self,
+        site: Option<SiteId>,
+        kind: DeviceKind,
+    ) -> Result<Vec<Device>, DomainError> {
         let mut devices = Vec::new();
         let mut page = PageRequest {
             limit: crate::page::MAX_LIMIT,

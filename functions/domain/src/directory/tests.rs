@@ -376,7 +376,10 @@ async fn staff_see_the_devices_offline_now_and_client_users_may_not() {
     w.directory.record_heartbeat(&silent, false).await.unwrap();
     w.clock.advance(TimeDelta::seconds(200));
     w.directory.record_heartbeat(&alive, false).await.unwrap();
-    w.directory.sweep_health(w.clock.now(), TimeDelta::seconds(180)).await.unwrap();
+    w.directory
+        .sweep_health(w.clock.now(), TimeDelta::seconds(180))
+        .await
+        .unwrap();
     let unhealthy = w.directory.unhealthy_devices(&staff()).await.unwrap();
     assert_eq!(unhealthy.iter().map(|d| d.id).collect::<Vec<_>>(), [silent.id]);
     assert!(matches!(

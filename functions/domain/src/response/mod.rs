@@ -115,7 +115,9 @@ impl Responses {
             site_address: site.as_ref().map(|s| s.address.as_str().to_owned()),
             client_name: client.as_ref().map(|c| c.name.as_str().to_owned()),
             client_email: client.as_ref().map(|c| c.email.as_str().to_owned()),
-            client_phone: client.as_ref().and_then(|c| c.phone.as_ref().map(|p| p.as_str().to_owned())),
+            client_phone: client
+                .as_ref()
+                .and_then(|c| c.phone.as_ref().map(|p| p.as_str().to_owned())),
         };
         Ok(IntrusionRecord {
             intrusion,

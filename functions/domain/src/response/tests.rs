@@ -166,7 +166,10 @@ async fn an_intrusion_comes_with_what_its_response_did_for_those_who_may_see_it(
     assert_eq!(record.subject.client_name.as_deref(), Some("Acme"));
     assert_eq!(record.subject.client_email.as_deref(), Some(acme.email.as_str()));
     assert_eq!(record.subject.site_name.as_deref(), Some(site.name.as_str()));
-    assert_eq!(record.subject.camera_name, None, "a camera removed since is named by nobody");
+    assert_eq!(
+        record.subject.camera_name, None,
+        "a camera removed since is named by nobody"
+    );
     assert!(matches!(
         w.responses.intrusion(&user_of(other.id), intrusion.id).await,
         Err(DomainError::NotFound(_))
