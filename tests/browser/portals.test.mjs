@@ -97,6 +97,20 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   assert.equal(await queued.locator("td[data-label=Camera]").textContent(), "Gate camera");
   assert.equal(await queued.locator("img.thumbnail").count(), 1);
   await shot(page, "manager-queue");
+  // Live: while nothing changes the page is answered 304; a new intrusion appears without a reload.
+  let notModified = 0;
+  page.on("response", (response) => {
+    if (response.url() === `${base}/manage` && response.status() === 304) notModified += 1;
+  });
+  await page.evaluate(() => { window.stillTheSamePage = true; });
+  const before = await page.title();
+  // (The gate camera may still be extending its intrusion for a few seconds.)
+  await eventually("a poll of the unchanged queue answered 304", async () => notModified > 0 || null, 40);
+  const backDoor = await api("POST", `/api/sites/${otherSite.id}/cameras`, { name: "Back door" });
+  sendFrames(backDoor, 1, frames.slice(3, 6).map((f) => join(root, "target/demo-frames", f)));
+  await page.waitForSelector("td[data-label=Camera]:text-is('Back door')", { timeout: 30000 });
+  assert.ok(await page.evaluate(() => window.stillTheSamePage), "no reload");
+  assert.notEqual(await page.title(), before, "the count in the title follows");
   await page.goto(`${base}/manage/health`);
   assert.equal(await page.textContent("h1"), "Device health");
   await page.click("text=Sign out");

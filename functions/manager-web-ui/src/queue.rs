@@ -1,19 +1,24 @@
 //! `/manage`, the staff's landing page: the alarm queue. Every intrusion nobody
 //! has resolved yet, of every client, oldest first, with the client, site and
 //! camera it concerns, how long it has waited, its state and its snapshot; and
-//! the cameras and alarms offline or faulty now.
+//! the cameras and alarms offline or faulty now. The page updates itself (see
+//! [`seccom_web::live`]) and sounds on a new intrusion.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
-use seccom_domain::detection::IntrusionStatus;
+use seccom_domain::detection::{Intrusion, IntrusionStatus};
 use seccom_domain::directory::{Device, DeviceState};
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, DeviceId, SiteId};
+use seccom_domain::page::Page;
 use seccom_domain::page::PageQuery;
+use seccom_web::live;
 use seccom_web::page::{maybe_time, next_page, time};
 use seccom_web::{PageError, PortalState, Signed};
 
@@ -111,8 +116,9 @@ fn unhealthy_table(devices: &[Device], names: &Names) -> Markup {
 pub(crate) async fn show(
     State(state): State<PortalState>,
     Signed(staff): Signed<Staff>,
+    headers: HeaderMap,
     Query(query): Query<ListQuery>,
-) -> Result<Markup, PageError> {
+) -> Result<Response, PageError> {
     let request = PageQuery {
         limit: Some(50),
         next_token: query.next_token,
@@ -120,6 +126,11 @@ pub(crate) async fn show(
     .try_into()?;
     let queue = state.intrusions.queue(&staff.0, request).await?;
     let unhealthy = state.directory.unhealthy_devices(&staff.0).await?;
+    let now = Utc::now();
+    let etag = live::etag(&version(&queue, &unhealthy, now));
+    if let Some(not_modified) = live::unchanged(&headers, &etag) {
+        return Ok(not_modified);
+    }
     let mut names = Names::default();
     for intrusion in &queue.items {
         names.client(&state, intrusion.client_id).await?;
@@ -136,18 +147,20 @@ pub(crate) async fn show(
             thumbnails.insert(intrusion.id, state.links.frame_link(key).await?);
         }
     }
-    let now = Utc::now();
     let count = format!(
         "{}{}",
         queue.items.len(),
         if queue.next_token.is_some() { "+" } else { "" }
     );
-    Ok(page(
+    let body = page(
         &staff,
         &format!("Alarm queue ({count})"),
         html! {
+          div.live data-live=(POLL_SECONDS) data-etag=(etag) {
             h1 { "Alarm queue " span.count data-count=(queue.items.len()) { "(" (count) ")" } }
-            p { "Intrusions nobody has resolved yet, of every client, oldest first. Open one to acknowledge or resolve it." }
+            p { "Intrusions nobody has resolved yet, of every client, oldest first. Open one to acknowledge or resolve it. "
+                "The page updates itself; a new intrusion sounds and, once you allow it, shows a notification. "
+                button type="button" data-action="enable-alerts" { "Allow notifications" } }
             @if queue.items.is_empty() {
                 p.muted { "Nothing waiting." }
             } @else {
@@ -184,8 +197,35 @@ pub(crate) async fn show(
             }
             (next_page("/manage", &[], queue.next_token.as_deref()))
             (unhealthy_table(&unhealthy, &names))
+          }
         },
-    ))
+    );
+    Ok(live::tagged(body, &etag))
+}
+
+/// How often an open queue asks whether it changed.
+const POLL_SECONDS: u32 = 5;
+/// The queue is sent again at least this often, so its waiting times and
+/// snapshot links (15 minutes) stay fresh on a page left open.
+const REFRESH_SECONDS: i64 = 60;
+
+/// What the queue shows, as text for its ETag.
+fn version(queue: &Page<Intrusion>, unhealthy: &[Device], now: DateTime<Utc>) -> String {
+    let mut version = format!("{}|", now.timestamp() / REFRESH_SECONDS);
+    for intrusion in &queue.items {
+        version.push_str(&format!(
+            "{}:{}:{}:{};",
+            intrusion.id,
+            intrusion.status.as_str(),
+            intrusion.snapshot_key.is_some(),
+            intrusion.last_seq
+        ));
+    }
+    version.push_str(&format!("|{}|", queue.next_token.is_some()));
+    for device in unhealthy {
+        version.push_str(&format!("{}:{:?};", device.id, device.state));
+    }
+    version
 }
 
 #[cfg(test)]

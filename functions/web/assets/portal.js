@@ -1,10 +1,63 @@
 // Shows every <time datetime> in the viewer's own time zone.
-for (const element of document.querySelectorAll("time[datetime]")) {
-  const at = new Date(element.getAttribute("datetime"));
-  if (!Number.isNaN(at.getTime())) {
-    element.textContent = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
-    element.title = at.toISOString();
+const localiseTimes = (root) => {
+  for (const element of root.querySelectorAll("time[datetime]")) {
+    const at = new Date(element.getAttribute("datetime"));
+    if (!Number.isNaN(at.getTime())) {
+      element.textContent = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+      element.title = at.toISOString();
+    }
   }
+};
+localiseTimes(document);
+// Live pages ([data-live], the alarm queue): ask for the page again every few
+// seconds with its ETag (304 when nothing changed), swap in what changed, and
+// on a new intrusion sound a tone and, if allowed, show a notification.
+const live = document.querySelector("[data-live]");
+if (live) {
+  let etag = live.dataset.etag;
+  const seen = new Set([...live.querySelectorAll("[data-intrusion]")].map((row) => row.dataset.intrusion));
+  const tone = () => {
+    try {
+      const audio = new AudioContext();
+      const oscillator = audio.createOscillator();
+      oscillator.frequency.value = 880;
+      oscillator.connect(audio.destination);
+      oscillator.start();
+      oscillator.stop(audio.currentTime + 0.4);
+    } catch {
+      // No sound before the user has interacted with the page; the row still appears.
+    }
+  };
+  const wire = () => {
+    const allow = live.querySelector("[data-action=enable-alerts]");
+    if (!allow || !("Notification" in window) || Notification.permission === "granted") {
+      allow?.remove();
+      return;
+    }
+    allow.addEventListener("click", () => Notification.requestPermission().then(() => allow.remove()));
+  };
+  wire();
+  const refresh = async () => {
+    const response = await fetch(window.location.href, { headers: { "If-None-Match": etag }, cache: "no-store" });
+    if (response.status !== 200) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    const next = fresh.querySelector("[data-live]");
+    if (!next) return;
+    etag = response.headers.get("ETag") ?? next.dataset.etag;
+    live.replaceChildren(...next.childNodes);
+    document.title = fresh.title;
+    localiseTimes(live);
+    wire();
+    const added = [...live.querySelectorAll("[data-intrusion]")].filter((row) => !seen.has(row.dataset.intrusion));
+    for (const row of added) seen.add(row.dataset.intrusion);
+    if (added.length > 0) {
+      tone();
+      if ("Notification" in window && Notification.permission === "granted") {
+        new Notification(`New intrusion: ${added.length}`, { body: document.title });
+      }
+    }
+  };
+  setInterval(() => refresh().catch(() => {}), Number(live.dataset.live) * 1000);
 }
 // Asks before destructive actions.
 for (const form of document.querySelectorAll("form[data-confirm]")) {

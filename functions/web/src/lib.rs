@@ -7,6 +7,7 @@ pub mod assets;
 pub mod controls;
 pub mod csrf;
 pub mod intrusions;
+pub mod live;
 pub mod page;
 mod state;
 pub mod viewer;
