@@ -164,6 +164,29 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
     await page.locator("tr", { has: page.locator("td:text-is('+442079460123')") }).getAttribute("data-status"),
     "verifiedByStaff",
   );
+  // The client takes the number off again with its Remove box.
+  await phone.goto(`${base}/preferences`);
+  const numbered = phone.locator("fieldset", { has: phone.locator("input[value='+442079460123']") });
+  await numbered.locator("input[name=remove]").check();
+  await phone.click("button:text-is('Save')");
+  await phone.waitForURL(`${base}/preferences`);
+  assert.equal(await phone.locator("input[value='+442079460123']").count(), 0);
+
+  // Dates mean the viewer's days: in a zone whose date differs from UTC's now, today's date finds today's intrusion.
+  const zone = new Date().getUTCHours() < 12 ? "Pacific/Pago_Pago" : "Pacific/Kiritimati";
+  const abroad = await browser.newContext({ timezoneId: zone });
+  const away = await abroad.newPage();
+  await signIn(away, `client:${clientId}`, "/intrusions");
+  const today = new Date().toLocaleDateString("en-CA", { timeZone: zone });
+  await away.fill("input[name=from]", today);
+  await away.fill("input[name=to]", today);
+  await away.click("button:text-is('Filter')");
+  await away.waitForURL(new RegExp(`tz=${encodeURIComponent(zone)}`));
+  assert.ok(await away.isVisible(`a[href='/intrusions/${intrusion.id}']`), `${zone}: ${today}`);
+  await away.selectOption("select[name=status]", "resolved");
+  await away.click("button:text-is('Filter')");
+  assert.ok(await away.isVisible("text=No intrusion matches."), "the state filter");
+  await abroad.close();
 
   // Nothing of another client by URL, no manager portal, no form without its token.
   const response = await phone.goto(`${base}/intrusions/${foreign.id}`);

@@ -1,6 +1,7 @@
 //! `/preferences`: who is told about an intrusion, by which channel, and for
-//! which sites. One row per recipient; blank rows add recipients, clearing an
-//! address removes one. Refused rows show their error next to the field.
+//! which sites. One row per recipient with its confirmation status; blank rows
+//! add recipients, a ticked Remove (or a cleared address) removes one. Refused
+//! rows show their error next to the field.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -26,6 +27,8 @@ struct Row {
     site_id: String,
     /// As saved; `None` for rows not saved yet.
     status: Option<RecipientStatus>,
+    /// Ticked to remove the recipient on saving.
+    remove: bool,
 }
 
 /// What a recipient's status means to the person reading the form.
@@ -62,6 +65,7 @@ impl From<&Recipient> for Row {
             address: recipient.address.clone(),
             site_id: recipient.site_id.map(|s| s.to_string()).unwrap_or_default(),
             status: Some(recipient.status),
+            remove: false,
         }
     }
 }
@@ -69,8 +73,8 @@ impl From<&Recipient> for Row {
 fn form(csrf: &CsrfToken, sites: &[Site], rows: &[Row], errors: &[FieldError], secret: &str) -> Markup {
     html! {
         h1 { "Who is told about an intrusion" }
-        p { "Each row is one recipient. Leave an address empty to remove its row. A new address is sent a link \
-            to confirm first; SecCom staff can verify police and building administrators for you." }
+        p { "Each row is one recipient; tick Remove (or empty its address) to take one off. A new address is sent \
+            a link to confirm first; SecCom staff can verify police and building administrators for you." }
         form.stack method="post" action="/preferences" {
             (csrf.field())
             @for (index, row) in rows.iter().enumerate() {
@@ -99,6 +103,9 @@ fn form(csrf: &CsrfToken, sites: &[Site], rows: &[Row], errors: &[FieldError], s
                             option value="" { "Every site" }
                             @for site in sites { option value=(site.id) selected[row.site_id == site.id.to_string()] { (site.name.as_str()) } }
                         }
+                    }
+                    @if row.status.is_some() {
+                        label.check { input type="checkbox" name="remove" value="yes" checked[row.remove]; " Remove this recipient" }
                     }
                 }
             }
@@ -142,11 +149,12 @@ fn rows_from(pairs: Vec<(String, String)>) -> Vec<Row> {
                 role: value,
                 ..Row::default()
             }),
-            "channel" | "address" | "siteId" => {
+            "channel" | "address" | "siteId" | "remove" => {
                 if let Some(row) = rows.last_mut() {
                     match key.as_str() {
                         "channel" => row.channel = value,
                         "address" => row.address = value,
+                        "remove" => row.remove = true,
                         _ => row.site_id = value,
                     }
                 }
@@ -176,7 +184,7 @@ pub(crate) async fn save(
 ) -> Result<Response, PageError> {
     let rows: Vec<Row> = rows_from(pairs)
         .into_iter()
-        .filter(|r| !r.address.trim().is_empty())
+        .filter(|r| !r.remove && !r.address.trim().is_empty())
         .collect();
     let mut errors = Vec::new();
     let mut recipients = Vec::new();
@@ -236,6 +244,7 @@ mod tests {
             ("channel", "sms"),
             ("address", "+441234567890"),
             ("siteId", "x"),
+            ("remove", "yes"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .to_vec();
@@ -243,6 +252,7 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].address, "+441234567890");
         assert_eq!(rows[1].site_id, "x");
+        assert!(!rows[0].remove && rows[1].remove, "the tick belongs to its own row");
         assert!(parse_row(&rows[0]).is_ok());
         assert_eq!(
             parse_row(&rows[1]).unwrap_err(),

@@ -9,6 +9,10 @@ const localiseTimes = (root) => {
   }
 };
 localiseTimes(document);
+// Date filters mean the viewer's days: forms carry the browser's time zone.
+for (const field of document.querySelectorAll("input[data-viewer-zone]")) {
+  field.value = Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
 // Live pages ([data-live], the alarm queue): ask for the page again every few
 // seconds with its ETag (304 when nothing changed), swap in what changed, and
 // on a new intrusion sound a tone and, if allowed, show a notification.

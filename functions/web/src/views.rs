@@ -1,7 +1,8 @@
 //! Page parts both portals show: intrusion lists with filters, and the
 //! intrusion page with its snapshot, clip, handling and response history.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
 use maud::{Markup, html};
 use seccom_domain::detection::{Intrusion, IntrusionFilter, IntrusionStatus};
 use seccom_domain::directory::{Device, Site};
@@ -26,12 +27,19 @@ pub struct IntrusionQuery {
     pub site_id: String,
     #[serde(default)]
     pub camera_id: String,
-    /// A date (`YYYY-MM-DD`, UTC) the intrusions started on or after.
+    /// A date (`YYYY-MM-DD`, in `tz`) the intrusions started on or after.
     #[serde(default)]
     pub from: String,
-    /// A date (`YYYY-MM-DD`, UTC) the intrusions started on or before.
+    /// A date (`YYYY-MM-DD`, in `tz`) the intrusions started on or before.
     #[serde(default)]
     pub to: String,
+    /// The viewer's time zone (IANA name, filled in by the portal script), so a
+    /// date means the viewer's day; UTC without it.
+    #[serde(default)]
+    pub tz: String,
+    /// `open`, `acknowledged` or `resolved`; any when empty.
+    #[serde(default)]
+    pub status: String,
     #[serde(default)]
     pub next_token: Option<String>,
 }
@@ -49,26 +57,33 @@ fn optional<T: std::str::FromStr>(raw: &str, what: &str) -> Result<Option<T>, Pa
     })
 }
 
-fn day(raw: &str, what: &str, end_of_day: bool) -> Result<Option<DateTime<Utc>>, PageError> {
+/// The first (or last) second of a day in `zone`, as UTC.
+fn day(raw: &str, what: &str, end_of_day: bool, zone: Tz) -> Result<Option<DateTime<Utc>>, PageError> {
     Ok(optional::<NaiveDate>(raw, what)?.map(|date| {
         let time = if end_of_day {
             date.and_hms_opt(23, 59, 59)
         } else {
             date.and_hms_opt(0, 0, 0)
-        };
-        time.expect("a valid time of day").and_utc()
+        }
+        .expect("a valid time of day");
+        // A time a clock change skips or repeats takes its earliest meaning.
+        zone.from_local_datetime(&time)
+            .earliest()
+            .map_or_else(|| time.and_utc(), |local| local.with_timezone(&Utc))
     }))
 }
 
 impl IntrusionQuery {
     /// The domain filter and page this query asks for.
     pub fn parse(&self) -> Result<(IntrusionFilter, PageRequest), PageError> {
+        // An unknown zone name falls back to UTC: the dates still filter, a day off at worst.
+        let zone: Tz = self.tz.trim().parse().unwrap_or(Tz::UTC);
         let filter = IntrusionFilter {
             site: optional::<SiteId>(&self.site_id, "site")?,
             camera: optional::<DeviceId>(&self.camera_id, "camera")?,
-            from: day(&self.from, "from", false)?,
-            to: day(&self.to, "to", true)?,
-            status: None,
+            from: day(&self.from, "from", false, zone)?,
+            to: day(&self.to, "to", true, zone)?,
+            status: optional::<StatusFilter>(&self.status, "state")?.map(|s| s.0),
         };
         let page = PageQuery {
             limit: Some(25),
@@ -84,12 +99,35 @@ impl IntrusionQuery {
             ("cameraId", self.camera_id.clone()),
             ("from", self.from.clone()),
             ("to", self.to.clone()),
+            ("tz", self.tz.clone()),
+            ("status", self.status.clone()),
         ]
     }
 }
 
+/// An intrusion state as a filter field spells it.
+struct StatusFilter(IntrusionStatus);
+
+impl std::str::FromStr for StatusFilter {
+    type Err = ();
+
+    fn from_str(raw: &str) -> Result<Self, ()> {
+        match raw {
+            "open" => Ok(Self(IntrusionStatus::Open)),
+            "acknowledged" => Ok(Self(IntrusionStatus::Acknowledged)),
+            "resolved" => Ok(Self(IntrusionStatus::Resolved)),
+            _ => Err(()),
+        }
+    }
+}
+
 fn status(status: IntrusionStatus) -> Markup {
-    html! { span class=(format!("status-{}", status.as_str())) { (status.as_str()) } }
+    let words = match status {
+        IntrusionStatus::Open => "not acknowledged",
+        IntrusionStatus::Acknowledged => "acknowledged",
+        IntrusionStatus::Resolved => "resolved",
+    };
+    html! { span class=(format!("status-{}", status.as_str())) { (words) } }
 }
 
 /// The list of intrusions with its filter form and paging.
@@ -111,22 +149,30 @@ pub fn intrusion_list(portal: Portal, sites: &[Site], query: &IntrusionQuery, pa
                     }
                 }
             }
+            label { "State"
+                select name="status" {
+                    @for (value, label) in [("", "Any"), ("open", "Not acknowledged"), ("acknowledged", "Acknowledged"), ("resolved", "Resolved")] {
+                        option value=(value) selected[query.status == value] { (label) }
+                    }
+                }
+            }
             label { "From" input type="date" name="from" value=(query.from); }
             label { "To" input type="date" name="to" value=(query.to); }
+            input type="hidden" name="tz" value=(query.tz) data-viewer-zone;
             button type="submit" { "Filter" }
         }
         @if page.items.is_empty() {
             p.muted { "No intrusion matches." }
         } @else {
             table.list {
-                thead { tr { th { "Started" } th { "Site" } th { "Frames" } th { "Peak score" } th { "Status" } th {} } }
+                thead { tr { th { "Started" } th { "Site" } th { "Seen" } th { "Sure at best" } th { "Status" } th {} } }
                 tbody {
                     @for intrusion in &page.items {
                         tr {
                             td data-label="Started" { (time(intrusion.started_at)) }
                             td data-label="Site" { (site_name(intrusion.site_id)) }
-                            td data-label="Frames" { (intrusion.first_seq) "–" (intrusion.last_seq) }
-                            td data-label="Peak score" { (format!("{:.2}", intrusion.peak_score)) }
+                            td data-label="Seen" { (seen_for(intrusion)) }
+                            td data-label="Sure at best" { (format!("{:.0} %", intrusion.peak_score * 100.0)) }
                             td data-label="Status" { (status(intrusion.status)) }
                             td { a href=(format!("{path}/{}", intrusion.id)) { "Open" } }
                         }
@@ -167,7 +213,7 @@ pub fn intrusion_page(
                 "." }
         }
         p { "Started " (time(intrusion.started_at)) ", last seen " (time(intrusion.last_seen_at))
-            ", frames " (intrusion.first_seq) "–" (intrusion.last_seq) ", peak score " (format!("{:.2}", intrusion.peak_score))
+            " (" (seen_for(intrusion)) "), " (format!("{:.0} %", intrusion.peak_score * 100.0)) " sure at best"
             ". Status: " (status(intrusion.status)) "." }
         div.media {
             figure {
@@ -216,25 +262,71 @@ pub fn intrusion_page(
         }
         h2 { "Alarms and clip request" }
         table.list {
-            thead { tr { th { "Device" } th { "Command" } th { "Raised" } th { "Delivered" } th { "How" } th { "Push attempts" } } }
+            thead { tr { th { "Device" } th { "What" } th { "Asked" } th { "Reached it" } th { "How" } } }
             tbody {
                 @for command in &detail.commands {
                     tr {
                         td data-label="Device" { (device_name(command.device_id)) }
-                        td data-label="Command" { (command.kind) }
-                        td data-label="Raised" { (time(command.raised_at)) }
-                        td data-label="Delivered" { (maybe_time(command.delivered_at)) }
-                        td data-label="How" { (command.delivered_by.map_or("waiting for the device", |by| match by {
-                            seccom_domain::response::DeliveredBy::Push => "push",
-                            seccom_domain::response::DeliveredBy::Heartbeat => "heartbeat",
-                        })) }
-                        td data-label="Push attempts" { (command.push_attempts) }
+                        td data-label="What" { (command_words(command.kind)) }
+                        td data-label="Asked" { (time(command.raised_at)) }
+                        td data-label="Reached it" { (maybe_time(command.delivered_at)) }
+                        td data-label="How" { (delivery_words(command)) }
                     }
                 }
             }
         }
         h2 { "Notifications" }
         (notification_table(&detail.notifications))
+    }
+}
+
+/// How long people were seen, in words.
+fn seen_for(intrusion: &Intrusion) -> String {
+    let seconds = (intrusion.last_seen_at - intrusion.started_at).num_seconds().max(0);
+    let frames = intrusion.last_seq.saturating_sub(intrusion.first_seq) + 1;
+    match seconds {
+        0 => format!("{frames} pictures"),
+        1..120 => format!("{frames} pictures over {seconds} s"),
+        _ => format!("{frames} pictures over {} min", seconds / 60),
+    }
+}
+
+/// A command, as the people handling the intrusion say it.
+fn command_words(kind: &str) -> &'static str {
+    match kind {
+        "activateAlarm" => "Ring the alarm",
+        "recordClip" => "Send the recording",
+        _ => "Command",
+    }
+}
+
+/// How a command reached its device, or why it has not yet.
+fn delivery_words(command: &seccom_domain::response::DeliveryView) -> String {
+    use seccom_domain::response::DeliveredBy;
+    match command.delivered_by {
+        Some(DeliveredBy::Push) => "Sent to the device".to_owned(),
+        Some(DeliveredBy::Heartbeat) => "Collected by the device when it checked in".to_owned(),
+        None if command.push_attempts > 0 => format!(
+            "Not reached after {} tries; the device gets it when it next checks in",
+            command.push_attempts
+        ),
+        None => "Waiting for the device to check in".to_owned(),
+    }
+}
+
+fn channel_words(channel: seccom_domain::response::Channel) -> &'static str {
+    match channel {
+        seccom_domain::response::Channel::Email => "E-mail",
+        seccom_domain::response::Channel::Sms => "Text message",
+        seccom_domain::response::Channel::Webhook => "Webhook",
+    }
+}
+
+fn notification_words(status: seccom_domain::response::NotificationStatus) -> &'static str {
+    match status {
+        seccom_domain::response::NotificationStatus::Pending => "Sending",
+        seccom_domain::response::NotificationStatus::Sent => "Sent",
+        seccom_domain::response::NotificationStatus::Failed => "Failed",
     }
 }
 
@@ -245,17 +337,22 @@ pub fn notification_table(notifications: &[seccom_domain::response::Notification
             p.muted { "None." }
         } @else {
             table.list {
-                thead { tr { th { "To" } th { "Channel" } th { "Status" } th { "Attempts" } th { "Sent" } th { "Error" } } }
+                thead { tr { th { "To" } th { "By" } th { "Status" } th { "Tries" } th { "Sent" } th { "Problem" } } }
                 tbody {
                     @for notification in notifications {
                         @let status = format!("{:?}", notification.status).to_lowercase();
                         tr {
                             td data-label="To" { (notification.recipient.address) }
-                            td data-label="Channel" { (format!("{:?}", notification.recipient.channel).to_lowercase()) }
-                            td data-label="Status" { span class=(format!("status-{status}")) { (status) } }
-                            td data-label="Attempts" { (notification.attempts) }
+                            td data-label="By" { (channel_words(notification.recipient.channel)) }
+                            td data-label="Status" { span class=(format!("status-{status}")) { (notification_words(notification.status)) } }
+                            td data-label="Tries" { (notification.attempts) }
                             td data-label="Sent" { (maybe_time(notification.sent_at)) }
-                            td data-label="Error" { (notification.last_error.as_deref().unwrap_or("")) }
+                            td data-label="Problem" {
+                                @match &notification.last_error {
+                                    Some(error) => (error),
+                                    None => span.muted { "none" },
+                                }
+                            }
                         }
                     }
                 }
@@ -350,5 +447,55 @@ impl HandlingForm {
             note: Some(self.note).filter(|n| !n.trim().is_empty()),
             false_alarm: resolving.then(|| self.false_alarm.is_some()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_date_means_the_viewers_day() {
+        let tokyo: Tz = "Asia/Tokyo".parse().unwrap();
+        assert_eq!(
+            day("2026-12-01", "from", false, tokyo).unwrap(),
+            Some(Utc.with_ymd_and_hms(2026, 11, 30, 15, 0, 0).unwrap())
+        );
+        assert_eq!(
+            day("2026-12-01", "to", true, tokyo).unwrap(),
+            Some(Utc.with_ymd_and_hms(2026, 12, 1, 14, 59, 59).unwrap())
+        );
+        assert_eq!(
+            day("2026-12-01", "from", false, Tz::UTC).unwrap(),
+            Some(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap())
+        );
+    }
+
+    #[test]
+    fn a_query_reads_the_state_and_the_viewers_zone() {
+        let query = IntrusionQuery {
+            status: "acknowledged".into(),
+            tz: "Asia/Tokyo".into(),
+            from: "2026-12-01".into(),
+            ..Default::default()
+        };
+        let (filter, _) = query.parse().unwrap();
+        assert_eq!(filter.status, Some(IntrusionStatus::Acknowledged));
+        assert_eq!(filter.from, Some(Utc.with_ymd_and_hms(2026, 11, 30, 15, 0, 0).unwrap()));
+        let unknown_zone = IntrusionQuery {
+            tz: "Mars/Olympus".into(),
+            from: "2026-12-01".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            unknown_zone.parse().unwrap().0.from,
+            Some(Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap()),
+            "UTC when the zone is unknown"
+        );
+        let bad = IntrusionQuery {
+            status: "pending".into(),
+            ..Default::default()
+        };
+        assert!(bad.parse().is_err());
     }
 }
