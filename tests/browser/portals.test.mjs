@@ -191,6 +191,10 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   // Nothing of another client by URL, no manager portal, no form without its token.
   const response = await phone.goto(`${base}/intrusions/${foreign.id}`);
   assert.equal(response.status(), 404);
+  assert.ok(await phone.isVisible("header.bar"), "an error page keeps the portal's bar");
+  assert.ok(await phone.isVisible("a:text-is('Back to the page before')"), "and a way back");
+  assert.ok(await phone.isVisible("a:text-is('Back to the start')"));
+  await shot(phone, "client-not-found");
   assert.equal((await phone.goto(`${base}/manage`)).status(), 403);
   assert.ok(await phone.isVisible("text=This is the SecCom staff portal"));
   await phone.goto(`${base}/intrusions/${intrusion.id}`);

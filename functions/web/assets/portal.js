@@ -63,6 +63,16 @@ if (live) {
   };
   setInterval(() => refresh().catch(() => {}), Number(live.dataset.live) * 1000);
 }
+// An error page's way back to the page before, when there is one.
+for (const back of document.querySelectorAll("a[data-action=back]")) {
+  if (window.history.length > 1) {
+    back.hidden = false;
+    back.addEventListener("click", (event) => {
+      event.preventDefault();
+      window.history.back();
+    });
+  }
+}
 // Asks before destructive actions.
 for (const form of document.querySelectorAll("form[data-confirm]")) {
   form.addEventListener("submit", (event) => {

@@ -179,7 +179,17 @@ impl From<DomainError> for PageError {
     }
 }
 
+/// What an error page says, left on the answer for [`error_pages`] to lay out
+/// in the portal's own style.
+#[derive(Clone, Debug)]
+struct ErrorPage {
+    title: String,
+    detail: String,
+}
+
 impl IntoResponse for PageError {
+    /// A plain page that needs no stylesheet; inside a portal, [`error_pages`]
+    /// replaces it with the portal's page.
     fn into_response(self) -> Response {
         let page = html! {
             (DOCTYPE)
@@ -189,15 +199,40 @@ impl IntoResponse for PageError {
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     title { (self.title) }
                 }
-                body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem;" {
+                body {
                     h1 { (self.title) }
                     p { (self.detail) }
-                    p.muted { "Status " (self.status.as_u16()) }
                 }
             }
         };
-        (self.status, Html(page.into_string())).into_response()
+        let mut response = (self.status, Html(page.into_string())).into_response();
+        response.extensions_mut().insert(ErrorPage {
+            title: self.title,
+            detail: self.detail,
+        });
+        response
     }
+}
+
+/// Lays an error out as a page of `portal`: its bar, its stylesheet, and ways
+/// on (the page before, the portal's start), never a dead end.
+pub async fn error_pages(portal: Portal, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let Some(error) = response.extensions().get::<ErrorPage>().cloned() else {
+        return response;
+    };
+    let body = html! {
+        div.error-page {
+            h1 { (error.title) }
+            p { (error.detail) }
+            p {
+                a.button href=(portal.home()) { "Back to the start" } " "
+                a href=(portal.home()) data-action="back" hidden { "Back to the page before" }
+            }
+            p.muted { "Status " (response.status().as_u16()) }
+        }
+    };
+    (response.status(), Html(layout(portal, &error.title, None, &[], body).into_string())).into_response()
 }
 
 /// Adds the headers every portal answer carries: a strict content security
