@@ -27,7 +27,9 @@ pub fn portal(portal: Portal, routes: Router) -> Router {
         .merge(assets::routes(portal))
         .fallback(move || async move { PageError::not_found(portal) })
         .layer(middleware::from_fn(csrf::protect))
-        .layer(middleware::from_fn(move |request, next| page::error_pages(portal, request, next)))
+        .layer(middleware::from_fn(move |request, next| {
+            page::error_pages(portal, request, next)
+        }))
         .layer(middleware::from_fn(page::security_headers))
         .layer(middleware::from_fn(seccom_http::log_request))
         .layer(axum::extract::DefaultBodyLimit::max(seccom_http::MAX_BODY_BYTES))

@@ -232,7 +232,11 @@ pub async fn error_pages(portal: Portal, request: Request, next: Next) -> Respon
             p.muted { "Status " (response.status().as_u16()) }
         }
     };
-    (response.status(), Html(layout(portal, &error.title, None, &[], body).into_string())).into_response()
+    (
+        response.status(),
+        Html(layout(portal, &error.title, None, &[], body).into_string()),
+    )
+        .into_response()
 }
 
 /// Adds the headers every portal answer carries: a strict content security
