@@ -29,8 +29,11 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   // The admin creates a client, a site, a camera and an alarm in the manager portal.
   await signIn(page, "admin", "/manage");
   assert.match(await page.title(), /^Alarm queue \(0\)/, "staff land on the alarm queue");
+  assert.equal(await page.getAttribute("header.bar a:text-is('Alarm queue')", "aria-current"), "page");
   await page.click("a:text-is('Clients')");
   await page.waitForURL(`${base}/manage/clients`);
+  assert.equal(await page.getAttribute("header.bar a:text-is('Clients')", "aria-current"), "page", "the bar marks where you are");
+  assert.equal(await page.getAttribute("header.bar a:text-is('Alarm queue')", "aria-current"), null);
   await page.fill("input[name=name]", "Browser Estates");
   await page.fill("input[name=email]", "ops@nowhere");
   await page.click("text=Create client");

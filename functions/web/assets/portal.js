@@ -9,6 +9,19 @@ const localiseTimes = (root) => {
   }
 };
 localiseTimes(document);
+// Marks the bar's link to the section shown (aria-current): the longest link
+// the path starts with; the portal's start page only when it is the page.
+{
+  const home = document.querySelector("header.bar a.brand")?.getAttribute("href");
+  const here = window.location.pathname;
+  let current = null;
+  for (const link of document.querySelectorAll("header.bar > a:not(.brand)")) {
+    const path = link.getAttribute("href");
+    const matches = path === here || (path !== home && here.startsWith(`${path}/`));
+    if (matches && (!current || path.length > current.getAttribute("href").length)) current = link;
+  }
+  current?.setAttribute("aria-current", "page");
+}
 // Date filters mean the viewer's days: forms carry the browser's time zone.
 for (const field of document.querySelectorAll("input[data-viewer-zone]")) {
   field.value = Intl.DateTimeFormat().resolvedOptions().timeZone;
