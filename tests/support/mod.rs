@@ -258,6 +258,24 @@ impl TestStack {
             .expect("the frames table answers")
     }
 
+    /// The status of a client's recipient at `address`, as its preferences show it.
+    pub async fn recipient_status(&self, client: &str, address: &str) -> Option<String> {
+        let preferences = self
+            .call(
+                Method::GET,
+                &format!("/api/clients/{client}/notification-preferences"),
+                Some(&self.admin()),
+                None,
+            )
+            .await
+            .expect(200);
+        preferences["recipients"]
+            .as_array()?
+            .iter()
+            .find(|r| r["address"] == address)
+            .and_then(|r| r["status"].as_str().map(str::to_owned))
+    }
+
     /// A camera's intrusions, newest first.
     pub async fn intrusions(&self, camera: &str) -> Vec<Intrusion> {
         let tables = self.detection_tables().await;

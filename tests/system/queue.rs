@@ -77,16 +77,12 @@ async fn resolved_intrusions_leave_the_queue_and_lists_filter_by_status() {
     list("?status=pending", admin.clone()).await.assert_problem(400);
 
     let tables = stack.detection_tables().await;
-    let page = PageRequest { limit: 50, token: None };
-    let queue: Vec<String> = tables
-        .unresolved(&page)
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .map(|i| i.id.to_string())
-        .collect();
-    assert_eq!(queue, opened, "open and acknowledged, oldest first");
+    let queue = || async {
+        let page = PageRequest { limit: 50, token: None };
+        let waiting = tables.unresolved(&page).await.unwrap().items;
+        waiting.iter().map(|i| i.id.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(queue().await, opened, "open and acknowledged, oldest first");
     stack
         .call(
             Method::POST,
@@ -96,15 +92,7 @@ async fn resolved_intrusions_leave_the_queue_and_lists_filter_by_status() {
         )
         .await
         .expect(200);
-    let queue: Vec<String> = tables
-        .unresolved(&page)
-        .await
-        .unwrap()
-        .items
-        .iter()
-        .map(|i| i.id.to_string())
-        .collect();
-    assert_eq!(queue, [opened[1].clone()], "resolved: out of the queue");
+    assert_eq!(queue().await, [opened[1].clone()], "resolved: out of the queue");
     assert_eq!(
         ids(&list("?status=resolved", admin).await.expect(200)),
         [opened[0].clone()]

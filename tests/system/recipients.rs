@@ -7,22 +7,10 @@ use seccom_system_tests::TestStack;
 use serde_json::{Value, json};
 
 async fn status_of(stack: &TestStack, client: &str, address: &str) -> String {
-    let preferences = stack
-        .call(
-            Method::GET,
-            &format!("/api/clients/{client}/notification-preferences"),
-            Some(&stack.client_user(client)),
-            None,
-        )
+    stack
+        .recipient_status(client, address)
         .await
-        .expect(200);
-    preferences["recipients"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["address"] == address)
-        .map(|r| r["status"].as_str().unwrap().to_owned())
-        .unwrap()
+        .expect("the recipient is listed")
 }
 
 #[tokio::test]

@@ -84,21 +84,7 @@ impl Webhooks {
 async fn confirmed(stack: &TestStack, client: &str, address: &str) {
     stack
         .eventually(30, "the recipient confirms", || async {
-            let preferences = stack
-                .call(
-                    Method::GET,
-                    &format!("/api/clients/{client}/notification-preferences"),
-                    Some(&stack.admin()),
-                    None,
-                )
-                .await
-                .expect(200);
-            preferences["recipients"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|r| r["address"] == address && r["status"] == "confirmed")
-                .then_some(())
+            (stack.recipient_status(client, address).await.as_deref() == Some("confirmed")).then_some(())
         })
         .await;
 }
@@ -629,20 +615,7 @@ async fn a_slow_webhook_of_one_client_delays_no_other_clients_alarm_or_notificat
             .upload_frame(&other.camera.0, seq, person.clone(), Utc::now())
             .await;
     }
-    let intrusion = stack
-        .eventually(60, "the other intrusion opens", || async {
-            let list = stack
-                .call(
-                    Method::GET,
-                    &format!("/api/intrusions?cameraId={}", other.camera.0),
-                    Some(&stack.admin()),
-                    None,
-                )
-                .await
-                .expect(200);
-            list["items"][0]["id"].as_str().map(str::to_owned)
-        })
-        .await;
+    let intrusion = first_intrusion(&stack, &other.camera.0).await;
     let opened = tokio::time::Instant::now();
     stack
         .eventually(10, "the other client's alarm rings", || async {

@@ -12,6 +12,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as DynamoDb;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -118,6 +119,36 @@ impl DetectionTables {
             |stored: StoredIntrusion| stored.intrusion,
             "decode an intrusion",
         )
+    }
+
+    /// Runs a query of `list` from `page`'s token: one page of intrusions.
+    async fn intrusion_page(
+        &self,
+        query: QueryFluentBuilder,
+        list: &ListKey<'_>,
+        page: &PageRequest,
+        action: &str,
+    ) -> Result<Page<Intrusion>, DomainError> {
+        let start = page
+            .token
+            .as_deref()
+            .map(|token| page_token::decode(token, list))
+            .transpose()?;
+        let output = query
+            .limit(i32::from(page.limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable(action))?;
+        let items = decode_items(
+            output.items,
+            |stored: StoredIntrusion| stored.intrusion,
+            "decode an intrusion",
+        )?;
+        Ok(Page {
+            items,
+            next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
+        })
     }
 
     async fn camera_version(&self, camera: DeviceId) -> Result<u64, DomainError> {
@@ -286,11 +317,6 @@ impl DetectionStore for DetectionTables {
             partition: (partition_attribute, &partition_value),
             sort: (sort_attribute, prefix),
         };
-        let start = page
-            .token
-            .as_deref()
-            .map(|token| page_token::decode(token, &list))
-            .transpose()?;
         let mut query = self
             .intrusions
             .db
@@ -303,9 +329,7 @@ impl DetectionStore for DetectionTables {
             .expression_attribute_values(":p", s(partition_value.clone()))
             .expression_attribute_values(":from", s(bound(from, "")))
             .expression_attribute_values(":to", s(format!("{}~", bound(to, "~"))))
-            .scan_index_forward(false)
-            .limit(i32::from(page.limit))
-            .set_exclusive_start_key(start);
+            .scan_index_forward(false);
         if let Some(status) = status {
             // Filtered after the read: a page may come back short, with a next one.
             query = query
@@ -313,16 +337,7 @@ impl DetectionStore for DetectionTables {
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":status", s(status.as_str()));
         }
-        let output = query.send().await.map_err(unavailable("list intrusions"))?;
-        let items = decode_items(
-            output.items,
-            |stored: StoredIntrusion| stored.intrusion,
-            "decode an intrusion",
-        )?;
-        Ok(Page {
-            items,
-            next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
-        })
+        self.intrusion_page(query, &list, page, "list intrusions").await
     }
 
     /// The `byQueue` index, oldest first.
@@ -332,12 +347,7 @@ impl DetectionStore for DetectionTables {
             partition: ("queue", UNRESOLVED),
             sort: ("sortKey", ""),
         };
-        let start = page
-            .token
-            .as_deref()
-            .map(|token| page_token::decode(token, &list))
-            .transpose()?;
-        let output = self
+        let query = self
             .intrusions
             .db
             .query()
@@ -346,21 +356,8 @@ impl DetectionStore for DetectionTables {
             .key_condition_expression("#q = :q")
             .expression_attribute_names("#q", "queue")
             .expression_attribute_values(":q", s(UNRESOLVED))
-            .scan_index_forward(true)
-            .limit(i32::from(page.limit))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(unavailable("list the alarm queue"))?;
-        let items = decode_items(
-            output.items,
-            |stored: StoredIntrusion| stored.intrusion,
-            "decode an intrusion",
-        )?;
-        Ok(Page {
-            items,
-            next_token: output.last_evaluated_key.as_ref().map(page_token::encode),
-        })
+            .scan_index_forward(true);
+        self.intrusion_page(query, &list, page, "list the alarm queue").await
     }
 
     /// An intrusion by id, through the `byId` index.
@@ -391,10 +388,11 @@ impl DetectionStore for DetectionTables {
         status: IntrusionStatus,
         handling: &Handling,
     ) -> Result<Intrusion, DomainError> {
-        let field = if status == IntrusionStatus::Resolved {
-            "resolved"
+        // A resolved intrusion also leaves the alarm queue's sparse index.
+        let (field, leave_queue) = if status == IntrusionStatus::Resolved {
+            ("resolved", " REMOVE #queue")
         } else {
-            "acknowledged"
+            ("acknowledged", "")
         };
         let mut update = self
             .intrusions
@@ -403,7 +401,7 @@ impl DetectionStore for DetectionTables {
             .table_name(&self.intrusions.name)
             .key("pk", s(camera_key(intrusion.camera_id)))
             .key("sk", s(intrusion_key(intrusion)))
-            .update_expression(format!("SET #status = :status, {field} = :handling"))
+            .update_expression(format!("SET #status = :status, {field} = :handling{leave_queue}"))
             .condition_expression("attribute_exists(pk) AND #status = :seen")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", s(status.as_str()))
@@ -413,11 +411,8 @@ impl DetectionStore for DetectionTables {
                 serde_dynamo::to_attribute_value(handling).map_err(unavailable("encode a handling"))?,
             )
             .return_values(ReturnValue::AllNew);
-        if status == IntrusionStatus::Resolved {
-            // A resolved intrusion leaves the alarm queue's sparse index.
-            update = update
-                .update_expression(format!("SET #status = :status, {field} = :handling REMOVE #queue"))
-                .expression_attribute_names("#queue", "queue");
+        if !leave_queue.is_empty() {
+            update = update.expression_attribute_names("#queue", "queue");
         }
         let result = update.send().await;
         let Some(output) = updated(result, "update an intrusion")? else {

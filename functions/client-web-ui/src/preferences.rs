@@ -10,7 +10,7 @@ use seccom_domain::directory::Site;
 use seccom_domain::error::DomainError;
 use seccom_domain::response::{NotificationPreferences, PreferencesBody, Recipient, RecipientStatus};
 use seccom_domain::values::FieldError;
-use seccom_web::page::field_error;
+use seccom_web::page::{field_error, wire_name};
 use seccom_web::{CsrfToken, Form, PageError, PortalState, Signed};
 
 use crate::{ClientUser, page};
@@ -49,13 +49,6 @@ const ROLES: [(&str, &str); 3] = [
     ("police", "Police"),
 ];
 const CHANNELS: [(&str, &str); 3] = [("email", "E-mail"), ("sms", "SMS"), ("webhook", "Webhook (URL)")];
-
-fn wire_name<T: serde::Serialize>(value: T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
 
 impl From<&Recipient> for Row {
     fn from(recipient: &Recipient) -> Self {

@@ -8,13 +8,13 @@ use maud::{Markup, html};
 use seccom_domain::directory::{Client, ClientBody, ClientPatchBody, DeviceBody, DeviceKind, Site, SiteBody};
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, DeviceId, SiteId};
-use seccom_domain::page::{MAX_LIMIT, PageQuery, PageRequest};
+use seccom_domain::page::{MAX_LIMIT, PageRequest};
 use seccom_domain::values::FieldError;
 use seccom_web::page::{field_error, maybe_time, next_page, time};
 use seccom_web::{CsrfToken, Form, PageError, PortalState, Signed};
 use serde::Deserialize;
 
-use crate::{Staff, page};
+use crate::{ListQuery, Staff, page};
 
 fn not_found(what: &'static str) -> PageError {
     PageError::from(DomainError::NotFound(what))
@@ -49,13 +49,6 @@ fn client_fields(form: &ClientForm, errors: &[FieldError]) -> Markup {
     }
 }
 
-/// `?nextToken=` of a list.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ListQuery {
-    pub(crate) next_token: Option<String>,
-}
-
 async fn clients_page(
     state: &PortalState,
     staff: &Staff,
@@ -64,12 +57,7 @@ async fn clients_page(
     form: &ClientForm,
     errors: &[FieldError],
 ) -> Result<Markup, PageError> {
-    let request = PageQuery {
-        limit: Some(50),
-        next_token: query.next_token,
-    }
-    .try_into()?;
-    let clients = state.directory.list_clients(&staff.0, request).await?;
+    let clients = state.directory.list_clients(&staff.0, query.page()?).await?;
     Ok(page(
         staff,
         "Clients",

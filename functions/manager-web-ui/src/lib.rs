@@ -61,16 +61,16 @@ pub(crate) fn page(staff: &Staff, title: &str, body: Markup) -> Markup {
     layout(PORTAL, title, Some(&staff.0), &nav, body)
 }
 
-/// `?nextToken=` of the notification list.
-#[derive(Deserialize)]
+/// `?nextToken=` of a list: the queue, clients, notifications, device health.
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct NotificationQuery {
+pub(crate) struct ListQuery {
     next_token: Option<String>,
 }
 
-impl NotificationQuery {
+impl ListQuery {
     /// A page of 50 from the token.
-    fn page(self) -> Result<PageRequest, PageError> {
+    pub(crate) fn page(self) -> Result<PageRequest, PageError> {
         let query = PageQuery {
             limit: Some(50),
             next_token: self.next_token,
@@ -82,7 +82,7 @@ impl NotificationQuery {
 async fn notifications(
     State(state): State<PortalState>,
     Signed(staff): Signed<Staff>,
-    Query(query): Query<NotificationQuery>,
+    Query(query): Query<ListQuery>,
 ) -> Result<Markup, PageError> {
     let request = query.page()?;
     let found = state.responses.notifications(&staff.0, None, request).await?;
@@ -100,7 +100,7 @@ async fn notifications(
 async fn health(
     State(state): State<PortalState>,
     Signed(staff): Signed<Staff>,
-    Query(query): Query<NotificationQuery>,
+    Query(query): Query<ListQuery>,
 ) -> Result<Markup, PageError> {
     let request = query.page()?;
     let found = state.responses.health_events(&staff.0, None, request).await?;

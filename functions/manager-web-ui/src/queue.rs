@@ -17,13 +17,11 @@ use seccom_domain::directory::{Device, DeviceState};
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, DeviceId, SiteId};
 use seccom_domain::page::Page;
-use seccom_domain::page::PageQuery;
 use seccom_web::live;
 use seccom_web::page::{maybe_time, next_page, time};
 use seccom_web::{PageError, PortalState, Signed};
 
-use crate::directory::ListQuery;
-use crate::{Staff, page};
+use crate::{ListQuery, Staff, page};
 
 /// How long an intrusion has waited, in the largest whole unit.
 fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -119,12 +117,7 @@ pub(crate) async fn show(
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let request = PageQuery {
-        limit: Some(50),
-        next_token: query.next_token,
-    }
-    .try_into()?;
-    let queue = state.intrusions.queue(&staff.0, request).await?;
+    let queue = state.intrusions.queue(&staff.0, query.page()?).await?;
     let unhealthy = state.directory.unhealthy_devices(&staff.0).await?;
     let now = Utc::now();
     let etag = live::etag(&version(&queue, &unhealthy, now));

@@ -7,17 +7,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use seccom_domain::ids::ClientId;
 use seccom_domain::response::{Channel, NotificationPreferences, RecipientStatus, VerifyBody};
+use seccom_web::page::wire_name;
 use seccom_web::{CsrfToken, Form, PageError, PortalState, Signed};
 use serde::Deserialize;
 
 use crate::Staff;
-
-fn wire_name<T: serde::Serialize>(value: T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
 
 fn status_label(status: RecipientStatus) -> &'static str {
     match status {

@@ -100,6 +100,14 @@ pub fn field_error(errors: &[FieldError], name: &str) -> Markup {
     }
 }
 
+/// A value as the API spells it (an enum's serde name), for form values and data attributes.
+pub fn wire_name<T: serde::Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// A "next page" link keeping the list's filters.
 pub fn next_page(path: &str, filters: &[(&str, String)], token: Option<&str>) -> Markup {
     let Some(token) = token else {

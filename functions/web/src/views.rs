@@ -185,13 +185,7 @@ pub fn intrusion_list(portal: Portal, sites: &[Site], query: &IntrusionQuery, pa
 }
 
 /// The intrusion page: media, facts, handling forms (when the viewer may act), and the response history.
-pub fn intrusion_page(
-    portal: Portal,
-    detail: &IntrusionDetail,
-    csrf: &CsrfToken,
-    site: Option<&Site>,
-    devices: &[Device],
-) -> Markup {
+pub fn intrusion_page(portal: Portal, detail: &IntrusionDetail, csrf: &CsrfToken, devices: &[Device]) -> Markup {
     let intrusion = &detail.intrusion;
     let device_name = |id: DeviceId| {
         devices
@@ -201,7 +195,7 @@ pub fn intrusion_page(
     };
     let action = |what: &str| format!("{}/intrusions/{}/{what}", portal.prefix(), intrusion.id);
     html! {
-        h1 { "Intrusion at " (site.map_or("a site", |s| s.name.as_str())) }
+        h1 { "Intrusion at " (detail.subject.site_name.as_deref().unwrap_or("a site")) }
         p { "Seen by camera " strong { (device_name(intrusion.camera_id)) }
             @if !intrusion.zones.is_empty() { " in " (if intrusion.zones.len() == 1 { "zone " } else { "zones " }) strong { (intrusion.zones.join(", ")) } }
             "." }
@@ -404,10 +398,9 @@ pub async fn show_intrusion(
     raw_id: &str,
 ) -> Result<Markup, PageError> {
     let record = state.responses.intrusion(who, intrusion_id(raw_id)?).await?;
-    let site = state.directory.get_site(who, record.intrusion.site_id).await.ok();
     let devices = state.site_devices(who, record.intrusion.site_id).await?;
     let detail = state.links.detail(record).await?;
-    Ok(intrusion_page(portal, &detail, csrf, site.as_ref(), &devices))
+    Ok(intrusion_page(portal, &detail, csrf, &devices))
 }
 
 /// Acknowledges (or, when `resolving`, resolves) an intrusion from its page's

@@ -9,6 +9,7 @@
 //! camera cover the same frame (nothing doubled), no request got a 5xx. It
 //! reports throughput and p50/p99 latencies; its last line is one JSON object.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -297,19 +298,19 @@ pub async fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
     let mut last_result = began;
     let mut intrusions = 0;
     let mut duplicated = 0;
-    let mut camera_ids: Vec<DeviceId> = sent.iter().map(|s| s.camera).collect();
-    camera_ids.dedup();
+    // When each frame was stored, by camera and sequence number (one look-up per result).
+    let stored_at: HashMap<(DeviceId, u64), DateTime<Utc>> = sent
+        .iter()
+        .filter_map(|s| Some(((s.camera, s.seq), s.stored_at?)))
+        .collect();
+    let camera_ids: BTreeSet<DeviceId> = sent.iter().map(|s| s.camera).collect();
     for camera in camera_ids {
         let records = store.frames_between(camera, 1, count).await?;
         for record in &records {
             results += 1;
             last_result = last_result.max(record.analysed_at);
-            if let Some(stored_at) = sent
-                .iter()
-                .find(|s| s.camera == camera && s.seq == record.seq)
-                .and_then(|s| s.stored_at)
-            {
-                decisions.push((record.analysed_at - stored_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+            if let Some(stored) = stored_at.get(&(camera, record.seq)) {
+                decisions.push((record.analysed_at - *stored).num_microseconds().unwrap_or(0) as f64 / 1000.0);
             }
         }
         let page = store
@@ -332,7 +333,7 @@ pub async fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
                 .count();
         }
     }
-    let stored = sent.iter().filter(|s| s.stored_at.is_some()).count();
+    let stored = stored_at.len();
     let mut uploads: Vec<f64> = sent.iter().map(|s| s.took.as_secs_f64() * 1000.0).collect();
     let calls = std::mem::take(&mut *calls.lock().unwrap_or_else(|p| p.into_inner()));
     let mut api_durations = calls.durations;

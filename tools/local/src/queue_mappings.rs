@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::{Semaphore, watch};
 
 use super::notifications::EventFunction;
 use super::queues::{Queues, Received};
+use super::streams::reported_failures;
 use super::template::QueueSubscription;
 
 /// Batches one mapping runs at once (Lambda's initial pollers for a queue).
@@ -96,7 +97,9 @@ impl QueuePoller {
         let queue = &mapping.subscription.queue;
         let event = json!({ "Records": batch.iter().map(|m| m.lambda_record(queue)).collect::<Vec<_>>() });
         let failed: Vec<String> = match (mapping.function)(event).await {
-            Ok(response) if mapping.subscription.report_failures => failures(&response),
+            Ok(response) if mapping.subscription.report_failures => {
+                reported_failures(&response).into_iter().map(str::to_owned).collect()
+            }
             Ok(_) => Vec::new(),
             Err(error) => {
                 tracing::warn!(
@@ -135,14 +138,4 @@ impl QueuePoller {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-}
-
-/// The message ids a `ReportBatchItemFailures` response names.
-fn failures(response: &Value) -> Vec<String> {
-    response["batchItemFailures"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
-        .collect()
 }

@@ -241,14 +241,20 @@ impl StreamPoller {
     }
 }
 
-/// The index of the first record a `ReportBatchItemFailures` response names, if any.
-fn first_failure(response: &Value, pending: &[Value]) -> Option<usize> {
-    let failed: Vec<&str> = response["batchItemFailures"]
+/// The item identifiers a `ReportBatchItemFailures` response names (stream
+/// sequence numbers, SQS message ids).
+pub(super) fn reported_failures(response: &Value) -> Vec<&str> {
+    response["batchItemFailures"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|f| f["itemIdentifier"].as_str())
-        .collect();
+        .collect()
+}
+
+/// The index of the first record a `ReportBatchItemFailures` response names, if any.
+fn first_failure(response: &Value, pending: &[Value]) -> Option<usize> {
+    let failed = reported_failures(response);
     if failed.is_empty() {
         return None;
     }

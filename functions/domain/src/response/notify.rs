@@ -8,10 +8,11 @@
 
 use std::sync::Arc;
 
-use super::outbound::{Channels, ConfirmationRequest, Message, Outgoing, Queued, QueuedNotification};
+use super::outbound::{Channels, ConfirmationRequest, Message, Outcome, Outgoing, Queued, QueuedNotification};
 use super::{Channel, Claim, Notification, NotificationStatus, ResponseStore};
 use crate::clock::Clock;
 use crate::error::DomainError;
+use crate::ids::ClientId;
 
 /// What became of one queued notification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,27 +87,21 @@ impl Notifier {
     async fn ask_to_confirm(&self, request: &ConfirmationRequest) -> Result<Delivered, DomainError> {
         let outcome = match request.channel {
             Channel::Webhook => {
-                let Some(preferences) = self.store.preferences(request.client_id).await? else {
-                    tracing::warn!("the client's notification settings were removed; no challenge sent");
-                    return Ok(Delivered::AlreadySent);
-                };
-                let body = serde_json::to_vec(&serde_json::json!({
+                let challenge = serde_json::json!({
                     "type": "recipient.confirmation",
                     "clientId": request.client_id,
                     "confirmUrl": request.link,
                     "instructions": "POST to confirmUrl to receive SecCom intrusion notifications at this address.",
-                }))
-                .map_err(|e| DomainError::unavailable("cannot encode a challenge", e))?;
-                let outgoing = Outgoing::Signed {
-                    url: &request.address,
-                    key: preferences.webhook_secret.as_bytes(),
-                    body: &body,
+                });
+                let Some(secret) = self.webhook_secret(request.client_id).await? else {
+                    tracing::warn!("the client's notification settings were removed; no challenge sent");
+                    return Ok(Delivered::AlreadySent);
                 };
-                self.channels.send("webhook challenge", outgoing).await
+                self.signed(&request.address, &secret, &challenge, "webhook challenge")
+                    .await?
             }
             channel => {
-                let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, request.link.as_bytes());
-                let id = format!("confirm-{}", &crate::credential::to_hex(digest.as_ref())[..16]);
+                let id = format!("confirm-{}", &crate::credential::hash(&request.link)[..16]);
                 let text = format!(
                     "This address was added to receive SecCom intrusion alerts. To receive them, open {} \
                      within 7 days and confirm. If you did not expect this, ignore this message: nothing \
@@ -135,6 +130,29 @@ impl Notifier {
         })
     }
 
+    /// The client's webhook secret as it is now; `None` when its settings are gone.
+    async fn webhook_secret(&self, client: ClientId) -> Result<Option<String>, DomainError> {
+        Ok(self.store.preferences(client).await?.map(|p| p.webhook_secret))
+    }
+
+    /// POSTs `payload` to `url`, signed with `secret`.
+    async fn signed(
+        &self,
+        url: &str,
+        secret: &str,
+        payload: &serde_json::Value,
+        what: &str,
+    ) -> Result<Outcome, DomainError> {
+        let body =
+            serde_json::to_vec(payload).map_err(|e| DomainError::unavailable(format!("cannot encode a {what}"), e))?;
+        let outgoing = Outgoing::Signed {
+            url,
+            key: secret.as_bytes(),
+            body: &body,
+        };
+        Ok(self.channels.send(what, outgoing).await)
+    }
+
     /// Sends by the recipient's channel: the attempts made and the failure users read, if any.
     async fn send(
         &self,
@@ -144,20 +162,13 @@ impl Notifier {
         let recipient = &notification.recipient;
         let outcome = match recipient.channel {
             Channel::Webhook => {
-                let Some(preferences) = self.store.preferences(notification.client_id).await? else {
+                let Some(secret) = self.webhook_secret(notification.client_id).await? else {
                     return Ok((0, Some(NO_WEBHOOK_SECRET.to_owned())));
                 };
                 let Some(payload) = &queued.webhook else {
                     return Ok((0, Some(NO_WEBHOOK_BODY.to_owned())));
                 };
-                let body =
-                    serde_json::to_vec(payload).map_err(|e| DomainError::unavailable("cannot encode a webhook", e))?;
-                let outgoing = Outgoing::Signed {
-                    url: &recipient.address,
-                    key: preferences.webhook_secret.as_bytes(),
-                    body: &body,
-                };
-                self.channels.send("webhook", outgoing).await
+                self.signed(&recipient.address, &secret, payload, "webhook").await?
             }
             channel => {
                 let message = Message {

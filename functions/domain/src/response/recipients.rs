@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 use super::outbound::{ConfirmationRequest, NotificationQueue, Queued};
 use super::{Channel, NotificationPreferences, PendingConfirmation, Recipient, RecipientStatus, Responses};
 use crate::auth::Principal;
+use crate::credential;
 use crate::directory::Client;
 use crate::error::DomainError;
 use crate::ids::ClientId;
@@ -54,12 +55,6 @@ pub fn is_confirmation_token(token: &str) -> bool {
         && token
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
-/// The SHA-256 of a token, in hex: what the store keeps instead of the token.
-fn token_hash(token: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    crate::credential::to_hex(digest.as_ref())
 }
 
 /// A fresh token, naming its client so a link needs no other look-up.
@@ -139,7 +134,9 @@ impl Responses {
                 address: recipient.address.clone(),
                 expires_at: Utc::now() + LINK_LIFETIME,
             };
-            self.store.save_confirmation(&token_hash(&token), &pending).await?;
+            self.store
+                .save_confirmation(&credential::hash(&token), &pending)
+                .await?;
             let request = ConfirmationRequest {
                 client_id: client,
                 channel: recipient.channel,
@@ -161,7 +158,7 @@ impl Responses {
         }
         let pending = self
             .store
-            .take_confirmation(&token_hash(token))
+            .take_confirmation(&credential::hash(token))
             .await?
             .filter(|p| p.expires_at > Utc::now())
             .ok_or(DomainError::NotFound("confirmation link"))?;
