@@ -9,6 +9,7 @@ mod crud;
 mod detection;
 mod devices;
 mod edge;
+mod escalation;
 mod events;
 mod false_alarms;
 mod faults;

@@ -1,5 +1,5 @@
-//! The directory table as the store of site controls: one `ARMING#<site>` item
-//! per site, one `DETECTION#<camera>` item per camera, and the arming history as
+//! The directory table as the store of site controls: one `ARMING#<site>` and
+//! one `ESCALATION#<site>` item per site, one `DETECTION#<camera>` item per camera, and the arming history as
 //! `ARMINGLOG#…` items listed newest first through `byParent`
 //! (`parentKey` = `ARMINGLOG#<site>`, `sortKey` = `ARMINGLOG#<time>#<id>`). None of them is
 //! a counted child, so they never hold up deleting a site or a camera.
@@ -13,6 +13,7 @@ use seccom_domain::detection::zones::CameraDetection;
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{DeviceId, SiteId};
 use seccom_domain::page::{Page, PageRequest};
+use seccom_domain::response::EscalationPolicy;
 
 use crate::directory::{BY_PARENT, DirectoryTable, Placement};
 
@@ -22,6 +23,10 @@ fn arming_key(site: SiteId) -> String {
 
 fn history_of(site: SiteId) -> String {
     format!("ARMINGLOG#{site}")
+}
+
+fn escalation_key(site: SiteId) -> String {
+    format!("ESCALATION#{site}")
 }
 
 fn detection_key(camera: DeviceId) -> String {
@@ -73,5 +78,19 @@ impl ControlStore for DirectoryTable {
             sort_key: camera.to_string(),
         };
         self.put_items(vec![Self::encode(placement, settings)?]).await
+    }
+
+    async fn escalation(&self, site: SiteId) -> Result<Option<EscalationPolicy>, DomainError> {
+        self.get(&escalation_key(site)).await
+    }
+
+    async fn save_escalation(&self, site: SiteId, policy: &EscalationPolicy) -> Result<(), DomainError> {
+        let placement = Placement {
+            pk: escalation_key(site),
+            entity: "ESCALATION",
+            parent_key: None,
+            sort_key: site.to_string(),
+        };
+        self.put_items(vec![Self::encode(placement, policy)?]).await
     }
 }

@@ -1,14 +1,18 @@
-//! The notification queue on SQS: one message per notification or confirmation
-//! request, its body the queued message as JSON. The queue's redrive policy (in the template)
+//! The notification queue on SQS: one message per notification, confirmation
+//! request or escalation step (held back with `DelaySeconds`), its body the queued message as JSON. The queue's redrive policy (in the template)
 //! retries each message on its own and sets it aside after its last receive.
 
 use async_trait::async_trait;
 use std::sync::Arc;
+use std::time::Duration;
 
 use seccom_domain::config::{Config, MissingSetting, NOTIFICATION_QUEUE_URL, PUBLIC_BASE_URL};
 use seccom_domain::error::DomainError;
 use seccom_domain::response::ConfirmationSender;
 use seccom_domain::response::outbound::{NotificationQueue, Queued};
+
+/// The longest SQS holds a message back.
+const MAX_DELAY_SECONDS: u64 = 900;
 
 /// The core's [`NotificationQueue`] on an SQS queue.
 #[derive(Clone)]
@@ -30,12 +34,19 @@ impl SqsNotificationQueue {
 #[async_trait]
 impl NotificationQueue for SqsNotificationQueue {
     async fn enqueue(&self, queued: &Queued) -> Result<(), DomainError> {
+        self.enqueue_after(queued, Duration::ZERO).await
+    }
+
+    /// Held back by SQS's `DelaySeconds`, whole seconds up to its 15-minute limit.
+    async fn enqueue_after(&self, queued: &Queued, delay: Duration) -> Result<(), DomainError> {
+        let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
         let body =
             serde_json::to_string(queued).map_err(|e| DomainError::unavailable("cannot encode a queued message", e))?;
         self.sqs
             .send_message()
             .queue_url(&self.url)
             .message_body(body)
+            .delay_seconds(seconds.min(MAX_DELAY_SECONDS) as i32)
             .send()
             .await
             .map_err(|e| DomainError::unavailable("cannot queue a notification", e))?;

@@ -7,6 +7,7 @@
 //! | `INTRUSION#<id>` | `COMMAND#<command id>` | a command and its delivery |
 //! | `INTRUSION#<id>` | `CLIP` | the clip request and arrival |
 //! | `INTRUSION#<id>` | `NOTIFICATION#<id>` | a notification (indexed by client and for staff) |
+//! | `INTRUSION#<id>` | `ESCALATION#<step, 3 digits>` | an escalation step taken |
 //! | `DEVICE#<id>` | `COMMAND#<command id>` | a command waiting for the device's heartbeat |
 //! | `CLIENT#<id>` | `PREFERENCES` | notification preferences |
 //! | `CONFIRMATION#<sha-256 of the token>` | `CONFIRMATION` | a confirmation link not followed yet (expires by TTL) |
@@ -23,8 +24,8 @@ use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, DeviceId, IntrusionId};
 use seccom_domain::page::{Page, PageRequest};
 use seccom_domain::response::{
-    Claim, Clip, Command, DeliveredBy, Delivery, HealthEvent, Notification, NotificationPreferences, NotificationScope,
-    PendingConfirmation, ResponseRecords, ResponseStore,
+    Claim, Clip, Command, DeliveredBy, Delivery, EscalationRecord, HealthEvent, Notification, NotificationPreferences,
+    NotificationScope, PendingConfirmation, ResponseRecords, ResponseStore,
 };
 
 use crate::dynamo::page_token::{self, ListKey};
@@ -269,6 +270,13 @@ impl ResponseStore for ResponseTable {
     }
 
     /// Records a clip request unless one was recorded before.
+    async fn record_escalation(&self, record: &EscalationRecord) -> Result<(), DomainError> {
+        let sk = format!("ESCALATION#{:03}", record.step);
+        let item = Self::item(intrusion_key(record.intrusion_id), sk, record)?;
+        self.table.put_if_absent(item, "record an escalation step").await?;
+        Ok(())
+    }
+
     async fn claim_clip(&self, clip: &Clip) -> Result<Claim<Clip>, DomainError> {
         let item = Self::item(intrusion_key(clip.intrusion_id), "CLIP".into(), clip)?;
         if self.table.put_if_absent(item, "record a clip request").await? {
@@ -353,6 +361,10 @@ impl ResponseStore for ResponseTable {
             } else if sk.starts_with("COMMAND#") {
                 let stored: Stored<Delivery> = serde_dynamo::from_item(item).map_err(decode("decode a delivery"))?;
                 records.deliveries.push(stored.record);
+            } else if sk.starts_with("ESCALATION#") {
+                let stored: Stored<EscalationRecord> =
+                    serde_dynamo::from_item(item).map_err(decode("decode an escalation step"))?;
+                records.escalations.push(stored.record);
             } else if sk.starts_with("NOTIFICATION#") {
                 let stored: StoredNotification =
                     serde_dynamo::from_item(item).map_err(decode("decode a notification"))?;

@@ -1,7 +1,9 @@
 //! Site controls: the settings that decide whether a person in view is an
 //! intrusion, which staff and the site's own client may change: the site's
 //! arming (see [`crate::arming`]) and each camera's detection zones, masks and
-//! thresholds (see [`crate::detection::zones`]). The store is a port; the
+//! thresholds (see [`crate::detection::zones`]); and the site's escalation
+//! policy, which staff set and the client may read (see
+//! [`crate::response::EscalationPolicy`]). The store is a port; the
 //! detector reads it through [`CachedControls`], a short per-container cache.
 
 use std::collections::HashMap;
@@ -19,6 +21,7 @@ use crate::directory::{DeviceKind, Directory};
 use crate::error::DomainError;
 use crate::ids::{DeviceId, SiteId};
 use crate::page::{Page, PageRequest};
+use crate::response::EscalationPolicy;
 
 /// Where site controls are kept.
 #[async_trait]
@@ -33,6 +36,10 @@ pub trait ControlStore: Send + Sync {
     async fn camera_detection(&self, camera: DeviceId) -> Result<Option<CameraDetection>, DomainError>;
     /// Replaces a camera's detection settings.
     async fn save_camera_detection(&self, camera: DeviceId, settings: &CameraDetection) -> Result<(), DomainError>;
+    /// A site's escalation policy; `None` when never set (nobody beyond the client's recipients is told).
+    async fn escalation(&self, site: SiteId) -> Result<Option<EscalationPolicy>, DomainError>;
+    /// Replaces a site's escalation policy.
+    async fn save_escalation(&self, site: SiteId, policy: &EscalationPolicy) -> Result<(), DomainError>;
 }
 
 type Entries<K, V> = Mutex<HashMap<K, (DateTime<Utc>, Option<V>)>>;
@@ -112,6 +119,15 @@ impl ControlStore for CachedControls {
         self.inner.save_camera_detection(camera, settings).await?;
         self.keep(&self.detection, camera, Some(settings.clone()));
         Ok(())
+    }
+
+    /// Not cached: the detector never reads it.
+    async fn escalation(&self, site: SiteId) -> Result<Option<EscalationPolicy>, DomainError> {
+        self.inner.escalation(site).await
+    }
+
+    async fn save_escalation(&self, site: SiteId, policy: &EscalationPolicy) -> Result<(), DomainError> {
+        self.inner.save_escalation(site, policy).await
     }
 }
 
@@ -194,6 +210,28 @@ impl SiteControls {
     ) -> Result<Page<ArmingChange>, DomainError> {
         self.directory.get_site(who, site).await?;
         self.store.arming_history(site, &page).await
+    }
+
+    /// A site's escalation policy, if the caller may see the site.
+    pub async fn escalation(&self, who: &Principal, site: SiteId) -> Result<EscalationPolicy, DomainError> {
+        self.directory.get_site(who, site).await?;
+        Ok(self.store.escalation(site).await?.unwrap_or_default())
+    }
+
+    /// Replaces a site's escalation policy: SecCom staff only, as it tells
+    /// their duty operators and contacts they checked.
+    #[tracing::instrument(skip(self, who, body), fields(user = %who.subject))]
+    pub async fn set_escalation(
+        &self,
+        who: &Principal,
+        site: SiteId,
+        body: EscalationPolicy,
+    ) -> Result<EscalationPolicy, DomainError> {
+        self.directory.get_site(who, site).await?;
+        who.require_staff()?;
+        let policy = body.parse()?;
+        self.store.save_escalation(site, &policy).await?;
+        Ok(policy)
     }
 
     /// A camera's detection settings, if the caller may see the camera.

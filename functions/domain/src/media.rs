@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::clock::{Clock, SystemClock};
 use crate::detection::Intrusion;
 use crate::error::DomainError;
-use crate::response::{ClipState, DeliveryView, IntrusionRecord, IntrusionSubject, Notification};
+use crate::response::{ClipState, DeliveryView, EscalationRecord, IntrusionRecord, IntrusionSubject, Notification};
 
 /// How long the links in an intrusion stay valid.
 pub const LINK_LIFETIME: Duration = Duration::from_secs(900);
@@ -72,6 +72,8 @@ pub struct IntrusionDetail {
     /// Alarm activations and the clip request, with how and when each reached its device.
     pub commands: Vec<DeliveryView>,
     pub notifications: Vec<Notification>,
+    /// Escalation steps taken because nobody acknowledged in time, in order.
+    pub escalations: Vec<EscalationRecord>,
     /// When the links stop working.
     pub links_expire_at: DateTime<Utc>,
 }
@@ -125,6 +127,7 @@ impl MediaLinks {
             clip,
             commands: record.records.deliveries.iter().map(DeliveryView::from).collect(),
             notifications: record.records.notifications,
+            escalations: record.records.escalations,
             links_expire_at: now + LINK_LIFETIME,
         })
     }

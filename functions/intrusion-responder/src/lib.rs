@@ -44,6 +44,7 @@ impl IntrusionResponder {
                     config,
                     &[seccom_domain::media::Store::Clips],
                 )?),
+                controls: stores.controls()?,
                 clock: Arc::new(SystemClock),
                 window: ClipWindow {
                     pre_roll: seconds(CLIP_PRE_ROLL_SECONDS, 180)?,

@@ -1,6 +1,6 @@
 //! The notifier: triggered by the notification queue, it hands each message to
-//! the core's [`Notifier`] (one notification sent and recorded, or one new
-//! recipient asked to confirm) side by side,
+//! the core's [`Notifier`] (one notification sent and recorded, one new
+//! recipient asked to confirm, or one escalation step taken) side by side,
 //! so a slow endpoint holds up only its own message, and reports the messages
 //! that failed, so SQS retries them alone and, after the queue's last receive,
 //! moves them to its dead-letter queue.
@@ -25,7 +25,7 @@ pub struct NotifierFunction {
 }
 
 impl NotifierFunction {
-    /// Connects to the responses table and the channels named in `config`.
+    /// Connects to the tables, queue and channels named in `config`.
     pub fn new(sdk: &SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
         let stores = seccom_aws::Stores::new(sdk, config);
         Ok(Self {
@@ -33,6 +33,10 @@ impl NotifierFunction {
                 store: stores.responses()?,
                 channels: Arc::new(OutboundChannels::from_config(sdk, config)?),
                 clock: Arc::new(SystemClock),
+                intrusions: stores.detection()?,
+                controls: stores.controls()?,
+                directory: stores.directory()?,
+                queue: Arc::new(seccom_aws::SqsNotificationQueue::from_config(sdk, config)?),
             },
             metrics: Metrics::from_config(config, "notifier"),
         })
@@ -44,7 +48,7 @@ impl NotifierFunction {
             Ok(queued) => queued,
             Err(error) => {
                 // Retrying cannot make it readable: it goes to the dead-letter queue after its receives.
-                tracing::error!(message = message.message_id, error = %error, "a queued message is not a notification or confirmation request");
+                tracing::error!(message = message.message_id, error = %error, "a queued message is not a notification, confirmation request or escalation step");
                 return None;
             }
         };
@@ -70,6 +74,7 @@ impl EventFunction for NotifierFunction {
         self.metrics.emit(&[
             ("NotificationsSent", count(Delivered::Sent), "Count"),
             ("NotificationsFailed", count(Delivered::Failed), "Count"),
+            ("EscalationSteps", count(Delivered::Escalated), "Count"),
         ]);
         let mut response = SqsBatchResponse::default();
         for (message, outcome) in event.records.iter().zip(&outcomes) {

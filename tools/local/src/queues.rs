@@ -1,6 +1,7 @@
 //! The SQS stand-in: the template's queues, served over SQS's JSON protocol
 //! (`SendMessage`, `ReceiveMessage`, `DeleteMessage`, `GetQueueAttributes`)
-//! with the semantics the notifier relies on: a received message is hidden for
+//! with the semantics the notifier relies on: a message sent with
+//! `DelaySeconds` stays hidden that long; a received message is hidden for
 //! the queue's visibility timeout and comes back unless deleted; each receive
 //! is counted, and past the redrive policy's `maxReceiveCount` the message
 //! moves to the dead-letter queue. Sends are held to the sender's policy in the
@@ -116,8 +117,9 @@ impl Queues {
         self.queues.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a message; its id, or `None` when there is no such queue.
-    pub fn send(&self, queue: &str, body: &str) -> Option<String> {
+    /// Adds a message, hidden for `delay` (SQS's `DelaySeconds`); its id, or
+    /// `None` when there is no such queue.
+    pub fn send(&self, queue: &str, body: &str, delay: Duration) -> Option<String> {
         let id = uuid::Uuid::new_v4().to_string();
         self.lock().get_mut(queue)?.messages.push(Stored {
             id: id.clone(),
@@ -125,7 +127,7 @@ impl Queues {
             sent_at_ms: now_ms(),
             receives: 0,
             first_received_ms: None,
-            visible_at: Instant::now(),
+            visible_at: Instant::now() + delay,
             receipt: None,
         });
         self.arrived.notify_waiters();
@@ -293,7 +295,15 @@ pub async fn serve_sqs(State(queues): State<Arc<Queues>>, headers: http::HeaderM
                     "MessageBody is required",
                 );
             }
-            let Some(id) = queues.send(&queue, body) else {
+            let delay = request["DelaySeconds"].as_u64().unwrap_or(0);
+            if delay > 900 {
+                return error(
+                    http::StatusCode::BAD_REQUEST,
+                    "InvalidParameterValue",
+                    "DelaySeconds must be 0 to 900",
+                );
+            }
+            let Some(id) = queues.send(&queue, body, Duration::from_secs(delay)) else {
                 return no_queue();
             };
             json!({ "MessageId": id, "MD5OfMessageBody": md5_hex(body) })
@@ -379,7 +389,7 @@ mod tests {
     #[tokio::test]
     async fn a_received_message_is_hidden_comes_back_and_after_its_last_receive_is_dead_lettered() {
         let queues = queues();
-        queues.send("Work", "hello").unwrap();
+        queues.send("Work", "hello", Duration::ZERO).unwrap();
         let first = queues.receive("Work", 10);
         assert_eq!((first.len(), first[0].receives), (1, 1));
         assert!(queues.receive("Work", 10).is_empty(), "hidden while in flight");
@@ -400,12 +410,26 @@ mod tests {
     #[test]
     fn a_deleted_message_is_gone_and_others_are_untouched() {
         let queues = queues();
-        queues.send("Work", "one").unwrap();
-        queues.send("Work", "two").unwrap();
+        queues.send("Work", "one", Duration::ZERO).unwrap();
+        queues.send("Work", "two", Duration::ZERO).unwrap();
         let received = queues.receive("Work", 1);
         assert_eq!(received[0].body, "one", "oldest first");
         assert!(queues.delete("Work", &received[0].receipt));
         assert_eq!(queues.depth("Work"), (1, 0));
-        assert_eq!(queues.send("Missing", "x"), None);
+        assert_eq!(queues.send("Missing", "x", Duration::ZERO), None);
+    }
+
+    #[tokio::test]
+    async fn a_delayed_message_stays_hidden_until_its_delay_passes() {
+        let queues = queues();
+        queues.send("Work", "later", VISIBILITY).unwrap();
+        assert!(queues.receive("Work", 10).is_empty(), "held back");
+        assert_eq!(queues.depth("Work"), (0, 1));
+        assert!(
+            queues.next_visible("Work").is_some(),
+            "the mapping knows when to look again"
+        );
+        wait_out_visibility().await;
+        assert_eq!(queues.receive("Work", 10)[0].body, "later");
     }
 }

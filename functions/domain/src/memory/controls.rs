@@ -13,6 +13,7 @@ use crate::detection::zones::CameraDetection;
 use crate::error::DomainError;
 use crate::ids::{DeviceId, SiteId};
 use crate::page::{Page, PageRequest};
+use crate::response::EscalationPolicy;
 
 /// Site arming, its history and camera settings, in memory, counting reads
 /// so a cache in front of it can be checked.
@@ -21,6 +22,7 @@ pub struct MemoryControls {
     arming: Mutex<HashMap<SiteId, SiteArming>>,
     history: Mutex<HashMap<SiteId, Vec<ArmingChange>>>,
     detection: Mutex<HashMap<DeviceId, CameraDetection>>,
+    escalation: Mutex<HashMap<SiteId, EscalationPolicy>>,
     reads: AtomicU32,
 }
 
@@ -64,6 +66,17 @@ impl ControlStore for MemoryControls {
     async fn save_camera_detection(&self, camera: DeviceId, settings: &CameraDetection) -> Result<(), DomainError> {
         round_trip().await;
         lock(&self.detection).insert(camera, settings.clone());
+        Ok(())
+    }
+
+    async fn escalation(&self, site: SiteId) -> Result<Option<EscalationPolicy>, DomainError> {
+        round_trip().await;
+        Ok(lock(&self.escalation).get(&site).cloned())
+    }
+
+    async fn save_escalation(&self, site: SiteId, policy: &EscalationPolicy) -> Result<(), DomainError> {
+        round_trip().await;
+        lock(&self.escalation).insert(site, policy.clone());
         Ok(())
     }
 }

@@ -14,8 +14,8 @@ use crate::error::DomainError;
 use crate::ids::{ClientId, DeviceId, IntrusionId};
 use crate::page::{Page, PageRequest};
 use crate::response::{
-    Claim, Clip, Command, DeliveredBy, Delivery, HealthEvent, Notification, NotificationPreferences, NotificationScope,
-    PendingConfirmation, ResponseRecords, ResponseStore,
+    Claim, Clip, Command, DeliveredBy, Delivery, EscalationRecord, HealthEvent, Notification, NotificationPreferences,
+    NotificationScope, PendingConfirmation, ResponseRecords, ResponseStore,
 };
 
 #[derive(Default)]
@@ -30,6 +30,8 @@ struct Records {
     preferences: HashMap<ClientId, NotificationPreferences>,
     /// By the SHA-256 of their token.
     confirmations: HashMap<String, PendingConfirmation>,
+    /// By intrusion, then step.
+    escalations: HashMap<IntrusionId, BTreeMap<u32, EscalationRecord>>,
 }
 
 /// Responses, command queues, preferences and health events, in memory.
@@ -175,6 +177,17 @@ impl ResponseStore for MemoryResponses {
         page_of(&listed, page)
     }
 
+    async fn record_escalation(&self, record: &EscalationRecord) -> Result<(), DomainError> {
+        round_trip().await;
+        lock(&self.records)
+            .escalations
+            .entry(record.intrusion_id)
+            .or_default()
+            .entry(record.step)
+            .or_insert_with(|| record.clone());
+        Ok(())
+    }
+
     async fn records(&self, intrusion: IntrusionId) -> Result<ResponseRecords, DomainError> {
         round_trip().await;
         let records = lock(&self.records);
@@ -191,6 +204,11 @@ impl ResponseStore for MemoryResponses {
                 .filter(|n| n.intrusion_id == intrusion)
                 .cloned()
                 .collect(),
+            escalations: records
+                .escalations
+                .get(&intrusion)
+                .map(|steps| steps.values().cloned().collect())
+                .unwrap_or_default(),
         };
         found.deliveries.sort_by_key(|d| d.command.issued_at);
         found.notifications.sort_by_key(|n| n.created_at);

@@ -2,10 +2,12 @@
 //! devices (pushed and queued for their heartbeat), notifications by the
 //! client's preferences, and the records users read back. The use cases:
 //! [`Responder`] (intrusion opened), [`Notifier`] (a queued notification sent),
-//! [`Heartbeats`] (command handover),
+//! [`Heartbeats`] (command handover), escalation of what nobody acknowledges
+//! (see [`EscalationPolicy`]),
 //! [`clip_arrived`], [`HealthCheck`] (device health), and [`Responses`] for users.
 
 mod clips;
+mod escalation;
 mod health;
 mod health_check;
 mod heartbeat;
@@ -27,6 +29,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use clips::{ClipReport, MAX_CLIP_BYTES, clip_arrived};
+pub use escalation::{
+    ContactChannel, EscalationContact, EscalationDue, EscalationPolicy, EscalationRecord, EscalationStep,
+};
 pub use health::{HealthEvent, HealthNotice};
 pub use health_check::HealthCheck;
 pub use heartbeat::{Heartbeat, Heartbeats};
@@ -225,6 +230,8 @@ pub async fn preferences_of(
         .await
 }
 
+#[cfg(test)]
+mod escalation_tests;
 #[cfg(test)]
 mod recipients_tests;
 #[cfg(test)]

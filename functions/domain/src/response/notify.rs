@@ -4,13 +4,19 @@
 //! not sent again (the queue delivers at least once); a failure is recorded on
 //! the notification and reported, so the queue retries that message alone and,
 //! after its last receive, sets it aside in the dead-letter queue. Confirmation
-//! requests to new recipients travel the same way.
+//! requests to new recipients and escalation steps (see [`super::escalation`])
+//! travel the same way.
 
 use std::sync::Arc;
 
-use super::outbound::{Channels, ConfirmationRequest, Message, Outcome, Outgoing, Queued, QueuedNotification};
+use super::outbound::{
+    Channels, ConfirmationRequest, Message, NotificationQueue, Outcome, Outgoing, Queued, QueuedNotification,
+};
 use super::{Channel, Claim, Notification, NotificationStatus, ResponseStore};
 use crate::clock::Clock;
+use crate::controls::ControlStore;
+use crate::detection::ports::DetectionStore;
+use crate::directory::Directory;
 use crate::error::DomainError;
 use crate::ids::ClientId;
 
@@ -23,6 +29,11 @@ pub enum Delivered {
     AlreadySent,
     /// Every attempt failed; the failure is recorded and the message should be retried.
     Failed,
+    /// An escalation step told its contacts and queued the next step.
+    Escalated,
+    /// Nothing to do now: an escalation step for a handled intrusion, one
+    /// taken before, or one not due yet (put back on the queue).
+    NotNeeded,
 }
 
 /// The notification use case.
@@ -30,6 +41,12 @@ pub struct Notifier {
     pub store: Arc<dyn ResponseStore>,
     pub channels: Arc<dyn Channels>,
     pub clock: Arc<dyn Clock>,
+    /// For escalation: the intrusion's state, the site's policy, the names
+    /// messages give, and the queue the next step and notifications go to.
+    pub intrusions: Arc<dyn DetectionStore>,
+    pub controls: Arc<dyn ControlStore>,
+    pub directory: Directory,
+    pub queue: Arc<dyn NotificationQueue>,
 }
 
 /// What users read when a webhook is due but the client's settings, and so its
@@ -47,6 +64,7 @@ impl Notifier {
         match queued {
             Queued::Notification(notification) => self.notify(notification).await,
             Queued::Confirmation(request) => self.ask_to_confirm(request).await,
+            Queued::Escalation(due) => self.escalate(due).await,
         }
     }
 

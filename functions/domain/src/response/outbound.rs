@@ -99,16 +99,38 @@ pub enum Queued {
     Notification(QueuedNotification),
     /// A confirmation request to a new recipient.
     Confirmation(ConfirmationRequest),
+    /// An escalation step of an intrusion, held back until it is due.
+    Escalation(super::escalation::EscalationDue),
 }
 
 impl Queued {
-    /// Where the message goes.
-    pub fn address(&self) -> &str {
+    /// Where the message goes; `None` for an escalation step, which decides that when due.
+    pub fn address(&self) -> Option<&str> {
         match self {
-            Self::Notification(queued) => &queued.notification.recipient.address,
-            Self::Confirmation(request) => &request.address,
+            Self::Notification(queued) => Some(&queued.notification.recipient.address),
+            Self::Confirmation(request) => Some(&request.address),
+            Self::Escalation(_) => None,
         }
     }
+}
+
+/// Claims a notification and queues it, unless an earlier attempt sent it;
+/// `true` when it was queued.
+pub(super) async fn queue_notification(
+    store: &dyn super::ResponseStore,
+    queue: &dyn NotificationQueue,
+    fresh: Notification,
+    webhook: Option<serde_json::Value>,
+) -> Result<bool, DomainError> {
+    let notification = match store.claim_notification(&fresh).await? {
+        super::Claim::New => fresh,
+        super::Claim::Existing(earlier) if earlier.status == super::NotificationStatus::Sent => return Ok(false),
+        super::Claim::Existing(earlier) => earlier,
+    };
+    queue
+        .enqueue(&Queued::Notification(QueuedNotification { notification, webhook }))
+        .await?;
+    Ok(true)
 }
 
 /// Where notifications wait to be sent, one message each, each retried on its
@@ -117,6 +139,9 @@ impl Queued {
 pub trait NotificationQueue: Send + Sync {
     /// Queues one message.
     async fn enqueue(&self, queued: &Queued) -> Result<(), DomainError>;
+    /// Queues one message, held back for `delay` (SQS holds back at most 15
+    /// minutes; a message due later is held that long and put back by its receiver).
+    async fn enqueue_after(&self, queued: &Queued, delay: Duration) -> Result<(), DomainError>;
 }
 
 /// What a device uploads to.

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::escalation::EscalationRecord;
 use super::health::HealthEvent;
 use super::model::{Clip, Command, DeliveredBy, Delivery, Notification};
 use super::preferences::{Channel, NotificationPreferences};
@@ -33,6 +34,8 @@ pub struct ResponseRecords {
     pub clip: Option<Clip>,
     /// Notifications in the order they were created.
     pub notifications: Vec<Notification>,
+    /// Escalation steps taken, in order.
+    pub escalations: Vec<EscalationRecord>,
 }
 
 /// A confirmation link sent to a new recipient and not followed yet.
@@ -91,6 +94,9 @@ pub trait ResponseStore: Send + Sync {
         scope: NotificationScope,
         page: &PageRequest,
     ) -> Result<Page<Notification>, DomainError>;
+
+    /// Records an escalation step taken, unless it was recorded before.
+    async fn record_escalation(&self, record: &EscalationRecord) -> Result<(), DomainError>;
 
     /// Everything recorded about the response to an intrusion.
     async fn records(&self, intrusion: IntrusionId) -> Result<ResponseRecords, DomainError>;

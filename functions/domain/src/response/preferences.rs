@@ -35,6 +35,9 @@ pub enum RecipientRole {
     BuildingAdministrator,
     /// The police.
     Police,
+    /// A contact of the site's escalation policy (set by SecCom staff), told
+    /// when nobody acknowledges an intrusion in time.
+    Escalation,
 }
 
 /// Whether a recipient has shown it wants intrusion notifications.

@@ -1,11 +1,13 @@
-//! Intrusion opened → response: three independent steps run side by side, so a
+//! Intrusion opened → response: independent steps run side by side, so a
 //! slow or unreachable party never delays another:
 //! - every alarm of the site gets an activation command;
 //! - the camera gets a clip request for the pre-roll to the post-roll, with a
 //!   signed upload URL that stores the clip once;
 //! - every recipient in the client's preferences who covers the site gets a
 //!   notification, queued: the [`super::Notifier`] sends each on its own, so a
-//!   slow or broken endpoint delays no alarm and no other recipient.
+//!   slow or broken endpoint delays no alarm and no other recipient;
+//! - the site's first escalation step, if it has a policy, is queued to come
+//!   due when the policy says (see [`super::escalation`]).
 //!
 //! Each command and notification is claimed with a conditional write before it
 //! is sent or queued, so a replayed intrusion finds what was done instead of
@@ -18,12 +20,13 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use futures::future::try_join_all;
 
-use super::outbound::{Channels, NotificationQueue, Outgoing, Queued, QueuedNotification, Upload, UploadSigner};
+use super::outbound::{Channels, NotificationQueue, Outgoing, Upload, UploadSigner, queue_notification};
 use super::{
     Claim, Clip, Command, CommandAction, DeliveredBy, Delivery, Notification, NotificationStatus, Recipient,
     ResponseStore, preferences_of,
 };
 use crate::clock::Clock;
+use crate::controls::ControlStore;
 use crate::detection::Intrusion;
 use crate::directory::{CommandTarget, DeviceKind, Directory};
 use crate::error::DomainError;
@@ -79,6 +82,8 @@ pub struct Responder {
     pub channels: Arc<dyn Channels>,
     pub queue: Arc<dyn NotificationQueue>,
     pub uploads: Arc<dyn UploadSigner>,
+    /// The site's escalation policy.
+    pub controls: Arc<dyn ControlStore>,
     pub clock: Arc<dyn Clock>,
     pub window: ClipWindow,
 }
@@ -90,12 +95,28 @@ impl Responder {
     #[tracing::instrument(skip_all, fields(intrusion = %intrusion.id, site = %intrusion.site_id, camera = %intrusion.camera_id))]
     pub async fn respond(&self, intrusion: &Intrusion) -> Result<ResponseReport, DomainError> {
         tracing::info!("responding to an intrusion");
-        let (alarms, clip, notifications) = tokio::join!(
+        let (alarms, clip, notifications, escalation) = tokio::join!(
             self.activate_alarms(intrusion),
             self.request_clip(intrusion),
-            self.notify(intrusion)
+            self.notify(intrusion),
+            self.schedule_escalation(intrusion)
         );
+        escalation?;
         Ok(alarms?.add(clip?).add(notifications?))
+    }
+
+    /// Puts the site's first escalation step on the queue, held back until due.
+    /// A retried response queues it again; the notifier takes each step once.
+    async fn schedule_escalation(&self, intrusion: &Intrusion) -> Result<(), DomainError> {
+        let Some(policy) = self.controls.escalation(intrusion.site_id).await? else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        if let Some((first, wait)) = policy.schedule(intrusion, 0, now, now) {
+            tracing::info!(after_seconds = wait.as_secs(), "escalation scheduled");
+            self.queue.enqueue_after(&first, wait).await?;
+        }
+        Ok(())
     }
 
     async fn activate_alarms(&self, intrusion: &Intrusion) -> Result<ResponseReport, DomainError> {
@@ -285,23 +306,14 @@ impl Responder {
             created_at: self.clock.now(),
             sent_at: None,
         };
-        let notification = match self.store.claim_notification(&fresh).await? {
-            Claim::New => fresh,
-            Claim::Existing(earlier) if earlier.status == NotificationStatus::Sent => {
-                return Ok(ResponseReport::default());
-            }
-            Claim::Existing(earlier) => earlier,
-        };
         let webhook = (recipient.channel == super::Channel::Webhook).then(|| {
             let mut payload = composed.webhook.clone();
-            payload["notificationId"] = notification.id.clone().into();
+            payload["notificationId"] = fresh.id.clone().into();
             payload
         });
-        self.queue
-            .enqueue(&Queued::Notification(QueuedNotification { notification, webhook }))
-            .await?;
+        let queued = queue_notification(self.store.as_ref(), self.queue.as_ref(), fresh, webhook).await?;
         Ok(ResponseReport {
-            notifications_queued: 1,
+            notifications_queued: queued.into(),
             ..Default::default()
         })
     }

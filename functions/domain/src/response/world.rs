@@ -28,6 +28,7 @@ pub(super) struct World {
     pub(super) channels: Arc<MemoryChannels>,
     pub(super) queue: Arc<MemoryNotificationQueue>,
     pub(super) controls: Arc<MemoryControls>,
+    pub(super) detection: Arc<MemoryDetectionStore>,
     pub(super) clock: Arc<FixedClock>,
     pub(super) client: Client,
     pub(super) site: SiteId,
@@ -71,6 +72,7 @@ pub(super) async fn world() -> World {
         channels: Arc::new(MemoryChannels::default()),
         queue: Arc::new(MemoryNotificationQueue::default()),
         controls: Arc::new(MemoryControls::default()),
+        detection: Arc::new(MemoryDetectionStore::default()),
         clock,
         client,
         site,
@@ -85,6 +87,7 @@ impl World {
             channels: self.channels.clone() as Arc<dyn Channels>,
             queue: self.queue.clone(),
             uploads: Arc::new(MemoryLinks),
+            controls: self.controls.clone(),
             clock: self.clock.clone(),
             window: ClipWindow {
                 pre_roll: TimeDelta::minutes(3),
@@ -99,6 +102,10 @@ impl World {
             store: self.store.clone(),
             channels: self.channels.clone(),
             clock: self.clock.clone(),
+            intrusions: self.detection.clone(),
+            controls: self.controls.clone(),
+            directory: self.directory.clone(),
+            queue: self.queue.clone(),
         }
     }
 
@@ -107,14 +114,14 @@ impl World {
         let mut delivered = Vec::new();
         for queued in self.queue.take() {
             let outcome = self.notifier().deliver(&queued).await.unwrap();
-            delivered.push((queued.address().to_owned(), outcome));
+            delivered.push((queued.address().unwrap_or_default().to_owned(), outcome));
         }
         delivered
     }
 
     /// The user-facing use cases, sending confirmation requests to the queue.
     pub(super) fn responses(&self) -> Responses {
-        let intrusions = Intrusions::new(self.directory.clone(), Arc::new(MemoryDetectionStore::default()));
+        let intrusions = Intrusions::new(self.directory.clone(), self.detection.clone());
         Responses::new(self.directory.clone(), intrusions, self.store.clone()).with_confirmations(ConfirmationSender {
             queue: self.queue.clone(),
             base_url: "https://seccom.example.com".into(),
@@ -143,6 +150,17 @@ impl World {
 
     pub(super) fn intrusion(&self) -> Intrusion {
         self.intrusion_at(start())
+    }
+
+    /// A new intrusion, stored as the detector would store it.
+    pub(super) async fn opened(&self) -> Intrusion {
+        use crate::clock::Clock;
+        use crate::detection::ports::{DetectionStore, IntrusionChange};
+        let intrusion = self.intrusion_at(self.clock.now());
+        let version = self.detection.camera_state(self.camera.id).await.unwrap().version;
+        let change = IntrusionChange::Open(intrusion.clone());
+        self.detection.commit(self.camera.id, version, &change).await.unwrap();
+        intrusion
     }
 
     pub(super) fn intrusion_at(&self, at: chrono::DateTime<chrono::Utc>) -> Intrusion {

@@ -1,6 +1,8 @@
-//! `/api/sites/{siteId}/arming*` and `/api/cameras/{cameraId}/detection`: when
-//! a site's detections count, and which people each camera counts. Staff and
-//! the site's own client may read and change them.
+//! `/api/sites/{siteId}/arming*`, `/api/cameras/{cameraId}/detection` and
+//! `/api/sites/{siteId}/escalation`: when a site's detections count, which
+//! people each camera counts, and whom to tell when nobody acknowledges an
+//! intrusion. Staff and the site's own client may read them all and change the
+//! first two; staff alone change escalation.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,6 +11,7 @@ use seccom_domain::controls::SiteControls;
 use seccom_domain::detection::zones::{CameraDetection, DetectionBody};
 use seccom_domain::ids::{DeviceId, SiteId};
 use seccom_domain::page::{Page, PageQuery};
+use seccom_domain::response::EscalationPolicy;
 use seccom_http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 
 /// A site's arming now: its plan, any manual change in force, whether it is armed and when that next changes.
@@ -98,4 +101,29 @@ pub(crate) async fn set_detection(
     JsonBody(body): JsonBody<DetectionBody>,
 ) -> Result<Json<CameraDetection>, ApiError> {
     Ok(Json(controls.set_detection(&who, camera, body).await?))
+}
+
+/// A site's escalation policy: whom to tell, and after how long, when nobody acknowledges an intrusion there.
+#[utoipa::path(get, path = "/api/sites/{siteId}/escalation", tag = "escalation",
+    params(("siteId" = SiteId, Path, description = "The site's id")),
+    responses((status = 200, description = "The site's policy (no steps when never set)", body = EscalationPolicy)))]
+pub(crate) async fn escalation(
+    State(controls): State<SiteControls>,
+    Caller(who): Caller,
+    PathId(site): PathId<SiteId>,
+) -> Result<Json<EscalationPolicy>, ApiError> {
+    Ok(Json(controls.escalation(&who, site).await?))
+}
+
+/// Replaces a site's escalation policy (SecCom staff only). Each step is taken by the policy in force when it comes due.
+#[utoipa::path(put, path = "/api/sites/{siteId}/escalation", tag = "escalation", request_body = EscalationPolicy,
+    params(("siteId" = SiteId, Path, description = "The site's id")),
+    responses((status = 200, description = "The site's policy, addresses normalised", body = EscalationPolicy)))]
+pub(crate) async fn set_escalation(
+    State(controls): State<SiteControls>,
+    Caller(who): Caller,
+    PathId(site): PathId<SiteId>,
+    JsonBody(body): JsonBody<EscalationPolicy>,
+) -> Result<Json<EscalationPolicy>, ApiError> {
+    Ok(Json(controls.set_escalation(&who, site, body).await?))
 }

@@ -28,6 +28,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(controls::disarm))
         .routes(routes!(controls::history))
         .routes(routes!(controls::detection, controls::set_detection))
+        .routes(routes!(controls::escalation, controls::set_escalation))
 }
 
 /// A 201 answer naming where the new resource lives.
