@@ -17,7 +17,7 @@ use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::directory::{Device, DeviceKind};
 use seccom_domain::ids::ClientId;
 use seccom_domain::page::PageRequest;
-use seccom_web::controls;
+use seccom_web::{controls, escalation};
 use seccom_web::page::{layout, maybe_time};
 use seccom_web::views::health_table;
 use seccom_web::{PageError, Portal, PortalState, PortalUser, Signed, Viewer};
@@ -91,7 +91,8 @@ async fn overview(State(state): State<PortalState>, Signed(user): Signed<ClientU
         sections.push(html! {
             h2 { (site.name.as_str()) }
             p.muted { (site.address.as_str()) " · " a href=(format!("/intrusions?siteId={}", site.id)) { "Intrusions at this site" }
-                " · " a href=(format!("/sites/{}/arming", site.id)) { "Arming" } }
+                " · " a href=(format!("/sites/{}/arming", site.id)) { "Arming" }
+                " · " a href=(format!("/sites/{}/escalation", site.id)) { "Escalation" } }
             table.list {
                 thead { tr { th { "Name" } th { "Kind" } th { "State" } th { "Last seen" } } }
                 tbody { (device_rows(&devices)) }
@@ -123,6 +124,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .route("/", get(overview))
         .route("/preferences", get(preferences::show).post(preferences::save))
         .merge(controls::routes::<ClientUser>())
+        .merge(escalation::routes::<ClientUser>())
         .merge(seccom_web::intrusions::routes::<ClientUser>())
         .with_state(state);
     Ok(seccom_web::portal(PORTAL, routes))

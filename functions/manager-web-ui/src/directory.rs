@@ -318,7 +318,8 @@ async fn site_page(
             h1 { (site.name.as_str()) }
             p.muted { (site.address.as_str()) " · " a href=(format!("/manage/clients/{}", site.client_id)) { "the client" }
                 " · " a href=(format!("/manage/intrusions?siteId={}", site.id)) { "intrusions" }
-                " · " a href=(format!("/manage/sites/{}/arming", site.id)) { "arming" } }
+                " · " a href=(format!("/manage/sites/{}/arming", site.id)) { "arming" }
+                " · " a href=(format!("/manage/sites/{}/escalation", site.id)) { "escalation" } }
             h2 { "Cameras and alarms" }
             table.list {
                 thead { tr { th { "Name" } th { "Kind" } th { "Health" } th { "Last seen" } th { "Rename" } th {} } }

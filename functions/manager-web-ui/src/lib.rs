@@ -16,7 +16,7 @@ use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::page::{PageQuery, PageRequest};
-use seccom_web::controls;
+use seccom_web::{controls, escalation};
 use seccom_web::page::{layout, next_page};
 use seccom_web::views::{health_table, notification_table};
 use seccom_web::{PageError, Portal, PortalState, PortalUser, Signed, Viewer};
@@ -136,6 +136,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .route("/manage/sites/{id}/delete", post(directory::delete_site))
         .route("/manage/sites/{id}/devices", post(directory::register_device))
         .merge(controls::routes::<Staff>())
+        .merge(escalation::routes::<Staff>())
         .merge(seccom_web::intrusions::routes::<Staff>())
         .route("/manage/devices/{id}/rename", post(directory::rename_device))
         .route("/manage/devices/{id}/remove", post(directory::remove_device))

@@ -31,7 +31,7 @@ const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 /// A form as its name and value pairs, in order (a field may repeat).
 pub type Fields = Vec<(String, String)>;
 
-fn value<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+pub(crate) fn value<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
     fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
@@ -39,7 +39,7 @@ fn values<'a>(fields: &'a Fields, name: &'a str) -> impl Iterator<Item = &'a str
     fields.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-fn site_id(raw: &str) -> Result<SiteId, PageError> {
+pub(crate) fn site_id(raw: &str) -> Result<SiteId, PageError> {
     raw.parse().map_err(|_| DomainError::NotFound("site").into())
 }
 
@@ -73,6 +73,7 @@ async fn site_page(
     Ok(html! {
         h1 { "Arming of " (site.name.as_str()) }
         (arming_state(&arming, who))
+        p.muted { a href=(format!("{base}/escalation")) { "Escalation" } " when nobody acknowledges an intrusion here" }
         @if !errors.is_empty() {
             div.errors role="alert" {
                 p { "Nothing was changed. Please check:" }
@@ -219,7 +220,7 @@ fn plan_of(fields: &Fields) -> ArmingBody {
 }
 
 /// Shows the page again with the reasons a form was refused (422), or the error page.
-async fn refused_or<F>(error: DomainError, page: F) -> Result<Response, PageError>
+pub(crate) async fn refused_or<F>(error: DomainError, page: F) -> Result<Response, PageError>
 where
     F: AsyncFnOnce(&[FieldError]) -> Result<Markup, PageError>,
 {

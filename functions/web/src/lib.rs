@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod controls;
 pub mod csrf;
+pub mod escalation;
 pub mod intrusions;
 pub mod live;
 pub mod page;

@@ -271,6 +271,22 @@ pub fn intrusion_page(portal: Portal, detail: &IntrusionDetail, csrf: &CsrfToken
         }
         h2 { "Notifications" }
         (notification_table(&detail.notifications))
+        h2 { "Escalation" }
+        @if detail.escalations.is_empty() {
+            p.muted { "No escalation step taken." }
+        } @else {
+            table.list {
+                thead { tr { th { "Step" } th { "Not acknowledged after" } th { "When" } th { "Told" } } }
+                tbody { @for step in &detail.escalations {
+                    tr {
+                        td data-label="Step" { (step.step) }
+                        td data-label="Not acknowledged after" { (step.after_seconds) " s" }
+                        td data-label="When" { (time(step.at)) }
+                        td data-label="Told" { (step.notified.join(", ")) }
+                    }
+                } }
+            }
+        }
     }
 }
 

@@ -29,7 +29,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use clips::{ClipReport, MAX_CLIP_BYTES, clip_arrived};
-pub use escalation::{
+pub use escalation::{MAX_STEPS as MAX_ESCALATION_STEPS, 
     ContactChannel, EscalationContact, EscalationDue, EscalationPolicy, EscalationRecord, EscalationStep,
 };
 pub use health::{HealthEvent, HealthNotice};

@@ -1,0 +1,69 @@
+// Escalation in the manager portal: a staff operator sets a site's steps in
+// the form (a refused form keeps what was typed), nobody acknowledges the
+// intrusion that follows, and its page shows the step taken and whom it told;
+// the client's user reads the steps but has no form to change them.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { root, startStack } from "./support.mjs";
+
+let stack;
+
+before(async () => {
+  stack = await startStack();
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+test("staff set a site's escalation and an unacknowledged intrusion shows the step that told the duty operator", async () => {
+  const { base, api, browser, eventually, signIn, shot, sendFrames } = stack;
+  const client = await api("POST", "/api/clients", { name: "Escalated Estates", email: "ops@escalated.example" });
+  const site = await api("POST", "/api/sites", { clientId: client.id, name: "Night Depot", address: "4 Dock Road" });
+  const camera = await api("POST", `/api/sites/${site.id}/cameras`, { name: "Dock camera" });
+
+  const page = await (await browser.newContext()).newPage();
+  await signIn(page, "admin", `/manage/sites/${site.id}`);
+  await page.click("a:text-is('escalation')");
+  await page.waitForURL(`${base}/manage/sites/${site.id}/escalation`);
+  // Steps out of order are refused by name, and the form keeps them.
+  await page.fill("input[name=after0]", "30");
+  await page.fill("input[name=notify0]", "duty@seccom.example");
+  await page.fill("input[name=after1]", "10");
+  await page.fill("input[name=notify1]", "+44 20 7946 0958");
+  await page.click("button:text-is('Save the escalation')");
+  assert.ok(await page.isVisible("[role=alert] code:text-is('steps[1].afterSeconds')"));
+  assert.equal(await page.inputValue("input[name=notify1]"), "+44 20 7946 0958");
+  await page.fill("input[name=after0]", "2");
+  await page.fill("input[name=after1]", "600");
+  await page.click("button:text-is('Save the escalation')");
+  await page.waitForURL(`${base}/manage/sites/${site.id}/escalation`);
+  const policy = await api("GET", `/api/sites/${site.id}/escalation`);
+  assert.deepEqual(policy.steps.map((s) => s.afterSeconds), [2, 600]);
+  assert.deepEqual(policy.steps[1].notify, [{ channel: "sms", address: "+442079460958" }]);
+  await shot(page, "manager-escalation");
+
+  // Nobody acknowledges the intrusion: after 2 s the duty operator is told, and its page says so.
+  const frames = readdirSync(join(root, "target/demo-frames")).filter((f) => f.endsWith(".jpg")).sort();
+  sendFrames(camera, 1, frames.slice(0, 3).map((f) => join(root, "target/demo-frames", f)));
+  const intrusion = await eventually("the intrusion", async () => {
+    const list = await api("GET", `/api/intrusions?cameraId=${camera.id}`);
+    return list.items[0];
+  });
+  await page.goto(`${base}/manage/intrusions/${intrusion.id}`);
+  await eventually("the first escalation step on the intrusion's page", async () => {
+    await page.reload();
+    return page.isVisible("td[data-label=Told]:text-is('duty@seccom.example')");
+  }, 30);
+  assert.equal(await page.locator("td[data-label=Step]").first().textContent(), "1");
+  await shot(page, "manager-intrusion-escalated");
+
+  // The client's user reads the steps, without a form.
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await signIn(phone, `client:${client.id}`, `/sites/${site.id}/escalation`);
+  assert.ok(await phone.isVisible("td:text-is('duty@seccom.example')"));
+  assert.equal(await phone.locator("form[action$='/escalation']").count(), 0);
+});
