@@ -17,10 +17,10 @@ use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::directory::{Device, DeviceKind};
 use seccom_domain::ids::ClientId;
 use seccom_domain::page::PageRequest;
-use seccom_web::{controls, escalation};
 use seccom_web::page::{layout, maybe_time};
 use seccom_web::views::health_table;
 use seccom_web::{PageError, Portal, PortalState, PortalUser, Signed, Viewer};
+use seccom_web::{controls, escalation};
 
 const PORTAL: Portal = Portal::Client;
 

@@ -16,10 +16,10 @@ use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::page::{PageQuery, PageRequest};
-use seccom_web::{controls, escalation};
 use seccom_web::page::{layout, next_page};
 use seccom_web::views::{health_table, notification_table};
 use seccom_web::{PageError, Portal, PortalState, PortalUser, Signed, Viewer};
+use seccom_web::{controls, escalation};
 use serde::Deserialize;
 
 const PORTAL: Portal = Portal::Manager;

@@ -29,8 +29,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use clips::{ClipReport, MAX_CLIP_BYTES, clip_arrived};
-pub use escalation::{MAX_STEPS as MAX_ESCALATION_STEPS, 
+pub use escalation::{
     ContactChannel, EscalationContact, EscalationDue, EscalationPolicy, EscalationRecord, EscalationStep,
+    MAX_STEPS as MAX_ESCALATION_STEPS,
 };
 pub use health::{HealthEvent, HealthNotice};
 pub use health_check::HealthCheck;
