@@ -109,7 +109,7 @@ async fn page(
                             input type="number" min="1" max="86400" name=(format!("after{row}"))
                                 value=[step.map(|s| s.after_seconds)]; }
                         label { "Tell"
-                            input type="text" name=(format!("notify{row}")) size="50"
+                            input type="text" name=(format!("notify{row}"))
                                 placeholder="duty@seccom.example, +44 20 7946 0958"
                                 value=[step.map(contacts_text)]; }
                     }
