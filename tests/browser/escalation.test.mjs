@@ -1,7 +1,9 @@
 // Escalation in the manager portal: a staff operator sets a site's steps in
 // the form (a refused form keeps what was typed), nobody acknowledges the
 // intrusion that follows, and its page shows the step taken and whom it told;
-// the client's user reads the steps but has no form to change them.
+// the client's user reads the steps but has no form to change them. The
+// intrusion's page shows the pictures that opened it, and the operator
+// resolves it and opens it again.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -59,7 +61,22 @@ test("staff set a site's escalation and an unacknowledged intrusion shows the st
     return page.isVisible("td[data-label=Told]:text-is('duty@seccom.example')");
   }, 30);
   assert.equal(await page.locator("td[data-label=Step]").first().textContent(), "1");
+  // The pictures that opened it, each loaded and linked at full size.
+  await page.waitForFunction(() => {
+    const strip = [...document.querySelectorAll("figure.strip img")];
+    return strip.length === 3 && strip.every((img) => img.naturalWidth > 0);
+  });
+  assert.equal(await page.locator("figure.strip a[target=_blank]").count(), 3);
   await shot(page, "manager-intrusion-escalated");
+
+  // Resolved by mistake, then reopened by the operator: back to not acknowledged, the resolution kept.
+  await page.click("button:text-is('Resolve')");
+  assert.equal(await page.textContent(".done"), "The intrusion was resolved.");
+  await page.fill("form[action$='/reopen'] textarea[name=note]", "The guard saw someone after all");
+  await page.click("button:text-is('Reopen')");
+  assert.equal(await page.textContent(".done"), "The intrusion was reopened.");
+  assert.match(await page.textContent("p.handled"), /Reopened .* by .*The guard saw someone after all/s);
+  assert.equal((await api("GET", `/api/intrusions/${intrusion.id}`)).status, "open");
 
   // The client's user reads the steps, without a form.
   const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();

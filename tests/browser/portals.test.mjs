@@ -134,11 +134,14 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
     return video && video.readyState >= 1 && video.duration > 0 ? video.duration : false;
   });
   assert.ok((await duration.jsonValue()) > 2, "the clip plays with a duration");
+  const preRoll = Math.floor((Date.parse(intrusion.startedAt) - Date.parse(intrusion.clip.from)) / 1000);
+  assert.ok((await phone.getAttribute("video", "src")).endsWith(`#t=${preRoll}`), "the clip opens where the intrusion starts");
   assert.ok(await phone.isVisible("td:text-is('Gate siren')"), "commands name their device");
   assert.match(await phone.textContent(".keyholder"), /Browser Estates.*ops@browser-estates\.example/s, "whom to call");
   await shot(phone, "client-intrusion");
   await phone.fill("form[action$='/acknowledge'] textarea[name=note]", "Guard on the way");
   await phone.click("button:text-is('Acknowledge')");
+  assert.equal(await phone.textContent(".done"), "The intrusion was acknowledged.");
   assert.ok(await phone.isVisible("text=Guard on the way"));
   assert.ok(await phone.isVisible(".status-acknowledged"));
 

@@ -1,7 +1,7 @@
 //! The alarm queue and the status filter through the local stack: what nobody
 //! has resolved yet stays in the queue's sparse index, oldest first, and leaves
-//! it when resolved; `GET /api/intrusions?status=` narrows lists within the
-//! caller's tenant.
+//! it when resolved (and returns when staff reopen it); `GET
+//! /api/intrusions?status=` narrows lists within the caller's tenant.
 
 use chrono::{TimeDelta, Utc};
 use reqwest::Method;
@@ -94,7 +94,31 @@ async fn resolved_intrusions_leave_the_queue_and_lists_filter_by_status() {
         .expect(200);
     assert_eq!(queue().await, [opened[1].clone()], "resolved: out of the queue");
     assert_eq!(
-        ids(&list("?status=resolved", admin).await.expect(200)),
+        ids(&list("?status=resolved", admin.clone()).await.expect(200)),
         [opened[0].clone()]
     );
+
+    let reopen = format!("/api/intrusions/{}/reopen", opened[0]);
+    let owner = stack.client_user(&clients[0]);
+    stack
+        .call(Method::POST, &reopen, Some(&owner), Some(json!({})))
+        .await
+        .assert_problem(403);
+    let reopened = stack
+        .call(
+            Method::POST,
+            &reopen,
+            Some(&admin),
+            Some(json!({ "note": "seen again" })),
+        )
+        .await
+        .expect(200);
+    assert_eq!(reopened["status"], "acknowledged", "it was acknowledged before");
+    assert_eq!(reopened["reopened"]["undid"]["falseAlarm"], false);
+    assert!(reopened.get("resolved").is_none());
+    assert_eq!(queue().await, opened, "back in the queue, in its place");
+    stack
+        .call(Method::POST, &reopen, Some(&admin), Some(json!({})))
+        .await
+        .assert_problem(409);
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use seccom_domain::detection::ports::{CameraState, Commit, DetectionStore, IntrusionChange};
 use seccom_domain::detection::rule;
 use seccom_domain::detection::{
-    FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus,
+    FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus, Reopening,
 };
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{DeviceId, IntrusionId};
@@ -416,6 +416,40 @@ impl DetectionStore for DetectionTables {
         }
         let result = update.send().await;
         let Some(output) = updated(result, "update an intrusion")? else {
+            return Err(DomainError::Conflict(
+                "the intrusion changed meanwhile; read it again".into(),
+            ));
+        };
+        let stored: StoredIntrusion = serde_dynamo::from_item(output.attributes.unwrap_or_default())
+            .map_err(unavailable("decode an intrusion"))?;
+        Ok(stored.intrusion)
+    }
+
+    /// Opens a resolved intrusion again: back in the `byQueue` index, its
+    /// resolution kept in `reopened`, unless someone reopened it meanwhile.
+    async fn reopen(&self, intrusion: &Intrusion, reopening: &Reopening) -> Result<Intrusion, DomainError> {
+        let result = self
+            .intrusions
+            .db
+            .update_item()
+            .table_name(&self.intrusions.name)
+            .key("pk", s(camera_key(intrusion.camera_id)))
+            .key("sk", s(intrusion_key(intrusion)))
+            .update_expression("SET #status = :status, reopened = :reopening, #queue = :queue REMOVE resolved")
+            .condition_expression("attribute_exists(pk) AND #status = :resolved")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#queue", "queue")
+            .expression_attribute_values(":status", s(intrusion.status_when_reopened().as_str()))
+            .expression_attribute_values(":resolved", s(IntrusionStatus::Resolved.as_str()))
+            .expression_attribute_values(":queue", s(UNRESOLVED))
+            .expression_attribute_values(
+                ":reopening",
+                serde_dynamo::to_attribute_value(reopening).map_err(unavailable("encode a reopening"))?,
+            )
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let Some(output) = updated(result, "reopen an intrusion")? else {
             return Err(DomainError::Conflict(
                 "the intrusion changed meanwhile; read it again".into(),
             ));

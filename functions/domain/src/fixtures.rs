@@ -75,5 +75,6 @@ pub fn intrusion(client: ClientId, site: SiteId, camera: DeviceId, at: DateTime<
         snapshot_key: None,
         acknowledged: None,
         resolved: None,
+        reopened: None,
     }
 }

@@ -67,6 +67,8 @@ pub struct IntrusionDetail {
     pub subject: IntrusionSubject,
     /// A short-lived link to the frame with the people boxed.
     pub snapshot_url: Option<String>,
+    /// Short-lived links to the frames that opened the intrusion, oldest first.
+    pub evidence_urls: Vec<String>,
     /// `null` while the clip has not been requested yet.
     pub clip: Option<ClipView>,
     /// Alarm activations and the clip request, with how and when each reached its device.
@@ -105,6 +107,10 @@ impl MediaLinks {
             Some(key) => Some(self.presign(Store::Frames, key).await?),
             None => None,
         };
+        let mut evidence_urls = Vec::new();
+        for (_, key) in record.intrusion.evidence_keys() {
+            evidence_urls.push(self.presign(Store::Frames, &key).await?);
+        }
         let clip = match record.records.clip {
             Some(clip) => Some(ClipView {
                 state: clip.state(now),
@@ -124,6 +130,7 @@ impl MediaLinks {
             intrusion: record.intrusion,
             subject: record.subject,
             snapshot_url,
+            evidence_urls,
             clip,
             commands: record.records.deliveries.iter().map(DeliveryView::from).collect(),
             notifications: record.records.notifications,

@@ -123,12 +123,11 @@ pub struct S3Evidence(pub Arc<S3Frames>);
 impl EvidenceKeeper for S3Evidence {
     async fn keep(&self, intrusion: &Intrusion, frame: &FrameRecord, zones: &[Zone]) -> Result<String, DomainError> {
         let S3Frames { s3, bucket } = self.0.as_ref();
-        for key in intrusion.frame_keys.iter().filter(|k| !k.is_empty()) {
-            let name = key.rsplit('/').next().unwrap_or(key);
+        for (key, evidence) in intrusion.evidence_keys() {
             s3.copy_object()
                 .bucket(bucket)
                 .copy_source(format!("{bucket}/{key}"))
-                .key(format!("evidence/{}/{name}", intrusion.id))
+                .key(evidence)
                 .send()
                 .await
                 .map_err(|e| DomainError::unavailable("cannot keep an intrusion's frame", e))?;

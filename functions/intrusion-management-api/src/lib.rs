@@ -49,6 +49,7 @@ fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::intrusions::get))
         .routes(routes!(routes::intrusions::acknowledge))
         .routes(routes!(routes::intrusions::resolve))
+        .routes(routes!(routes::intrusions::reopen))
         .routes(routes!(routes::notifications::list))
         .routes(routes!(routes::notifications::health_events))
         .routes(routes!(

@@ -1,6 +1,6 @@
 //! The intrusion pages both portals serve under their prefix, for any
-//! [`PortalUser`]: the list with its filters, one intrusion, acknowledging and
-//! resolving it; and signing out. What a user sees is scoped by the use cases'
+//! [`PortalUser`]: the list with its filters, one intrusion, acknowledging,
+//! resolving and (staff) reopening it; and signing out. What a user sees is scoped by the use cases'
 //! policy (a client user its own intrusions, staff every one).
 
 use axum::Router;
@@ -9,7 +9,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
 
-use crate::views::{HandlingForm, IntrusionQuery, handle_intrusion, intrusion_list, show_intrusion};
+use serde::Deserialize;
+
+use crate::views::{HandlingForm, HandlingStep, IntrusionQuery, handle_intrusion, intrusion_list, show_intrusion};
 use crate::{CsrfToken, Form, PageError, PortalState, PortalUser, Signed, Viewer};
 
 async fn list<U: PortalUser>(
@@ -32,23 +34,34 @@ async fn list<U: PortalUser>(
     ))
 }
 
+/// `?done=` on an intrusion's page: what the form just did, to say so.
+#[derive(Deserialize)]
+struct Shown {
+    done: Option<String>,
+}
+
 async fn one<U: PortalUser>(
     State(state): State<PortalState>,
     Signed(user): Signed<U>,
     csrf: CsrfToken,
     Path(id): Path<String>,
+    Query(shown): Query<Shown>,
 ) -> Result<Markup, PageError> {
-    let body = show_intrusion(&state, user.principal(), U::PORTAL, &csrf, &id).await?;
+    let done = shown.done.as_deref().and_then(HandlingStep::from_done);
+    let body = show_intrusion(&state, user.principal(), U::PORTAL, &csrf, &id, done).await?;
     Ok(user.page("Intrusion", body))
 }
 
-async fn handle<U: PortalUser, const RESOLVING: bool>(
+/// One of the handling forms; `STEP` indexes [`HandlingStep::ALL`] (const
+/// generics take no enums).
+async fn handle<U: PortalUser, const STEP: usize>(
     State(state): State<PortalState>,
     Signed(user): Signed<U>,
     Path(id): Path<String>,
     Form(form): Form<HandlingForm>,
 ) -> Result<Response, PageError> {
-    handle_intrusion(&state, user.principal(), U::PORTAL, &id, form, RESOLVING).await
+    let step = HandlingStep::ALL[STEP];
+    handle_intrusion(&state, user.principal(), U::PORTAL, &id, form, step).await
 }
 
 async fn sign_out(State(state): State<PortalState>, viewer: Result<Viewer, PageError>) -> Response {
@@ -56,17 +69,15 @@ async fn sign_out(State(state): State<PortalState>, viewer: Result<Viewer, PageE
     crate::viewer::sign_out(&state.directory, viewer.as_ref(), &state.logout_url).await
 }
 
-/// `/intrusions`, `/intrusions/{id}` (and its `acknowledge` and `resolve`
-/// forms) and the sign-out page, under the portal's prefix.
+/// `/intrusions`, `/intrusions/{id}` (and its `acknowledge`, `resolve` and
+/// `reopen` forms) and the sign-out page, under the portal's prefix.
 pub fn routes<U: PortalUser>() -> Router<PortalState> {
     let prefix = U::PORTAL.prefix();
     Router::new()
         .route(&format!("{prefix}/intrusions"), get(list::<U>))
         .route(&format!("{prefix}/intrusions/{{id}}"), get(one::<U>))
-        .route(
-            &format!("{prefix}/intrusions/{{id}}/acknowledge"),
-            post(handle::<U, false>),
-        )
-        .route(&format!("{prefix}/intrusions/{{id}}/resolve"), post(handle::<U, true>))
+        .route(&format!("{prefix}/intrusions/{{id}}/acknowledge"), post(handle::<U, 0>))
+        .route(&format!("{prefix}/intrusions/{{id}}/resolve"), post(handle::<U, 1>))
+        .route(&format!("{prefix}/intrusions/{{id}}/reopen"), post(handle::<U, 2>))
         .route(&format!("{prefix}{}", crate::page::SIGN_OUT_PATH), get(sign_out))
 }

@@ -185,7 +185,13 @@ pub fn intrusion_list(portal: Portal, sites: &[Site], query: &IntrusionQuery, pa
 }
 
 /// The intrusion page: media, facts, handling forms (when the viewer may act), and the response history.
-pub fn intrusion_page(portal: Portal, detail: &IntrusionDetail, csrf: &CsrfToken, devices: &[Device]) -> Markup {
+pub fn intrusion_page(
+    portal: Portal,
+    detail: &IntrusionDetail,
+    csrf: &CsrfToken,
+    devices: &[Device],
+    done: Option<HandlingStep>,
+) -> Markup {
     let intrusion = &detail.intrusion;
     let device_name = |id: DeviceId| {
         devices
@@ -196,6 +202,9 @@ pub fn intrusion_page(portal: Portal, detail: &IntrusionDetail, csrf: &CsrfToken
     let action = |what: &str| format!("{}/intrusions/{}/{what}", portal.prefix(), intrusion.id);
     html! {
         h1 { "Intrusion at " (detail.subject.site_name.as_deref().unwrap_or("a site")) }
+        @if let Some(step) = done {
+            p.done role="status" { "The intrusion was " (step.done()) "." }
+        }
         p { "Seen by camera " strong { (device_name(intrusion.camera_id)) }
             @if !intrusion.zones.is_empty() { " in " (if intrusion.zones.len() == 1 { "zone " } else { "zones " }) strong { (intrusion.zones.join(", ")) } }
             "." }
@@ -212,32 +221,66 @@ pub fn intrusion_page(portal: Portal, detail: &IntrusionDetail, csrf: &CsrfToken
         div.media {
             figure {
                 @if let Some(url) = &detail.snapshot_url {
-                    img src=(url) alt="The frame that opened the intrusion, with the people boxed";
-                } @else { p.muted { "No snapshot yet." } }
-                figcaption { "Snapshot" }
+                    a href=(url) target="_blank" rel="noopener" {
+                        img src=(url) alt="The frame that opened the intrusion, with the people boxed";
+                    }
+                    figcaption { "Snapshot (select it to see it full size)" }
+                } @else { p.muted { "No snapshot yet." } figcaption { "Snapshot" } }
             }
             figure {
                 @match &detail.clip {
                     Some(clip) => {
+                        @let pre_roll = (intrusion.started_at - clip.from).num_seconds().max(0);
                         @if let Some(url) = &clip.url {
-                            video src=(url) controls preload="metadata" {}
+                            // A media fragment opens the clip where the intrusion starts.
+                            video src=(format!("{url}#t={pre_roll}")) controls preload="metadata" {}
                         } @else {
                             p.muted { "The clip is " (format!("{:?}", clip.state).to_lowercase())
                                 " (due by " (time(clip.due_by)) ")." }
                         }
-                        figcaption { "Recording " (time(clip.from)) " to " (time(clip.to)) }
+                        figcaption { "Recording " (time(clip.from)) " to " (time(clip.to)) "."
+                            @if clip.url.is_some() {
+                                " It opens at the intrusion, " (format!("{}:{:02}", pre_roll / 60, pre_roll % 60))
+                                " in; what comes before is the time leading up to it." } }
                     }
                     None => { p.muted { "The clip has not been requested yet." } }
                 }
             }
         }
+        @if !detail.evidence_urls.is_empty() {
+            figure.strip {
+                div {
+                    @for (index, url) in detail.evidence_urls.iter().enumerate() {
+                        a href=(url) target="_blank" rel="noopener" {
+                            img src=(url) loading="lazy"
+                                alt=(format!("Picture {} of the {} that opened the intrusion", index + 1, detail.evidence_urls.len()));
+                        }
+                    }
+                }
+                figcaption { "The pictures that opened the intrusion, oldest first (select one to see it full size)" }
+            }
+        }
         @if let Some(handled) = &intrusion.acknowledged {
-            p { "Acknowledged " (time(handled.at)) @if let Some(note) = &handled.note { ": " q { (note) } } }
+            p.handled { "Acknowledged " (time(handled.at)) " by " span.who { (handled.by) }
+                @if let Some(note) = &handled.note { ": " q { (note) } } }
+        }
+        @if let Some(reopened) = &intrusion.reopened {
+            p.handled { "Reopened " (time(reopened.handling.at)) " by " span.who { (reopened.handling.by) }
+                " (resolved " (time(reopened.undid.at)) " by " (reopened.undid.by)
+                @if reopened.undid.false_alarm == Some(true) { " as a false alarm" } ")"
+                @if let Some(note) = &reopened.handling.note { ": " q { (note) } } }
         }
         @if let Some(handled) = &intrusion.resolved {
-            p { "Resolved " (time(handled.at))
+            p.handled { "Resolved " (time(handled.at)) " by " span.who { (handled.by) }
                 @if handled.false_alarm == Some(true) { " as a false alarm" }
                 @if let Some(note) = &handled.note { ": " q { (note) } } }
+        }
+        @if intrusion.status == IntrusionStatus::Resolved && portal == Portal::Manager {
+            form.stack method="post" action=(action("reopen")) {
+                (csrf.field())
+                label { "Why it is opened again (optional)" textarea name="note" rows="2" maxlength="2000" {} }
+                button type="submit" { "Reopen" }
+            }
         }
         @if intrusion.status == IntrusionStatus::Open {
             form.stack method="post" action=(action("acknowledge")) {
@@ -412,31 +455,61 @@ pub async fn show_intrusion(
     portal: Portal,
     csrf: &CsrfToken,
     raw_id: &str,
+    done: Option<HandlingStep>,
 ) -> Result<Markup, PageError> {
     let record = state.responses.intrusion(who, intrusion_id(raw_id)?).await?;
     let devices = state.site_devices(who, record.intrusion.site_id).await?;
     let detail = state.links.detail(record).await?;
-    Ok(intrusion_page(portal, &detail, csrf, &devices))
+    Ok(intrusion_page(portal, &detail, csrf, &devices, done))
 }
 
-/// Acknowledges (or, when `resolving`, resolves) an intrusion from its page's
-/// form, then shows the page again.
+/// What a form on an intrusion's page does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandlingStep {
+    Acknowledge,
+    Resolve,
+    /// Staff only.
+    Reopen,
+}
+
+impl HandlingStep {
+    /// Every step, in the order the routes index them.
+    pub const ALL: [Self; 3] = [Self::Acknowledge, Self::Resolve, Self::Reopen];
+
+    /// The word `?done=` carries after the step.
+    fn done(self) -> &'static str {
+        match self {
+            Self::Acknowledge => "acknowledged",
+            Self::Resolve => "resolved",
+            Self::Reopen => "reopened",
+        }
+    }
+
+    /// The step `?done=` names; anything else is ignored.
+    pub fn from_done(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|step| step.done() == word)
+    }
+}
+
+/// Acknowledges, resolves or reopens an intrusion from its page's form, then
+/// shows the page again, saying what was done.
 pub async fn handle_intrusion(
     state: &PortalState,
     who: &Principal,
     portal: Portal,
     raw_id: &str,
     form: HandlingForm,
-    resolving: bool,
+    step: HandlingStep,
 ) -> Result<Response, PageError> {
     let id = intrusion_id(raw_id)?;
-    let body = form.into_body(resolving);
-    if resolving {
-        state.intrusions.resolve(who, id, body).await?;
-    } else {
-        state.intrusions.acknowledge(who, id, body).await?;
-    }
-    Ok(Redirect::to(&format!("{}/intrusions/{id}", portal.prefix())).into_response())
+    let body = form.into_body(step == HandlingStep::Resolve);
+    match step {
+        HandlingStep::Acknowledge => state.intrusions.acknowledge(who, id, body).await?,
+        HandlingStep::Resolve => state.intrusions.resolve(who, id, body).await?,
+        HandlingStep::Reopen => state.intrusions.reopen(who, id, body).await?,
+    };
+    let done = step.done();
+    Ok(Redirect::to(&format!("{}/intrusions/{id}?done={done}", portal.prefix())).into_response())
 }
 
 /// Body of the acknowledge and resolve forms.

@@ -226,3 +226,50 @@ async fn the_alarm_queue_holds_what_nobody_resolved_oldest_first_for_staff_only(
     let found = w.intrusions.list(&user_of(acme.id), resolved, page()).await.unwrap();
     assert_eq!(found.items.iter().map(|i| i.id).collect::<Vec<_>>(), [third.id]);
 }
+
+#[tokio::test]
+async fn staff_reopen_a_resolved_intrusion_back_into_the_queue_keeping_the_resolution() {
+    let w = world();
+    let (acme, depot) = fixtures::client_with_site(&w.directory, "Acme").await;
+    let acknowledged = w.intrusion(&depot, 0).await;
+    let never_acknowledged = w.intrusion(&depot, 60).await;
+    w.intrusions
+        .acknowledge(&staff(), acknowledged.id, note("on it"))
+        .await
+        .unwrap();
+    for id in [acknowledged.id, never_acknowledged.id] {
+        w.intrusions.resolve(&staff(), id, note("all clear")).await.unwrap();
+    }
+    assert!(matches!(
+        w.intrusions
+            .reopen(&user_of(acme.id), acknowledged.id, note("again"))
+            .await,
+        Err(DomainError::Forbidden(_))
+    ));
+    let reopened = w
+        .intrusions
+        .reopen(&staff(), acknowledged.id, note("the guard saw someone"))
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened.status,
+        IntrusionStatus::Acknowledged,
+        "it was acknowledged before"
+    );
+    assert_eq!(reopened.resolved, None);
+    let reopening = reopened.reopened.expect("the reopening is kept");
+    assert_eq!(reopening.undid.note.as_deref(), Some("all clear"));
+    assert_eq!(reopening.handling.note.as_deref(), Some("the guard saw someone"));
+    let open = w
+        .intrusions
+        .reopen(&staff(), never_acknowledged.id, HandlingBody::default())
+        .await
+        .unwrap();
+    assert_eq!(open.status, IntrusionStatus::Open);
+    assert!(matches!(
+        w.intrusions.reopen(&staff(), open.id, HandlingBody::default()).await,
+        Err(DomainError::Conflict(_))
+    ));
+    let queue = w.intrusions.queue(&staff(), page()).await.unwrap();
+    assert_eq!(queue.items.len(), 2, "both back in the alarm queue");
+}

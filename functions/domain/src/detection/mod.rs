@@ -186,6 +186,18 @@ pub struct Intrusion {
     /// Who resolved the intrusion, when, what they noted, and whether it was a false alarm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved: Option<Handling>,
+    /// Who last opened it again after it was resolved, and the resolution that undid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reopened: Option<Reopening>,
+}
+
+/// Staff opening a resolved intrusion again: who, when, why, and the resolution it undid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Reopening {
+    #[serde(flatten)]
+    pub handling: Handling,
+    pub undid: Handling,
 }
 
 /// One step of a person handling an intrusion.
@@ -202,7 +214,7 @@ pub struct Handling {
     pub false_alarm: Option<bool>,
 }
 
-/// Body of `POST /api/intrusions/{id}/acknowledge`: a note only.
+/// Body of `POST /api/intrusions/{id}/acknowledge` and `/reopen`: a note only.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AcknowledgeBody {
@@ -263,6 +275,28 @@ impl HandlingBody {
 }
 
 impl Intrusion {
+    /// The status a resolved intrusion returns to when reopened: acknowledged if it was before.
+    pub fn status_when_reopened(&self) -> IntrusionStatus {
+        if self.acknowledged.is_some() {
+            IntrusionStatus::Acknowledged
+        } else {
+            IntrusionStatus::Open
+        }
+    }
+
+    /// Where the frames that opened the intrusion are kept once it opens (the
+    /// routine frames expire): `(frame key, evidence key)` pairs, oldest first.
+    pub fn evidence_keys(&self) -> Vec<(&str, String)> {
+        self.frame_keys
+            .iter()
+            .filter(|key| !key.is_empty())
+            .map(|key| {
+                let name = key.rsplit('/').next().unwrap_or(key);
+                (key.as_str(), format!("evidence/{}/{name}", self.id))
+            })
+            .collect()
+    }
+
     fn extent(&self) -> rule::Extent {
         rule::Extent {
             first_seq: self.first_seq,
@@ -411,6 +445,25 @@ impl Intrusions {
         self.tables
             .set_handling(&intrusion, IntrusionStatus::Resolved, &handling)
             .await
+    }
+
+    /// Opens a resolved intrusion again (staff only): it returns to the alarm
+    /// queue, acknowledged if it was before, and keeps the resolution it undid.
+    pub async fn reopen(&self, who: &Principal, id: IntrusionId, body: HandlingBody) -> Result<Intrusion, DomainError> {
+        let handling = body.parse(who, false, self.clock.now())?;
+        let intrusion = self.get(who, id).await?;
+        who.require_staff()?;
+        let Some(resolution) = intrusion.resolved.clone() else {
+            return Err(DomainError::Conflict(format!(
+                "the intrusion is {}, not resolved",
+                intrusion.status.as_str()
+            )));
+        };
+        let reopening = Reopening {
+            handling,
+            undid: resolution,
+        };
+        self.tables.reopen(&intrusion, &reopening).await
     }
 }
 

@@ -371,6 +371,7 @@ fn opened_intrusion(run: &PersonRun, camera: &Device, frame_keys: Vec<String>) -
         snapshot_key: None,
         acknowledged: None,
         resolved: None,
+        reopened: None,
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::rule::Extent;
 use super::zones::{Sighting, Zone};
-use super::{FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus};
+use super::{FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus, Reopening};
 use crate::directory::Device;
 use crate::error::DomainError;
 use crate::ids::{DeviceId, IntrusionId};
@@ -92,6 +92,9 @@ pub trait DetectionStore: Send + Sync {
         status: IntrusionStatus,
         handling: &Handling,
     ) -> Result<Intrusion, DomainError>;
+    /// Opens a resolved intrusion again (acknowledged if it was before, else
+    /// open), back in the alarm queue, unless it changed since it was read.
+    async fn reopen(&self, intrusion: &Intrusion, reopening: &Reopening) -> Result<Intrusion, DomainError>;
 }
 
 /// A frame's bytes as uploaded, and the capture time the camera signed with them.

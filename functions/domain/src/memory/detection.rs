@@ -15,7 +15,9 @@ use crate::detection::ports::{
     PersonFinder, Rejection,
 };
 use crate::detection::zones::{Sighting, Zone};
-use crate::detection::{FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus};
+use crate::detection::{
+    FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus, Reopening,
+};
 use crate::directory::Device;
 use crate::error::DomainError;
 use crate::ids::{DeviceId, IntrusionId};
@@ -247,6 +249,20 @@ impl DetectionStore for MemoryDetectionStore {
         } else {
             stored.acknowledged = Some(handling.clone());
         }
+        Ok(stored.clone())
+    }
+
+    async fn reopen(&self, intrusion: &Intrusion, reopening: &Reopening) -> Result<Intrusion, DomainError> {
+        round_trip().await;
+        let mut tables = lock(&self.tables);
+        let stored = tables
+            .intrusions
+            .get_mut(&intrusion.id)
+            .filter(|stored| stored.status == IntrusionStatus::Resolved && stored.resolved == intrusion.resolved)
+            .ok_or_else(|| DomainError::Conflict("the intrusion changed meanwhile; read it again".into()))?;
+        stored.status = stored.status_when_reopened();
+        stored.resolved = None;
+        stored.reopened = Some(reopening.clone());
         Ok(stored.clone())
     }
 }

@@ -99,3 +99,16 @@ pub(crate) async fn resolve(
 ) -> Result<Json<Intrusion>, ApiError> {
     Ok(Json(intrusions.resolve(&who, id, body).await?))
 }
+
+/// Opens a resolved intrusion again (SecCom staff only): back in the alarm queue, acknowledged if it was before; the resolution it undid is kept in `reopened`.
+#[utoipa::path(post, path = "/api/intrusions/{intrusionId}/reopen", tag = "intrusions", request_body = AcknowledgeBody,
+    params(("intrusionId" = IntrusionId, Path, description = "The intrusion's id")),
+    responses((status = 200, description = "The reopened intrusion", body = Intrusion)))]
+pub(crate) async fn reopen(
+    State(intrusions): State<Intrusions>,
+    Caller(who): Caller,
+    PathId(id): PathId<IntrusionId>,
+    JsonBody(body): JsonBody<AcknowledgeBody>,
+) -> Result<Json<Intrusion>, ApiError> {
+    Ok(Json(intrusions.reopen(&who, id, body.into()).await?))
+}
