@@ -1,6 +1,7 @@
-// Escalation in the manager portal: a staff operator sets a site's steps in
-// the form (a refused form keeps what was typed), nobody acknowledges the
-// intrusion that follows, and its page shows the step taken and whom it told;
+// Escalation and live pages: a staff operator sets a site's steps in the form
+// (a refused form keeps what was typed); the intrusion that follows appears by
+// itself on the client's open list; nobody acknowledges it, and its open page
+// shows by itself the step taken and whom it told;
 // the client's user reads the steps but has no form to change them. The
 // intrusion's page shows the pictures that opened it, and the operator
 // resolves it and opens it again.
@@ -22,7 +23,7 @@ after(async () => {
 });
 
 test("staff set a site's escalation and an unacknowledged intrusion shows the step that told the duty operator", async () => {
-  const { base, api, browser, eventually, signIn, shot, sendFrames } = stack;
+  const { base, api, browser, signIn, shot, sendFrames } = stack;
   const client = await api("POST", "/api/clients", { name: "Escalated Estates", email: "ops@escalated.example" });
   const site = await api("POST", "/api/sites", { clientId: client.id, name: "Night Depot", address: "4 Dock Road" });
   const camera = await api("POST", `/api/sites/${site.id}/cameras`, { name: "Dock camera" });
@@ -39,27 +40,31 @@ test("staff set a site's escalation and an unacknowledged intrusion shows the st
   await page.click("button:text-is('Save the escalation')");
   assert.ok(await page.isVisible("[role=alert] code:text-is('steps[1].afterSeconds')"));
   assert.equal(await page.inputValue("input[name=notify1]"), "+44 20 7946 0958");
-  await page.fill("input[name=after0]", "2");
+  await page.fill("input[name=after0]", "8");
   await page.fill("input[name=after1]", "600");
   await page.click("button:text-is('Save the escalation')");
   await page.waitForURL(`${base}/manage/sites/${site.id}/escalation`);
   const policy = await api("GET", `/api/sites/${site.id}/escalation`);
-  assert.deepEqual(policy.steps.map((s) => s.afterSeconds), [2, 600]);
+  assert.deepEqual(policy.steps.map((s) => s.afterSeconds), [8, 600]);
   assert.deepEqual(policy.steps[1].notify, [{ channel: "sms", address: "+442079460958" }]);
   await shot(page, "manager-escalation");
 
-  // Nobody acknowledges the intrusion: after 2 s the duty operator is told, and its page says so.
+  // The client's user has its intrusion list open: the new intrusion appears without a reload.
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await signIn(phone, `client:${client.id}`, "/intrusions");
+  assert.equal(await phone.locator("tr[data-intrusion]").count(), 0);
   const frames = readdirSync(join(root, "target/demo-frames")).filter((f) => f.endsWith(".jpg")).sort();
   sendFrames(camera, 1, frames.slice(0, 3).map((f) => join(root, "target/demo-frames", f)));
-  const intrusion = await eventually("the intrusion", async () => {
-    const list = await api("GET", `/api/intrusions?cameraId=${camera.id}`);
-    return list.items[0];
-  });
+  await phone.waitForSelector("tr[data-intrusion]", { timeout: 30_000 });
+  const intrusion = { id: await phone.getAttribute("tr[data-intrusion]", "data-intrusion") };
+
+  // Nobody acknowledges it: 8 s on, the duty operator is told, and the open
+  // page shows the step by itself, leaving a note being typed alone.
   await page.goto(`${base}/manage/intrusions/${intrusion.id}`);
-  await eventually("the first escalation step on the intrusion's page", async () => {
-    await page.reload();
-    return page.isVisible("td[data-label=Told]:text-is('duty@seccom.example')");
-  }, 30);
+  await page.fill("form[action$='/acknowledge'] textarea[name=note]", "Calling the keyholder");
+  assert.equal(await page.locator("td[data-label=Told]").count(), 0, "not escalated yet");
+  await page.waitForSelector("td[data-label=Told]:text-is('duty@seccom.example')", { timeout: 30_000 });
+  assert.equal(await page.inputValue("form[action$='/acknowledge'] textarea[name=note]"), "Calling the keyholder");
   assert.equal(await page.locator("td[data-label=Step]").first().textContent(), "1");
   // The pictures that opened it, each loaded and linked at full size.
   await page.waitForFunction(() => {
@@ -79,8 +84,7 @@ test("staff set a site's escalation and an unacknowledged intrusion shows the st
   assert.equal((await api("GET", `/api/intrusions/${intrusion.id}`)).status, "open");
 
   // The client's user reads the steps, without a form.
-  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
-  await signIn(phone, `client:${client.id}`, `/sites/${site.id}/escalation`);
+  await phone.goto(`${base}/sites/${site.id}/escalation`);
   assert.ok(await phone.isVisible("td:text-is('duty@seccom.example')"));
   assert.equal(await phone.locator("form[action$='/escalation']").count(), 0);
 });

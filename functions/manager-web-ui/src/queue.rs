@@ -149,7 +149,7 @@ pub(crate) async fn show(
         &staff,
         &format!("Alarm queue ({count})"),
         html! {
-          div.live data-live=(POLL_SECONDS) data-etag=(etag) {
+          div.live data-live=(live::POLL_SECONDS) data-etag=(etag) {
             h1 { "Alarm queue " span.count data-count=(queue.items.len()) { "(" (count) ")" } }
             p { "Intrusions nobody has resolved yet, of every client, oldest first. Open one to acknowledge or resolve it. "
                 "The page updates itself; a new intrusion sounds and, once you allow it, shows a notification. "
@@ -196,8 +196,6 @@ pub(crate) async fn show(
     Ok(live::tagged(body, &etag))
 }
 
-/// How often an open queue asks whether it changed.
-const POLL_SECONDS: u32 = 5;
 /// The queue is sent again at least this often, so its waiting times and
 /// snapshot links (15 minutes) stay fresh on a page left open.
 const REFRESH_SECONDS: i64 = 60;

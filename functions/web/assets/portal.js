@@ -26,7 +26,7 @@ localiseTimes(document);
 for (const field of document.querySelectorAll("input[data-viewer-zone]")) {
   field.value = Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
-// Live pages ([data-live], the alarm queue): ask for the page again every few
+// Live pages ([data-live]: the alarm queue, intrusion lists, an intrusion): ask for the page again every few
 // seconds with its ETag (304 when nothing changed), swap in what changed, and
 // on a new intrusion sound a tone and, if allowed, show a notification.
 const live = document.querySelector("[data-live]");
@@ -61,7 +61,17 @@ if (live) {
     const next = fresh.querySelector("[data-live]");
     if (!next) return;
     etag = response.headers.get("ETag") ?? next.dataset.etag;
-    live.replaceChildren(...next.childNodes);
+    // A page cut into versioned regions gets only the regions that changed, so
+    // a note being typed or a clip playing elsewhere on it is left alone.
+    const regions = [...live.querySelectorAll("[data-version]")];
+    const fresher = [...next.querySelectorAll("[data-version]")];
+    if (regions.length > 0 && regions.length === fresher.length) {
+      regions.forEach((region, index) => {
+        if (region.dataset.version !== fresher[index].dataset.version) region.replaceWith(fresher[index]);
+      });
+    } else {
+      live.replaceChildren(...next.childNodes);
+    }
     document.title = fresh.title;
     localiseTimes(live);
     wire();

@@ -1,37 +1,50 @@
 //! The intrusion pages both portals serve under their prefix, for any
 //! [`PortalUser`]: the list with its filters, one intrusion, acknowledging,
 //! resolving and (staff) reopening it; and signing out. What a user sees is scoped by the use cases'
-//! policy (a client user its own intrusions, staff every one).
+//! policy (a client user its own intrusions, staff every one). The list and
+//! the intrusion page keep themselves current (see [`crate::live`]).
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
-use maud::{Markup, html};
+use maud::html;
 
 use serde::Deserialize;
 
-use crate::views::{HandlingForm, HandlingStep, IntrusionQuery, handle_intrusion, intrusion_list, show_intrusion};
+use crate::intrusion_page::{HandlingForm, HandlingStep, handle_intrusion, show_intrusion};
+use crate::live;
+use crate::views::{IntrusionQuery, intrusion_list};
 use crate::{CsrfToken, Form, PageError, PortalState, PortalUser, Signed, Viewer};
 
 async fn list<U: PortalUser>(
     State(state): State<PortalState>,
     Signed(user): Signed<U>,
+    headers: HeaderMap,
     Query(query): Query<IntrusionQuery>,
-) -> Result<Markup, PageError> {
+) -> Result<Response, PageError> {
     let who = user.principal();
     let (filter, request) = query.parse()?;
     let found = state.intrusions.list(who, filter, request).await?;
+    let shown: Vec<_> = found.items.iter().map(|i| (i.id, i.status, i.last_seen_at)).collect();
+    let etag = live::etag(&serde_json::json!([shown, found.next_token]).to_string());
+    if let Some(not_modified) = live::unchanged(&headers, &etag) {
+        return Ok(not_modified);
+    }
     let sites = state.all_sites(who, who.tenant()).await?;
     let heading = if who.tenant().is_some() {
         "Intrusions"
     } else {
         "Every intrusion"
     };
-    Ok(user.page(
-        "Intrusions",
-        html! { h1 { (heading) } (intrusion_list(U::PORTAL, &sites, &query, &found)) },
-    ))
+    let body = html! {
+        div data-live=(live::POLL_SECONDS) data-etag=(etag) {
+            h1 { (heading) }
+            (intrusion_list(U::PORTAL, &sites, &query, &found))
+        }
+    };
+    Ok(live::tagged(user.page("Intrusions", body), &etag))
 }
 
 /// `?done=` on an intrusion's page: what the form just did, to say so.
@@ -46,10 +59,10 @@ async fn one<U: PortalUser>(
     csrf: CsrfToken,
     Path(id): Path<String>,
     Query(shown): Query<Shown>,
-) -> Result<Markup, PageError> {
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     let done = shown.done.as_deref().and_then(HandlingStep::from_done);
-    let body = show_intrusion(&state, user.principal(), U::PORTAL, &csrf, &id, done).await?;
-    Ok(user.page("Intrusion", body))
+    show_intrusion(&state, &user, &csrf, &id, done, &headers).await
 }
 
 /// One of the handling forms; `STEP` indexes [`HandlingStep::ALL`] (const

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod controls;
 pub mod csrf;
 pub mod escalation;
+pub mod intrusion_page;
 pub mod intrusions;
 pub mod live;
 pub mod page;

@@ -7,6 +7,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::Markup;
 
+/// How often a live page asks whether it changed, in seconds.
+pub const POLL_SECONDS: u32 = 5;
+
 /// The ETag of a page's state, described as text (ids, states, a time bucket).
 pub fn etag(state: &str) -> String {
     // The project's SHA-256 in hex; 96 bits tell one queue from another.

@@ -1,22 +1,16 @@
-//! Page parts both portals show: intrusion lists with filters, and the
-//! intrusion page with its snapshot, clip, handling and response history.
+//! Page parts both portals show: intrusion lists with filters (the page keeps
+//! itself current, see [`crate::live`]), notification and health tables. One
+//! intrusion's page is in [`crate::intrusion_page`].
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use maud::{Markup, html};
 use seccom_domain::detection::{Intrusion, IntrusionFilter, IntrusionStatus};
-use seccom_domain::directory::{Device, Site};
+use seccom_domain::directory::Site;
 use seccom_domain::ids::{DeviceId, SiteId};
-use seccom_domain::media::IntrusionDetail;
 use seccom_domain::page::{Page, PageQuery, PageRequest};
 use serde::Deserialize;
 
-use axum::response::{IntoResponse, Redirect, Response};
-use seccom_domain::auth::Principal;
-use seccom_domain::ids::IntrusionId;
-
-use crate::PortalState;
-use crate::csrf::CsrfToken;
 use crate::page::{PageError, Portal, maybe_time, next_page, time};
 
 /// The filters of an intrusion list, as a GET form sends them (empty fields mean "any").
@@ -121,7 +115,7 @@ impl std::str::FromStr for StatusFilter {
     }
 }
 
-fn status(status: IntrusionStatus) -> Markup {
+pub(crate) fn status(status: IntrusionStatus) -> Markup {
     let words = match status {
         IntrusionStatus::Open => "not acknowledged",
         IntrusionStatus::Acknowledged => "acknowledged",
@@ -168,7 +162,7 @@ pub fn intrusion_list(portal: Portal, sites: &[Site], query: &IntrusionQuery, pa
                 thead { tr { th { "Started" } th { "Site" } th { "Seen" } th { "Sure at best" } th { "Status" } th {} } }
                 tbody {
                     @for intrusion in &page.items {
-                        tr {
+                        tr data-intrusion=(intrusion.id) {
                             td data-label="Started" { (time(intrusion.started_at)) }
                             td data-label="Site" { (site_name(intrusion.site_id)) }
                             td data-label="Seen" { (seen_for(intrusion)) }
@@ -184,186 +178,14 @@ pub fn intrusion_list(portal: Portal, sites: &[Site], query: &IntrusionQuery, pa
     }
 }
 
-/// The intrusion page: media, facts, handling forms (when the viewer may act), and the response history.
-pub fn intrusion_page(
-    portal: Portal,
-    detail: &IntrusionDetail,
-    csrf: &CsrfToken,
-    devices: &[Device],
-    done: Option<HandlingStep>,
-) -> Markup {
-    let intrusion = &detail.intrusion;
-    let device_name = |id: DeviceId| {
-        devices
-            .iter()
-            .find(|d| d.id == id)
-            .map_or_else(|| id.to_string(), |d| d.name.as_str().to_owned())
-    };
-    let action = |what: &str| format!("{}/intrusions/{}/{what}", portal.prefix(), intrusion.id);
-    html! {
-        h1 { "Intrusion at " (detail.subject.site_name.as_deref().unwrap_or("a site")) }
-        @if let Some(step) = done {
-            p.done role="status" { "The intrusion was " (step.done()) "." }
-        }
-        p { "Seen by camera " strong { (device_name(intrusion.camera_id)) }
-            @if !intrusion.zones.is_empty() { " in " (if intrusion.zones.len() == 1 { "zone " } else { "zones " }) strong { (intrusion.zones.join(", ")) } }
-            "." }
-        @if let Some(client) = &detail.subject.client_name {
-            p.keyholder { "Client " strong { (client) } ": "
-                @if let Some(phone) = &detail.subject.client_phone { a href={ "tel:" (phone) } { (phone) } ", " }
-                @if let Some(email) = &detail.subject.client_email { a href={ "mailto:" (email) } { (email) } }
-                @if let Some(address) = &detail.subject.site_address { ". Site address: " (address) }
-                "." }
-        }
-        p { "Started " (time(intrusion.started_at)) ", last seen " (time(intrusion.last_seen_at))
-            " (" (seen_for(intrusion)) "), " (format!("{:.0} %", intrusion.peak_score * 100.0)) " sure at best"
-            ". Status: " (status(intrusion.status)) "." }
-        div.media {
-            figure {
-                @if let Some(url) = &detail.snapshot_url {
-                    a href=(url) target="_blank" rel="noopener" {
-                        img src=(url) alt="The frame that opened the intrusion, with the people boxed";
-                    }
-                    figcaption { "Snapshot (select it to see it full size)" }
-                } @else { p.muted { "No snapshot yet." } figcaption { "Snapshot" } }
-            }
-            figure {
-                @match &detail.clip {
-                    Some(clip) => {
-                        @let pre_roll = (intrusion.started_at - clip.from).num_seconds().max(0);
-                        @if let Some(url) = &clip.url {
-                            // A media fragment opens the clip where the intrusion starts.
-                            video src=(format!("{url}#t={pre_roll}")) controls preload="metadata" {}
-                        } @else {
-                            p.muted { "The clip is " (format!("{:?}", clip.state).to_lowercase())
-                                " (due by " (time(clip.due_by)) ")." }
-                        }
-                        figcaption { "Recording " (time(clip.from)) " to " (time(clip.to)) "."
-                            @if clip.url.is_some() {
-                                " It opens at the intrusion, " (format!("{}:{:02}", pre_roll / 60, pre_roll % 60))
-                                " in; what comes before is the time leading up to it." } }
-                    }
-                    None => { p.muted { "The clip has not been requested yet." } }
-                }
-            }
-        }
-        @if !detail.evidence_urls.is_empty() {
-            figure.strip {
-                div {
-                    @for (index, url) in detail.evidence_urls.iter().enumerate() {
-                        a href=(url) target="_blank" rel="noopener" {
-                            img src=(url) loading="lazy"
-                                alt=(format!("Picture {} of the {} that opened the intrusion", index + 1, detail.evidence_urls.len()));
-                        }
-                    }
-                }
-                figcaption { "The pictures that opened the intrusion, oldest first (select one to see it full size)" }
-            }
-        }
-        @if let Some(handled) = &intrusion.acknowledged {
-            p.handled { "Acknowledged " (time(handled.at)) " by " span.who { (handled.by) }
-                @if let Some(note) = &handled.note { ": " q { (note) } } }
-        }
-        @if let Some(reopened) = &intrusion.reopened {
-            p.handled { "Reopened " (time(reopened.handling.at)) " by " span.who { (reopened.handling.by) }
-                " (resolved " (time(reopened.undid.at)) " by " (reopened.undid.by)
-                @if reopened.undid.false_alarm == Some(true) { " as a false alarm" } ")"
-                @if let Some(note) = &reopened.handling.note { ": " q { (note) } } }
-        }
-        @if let Some(handled) = &intrusion.resolved {
-            p.handled { "Resolved " (time(handled.at)) " by " span.who { (handled.by) }
-                @if handled.false_alarm == Some(true) { " as a false alarm" }
-                @if let Some(note) = &handled.note { ": " q { (note) } } }
-        }
-        @if intrusion.status == IntrusionStatus::Resolved && portal == Portal::Manager {
-            form.stack method="post" action=(action("reopen")) {
-                (csrf.field())
-                label { "Why it is opened again (optional)" textarea name="note" rows="2" maxlength="2000" {} }
-                button type="submit" { "Reopen" }
-            }
-        }
-        @if intrusion.status == IntrusionStatus::Open {
-            form.stack method="post" action=(action("acknowledge")) {
-                (csrf.field())
-                label { "Note (optional)" textarea name="note" rows="2" maxlength="2000" {} }
-                button type="submit" { "Acknowledge" }
-            }
-        }
-        @if intrusion.status != IntrusionStatus::Resolved {
-            form.stack method="post" action=(action("resolve")) {
-                (csrf.field())
-                label { "Note (optional)" textarea name="note" rows="2" maxlength="2000" {} }
-                label { span { input type="checkbox" name="falseAlarm" value="true"; " It was a false alarm" } }
-                button type="submit" { "Resolve" }
-            }
-        }
-        h2 { "Alarms and clip request" }
-        table.list {
-            thead { tr { th { "Device" } th { "What" } th { "Asked" } th { "Reached it" } th { "How" } } }
-            tbody {
-                @for command in &detail.commands {
-                    tr {
-                        td data-label="Device" { (device_name(command.device_id)) }
-                        td data-label="What" { (command_words(command.kind)) }
-                        td data-label="Asked" { (time(command.raised_at)) }
-                        td data-label="Reached it" { (maybe_time(command.delivered_at)) }
-                        td data-label="How" { (delivery_words(command)) }
-                    }
-                }
-            }
-        }
-        h2 { "Notifications" }
-        (notification_table(&detail.notifications))
-        h2 { "Escalation" }
-        @if detail.escalations.is_empty() {
-            p.muted { "No escalation step taken." }
-        } @else {
-            table.list {
-                thead { tr { th { "Step" } th { "Not acknowledged after" } th { "When" } th { "Told" } } }
-                tbody { @for step in &detail.escalations {
-                    tr {
-                        td data-label="Step" { (step.step) }
-                        td data-label="Not acknowledged after" { (step.after_seconds) " s" }
-                        td data-label="When" { (time(step.at)) }
-                        td data-label="Told" { (step.notified.join(", ")) }
-                    }
-                } }
-            }
-        }
-    }
-}
-
 /// How long people were seen, in words.
-fn seen_for(intrusion: &Intrusion) -> String {
+pub(crate) fn seen_for(intrusion: &Intrusion) -> String {
     let seconds = (intrusion.last_seen_at - intrusion.started_at).num_seconds().max(0);
     let frames = intrusion.last_seq.saturating_sub(intrusion.first_seq) + 1;
     match seconds {
         0 => format!("{frames} pictures"),
         1..120 => format!("{frames} pictures over {seconds} s"),
         _ => format!("{frames} pictures over {} min", seconds / 60),
-    }
-}
-
-/// A command, as the people handling the intrusion say it.
-fn command_words(kind: &str) -> &'static str {
-    match kind {
-        "activateAlarm" => "Ring the alarm",
-        "recordClip" => "Send the recording",
-        _ => "Command",
-    }
-}
-
-/// How a command reached its device, or why it has not yet.
-fn delivery_words(command: &seccom_domain::response::DeliveryView) -> String {
-    use seccom_domain::response::DeliveredBy;
-    match command.delivered_by {
-        Some(DeliveredBy::Push) => "Sent to the device".to_owned(),
-        Some(DeliveredBy::Heartbeat) => "Collected by the device when it checked in".to_owned(),
-        None if command.push_attempts > 0 => format!(
-            "Not reached after {} tries; the device gets it when it next checks in",
-            command.push_attempts
-        ),
-        None => "Waiting for the device to check in".to_owned(),
     }
 }
 
@@ -439,95 +261,6 @@ pub fn health_table(events: &[seccom_domain::response::HealthEvent]) -> Markup {
                     }
                 }
             }
-        }
-    }
-}
-
-fn intrusion_id(raw: &str) -> Result<IntrusionId, PageError> {
-    raw.parse()
-        .map_err(|_| PageError::from(seccom_domain::error::DomainError::NotFound("intrusion")))
-}
-
-/// The intrusion page's content for `who`, with device names and media links.
-pub async fn show_intrusion(
-    state: &PortalState,
-    who: &Principal,
-    portal: Portal,
-    csrf: &CsrfToken,
-    raw_id: &str,
-    done: Option<HandlingStep>,
-) -> Result<Markup, PageError> {
-    let record = state.responses.intrusion(who, intrusion_id(raw_id)?).await?;
-    let devices = state.site_devices(who, record.intrusion.site_id).await?;
-    let detail = state.links.detail(record).await?;
-    Ok(intrusion_page(portal, &detail, csrf, &devices, done))
-}
-
-/// What a form on an intrusion's page does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HandlingStep {
-    Acknowledge,
-    Resolve,
-    /// Staff only.
-    Reopen,
-}
-
-impl HandlingStep {
-    /// Every step, in the order the routes index them.
-    pub const ALL: [Self; 3] = [Self::Acknowledge, Self::Resolve, Self::Reopen];
-
-    /// The word `?done=` carries after the step.
-    fn done(self) -> &'static str {
-        match self {
-            Self::Acknowledge => "acknowledged",
-            Self::Resolve => "resolved",
-            Self::Reopen => "reopened",
-        }
-    }
-
-    /// The step `?done=` names; anything else is ignored.
-    pub fn from_done(word: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|step| step.done() == word)
-    }
-}
-
-/// Acknowledges, resolves or reopens an intrusion from its page's form, then
-/// shows the page again, saying what was done.
-pub async fn handle_intrusion(
-    state: &PortalState,
-    who: &Principal,
-    portal: Portal,
-    raw_id: &str,
-    form: HandlingForm,
-    step: HandlingStep,
-) -> Result<Response, PageError> {
-    let id = intrusion_id(raw_id)?;
-    let body = form.into_body(step == HandlingStep::Resolve);
-    match step {
-        HandlingStep::Acknowledge => state.intrusions.acknowledge(who, id, body).await?,
-        HandlingStep::Resolve => state.intrusions.resolve(who, id, body).await?,
-        HandlingStep::Reopen => state.intrusions.reopen(who, id, body).await?,
-    };
-    let done = step.done();
-    Ok(Redirect::to(&format!("{}/intrusions/{id}?done={done}", portal.prefix())).into_response())
-}
-
-/// Body of the acknowledge and resolve forms.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HandlingForm {
-    #[serde(default)]
-    pub note: String,
-    #[serde(default)]
-    pub false_alarm: Option<String>,
-}
-
-impl HandlingForm {
-    /// The use case's body; `resolving` decides whether the false-alarm box counts.
-    pub fn into_body(self, resolving: bool) -> seccom_domain::detection::HandlingBody {
-        seccom_domain::detection::HandlingBody {
-            note: Some(self.note).filter(|n| !n.trim().is_empty()),
-            false_alarm: resolving.then(|| self.false_alarm.is_some()),
         }
     }
 }
