@@ -80,7 +80,7 @@ test("staff set a site's escalation and an unacknowledged intrusion shows the st
   await page.fill("form[action$='/reopen'] textarea[name=note]", "The guard saw someone after all");
   await page.click("button:text-is('Reopen')");
   assert.equal(await page.textContent(".done"), "The intrusion was reopened.");
-  assert.match(await page.textContent("p.handled"), /Reopened .* by .*The guard saw someone after all/s);
+  assert.match(await page.textContent("p.handled"), /Reopened .* by admin@seccom\.local \(resolved .* by admin@seccom\.local\).*The guard saw someone after all/s);
   assert.equal((await api("GET", `/api/intrusions/${intrusion.id}`)).status, "open");
 
   // The client's user reads the steps, without a form.

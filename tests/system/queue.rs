@@ -48,7 +48,7 @@ async fn resolved_intrusions_leave_the_queue_and_lists_filter_by_status() {
                 .await
         }
     };
-    stack
+    let acknowledged = stack
         .call(
             Method::POST,
             &format!("/api/intrusions/{}/acknowledge", opened[0]),
@@ -57,6 +57,10 @@ async fn resolved_intrusions_leave_the_queue_and_lists_filter_by_status() {
         )
         .await
         .expect(200);
+    assert_eq!(
+        acknowledged["acknowledged"]["byEmail"], "admin@seccom.local",
+        "who acknowledged, as people read it"
+    );
     assert_eq!(
         ids(&list("?status=open", admin.clone()).await.expect(200)),
         [opened[1].clone()]

@@ -232,17 +232,17 @@ pub fn intrusion_page(
 fn handled(intrusion: &Intrusion) -> Markup {
     html! {
         @if let Some(handled) = &intrusion.acknowledged {
-            p.handled { "Acknowledged " (time(handled.at)) " by " span.who { (handled.by) }
+            p.handled { "Acknowledged " (time(handled.at)) " by " span.who { (handled.who()) }
                 @if let Some(note) = &handled.note { ": " q { (note) } } }
         }
         @if let Some(reopened) = &intrusion.reopened {
-            p.handled { "Reopened " (time(reopened.handling.at)) " by " span.who { (reopened.handling.by) }
-                " (resolved " (time(reopened.undid.at)) " by " (reopened.undid.by)
+            p.handled { "Reopened " (time(reopened.handling.at)) " by " span.who { (reopened.handling.who()) }
+                " (resolved " (time(reopened.undid.at)) " by " (reopened.undid.who())
                 @if reopened.undid.false_alarm == Some(true) { " as a false alarm" } ")"
                 @if let Some(note) = &reopened.handling.note { ": " q { (note) } } }
         }
         @if let Some(handled) = &intrusion.resolved {
-            p.handled { "Resolved " (time(handled.at)) " by " span.who { (handled.by) }
+            p.handled { "Resolved " (time(handled.at)) " by " span.who { (handled.who()) }
                 @if handled.false_alarm == Some(true) { " as a false alarm" }
                 @if let Some(note) = &handled.note { ": " q { (note) } } }
         }

@@ -184,6 +184,7 @@ async fn page(State(sign_in): State<Arc<LocalSignIn>>, Query(query): Query<SignI
     let staff = Principal {
         subject: "local-sign-in".into(),
         role: Role::Admin,
+        email: None,
     };
     let request = PageRequest {
         limit: seccom_domain::page::MAX_LIMIT,

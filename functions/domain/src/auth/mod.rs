@@ -30,6 +30,9 @@ pub struct Principal {
     pub subject: String,
     /// What the caller may do.
     pub role: Role,
+    /// The e-mail address the identity provider holds for the user, when its
+    /// token carries one: what pages show for who handled an intrusion.
+    pub email: Option<String>,
 }
 
 impl Principal {
@@ -42,7 +45,16 @@ impl Principal {
         } else {
             return None;
         };
-        Some(Self { subject, role })
+        Some(Self {
+            subject,
+            role,
+            email: None,
+        })
+    }
+
+    /// The same caller, known by `email` (from the same verified token).
+    pub fn with_email(self, email: Option<String>) -> Self {
+        Self { email, ..self }
     }
 
     /// Changes to clients, sites and devices are for SecCom staff only.
@@ -100,6 +112,7 @@ mod tests {
         let client = Principal {
             subject: "c".into(),
             role: Role::Client(own),
+            email: None,
         };
         assert!(client.require_visible(own, "site").is_ok());
         assert!(matches!(
@@ -111,6 +124,7 @@ mod tests {
         let admin = Principal {
             subject: "a".into(),
             role: Role::Admin,
+            email: None,
         };
         assert!(admin.require_visible(other, "site").is_ok() && admin.require_staff().is_ok());
     }

@@ -206,6 +206,9 @@ pub struct Reopening {
 pub struct Handling {
     /// The identity provider's id of the user.
     pub by: String,
+    /// The user's e-mail address, when their token carried one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by_email: Option<String>,
     pub at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -247,6 +250,13 @@ pub struct HandlingBody {
     pub false_alarm: Option<bool>,
 }
 
+impl Handling {
+    /// Who, as people read it: the e-mail address when known, else the user id.
+    pub fn who(&self) -> &str {
+        self.by_email.as_deref().unwrap_or(&self.by)
+    }
+}
+
 impl HandlingBody {
     /// Validates the note; `resolving` says whether `falseAlarm` may be given.
     pub fn parse(self, who: &Principal, resolving: bool, at: DateTime<Utc>) -> Result<Handling, DomainError> {
@@ -267,6 +277,7 @@ impl HandlingBody {
         errors.finish().map_err(DomainError::Invalid)?;
         Ok(Handling {
             by: who.subject.clone(),
+            by_email: who.email.clone(),
             at,
             note,
             false_alarm: resolving.then(|| self.false_alarm.unwrap_or(false)),

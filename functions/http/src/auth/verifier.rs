@@ -76,6 +76,8 @@ struct CognitoClaims {
     client_id: Option<String>,
     /// When the user signed in (seconds since the epoch).
     auth_time: Option<i64>,
+    /// In ID tokens: the user's e-mail address.
+    email: Option<String>,
 }
 
 /// Verifies callers; one per Lambda container so keys are fetched once.
@@ -113,7 +115,7 @@ impl Authenticator {
             let claims = self.verify_cognito(token.trim(), "id").await?;
             let at = signed_in_at(claims.auth_time);
             return Principal::from_claims(claims.sub, &claims.groups, claims.tenant.as_deref())
-                .map(|principal| (principal, at))
+                .map(|principal| (principal.with_email(claims.email), at))
                 .ok_or(AuthError::NoRole);
         }
         if let (Some(alb_settings), Some(data)) = (&self.settings.alb, headers.get(alb::DATA_HEADER)) {
@@ -132,9 +134,10 @@ impl Authenticator {
                 ));
             }
             let tenant = user.claims.get(CLIENT_ID_CLAIM).and_then(|v| v.as_str());
+            let email = user.claims.get("email").and_then(|v| v.as_str()).map(str::to_owned);
             let at = signed_in_at(access.auth_time);
             return Principal::from_claims(user.sub, &access.groups, tenant)
-                .map(|principal| (principal, at))
+                .map(|principal| (principal.with_email(email), at))
                 .ok_or(AuthError::NoRole);
         }
         Err(AuthError::Missing)
