@@ -114,8 +114,13 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   await page.waitForSelector("td[data-label=Camera]:text-is('Back door')", { timeout: 30000 });
   assert.ok(await page.evaluate(() => window.stillTheSamePage), "no reload");
   assert.notEqual(await page.title(), before, "the count in the title follows");
+  const waiting = (await page.title()).match(/^Alarm queue (\(\d+\))/)[1];
   await page.goto(`${base}/manage/health`);
   assert.equal(await page.textContent("h1"), "Device health");
+  // Every staff page counts the queue beside its link and in the tab's title.
+  await page.waitForFunction(() => /^\(\d+\) Device health/.test(document.title));
+  assert.equal(await page.textContent("header.bar .nav-count"), waiting, "the bar counts what waits");
+  assert.ok((await page.title()).startsWith(`${waiting} Device health`));
   await page.click("text=Sign out");
   assert.ok(await page.isVisible("text=You are signed out"));
 
@@ -177,6 +182,17 @@ test("an admin sets a client up, and the client's user handles an intrusion and 
   await phone.click("button:text-is('Save')");
   await phone.waitForURL(`${base}/preferences`);
   assert.equal(await phone.locator("input[value='+442079460123']").count(), 0);
+
+  // The webhook secret is shown by its last characters; a new one is shown once.
+  const hint = await phone.textContent(".secret-hint code");
+  assert.match(hint, /^whsec_….{4}$/, "only the secret's last characters");
+  phone.once("dialog", (dialog) => dialog.accept());
+  await phone.click("button:text-is('Issue a new secret')");
+  const secret = await phone.textContent(".secret code");
+  assert.match(secret, /^whsec_[A-Za-z0-9_-]{43}$/);
+  await phone.goto(`${base}/preferences`);
+  assert.equal(await phone.textContent(".secret-hint code"), `whsec_…${secret.slice(-4)}`, "the new secret, by its end");
+  assert.equal(await phone.locator(".secret").count(), 0, "and never again in full");
 
   // Dates mean the viewer's days: in a zone whose date differs from UTC's now, today's date finds today's intrusion.
   const zone = new Date().getUTCHours() < 12 ? "Pacific/Pago_Pago" : "Pacific/Kiritimati";

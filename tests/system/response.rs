@@ -236,7 +236,36 @@ async fn three_person_frames_ring_the_alarms_archive_the_clip_and_notify_everyon
         )
         .await
         .expect(200);
-    let webhook_secret = saved["webhookSecret"].as_str().unwrap().to_owned();
+    assert!(
+        saved.get("webhookSecret").is_none(),
+        "the secret is not shown with the preferences"
+    );
+    let hint = saved["webhookSecretHint"].as_str().unwrap().to_owned();
+    let rotated = stack
+        .call(
+            Method::POST,
+            &format!(
+                "/api/clients/{}/notification-preferences/webhook-secret",
+                premises.client
+            ),
+            Some(&stack.client_user(&premises.client)),
+            None,
+        )
+        .await
+        .expect(200);
+    let webhook_secret = rotated["webhookSecret"].as_str().unwrap().to_owned();
+    let shown = stack
+        .call(
+            Method::GET,
+            &format!("/api/clients/{}/notification-preferences", premises.client),
+            Some(&stack.client_user(&premises.client)),
+            None,
+        )
+        .await
+        .expect(200);
+    assert_ne!(shown["webhookSecretHint"], hint.as_str(), "a new secret");
+    assert!(webhook_secret.ends_with(&shown["webhookSecretHint"].as_str().unwrap()["whsec_…".len()..]));
+    assert_eq!(shown["retiringSecretValidUntil"], rotated["retiringSecretValidUntil"]);
     let statuses: Vec<&str> = saved["recipients"]
         .as_array()
         .unwrap()
@@ -388,6 +417,11 @@ async fn three_person_frames_ring_the_alarms_archive_the_clip_and_notify_everyon
             Utc::now(),
         )
         .expect("the webhook is signed with the client's secret");
+        assert_eq!(
+            header(signing::SIGNATURE_HEADER).matches("v1=").count(),
+            2,
+            "the replaced secret signs too while it retires"
+        );
         let payload: Value = serde_json::from_slice(body).unwrap();
         assert_eq!(payload["intrusion"]["id"], intrusion.as_str());
     }

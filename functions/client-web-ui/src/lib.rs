@@ -10,7 +10,7 @@ use aws_config::SdkConfig;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use maud::{Markup, html};
 use seccom_domain::auth::{Principal, Role};
 use seccom_domain::config::{Config, MissingSetting};
@@ -123,6 +123,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let routes = Router::new()
         .route("/", get(overview))
         .route("/preferences", get(preferences::show).post(preferences::save))
+        .route("/preferences/webhook-secret", post(preferences::rotate))
         .merge(controls::routes::<ClientUser>())
         .merge(escalation::routes::<ClientUser>())
         .merge(seccom_web::intrusions::routes::<ClientUser>())

@@ -1,16 +1,19 @@
 //! `/preferences`: who is told about an intrusion, by which channel, and for
 //! which sites. One row per recipient with its confirmation status; blank rows
 //! add recipients, a ticked Remove (or a cleared address) removes one. Refused
-//! rows show their error next to the field.
+//! rows show their error next to the field. The webhook secret appears by its
+//! last characters; rotating it shows the new one once.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use seccom_domain::directory::Site;
 use seccom_domain::error::DomainError;
-use seccom_domain::response::{NotificationPreferences, PreferencesBody, Recipient, RecipientStatus};
+use seccom_domain::response::{
+    NotificationPreferences, PreferencesBody, PreferencesView, Recipient, RecipientStatus, RotatedWebhookSecret,
+};
 use seccom_domain::values::FieldError;
-use seccom_web::page::{field_error, wire_name};
+use seccom_web::page::{field_error, time, wire_name};
 use seccom_web::{CsrfToken, Form, PageError, PortalState, Signed};
 
 use crate::{ClientUser, page};
@@ -63,7 +66,7 @@ impl From<&Recipient> for Row {
     }
 }
 
-fn form(csrf: &CsrfToken, sites: &[Site], rows: &[Row], errors: &[FieldError], secret: &str) -> Markup {
+fn form(csrf: &CsrfToken, sites: &[Site], rows: &[Row], errors: &[FieldError], secret: &PreferencesView) -> Markup {
     html! {
         h1 { "Who is told about an intrusion" }
         p { "Each row is one recipient; tick Remove (or empty its address) to take one off. A new address is sent \
@@ -105,11 +108,53 @@ fn form(csrf: &CsrfToken, sites: &[Site], rows: &[Row], errors: &[FieldError], s
             (field_error(errors, "recipients"))
             button type="submit" { "Save" }
         }
+        (webhook_section(csrf, secret))
+    }
+}
+
+/// How webhook calls are signed, which secret signs them (by its last
+/// characters), and the button that replaces it.
+fn webhook_section(csrf: &CsrfToken, view: &PreferencesView) -> Markup {
+    html! {
         h2 { "Webhooks" }
         p { "Each webhook call is signed: " code { "X-SecCom-Signature: v1=<hex>" } " is HMAC-SHA256 over "
-            code { "<X-SecCom-Timestamp>.<body>" } " with this secret:" }
-        p.secret { (secret) }
+            code { "<X-SecCom-Timestamp>.<body>" } " with your webhook secret." }
+        p.secret-hint { "Current secret: " code { (view.webhook_secret_hint) }
+            @if let Some(at) = view.webhook_secret_rotated_at { ", issued " (time(at)) } }
+        @if let Some(until) = view.retiring_secret_valid_until {
+            p.muted { "Until " (time(until)) " each call also carries a second signature made with the secret it replaced." }
+        }
+        form.inline method="post" action="/preferences/webhook-secret"
+            data-confirm="Issue a new webhook secret? It is shown once; the current one keeps signing beside it for a day." {
+            (csrf.field())
+            button type="submit" { "Issue a new secret" }
+        }
     }
+}
+
+/// Replaces the webhook secret and shows the new one, this once.
+pub(crate) async fn rotate(
+    State(state): State<PortalState>,
+    Signed(user): Signed<ClientUser>,
+) -> Result<Markup, PageError> {
+    let RotatedWebhookSecret {
+        webhook_secret,
+        retiring_secret_valid_until,
+    } = state
+        .responses
+        .rotate_webhook_secret(&user.principal, user.client)
+        .await?;
+    Ok(page(
+        &user,
+        "New webhook secret",
+        html! {
+            h1 { "New webhook secret" }
+            p { strong { "Copy the secret now: it is shown only once." } }
+            p.secret { code { (webhook_secret) } }
+            p { "Put it in your receiver. Until " (time(retiring_secret_valid_until)) " each call carries two                 signatures, " code { "v1=<new>, v1=<old>" } ": accept a call when either matches, and nothing is                 refused while you switch." }
+            p { a href="/preferences" { "Back to notifications" } }
+        },
+    ))
 }
 
 fn rows_of(preferences: &NotificationPreferences) -> Vec<Row> {
@@ -129,7 +174,13 @@ pub(crate) async fn show(
     Ok(page(
         &user,
         "Notifications",
-        form(&csrf, &sites, &rows_of(&preferences), &[], &preferences.webhook_secret),
+        form(
+            &csrf,
+            &sites,
+            &rows_of(&preferences),
+            &[],
+            &state.responses.view(&preferences),
+        ),
     ))
 }
 
@@ -205,7 +256,7 @@ pub(crate) async fn save(
     let sites = state.all_sites(&user.principal, Some(user.client)).await?;
     let mut shown = rows;
     shown.extend(std::iter::repeat_n(Row::default(), BLANK_ROWS));
-    let body = form(&csrf, &sites, &shown, &errors, &current.webhook_secret);
+    let body = form(&csrf, &sites, &shown, &errors, &state.responses.view(&current));
     Ok((
         axum::http::StatusCode::UNPROCESSABLE_ENTITY,
         page(&user, "Notifications", body),

@@ -34,9 +34,9 @@ pub struct AppState {
     title = "SecCom Intrusion Management API",
     description = "Intrusions (bursts of person frames of one camera) of the caller's sites, what the response to \
                    each did (alarm activations, the clip, notifications), their acknowledgement and resolution, and \
-                   notification preferences with their recipients' confirmation. Reached through the ALB on \
+                   notification preferences with their recipients' confirmation and the webhook secret. Reached through the ALB on \
                    `/api/intrusions*`, `/api/notifications`, `/api/health-events`, \
-                   `/api/clients/*/notification-preferences` and `/api/clients/*/recipients/verify` with a Cognito \
+                   `/api/clients/*/notification-preferences*` and `/api/clients/*/recipients/verify` with a Cognito \
                    ID token, and on `/api/recipient-confirmations/*` with the link's token alone. Every error is an \
                    RFC 9457 problem document.",
     version = "1.0.0"
@@ -56,6 +56,7 @@ fn router() -> OpenApiRouter<AppState> {
             routes::notifications::preferences,
             routes::notifications::set_preferences
         ))
+        .routes(routes!(routes::notifications::rotate_webhook_secret))
         .routes(routes!(routes::confirmations::verify))
         .routes(routes!(routes::confirmations::show, routes::confirmations::confirm))
 }

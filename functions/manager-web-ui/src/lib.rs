@@ -121,6 +121,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let state = PortalState::new(sdk, config)?;
     let routes = Router::new()
         .route("/manage", get(queue::show))
+        .route("/manage/queue/count", get(queue::count))
         .route(
             "/manage/clients",
             get(directory::clients).post(directory::create_client),

@@ -2,7 +2,8 @@
 //! has resolved yet, of every client, oldest first, with the client, site and
 //! camera it concerns, how long it has waited, its state and its snapshot; and
 //! the cameras and alarms offline or faulty now. The page updates itself (see
-//! [`seccom_web::live`]) and sounds on a new intrusion.
+//! [`seccom_web::live`]) and sounds on a new intrusion. Every staff page shows
+//! the queue's count beside its link, read from `/manage/queue/count`.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -16,7 +17,7 @@ use seccom_domain::detection::{Intrusion, IntrusionStatus};
 use seccom_domain::directory::{Device, DeviceState};
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, DeviceId, SiteId};
-use seccom_domain::page::Page;
+use seccom_domain::page::{Page, PageRequest};
 use seccom_web::live;
 use seccom_web::page::{maybe_time, next_page, time};
 use seccom_web::{PageError, PortalState, Signed};
@@ -194,6 +195,29 @@ pub(crate) async fn show(
         },
     );
     Ok(live::tagged(body, &etag))
+}
+
+/// The most intrusions the bar counts; beyond, it shows `100+`.
+const COUNTED: u16 = 100;
+
+/// `GET /manage/queue/count`: how many intrusions wait, for the bar of every
+/// staff page (`{"unresolved": 3, "more": false}`), 304 while unchanged.
+pub(crate) async fn count(
+    State(state): State<PortalState>,
+    Signed(staff): Signed<Staff>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let page = PageRequest {
+        limit: COUNTED,
+        token: None,
+    };
+    let queue = state.intrusions.queue(&staff.0, page).await?;
+    let count = serde_json::json!({ "unresolved": queue.items.len(), "more": queue.next_token.is_some() });
+    let etag = live::etag(&count.to_string());
+    if let Some(not_modified) = live::unchanged(&headers, &etag) {
+        return Ok(not_modified);
+    }
+    Ok(live::tagged(axum::Json(count), &etag))
 }
 
 /// The queue is sent again at least this often, so its waiting times and

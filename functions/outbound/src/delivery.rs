@@ -123,8 +123,8 @@ impl Outbound {
         Self::new(config.destinations(), policy.timeout)
     }
 
-    /// POSTs a JSON body signed with `key`; any answer but 2xx (a redirect included) is a failure.
-    pub async fn post_signed(&self, url: &str, key: &[u8], body: &[u8]) -> Result<(), String> {
+    /// POSTs a JSON body signed with each of `keys`; any answer but 2xx (a redirect included) is a failure.
+    pub async fn post_signed(&self, url: &str, keys: &[&[u8]], body: &[u8]) -> Result<(), String> {
         let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url} is not a URL: {e}"))?;
         let literal = match parsed.host() {
             Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
@@ -134,18 +134,18 @@ impl Outbound {
         if let Some(why) = literal.and_then(|ip| self.destinations.refuses(ip)) {
             return Err(format!("{url} is {why}: not called"));
         }
-        post_signed(&self.http, url, key, body).await
+        post_signed(&self.http, url, keys, body).await
     }
 }
 
-/// POSTs a JSON body signed with `key`; any answer but 2xx is a failure.
-async fn post_signed(http: &reqwest::Client, url: &str, key: &[u8], body: &[u8]) -> Result<(), String> {
+/// POSTs a JSON body signed with each of `keys`; any answer but 2xx is a failure.
+async fn post_signed(http: &reqwest::Client, url: &str, keys: &[&[u8]], body: &[u8]) -> Result<(), String> {
     let now = Utc::now();
     let response = http
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(TIMESTAMP_HEADER, now.timestamp().to_string())
-        .header(SIGNATURE_HEADER, signing::sign(key, now, body))
+        .header(SIGNATURE_HEADER, signing::sign_with_each(keys, now, body))
         .body(body.to_vec())
         .send()
         .await
@@ -227,7 +227,7 @@ mod guard_tests {
             format!("http://localhost:{port}/"),
             format!("http://2130706433:{port}/"),
         ] {
-            let refused = outbound.post_signed(&url, b"key", b"{}").await;
+            let refused = outbound.post_signed(&url, &[b"key".as_slice()], b"{}").await;
             assert!(refused.is_err(), "{url} was called");
         }
         assert_eq!(
@@ -237,7 +237,7 @@ mod guard_tests {
         );
         let local = Outbound::new(Destinations { allow_private: true }, Duration::from_millis(500));
         let _ = local
-            .post_signed(&format!("http://127.0.0.1:{port}/"), b"key", b"{}")
+            .post_signed(&format!("http://127.0.0.1:{port}/"), &[b"key".as_slice()], b"{}")
             .await;
         assert_eq!(
             connections.load(std::sync::atomic::Ordering::SeqCst),
@@ -266,7 +266,7 @@ mod guard_tests {
         });
         let outbound = Outbound::new(Destinations { allow_private: true }, Duration::from_secs(2));
         let failed = outbound
-            .post_signed(&format!("http://127.0.0.1:{port}/"), b"key", b"{}")
+            .post_signed(&format!("http://127.0.0.1:{port}/"), &[b"key".as_slice()], b"{}")
             .await;
         assert!(failed.unwrap_err().contains("307"));
         assert_eq!(

@@ -37,9 +37,9 @@ impl OutboundChannels {
 impl Channels for OutboundChannels {
     async fn send(&self, what: &str, outgoing: Outgoing<'_>) -> Outcome {
         match outgoing {
-            Outgoing::Signed { url, key, body } => {
+            Outgoing::Signed { url, keys, body } => {
                 self.policy
-                    .run(what, ENDPOINT_REFUSED, || self.http.post_signed(url, key, body))
+                    .run(what, ENDPOINT_REFUSED, || self.http.post_signed(url, keys, body))
                     .await
             }
             Outgoing::Message(message) => {

@@ -26,6 +26,35 @@ localiseTimes(document);
 for (const field of document.querySelectorAll("input[data-viewer-zone]")) {
   field.value = Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
+// Staff pages: how many intrusions wait in the alarm queue, beside its link
+// and at the start of the tab's title, asked for every few seconds (304 while
+// it is the same). The queue page's own title already carries it.
+const counter = document.querySelector("header.bar [data-count-url]");
+let waiting = "";
+const showCount = () => {
+  if (!counter) return;
+  counter.textContent = waiting === "0" ? "" : `(${waiting})`;
+  counter.hidden = waiting === "" || waiting === "0";
+  if (document.querySelector("h1 .count")) return;
+  const title = document.title.replace(/^\(\d+\+?\) /, "");
+  document.title = counter.hidden ? title : `(${waiting}) ${title}`;
+};
+if (counter) {
+  let countTag = null;
+  const poll = async () => {
+    const response = await fetch(counter.dataset.countUrl, {
+      headers: countTag ? { "If-None-Match": countTag } : {},
+      cache: "no-store",
+    });
+    if (response.status !== 200) return;
+    countTag = response.headers.get("ETag");
+    const count = await response.json();
+    waiting = `${count.unresolved}${count.more ? "+" : ""}`;
+    showCount();
+  };
+  poll().catch(() => {});
+  setInterval(() => poll().catch(() => {}), Number(counter.dataset.poll) * 1000);
+}
 // Live pages ([data-live]: the alarm queue, intrusion lists, an intrusion): ask for the page again every few
 // seconds with its ETag (304 when nothing changed), swap in what changed, and
 // on a new intrusion sound a tone and, if allowed, show a notification.
@@ -73,6 +102,7 @@ if (live) {
       live.replaceChildren(...next.childNodes);
     }
     document.title = fresh.title;
+    showCount();
     localiseTimes(live);
     wire();
     const added = [...live.querySelectorAll("[data-intrusion]")].filter((row) => !seen.has(row.dataset.intrusion));

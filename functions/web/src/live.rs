@@ -5,7 +5,6 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use maud::Markup;
 
 /// How often a live page asks whether it changed, in seconds.
 pub const POLL_SECONDS: u32 = 5;
@@ -25,8 +24,8 @@ pub fn unchanged(headers: &HeaderMap, etag: &str) -> Option<Response> {
     known.then(|| (StatusCode::NOT_MODIFIED, [(header::ETAG, tag(etag))]).into_response())
 }
 
-/// `page` with its ETag.
-pub fn tagged(page: Markup, etag: &str) -> Response {
+/// `page` (or any answer, such as JSON) with its ETag.
+pub fn tagged(page: impl IntoResponse, etag: &str) -> Response {
     let mut response = page.into_response();
     response.headers_mut().insert(header::ETAG, tag(etag));
     response

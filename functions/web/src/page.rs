@@ -44,6 +44,15 @@ impl Portal {
             Self::Manager => "/manage",
         }
     }
+
+    /// The bar's link whose count of waiting intrusions the page script keeps
+    /// current, and where it reads the count: the staff's alarm queue.
+    pub fn counted_link(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Self::Client => None,
+            Self::Manager => Some(("/manage", "/manage/queue/count")),
+        }
+    }
 }
 
 /// Where sign-out goes: the portal's own route, which ends the ALB session.
@@ -66,6 +75,9 @@ pub fn layout(portal: Portal, title: &str, viewer: Option<&Principal>, nav: &[(&
                     a.brand href=(portal.home()) { (portal.name()) }
                     @for (label, href) in nav {
                         a href=(href) { (label) }
+                        @if let Some((_, count)) = portal.counted_link().filter(|(link, _)| link == href) {
+                            span.nav-count data-count-url=(count) data-poll=(crate::live::POLL_SECONDS) title="Intrusions waiting" hidden {}
+                        }
                     }
                     @if let Some(viewer) = viewer {
                         span.muted { (match viewer.role { Role::Admin => "staff", Role::Client(_) => "client user" }) }

@@ -40,6 +40,11 @@ impl Directory {
         Self { store, clock }
     }
 
+    /// The time on the directory's clock, for use cases built on it.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     /// Registers a new client (staff only); the body is validated once the caller may act.
     #[tracing::instrument(skip_all)]
     pub async fn create_client(&self, who: &Principal, body: ClientBody) -> Result<Client, DomainError> {

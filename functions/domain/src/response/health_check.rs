@@ -62,10 +62,10 @@ impl HealthCheck {
         Ok(changes)
     }
 
-    /// The client's own recipients for the device's site, and SecCom staff; with the client's webhook secret.
-    async fn addressees(&self, transition: &HealthTransition) -> Result<(Vec<Addressee>, Option<String>), DomainError> {
+    /// The client's own recipients for the device's site, and SecCom staff; with the client's webhook secrets.
+    async fn addressees(&self, transition: &HealthTransition) -> Result<(Vec<Addressee>, Vec<String>), DomainError> {
         let mut addressees = Vec::new();
-        let mut secret = None;
+        let mut secrets = Vec::new();
         if let Some(client) = self.directory.find_client(transition.device.client_id).await? {
             let preferences = preferences_of(self.store.as_ref(), &client).await?;
             addressees.extend(
@@ -78,7 +78,7 @@ impl HealthCheck {
                         to: r.address.clone(),
                     }),
             );
-            secret = Some(preferences.webhook_secret);
+            secrets = preferences.webhook_secrets(self.clock.now());
         }
         if let Some(staff) = &self.staff_email {
             addressees.push(Addressee {
@@ -86,12 +86,13 @@ impl HealthCheck {
                 to: staff.clone(),
             });
         }
-        Ok((addressees, secret))
+        Ok((addressees, secrets))
     }
 
     /// Tells every addressee, side by side; each outcome is recorded, none fails the check.
     async fn tell(&self, transition: &HealthTransition, event: &HealthEvent) -> Result<Vec<HealthNotice>, DomainError> {
-        let (addressees, secret) = self.addressees(transition).await?;
+        let (addressees, secrets) = self.addressees(transition).await?;
+        let keys: Vec<&[u8]> = secrets.iter().map(|s| s.as_bytes()).collect();
         let subject = match event.change {
             HealthChange::WentOffline => format!("Device offline: {}", event.device_name),
             HealthChange::ReportedFaulty => format!("Device fault: {}", event.device_name),
@@ -111,13 +112,13 @@ impl HealthCheck {
                 event.at.timestamp_millis(),
                 &crate::credential::hash(&addressee.to)[..12]
             );
-            let (subject, text, payload, secret) = (&subject, &text, &payload, &secret);
+            let (subject, text, payload, keys) = (&subject, &text, &payload, &keys);
             async move {
                 let outcome = match addressee.channel {
                     Channel::Webhook => {
                         let outgoing = Outgoing::Signed {
                             url: &addressee.to,
-                            key: secret.as_deref().unwrap_or_default().as_bytes(),
+                            keys,
                             body: payload,
                         };
                         self.channels.send("health webhook", outgoing).await

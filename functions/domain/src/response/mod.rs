@@ -24,7 +24,6 @@ use std::sync::Arc;
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
-use chrono::Utc;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -160,6 +159,11 @@ impl Responses {
         preferences_of(self.store.as_ref(), &client).await
     }
 
+    /// `preferences` as users are shown them now.
+    pub fn view(&self, preferences: &NotificationPreferences) -> PreferencesView {
+        preferences.view(self.directory.now())
+    }
+
     /// The same use cases, saving webhook URLs only where `destinations` allows.
     pub fn with_destinations(mut self, destinations: Destinations) -> Self {
         self.destinations = destinations;
@@ -197,12 +201,34 @@ impl Responses {
         let requests = Self::statuses(&client, &current, &mut recipients);
         let preferences = NotificationPreferences {
             recipients,
-            updated_at: Some(Utc::now()),
+            updated_at: Some(self.directory.now()),
             ..current
         };
         self.store.save_preferences(&preferences).await?;
         self.request_confirmations(client.id, &requests).await?;
         Ok(preferences)
+    }
+
+    /// Replaces a client's webhook secret (staff or the client's own users
+    /// may): the answer is the only place the new secret is shown. The old one
+    /// keeps signing beside it for [`RETIRING_SECRET_HOURS`], so receivers can
+    /// switch without refusing an alarm.
+    #[tracing::instrument(skip_all, fields(client = %client))]
+    pub async fn rotate_webhook_secret(
+        &self,
+        who: &Principal,
+        client: ClientId,
+    ) -> Result<RotatedWebhookSecret, DomainError> {
+        let client = self.directory.get_client(who, client).await?;
+        let current = preferences_of(self.store.as_ref(), &client).await?;
+        let now = self.directory.now();
+        let rotated = current.rotated(new_webhook_secret(), now);
+        self.store.save_preferences(&rotated).await?;
+        tracing::info!(by = %who.subject, "webhook secret rotated");
+        Ok(RotatedWebhookSecret {
+            retiring_secret_valid_until: rotated.retiring_webhook_secret.as_ref().map_or(now, |r| r.until),
+            webhook_secret: rotated.webhook_secret,
+        })
     }
 }
 

@@ -111,11 +111,11 @@ impl Notifier {
                     "confirmUrl": request.link,
                     "instructions": "POST to confirmUrl to receive SecCom intrusion notifications at this address.",
                 });
-                let Some(secret) = self.webhook_secret(request.client_id).await? else {
+                let Some(secrets) = self.webhook_secrets(request.client_id).await? else {
                     tracing::warn!("the client's notification settings were removed; no challenge sent");
                     return Ok(Delivered::AlreadySent);
                 };
-                self.signed(&request.address, &secret, &challenge, "webhook challenge")
+                self.signed(&request.address, &secrets, &challenge, "webhook challenge")
                     .await?
             }
             channel => {
@@ -148,24 +148,27 @@ impl Notifier {
         })
     }
 
-    /// The client's webhook secret as it is now; `None` when its settings are gone.
-    async fn webhook_secret(&self, client: ClientId) -> Result<Option<String>, DomainError> {
-        Ok(self.store.preferences(client).await?.map(|p| p.webhook_secret))
+    /// The client's webhook secrets as they are now (a rotated one with the one
+    /// it replaces, while that retires); `None` when its settings are gone.
+    async fn webhook_secrets(&self, client: ClientId) -> Result<Option<Vec<String>>, DomainError> {
+        let now = self.clock.now();
+        Ok(self.store.preferences(client).await?.map(|p| p.webhook_secrets(now)))
     }
 
-    /// POSTs `payload` to `url`, signed with `secret`.
+    /// POSTs `payload` to `url`, signed with each of `secrets`.
     async fn signed(
         &self,
         url: &str,
-        secret: &str,
+        secrets: &[String],
         payload: &serde_json::Value,
         what: &str,
     ) -> Result<Outcome, DomainError> {
         let body =
             serde_json::to_vec(payload).map_err(|e| DomainError::unavailable(format!("cannot encode a {what}"), e))?;
+        let keys: Vec<&[u8]> = secrets.iter().map(|s| s.as_bytes()).collect();
         let outgoing = Outgoing::Signed {
             url,
-            key: secret.as_bytes(),
+            keys: &keys,
             body: &body,
         };
         Ok(self.channels.send(what, outgoing).await)
@@ -180,13 +183,13 @@ impl Notifier {
         let recipient = &notification.recipient;
         let outcome = match recipient.channel {
             Channel::Webhook => {
-                let Some(secret) = self.webhook_secret(notification.client_id).await? else {
+                let Some(secrets) = self.webhook_secrets(notification.client_id).await? else {
                     return Ok((0, Some(NO_WEBHOOK_SECRET.to_owned())));
                 };
                 let Some(payload) = &queued.webhook else {
                     return Ok((0, Some(NO_WEBHOOK_BODY.to_owned())));
                 };
-                self.signed(&recipient.address, &secret, payload, "webhook").await?
+                self.signed(&recipient.address, &secrets, payload, "webhook").await?
             }
             channel => {
                 let message = Message {

@@ -34,10 +34,11 @@ pub struct Message<'a> {
 /// Something to send.
 #[derive(Clone, Debug)]
 pub enum Outgoing<'a> {
-    /// A JSON body POSTed to `url` and signed with `key` (device pushes, webhooks).
+    /// A JSON body POSTed to `url` and signed with each of `keys` (device
+    /// pushes: one; webhooks: two while a replaced secret retires).
     Signed {
         url: &'a str,
-        key: &'a [u8],
+        keys: &'a [&'a [u8]],
         body: &'a [u8],
     },
     /// An e-mail or SMS.

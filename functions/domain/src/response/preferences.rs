@@ -82,16 +82,115 @@ impl Recipient {
     }
 }
 
-/// A client's notification preferences.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+/// How long a replaced webhook secret keeps signing beside the new one, so a
+/// receiver can switch without refusing a single alarm.
+pub const RETIRING_SECRET_HOURS: i64 = 24;
+
+/// A client's notification preferences, as kept: the webhook secret in full,
+/// because SecCom signs with it. Users see [`PreferencesView`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationPreferences {
     pub client_id: ClientId,
     pub recipients: Vec<Recipient>,
     /// The key webhook deliveries are signed with (see the `X-SecCom-Signature` header).
     pub webhook_secret: String,
+    /// When the secret was last replaced; `None` while it is the first one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret_rotated_at: Option<DateTime<Utc>>,
+    /// The secret the last rotation replaced, still signing until its time is up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retiring_webhook_secret: Option<RetiringSecret>,
     /// `null` until the client or staff first saves preferences.
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A webhook secret replaced by a rotation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetiringSecret {
+    pub secret: String,
+    /// Deliveries stop carrying its signature at this time.
+    pub until: DateTime<Utc>,
+}
+
+impl NotificationPreferences {
+    /// The secrets a delivery at `now` is signed with: the current one first,
+    /// then the replaced one while it is retiring.
+    pub fn webhook_secrets(&self, now: DateTime<Utc>) -> Vec<String> {
+        let retiring = self.retiring_webhook_secret.as_ref().filter(|r| now < r.until);
+        std::iter::once(self.webhook_secret.clone())
+            .chain(retiring.map(|r| r.secret.clone()))
+            .collect()
+    }
+
+    /// These preferences with `secret` in place of the current one, which keeps
+    /// signing for [`RETIRING_SECRET_HOURS`] (a secret retiring from an earlier
+    /// rotation stops at once).
+    pub fn rotated(self, secret: String, now: DateTime<Utc>) -> Self {
+        Self {
+            retiring_webhook_secret: Some(RetiringSecret {
+                secret: self.webhook_secret,
+                until: now + chrono::TimeDelta::hours(RETIRING_SECRET_HOURS),
+            }),
+            webhook_secret: secret,
+            webhook_secret_rotated_at: Some(now),
+            ..self
+        }
+    }
+
+    /// What users are shown: the secret only by its last characters.
+    pub fn view(&self, now: DateTime<Utc>) -> PreferencesView {
+        let tail: String = {
+            let chars: Vec<char> = self.webhook_secret.chars().collect();
+            chars[chars.len().saturating_sub(SECRET_HINT_CHARS)..].iter().collect()
+        };
+        PreferencesView {
+            client_id: self.client_id,
+            recipients: self.recipients.clone(),
+            webhook_secret_hint: format!("whsec_…{tail}"),
+            webhook_secret_rotated_at: self.webhook_secret_rotated_at,
+            retiring_secret_valid_until: self
+                .retiring_webhook_secret
+                .as_ref()
+                .map(|r| r.until)
+                .filter(|until| now < *until),
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// How many of the secret's last characters users see, to tell secrets apart.
+const SECRET_HINT_CHARS: usize = 4;
+
+/// A client's notification preferences as users read them. The webhook secret
+/// is shown once, when it is rotated; here only its last characters.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreferencesView {
+    pub client_id: ClientId,
+    pub recipients: Vec<Recipient>,
+    /// The current webhook secret's last characters, e.g. `whsec_…x9Qa`.
+    #[schema(example = "whsec_…x9Qa")]
+    pub webhook_secret_hint: String,
+    /// When the secret was last rotated; `null` while it is the first one.
+    pub webhook_secret_rotated_at: Option<DateTime<Utc>>,
+    /// Until when deliveries also carry a signature with the secret the last
+    /// rotation replaced; `null` when none is retiring.
+    pub retiring_secret_valid_until: Option<DateTime<Utc>>,
+    /// `null` until the client or staff first saves preferences.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Answer to `POST /api/clients/{clientId}/webhook-secret`: the new secret,
+/// shown this once.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedWebhookSecret {
+    /// Verify deliveries with this from now on; SecCom does not show it again.
+    pub webhook_secret: String,
+    /// Until then deliveries carry a second signature, with the replaced secret.
+    pub retiring_secret_valid_until: DateTime<Utc>,
 }
 
 impl NotificationPreferences {
@@ -118,6 +217,8 @@ impl NotificationPreferences {
             client_id: client.id,
             recipients,
             webhook_secret,
+            webhook_secret_rotated_at: None,
+            retiring_webhook_secret: None,
             updated_at: None,
         }
     }

@@ -221,7 +221,7 @@ impl Responder {
         let body = serde_json::to_vec(&command).map_err(|e| DomainError::unavailable("cannot encode a command", e))?;
         let outgoing = Outgoing::Signed {
             url: endpoint,
-            key: &target.signing_key,
+            keys: &[target.signing_key.as_slice()],
             body: &body,
         };
         let outcome = self.channels.send("device command", outgoing).await;

@@ -4,7 +4,9 @@
 //! The signature is HMAC-SHA256 over `"<unix seconds>.<body>"`, sent as
 //! `X-SecCom-Timestamp: <unix seconds>` and `X-SecCom-Signature: v1=<hex>`.
 //! Devices use the SHA-256 of their credential as the key (the only form of
-//! it SecCom keeps); webhooks use the secret shown in the client's preferences.
+//! it SecCom keeps); webhooks use the client's webhook secret. For a day after
+//! a client rotates that secret a webhook carries two signatures, `v1=<new>,
+//! v1=<old>`, and a receiver accepts the message when any of them matches.
 
 use aws_lc_rs::hmac;
 use chrono::{DateTime, Utc};
@@ -26,6 +28,14 @@ pub fn sign(key: &[u8], at: DateTime<Utc>, body: &[u8]) -> String {
     format!("v1={}", crate::credential::to_hex(context.sign().as_ref()))
 }
 
+/// The `X-SecCom-Signature` value for `body` signed at `at` with each of `keys`, in order.
+pub fn sign_with_each(keys: &[&[u8]], at: DateTime<Utc>, body: &[u8]) -> String {
+    keys.iter()
+        .map(|key| sign(key, at, body))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Why a signed message was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -37,7 +47,8 @@ pub enum SignatureError {
     Mismatch,
 }
 
-/// Checks a received message: fresh (within [`MAX_AGE_SECONDS`] of `now`) and signed with `key`.
+/// Checks a received message: fresh (within [`MAX_AGE_SECONDS`] of `now`) and
+/// signed with `key` (by one of the signatures when `signature` lists several).
 pub fn verify(
     key: &[u8],
     timestamp: &str,
@@ -51,8 +62,10 @@ pub fn verify(
         return Err(SignatureError::Stale);
     }
     let expected = sign(key, at, body);
-    let matches = expected.len() == signature.len()
-        && aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), signature.as_bytes()).is_ok();
+    let matches = signature.split(',').map(str::trim).any(|one| {
+        expected.len() == one.len()
+            && aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), one.as_bytes()).is_ok()
+    });
     if matches { Ok(()) } else { Err(SignatureError::Mismatch) }
 }
 
@@ -82,6 +95,20 @@ mod tests {
         assert_eq!(
             verify(b"key", "soon", &signature, b"{\"a\":1}", now),
             Err(SignatureError::BadTimestamp)
+        );
+    }
+
+    #[test]
+    fn a_message_signed_with_two_keys_verifies_with_either() {
+        let now = Utc::now();
+        let stamp = now.timestamp().to_string();
+        let signature = sign_with_each(&[b"new", b"old"], now, b"{}");
+        assert_eq!(signature.matches("v1=").count(), 2);
+        assert_eq!(verify(b"new", &stamp, &signature, b"{}", now), Ok(()));
+        assert_eq!(verify(b"old", &stamp, &signature, b"{}", now), Ok(()));
+        assert_eq!(
+            verify(b"other", &stamp, &signature, b"{}", now),
+            Err(SignatureError::Mismatch)
         );
     }
 }

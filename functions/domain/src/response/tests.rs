@@ -88,6 +88,43 @@ async fn a_clients_defaults_are_its_contacts_with_one_lasting_webhook_secret() {
 }
 
 #[tokio::test]
+async fn a_rotated_webhook_secret_is_shown_once_and_the_old_one_signs_for_a_day() {
+    let w = world();
+    let (acme, _) = w.client_with_site("Acme").await;
+    let (other, _) = w.client_with_site("Other").await;
+    let user = user_of(acme.id);
+    let first = w.responses.preferences(&user, acme.id).await.unwrap();
+    let shown = w.responses.view(&first);
+    assert!(
+        first
+            .webhook_secret
+            .ends_with(&shown.webhook_secret_hint["whsec_…".len()..])
+    );
+    assert_eq!(shown.webhook_secret_hint.chars().count(), "whsec_…".chars().count() + 4);
+    assert_eq!(shown.retiring_secret_valid_until, None);
+
+    let rotated = w.responses.rotate_webhook_secret(&user, acme.id).await.unwrap();
+    assert_ne!(rotated.webhook_secret, first.webhook_secret);
+    assert_eq!(
+        rotated.retiring_secret_valid_until,
+        start() + TimeDelta::hours(RETIRING_SECRET_HOURS)
+    );
+    let now = w.responses.preferences(&w.staff, acme.id).await.unwrap();
+    assert_eq!(
+        now.webhook_secrets(start()),
+        [rotated.webhook_secret.clone(), first.webhook_secret]
+    );
+    let after_a_day = start() + TimeDelta::hours(RETIRING_SECRET_HOURS);
+    assert_eq!(now.webhook_secrets(after_a_day), [rotated.webhook_secret]);
+    assert_eq!(now.view(after_a_day).retiring_secret_valid_until, None);
+    assert_eq!(now.webhook_secret_rotated_at, Some(start()));
+    assert_eq!(now.recipients, first.recipients, "recipients are kept");
+
+    let refused = w.responses.rotate_webhook_secret(&user_of(other.id), acme.id).await;
+    assert!(matches!(refused, Err(DomainError::NotFound(_))), "{refused:?}");
+}
+
+#[tokio::test]
 async fn recipients_may_be_limited_to_the_clients_own_sites_only() {
     let w = world();
     let (acme, depot) = w.client_with_site("Acme").await;

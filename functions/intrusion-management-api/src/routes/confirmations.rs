@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::ClientId;
-use seccom_domain::response::{NotificationPreferences, Recipient, Responses, VerifyBody, is_confirmation_token};
+use seccom_domain::response::{PreferencesView, Recipient, Responses, VerifyBody, is_confirmation_token};
 use seccom_http::{ApiError, Caller, JsonBody, PathId};
 
 /// Only the page's own form may post, and nothing else loads.
@@ -104,12 +104,13 @@ pub(crate) async fn confirm(
 #[utoipa::path(post, path = "/api/clients/{clientId}/recipients/verify", tag = "notifications",
     request_body = VerifyBody,
     params(("clientId" = ClientId, Path, description = "The client's id")),
-    responses((status = 200, description = "The preferences, with the recipient verified", body = NotificationPreferences)))]
+    responses((status = 200, description = "The preferences, with the recipient verified", body = PreferencesView)))]
 pub(crate) async fn verify(
     State(responses): State<Responses>,
     Caller(who): Caller,
     PathId(client): PathId<ClientId>,
     JsonBody(body): JsonBody<VerifyBody>,
-) -> Result<Json<NotificationPreferences>, ApiError> {
-    Ok(Json(responses.verify_recipient(&who, client, body).await?))
+) -> Result<Json<PreferencesView>, ApiError> {
+    let preferences = responses.verify_recipient(&who, client, body).await?;
+    Ok(Json(responses.view(&preferences)))
 }

@@ -1,10 +1,13 @@
-//! `/api/notifications` and `/api/clients/{clientId}/notification-preferences`.
+//! `/api/notifications`, `/api/clients/{clientId}/notification-preferences` and
+//! the client's webhook secret.
 
 use axum::Json;
 use axum::extract::State;
 use seccom_domain::ids::ClientId;
 use seccom_domain::page::{Page, PageQuery};
-use seccom_domain::response::{HealthEvent, Notification, NotificationPreferences, PreferencesBody, Responses};
+use seccom_domain::response::{
+    HealthEvent, Notification, PreferencesBody, PreferencesView, Responses, RotatedWebhookSecret,
+};
 use seccom_http::{ApiError, Caller, JsonBody, PathId, QueryParams};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -58,25 +61,41 @@ pub(crate) async fn health_events(
 /// Reads who is notified of a client's intrusions, and how.
 #[utoipa::path(get, path = "/api/clients/{clientId}/notification-preferences", tag = "notifications",
     params(("clientId" = ClientId, Path, description = "The client's id")),
-    responses((status = 200, description = "The preferences", body = NotificationPreferences)))]
+    responses((status = 200, description = "The preferences", body = PreferencesView)))]
 pub(crate) async fn preferences(
     State(responses): State<Responses>,
     Caller(who): Caller,
     PathId(client): PathId<ClientId>,
-) -> Result<Json<NotificationPreferences>, ApiError> {
-    Ok(Json(responses.preferences(&who, client).await?))
+) -> Result<Json<PreferencesView>, ApiError> {
+    let preferences = responses.preferences(&who, client).await?;
+    Ok(Json(responses.view(&preferences)))
 }
 
 /// Replaces who is notified of a client's intrusions (staff, or a user of the client).
 #[utoipa::path(put, path = "/api/clients/{clientId}/notification-preferences", tag = "notifications",
     request_body = PreferencesBody,
     params(("clientId" = ClientId, Path, description = "The client's id")),
-    responses((status = 200, description = "The saved preferences", body = NotificationPreferences)))]
+    responses((status = 200, description = "The saved preferences", body = PreferencesView)))]
 pub(crate) async fn set_preferences(
     State(responses): State<Responses>,
     Caller(who): Caller,
     PathId(client): PathId<ClientId>,
     JsonBody(body): JsonBody<PreferencesBody>,
-) -> Result<Json<NotificationPreferences>, ApiError> {
-    Ok(Json(responses.set_preferences(&who, client, body).await?))
+) -> Result<Json<PreferencesView>, ApiError> {
+    let preferences = responses.set_preferences(&who, client, body).await?;
+    Ok(Json(responses.view(&preferences)))
+}
+
+/// Replaces the client's webhook secret (staff, or a user of the client). The
+/// answer is the only time the new secret is shown; for a day deliveries carry
+/// a second signature made with the secret it replaced.
+#[utoipa::path(post, path = "/api/clients/{clientId}/notification-preferences/webhook-secret", tag = "notifications",
+    params(("clientId" = ClientId, Path, description = "The client's id")),
+    responses((status = 200, description = "The new secret, shown this once", body = RotatedWebhookSecret)))]
+pub(crate) async fn rotate_webhook_secret(
+    State(responses): State<Responses>,
+    Caller(who): Caller,
+    PathId(client): PathId<ClientId>,
+) -> Result<Json<RotatedWebhookSecret>, ApiError> {
+    Ok(Json(responses.rotate_webhook_secret(&who, client).await?))
 }
