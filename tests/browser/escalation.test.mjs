@@ -87,4 +87,26 @@ test("staff set a site's escalation and an unacknowledged intrusion shows the st
   await phone.goto(`${base}/sites/${site.id}/escalation`);
   assert.ok(await phone.isVisible("td:text-is('duty@seccom.example')"));
   assert.equal(await phone.locator("form[action$='/escalation']").count(), 0);
+
+  // Retention: staff keep this client's footage 60 days, and hold the intrusion past that.
+  await page.goto(`${base}/manage/clients/${client.id}`);
+  assert.match(await page.textContent("p.retention"), /30 days.*SecCom's default/s);
+  await page.fill("input[name=days]", "60");
+  await page.click("button:text-is('Set retention')");
+  await page.waitForURL(`${base}/manage/clients/${client.id}`);
+  assert.match(await page.textContent("p.retention"), /60 days.*set by admin@seccom\.local/s);
+  assert.equal((await api("GET", `/api/clients/${client.id}/retention`)).days, 60);
+  await page.goto(`${base}/manage/intrusions/${intrusion.id}`);
+  await page.fill("form[action$='/hold'] textarea[name=note]", "Police case 2026/114");
+  await page.click("button:text-is('Place a legal hold')");
+  assert.equal(await page.textContent(".done"), "The intrusion was put under a legal hold.");
+  assert.match(await page.textContent("p.hold"), /admin@seccom\.local.*Police case 2026\/114/s);
+  // The client sees the hold, without a form to lift it.
+  await phone.goto(`${base}/intrusions/${intrusion.id}`);
+  assert.match(await phone.textContent("p.hold"), /Police case 2026\/114/);
+  assert.equal(await phone.locator("form[action$='/release-hold']").count(), 0);
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.click("button:text-is('Release the hold')");
+  assert.equal(await page.textContent(".done"), "The intrusion was released from its legal hold.");
+  assert.equal(await page.locator("p.hold").count(), 0);
 });

@@ -21,5 +21,6 @@ mod persistence;
 mod queue;
 mod recipients;
 mod response;
+mod retention;
 mod sign_in;
 mod tenancy;

@@ -459,6 +459,20 @@ impl DetectionStore for DetectionTables {
         Ok(stored.intrusion)
     }
 
+    /// Deletes an intrusion past its retention (a missing one is no error).
+    async fn delete_intrusion(&self, intrusion: &Intrusion) -> Result<(), DomainError> {
+        self.intrusions
+            .db
+            .delete_item()
+            .table_name(&self.intrusions.name)
+            .key("pk", s(camera_key(intrusion.camera_id)))
+            .key("sk", s(intrusion_key(intrusion)))
+            .send()
+            .await
+            .map_err(unavailable("delete an intrusion"))?;
+        Ok(())
+    }
+
     /// Records where the annotated snapshot of an intrusion was stored.
     async fn set_snapshot(&self, intrusion: &Intrusion, snapshot_key: &str) -> Result<(), DomainError> {
         self.intrusions

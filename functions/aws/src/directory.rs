@@ -446,6 +446,29 @@ impl DirectoryTable {
         self.query_in_order(index, partition, prefix, page, true).await
     }
 
+    /// Deletes the uncounted item `pk` (a control, a hold); `false` when it was not there.
+    pub(crate) async fn delete_uncounted(&self, pk: &str) -> Result<bool, DomainError> {
+        let result = self
+            .table
+            .db
+            .delete_item()
+            .table_name(&self.table.name)
+            .key("pk", s(pk))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable("delete a record")(e)),
+        }
+    }
+
     /// Lists records of one index partition whose sort key starts with `prefix`,
     /// in sort-key order (`forward`) or last first.
     pub(crate) async fn query_in_order<T: DeserializeOwned>(

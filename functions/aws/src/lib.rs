@@ -10,6 +10,7 @@ mod directory;
 mod dynamo;
 mod queue;
 mod responses;
+mod retention;
 mod s3;
 
 use std::sync::Arc;
@@ -61,6 +62,11 @@ impl Stores {
 
     /// Site arming and camera detection settings (kept in `DIRECTORY_TABLE`).
     pub fn controls(&self) -> Result<Arc<dyn ControlStore>, MissingSetting> {
+        Ok(Arc::new(self.directory_table()?))
+    }
+
+    /// Retention periods and legal holds (kept in `DIRECTORY_TABLE`).
+    pub fn retention(&self) -> Result<Arc<dyn seccom_domain::retention::ports::RetentionStore>, MissingSetting> {
         Ok(Arc::new(self.directory_table()?))
     }
 

@@ -376,6 +376,33 @@ impl ResponseStore for ResponseTable {
         Ok(records)
     }
 
+    /// Deletes every record of an intrusion's response, item by item.
+    async fn delete_records(&self, intrusion: IntrusionId) -> Result<(), DomainError> {
+        let mut keys = self
+            .table
+            .db
+            .query()
+            .table_name(&self.table.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(intrusion_key(intrusion)))
+            .projection_expression("pk, sk")
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = keys.next().await {
+            let item = item.map_err(unavailable("list an intrusion's records"))?;
+            self.table
+                .db
+                .delete_item()
+                .table_name(&self.table.name)
+                .set_key(Some(item))
+                .send()
+                .await
+                .map_err(unavailable("delete an intrusion's record"))?;
+        }
+        Ok(())
+    }
+
     /// Notifications newest first.
     async fn list_notifications(
         &self,

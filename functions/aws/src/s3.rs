@@ -1,6 +1,6 @@
 //! S3: clients that honour the local emulator's addressing; media links as
-//! presigned downloads from the frames and clips buckets, and upload URLs as
-//! presigned PUTs into them.
+//! presigned downloads from the frames and clips buckets, upload URLs as
+//! presigned PUTs into them, and the deletion of footage past retention.
 
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use seccom_domain::detection::CAPTURED_AT_METADATA;
 use seccom_domain::error::DomainError;
 use seccom_domain::media::{LinkSigner, Store};
 use seccom_domain::response::outbound::{SignedUpload, Upload, UploadSigner};
+use seccom_domain::retention::ports::Footage;
 
 /// An S3 client honouring [`S3_FORCE_PATH_STYLE`] (set for the local emulator).
 pub fn s3_client(sdk: &aws_config::SdkConfig, config: &Config) -> aws_sdk_s3::Client {
@@ -73,6 +74,25 @@ impl LinkSigner for S3Media {
             .await
             .map_err(|e| DomainError::unavailable("cannot presign a link", e))?;
         Ok(request.uri().to_owned())
+    }
+}
+
+#[async_trait]
+impl Footage for S3Media {
+    /// Deletes each key (the buckets are versioned: the data itself goes when
+    /// the lifecycle expires the then noncurrent version, a day later).
+    async fn delete(&self, store: Store, keys: &[String]) -> Result<(), DomainError> {
+        let bucket = self.bucket(store)?;
+        for key in keys {
+            self.s3
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| DomainError::unavailable("cannot delete footage", e))?;
+        }
+        Ok(())
     }
 }
 

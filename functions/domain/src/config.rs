@@ -65,6 +65,11 @@ pub struct MissingSetting {
     name: String,
 }
 
+/// Days of footage kept for a client nobody set a period for.
+pub const RETENTION_DEFAULT_DAYS: &str = "RETENTION_DEFAULT_DAYS";
+/// The longest retention period staff may set.
+pub const RETENTION_MAX_DAYS: &str = "RETENTION_MAX_DAYS";
+
 /// Named settings, from the process environment or given explicitly.
 #[derive(Clone, Debug, Default)]
 pub struct Config(HashMap<String, String>);
@@ -96,6 +101,25 @@ impl Config {
         crate::destinations::Destinations {
             allow_private: self.optional(crate::destinations::OUTBOUND_ALLOW_PRIVATE) == Some("true"),
         }
+    }
+
+    /// The retention bounds (`RETENTION_DEFAULT_DAYS`, 30; `RETENTION_MAX_DAYS`,
+    /// 365): each from 1 to 3650 days, the default within the maximum.
+    pub fn retention_bounds(&self) -> Result<crate::retention::RetentionBounds, MissingSetting> {
+        let days = |name: &str, default: i64| -> Result<u16, MissingSetting> {
+            u16::try_from(self.number(name, default)?)
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or_else(|| MissingSetting { name: name.to_owned() })
+        };
+        let max_days = days(RETENTION_MAX_DAYS, 365)?;
+        let default_days = days(RETENTION_DEFAULT_DAYS, 30)?;
+        if default_days > max_days {
+            return Err(MissingSetting {
+                name: RETENTION_DEFAULT_DAYS.to_owned(),
+            });
+        }
+        Ok(crate::retention::RetentionBounds { default_days, max_days })
     }
 
     /// A numeric setting, or `default` when unset.

@@ -24,5 +24,6 @@ pub mod page;
 #[cfg(test)]
 mod proptests;
 pub mod response;
+pub mod retention;
 pub mod s3_key;
 pub mod values;

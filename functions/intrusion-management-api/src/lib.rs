@@ -10,10 +10,12 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use axum::Router;
 use axum::extract::FromRef;
+use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::detection::Intrusions;
 use seccom_domain::media::MediaLinks;
 use seccom_domain::response::Responses;
+use seccom_domain::retention::LegalHolds;
 use seccom_http::auth::Authenticator;
 use seccom_http::openapi::{self, Callers};
 use utoipa::OpenApi;
@@ -26,6 +28,7 @@ pub struct AppState {
     intrusions: Intrusions,
     responses: Responses,
     links: MediaLinks,
+    holds: LegalHolds,
     authenticator: Arc<Authenticator>,
 }
 
@@ -34,9 +37,10 @@ pub struct AppState {
     title = "SecCom Intrusion Management API",
     description = "Intrusions (bursts of person frames of one camera) of the caller's sites, what the response to \
                    each did (alarm activations, the clip, notifications), their acknowledgement and resolution, and \
-                   notification preferences with their recipients' confirmation and the webhook secret. Reached through the ALB on \
-                   `/api/intrusions*`, `/api/notifications`, `/api/health-events`, \
-                   `/api/clients/*/notification-preferences*` and `/api/clients/*/recipients/verify` with a Cognito \
+                   notification preferences with their recipients' confirmation and the webhook secret, and legal \
+                   holds. Reached through the ALB on `/api/intrusions*`, `/api/holds`, `/api/notifications`, \
+                   `/api/health-events`, `/api/clients/*/notification-preferences*` and \
+                   `/api/clients/*/recipients/verify` with a Cognito \
                    ID token, and on `/api/recipient-confirmations/*` with the link's token alone. Every error is an \
                    RFC 9457 problem document.",
     version = "1.0.0"
@@ -50,6 +54,12 @@ fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::intrusions::acknowledge))
         .routes(routes!(routes::intrusions::resolve))
         .routes(routes!(routes::intrusions::reopen))
+        .routes(routes!(
+            routes::holds::get,
+            routes::holds::place,
+            routes::holds::release
+        ))
+        .routes(routes!(routes::holds::list))
         .routes(routes!(routes::notifications::list))
         .routes(routes!(routes::notifications::health_events))
         .routes(routes!(
@@ -77,6 +87,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .with_destinations(config.destinations())
         .with_confirmations(seccom_aws::confirmation_sender(sdk, config)?);
     let state = AppState {
+        holds: LegalHolds::new(intrusions.clone(), stores.retention()?, Arc::new(SystemClock)),
         intrusions,
         responses,
         links: MediaLinks::new(Arc::new(seccom_aws::S3Media::from_config(

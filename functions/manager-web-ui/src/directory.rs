@@ -152,6 +152,7 @@ async fn client_page(
     };
     let sites = state.directory.list_sites(&staff.0, Some(id), request).await?;
     let preferences = state.responses.preferences(&staff.0, id).await?;
+    let retention = state.retention.retention(&staff.0, id).await?;
     Ok(page(
         staff,
         client.name.as_str(),
@@ -177,6 +178,7 @@ async fn client_page(
                 button type="submit" { "Add site" }
             }
             (crate::recipients::section(id, &preferences, csrf))
+            (crate::retention::section(id, &retention, csrf))
             h2 { "Client details" }
             form.stack method="post" action=(format!("/manage/clients/{id}")) {
                 (csrf.field())

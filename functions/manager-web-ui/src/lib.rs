@@ -6,6 +6,7 @@
 mod directory;
 mod queue;
 mod recipients;
+mod retention;
 
 use aws_config::SdkConfig;
 use axum::Router;
@@ -132,6 +133,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         )
         .route("/manage/clients/{id}/delete", post(directory::delete_client))
         .route("/manage/clients/{id}/recipients/verify", post(recipients::verify))
+        .route("/manage/clients/{id}/retention", post(retention::save))
         .route("/manage/clients/{id}/sites", post(directory::create_site))
         .route("/manage/sites/{id}", get(directory::site))
         .route("/manage/sites/{id}/delete", post(directory::delete_site))

@@ -14,6 +14,7 @@ use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::controls::SiteControls;
 use seccom_domain::directory::Directory;
+use seccom_domain::retention::RetentionPeriods;
 use seccom_http::auth::Authenticator;
 
 pub use openapi::openapi;
@@ -23,6 +24,7 @@ pub use openapi::openapi;
 pub struct AppState {
     directory: Directory,
     controls: SiteControls,
+    retention: RetentionPeriods,
     authenticator: Arc<Authenticator>,
 }
 
@@ -32,6 +34,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let directory = stores.directory()?;
     let state = AppState {
         controls: SiteControls::new(directory.clone(), stores.controls()?, Arc::new(SystemClock)),
+        retention: RetentionPeriods::new(directory.clone(), stores.retention()?, config.retention_bounds()?),
         directory,
         authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
     };

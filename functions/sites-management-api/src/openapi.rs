@@ -19,7 +19,8 @@ use utoipa::openapi::OpenApi as Document;
         (name = "devices", description = "Cameras and alarms installed at sites"),
         (name = "arming", description = "When a site's detections count: armed, disarmed or on a weekly schedule"),
         (name = "detection", description = "Which people a camera counts: zones, masks, minimum score and size"),
-        (name = "escalation", description = "Whom to tell, and when, if nobody acknowledges an intrusion at a site")
+        (name = "escalation", description = "Whom to tell, and when, if nobody acknowledges an intrusion at a site"),
+        (name = "retention", description = "How long a client's footage and intrusion records are kept")
     ),
     components(schemas(crate::routes::devices::Collection))
 )]

@@ -1,6 +1,7 @@
 //! One intrusion's page, the same in both portals: whom and what it concerns,
 //! the snapshot, the pictures that opened it and the clip (opened at the
-//! event), who handled it, the handling forms, and what the response did. The
+//! event), who handled it, the handling forms, any legal hold, and what the
+//! response did. The
 //! page keeps itself current ([`crate::live`]): it is cut into regions, each
 //! with a version, and the portal script swaps in only the regions whose
 //! version changed, so a note being typed or a clip playing is left alone
@@ -15,6 +16,7 @@ use seccom_domain::detection::{Intrusion, IntrusionStatus};
 use seccom_domain::directory::Device;
 use seccom_domain::ids::{DeviceId, IntrusionId};
 use seccom_domain::media::IntrusionDetail;
+use seccom_domain::retention::{HoldBody, LegalHold};
 use serde::Deserialize;
 
 use crate::csrf::CsrfToken;
@@ -35,7 +37,7 @@ struct Versions {
 }
 
 impl Versions {
-    fn of(detail: &IntrusionDetail) -> Self {
+    fn of(detail: &IntrusionDetail, hold: Option<&LegalHold>) -> Self {
         let intrusion = &detail.intrusion;
         let version = |value: serde_json::Value| live::etag(&value.to_string());
         Self {
@@ -55,7 +57,7 @@ impl Versions {
                 detail.clip.as_ref().map(|c| (c.state, c.stored_at)),
                 detail.links_expire_at.timestamp() / LINK_RENEWAL_SECONDS,
             ])),
-            actions: version(serde_json::json!([intrusion.status])),
+            actions: version(serde_json::json!([intrusion.status, hold])),
             records: version(serde_json::json!([
                 detail
                     .commands
@@ -88,10 +90,11 @@ pub fn intrusion_page(
     detail: &IntrusionDetail,
     csrf: &CsrfToken,
     devices: &[Device],
+    hold: Option<&LegalHold>,
     done: Option<HandlingStep>,
 ) -> Markup {
     let intrusion = &detail.intrusion;
-    let versions = Versions::of(detail);
+    let versions = Versions::of(detail, hold);
     let device_name = |id: DeviceId| {
         devices
             .iter()
@@ -102,7 +105,7 @@ pub fn intrusion_page(
     html! {
         h1 { "Intrusion at " (detail.subject.site_name.as_deref().unwrap_or("a site")) }
         @if let Some(step) = done {
-            p.done role="status" { "The intrusion was " (step.done()) "." }
+            p.done role="status" { "The intrusion was " (step.said()) "." }
         }
       div data-live=(POLL_SECONDS) data-etag=(etag(&versions)) {
         div data-version=(versions.summary) {
@@ -188,6 +191,7 @@ pub fn intrusion_page(
                 button type="submit" { "Resolve" }
             }
         }
+        (hold_section(portal, hold, csrf, &action))
         }
         div data-version=(versions.records) {
         h2 { "Alarms and clip request" }
@@ -272,6 +276,30 @@ fn delivery_words(command: &seccom_domain::response::DeliveryView) -> String {
     }
 }
 
+/// Whether a legal hold keeps the intrusion past retention; for staff, the
+/// form that places or releases it.
+fn hold_section(portal: Portal, hold: Option<&LegalHold>, csrf: &CsrfToken, action: &dyn Fn(&str) -> String) -> Markup {
+    html! {
+        @if let Some(hold) = hold {
+            p.hold { "Kept under a legal hold since " (time(hold.placed_at)) " (" (hold.placed_by) "): " (hold.reason)
+                ". It and its footage outlive the client's retention period until released." }
+            @if portal == Portal::Manager {
+                form.inline method="post" action=(action("release-hold"))
+                    data-confirm="Release the hold? Past the client's retention period, the intrusion and its footage are then deleted." {
+                    (csrf.field())
+                    button type="submit" { "Release the hold" }
+                }
+            }
+        } @else if portal == Portal::Manager {
+            form.stack method="post" action=(action("hold")) {
+                (csrf.field())
+                label { "Keep past retention (legal hold): why" textarea name="note" rows="2" maxlength="500" required {} }
+                button type="submit" { "Place a legal hold" }
+            }
+        }
+    }
+}
+
 fn intrusion_id(raw: &str) -> Result<IntrusionId, PageError> {
     raw.parse()
         .map_err(|_| PageError::from(seccom_domain::error::DomainError::NotFound("intrusion")))
@@ -288,14 +316,16 @@ pub async fn show_intrusion<U: PortalUser>(
     headers: &HeaderMap,
 ) -> Result<Response, PageError> {
     let who = user.principal();
-    let record = state.responses.intrusion(who, intrusion_id(raw_id)?).await?;
+    let id = intrusion_id(raw_id)?;
+    let record = state.responses.intrusion(who, id).await?;
+    let hold = state.holds.hold(who, id).await?;
     let devices = state.site_devices(who, record.intrusion.site_id).await?;
     let detail = state.links.detail(record).await?;
-    let etag = etag(&Versions::of(&detail));
+    let etag = etag(&Versions::of(&detail, hold.as_ref()));
     if let Some(not_modified) = live::unchanged(headers, &etag) {
         return Ok(not_modified);
     }
-    let body = intrusion_page(U::PORTAL, &detail, csrf, &devices, done);
+    let body = intrusion_page(U::PORTAL, &detail, csrf, &devices, hold.as_ref(), done);
     Ok(live::tagged(user.page("Intrusion", body), &etag))
 }
 
@@ -306,11 +336,21 @@ pub enum HandlingStep {
     Resolve,
     /// Staff only.
     Reopen,
+    /// Staff only: a legal hold, the note its reason.
+    Hold,
+    /// Staff only.
+    ReleaseHold,
 }
 
 impl HandlingStep {
     /// Every step, in the order the routes index them.
-    pub const ALL: [Self; 3] = [Self::Acknowledge, Self::Resolve, Self::Reopen];
+    pub const ALL: [Self; 5] = [
+        Self::Acknowledge,
+        Self::Resolve,
+        Self::Reopen,
+        Self::Hold,
+        Self::ReleaseHold,
+    ];
 
     /// The word `?done=` carries after the step.
     fn done(self) -> &'static str {
@@ -318,6 +358,17 @@ impl HandlingStep {
             Self::Acknowledge => "acknowledged",
             Self::Resolve => "resolved",
             Self::Reopen => "reopened",
+            Self::Hold => "held",
+            Self::ReleaseHold => "released",
+        }
+    }
+
+    /// What the page says was done.
+    fn said(self) -> &'static str {
+        match self {
+            Self::Hold => "put under a legal hold",
+            Self::ReleaseHold => "released from its legal hold",
+            other => other.done(),
         }
     }
 
@@ -327,7 +378,7 @@ impl HandlingStep {
     }
 }
 
-/// Acknowledges, resolves or reopens an intrusion from its page's form, then
+/// Acknowledges, resolves, reopens or holds an intrusion from its page's form, then
 /// shows the page again, saying what was done.
 pub async fn handle_intrusion(
     state: &PortalState,
@@ -338,12 +389,18 @@ pub async fn handle_intrusion(
     step: HandlingStep,
 ) -> Result<Response, PageError> {
     let id = intrusion_id(raw_id)?;
-    let body = form.into_body(step == HandlingStep::Resolve);
-    match step {
-        HandlingStep::Acknowledge => state.intrusions.acknowledge(who, id, body).await?,
-        HandlingStep::Resolve => state.intrusions.resolve(who, id, body).await?,
-        HandlingStep::Reopen => state.intrusions.reopen(who, id, body).await?,
-    };
+    if step == HandlingStep::Hold {
+        state.holds.place_hold(who, id, HoldBody { reason: form.note }).await?;
+    } else if step == HandlingStep::ReleaseHold {
+        state.holds.release_hold(who, id).await?;
+    } else {
+        let body = form.into_body(step == HandlingStep::Resolve);
+        match step {
+            HandlingStep::Acknowledge => state.intrusions.acknowledge(who, id, body).await?,
+            HandlingStep::Resolve => state.intrusions.resolve(who, id, body).await?,
+            _ => state.intrusions.reopen(who, id, body).await?,
+        };
+    }
     let done = step.done();
     Ok(Redirect::to(&format!("{}/intrusions/{id}?done={done}", portal.prefix())).into_response())
 }

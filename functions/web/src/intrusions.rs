@@ -82,8 +82,9 @@ async fn sign_out(State(state): State<PortalState>, viewer: Result<Viewer, PageE
     crate::viewer::sign_out(&state.directory, viewer.as_ref(), &state.logout_url).await
 }
 
-/// `/intrusions`, `/intrusions/{id}` (and its `acknowledge`, `resolve` and
-/// `reopen` forms) and the sign-out page, under the portal's prefix.
+/// `/intrusions`, `/intrusions/{id}` (and its `acknowledge`, `resolve`,
+/// `reopen`, `hold` and `release-hold` forms) and the sign-out page, under the
+/// portal's prefix.
 pub fn routes<U: PortalUser>() -> Router<PortalState> {
     let prefix = U::PORTAL.prefix();
     Router::new()
@@ -92,5 +93,10 @@ pub fn routes<U: PortalUser>() -> Router<PortalState> {
         .route(&format!("{prefix}/intrusions/{{id}}/acknowledge"), post(handle::<U, 0>))
         .route(&format!("{prefix}/intrusions/{{id}}/resolve"), post(handle::<U, 1>))
         .route(&format!("{prefix}/intrusions/{{id}}/reopen"), post(handle::<U, 2>))
+        .route(&format!("{prefix}/intrusions/{{id}}/hold"), post(handle::<U, 3>))
+        .route(
+            &format!("{prefix}/intrusions/{{id}}/release-hold"),
+            post(handle::<U, 4>),
+        )
         .route(&format!("{prefix}{}", crate::page::SIGN_OUT_PATH), get(sign_out))
 }

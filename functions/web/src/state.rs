@@ -14,6 +14,7 @@ use seccom_domain::ids::{ClientId, SiteId};
 use seccom_domain::media::MediaLinks;
 use seccom_domain::page::{MAX_LIMIT, PageRequest};
 use seccom_domain::response::Responses;
+use seccom_domain::retention::{LegalHolds, RetentionPeriods};
 use seccom_http::auth::Authenticator;
 
 /// The use cases and settings a portal works with.
@@ -23,6 +24,8 @@ pub struct PortalState {
     pub intrusions: Intrusions,
     pub responses: Responses,
     pub controls: SiteControls,
+    pub retention: RetentionPeriods,
+    pub holds: LegalHolds,
     pub links: MediaLinks,
     pub authenticator: Arc<Authenticator>,
     /// Where sign-out sends the browser (the identity provider's logout).
@@ -38,7 +41,10 @@ impl PortalState {
         let intrusions = Intrusions::new(directory.clone(), stores.detection()?);
         let responses = Responses::new(directory.clone(), intrusions.clone(), stores.responses()?)
             .with_destinations(config.destinations());
+        let retention = stores.retention()?;
         Ok(Self {
+            retention: RetentionPeriods::new(directory.clone(), retention.clone(), config.retention_bounds()?),
+            holds: LegalHolds::new(intrusions.clone(), retention, Arc::new(SystemClock)),
             directory,
             intrusions,
             responses,

@@ -11,6 +11,7 @@ use aws_config::SdkConfig;
 use axum::Router;
 use clip_archiver::ClipArchiver;
 use device_health::DeviceHealth;
+use footage_retention::FootageRetention;
 use human_detection::HumanDetection;
 use intrusion_responder::IntrusionResponder;
 use notifier::NotifierFunction;
@@ -43,6 +44,7 @@ fn build(binary: &str, sdk: &SdkConfig, config: &Config) -> anyhow::Result<Built
         "intrusion-responder" => Ok(Built::Events(json_handler(IntrusionResponder::new(sdk, config)?))),
         "notifier" => Ok(Built::Events(json_handler(NotifierFunction::new(sdk, config)?))),
         "device-health" => Ok(Built::Events(json_handler(DeviceHealth::new(sdk, config)?))),
+        "footage-retention" => Ok(Built::Events(json_handler(FootageRetention::new(sdk, config)?))),
         "clip-archiver" => Ok(Built::Events(json_handler(ClipArchiver::new(sdk, config)?))),
         other => bail!("the local stack does not know the function binary {other}"),
     }
@@ -80,6 +82,11 @@ fn environment(
             (None, Intrinsic::Literal(text)) => text.clone(),
             (None, Intrinsic::Ref(resource)) if template.buckets.contains(resource) => local_bucket_name(resource),
             (None, Intrinsic::Ref(resource)) if template.queues.contains_key(resource) => endpoints.queue_url(resource),
+            // A parameter with a default (a retention period) takes it; one without
+            // (an e-mail identity only AWS has) keeps its name as a placeholder.
+            (None, Intrinsic::Ref(resource)) if template.parameters.get(resource).is_some_and(|d| !d.is_empty()) => {
+                template.parameters[resource].clone()
+            }
             (None, Intrinsic::Ref(resource)) => resource.clone(),
             (None, other) => bail!("{name}: {key} = {other:?} has no local value"),
         };

@@ -95,6 +95,8 @@ pub trait DetectionStore: Send + Sync {
     /// Opens a resolved intrusion again (acknowledged if it was before, else
     /// open), back in the alarm queue, unless it changed since it was read.
     async fn reopen(&self, intrusion: &Intrusion, reopening: &Reopening) -> Result<Intrusion, DomainError>;
+    /// Deletes an intrusion past its retention; deleting it again is no error.
+    async fn delete_intrusion(&self, intrusion: &Intrusion) -> Result<(), DomainError>;
 }
 
 /// A frame's bytes as uploaded, and the capture time the camera signed with them.

@@ -308,6 +308,23 @@ impl Directory {
         }
     }
 
+    /// Every client, for scheduled work that runs for all of them (the purge).
+    pub async fn every_client(&self) -> Result<Vec<Client>, DomainError> {
+        let mut clients = Vec::new();
+        let mut page = PageRequest {
+            limit: crate::page::MAX_LIMIT,
+            token: None,
+        };
+        loop {
+            let found = self.store.clients(&page).await?;
+            clients.extend(found.items);
+            match found.next_token {
+                Some(token) => page.token = Some(token),
+                None => return Ok(clients),
+            }
+        }
+    }
+
     /// One device with the key its commands are signed with.
     pub async fn command_target(&self, id: DeviceId) -> Result<Option<CommandTarget>, DomainError> {
         Ok(self

@@ -265,6 +265,12 @@ impl DetectionStore for MemoryDetectionStore {
         stored.reopened = Some(reopening.clone());
         Ok(stored.clone())
     }
+
+    async fn delete_intrusion(&self, intrusion: &Intrusion) -> Result<(), DomainError> {
+        round_trip().await;
+        lock(&self.tables).intrusions.remove(&intrusion.id);
+        Ok(())
+    }
 }
 
 /// The frames bucket, in memory.

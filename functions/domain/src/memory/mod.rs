@@ -10,6 +10,7 @@ mod directory;
 mod links;
 mod queue;
 mod responses;
+mod retention;
 
 pub use channels::{FAILING_ATTEMPTS, MemoryChannels, Sent};
 pub use controls::MemoryControls;
@@ -18,6 +19,7 @@ pub use directory::MemoryDirectory;
 pub use links::MemoryLinks;
 pub use queue::MemoryNotificationQueue;
 pub use responses::MemoryResponses;
+pub use retention::{MemoryFootage, MemoryRetention};
 
 use std::sync::{Mutex, MutexGuard};
 

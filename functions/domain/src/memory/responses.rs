@@ -215,6 +215,16 @@ impl ResponseStore for MemoryResponses {
         Ok(found)
     }
 
+    async fn delete_records(&self, intrusion: IntrusionId) -> Result<(), DomainError> {
+        round_trip().await;
+        let mut records = lock(&self.records);
+        records.deliveries.remove(&intrusion);
+        records.clips.remove(&intrusion);
+        records.notifications.retain(|_, n| n.intrusion_id != intrusion);
+        records.escalations.remove(&intrusion);
+        Ok(())
+    }
+
     async fn record_health(&self, event: &HealthEvent) -> Result<(), DomainError> {
         round_trip().await;
         lock(&self.records).health.push(event.clone());

@@ -100,6 +100,8 @@ pub trait ResponseStore: Send + Sync {
 
     /// Everything recorded about the response to an intrusion.
     async fn records(&self, intrusion: IntrusionId) -> Result<ResponseRecords, DomainError>;
+    /// Deletes everything recorded about the response to an intrusion past its retention.
+    async fn delete_records(&self, intrusion: IntrusionId) -> Result<(), DomainError>;
 
     /// Stores a device health change under its client.
     async fn record_health(&self, event: &HealthEvent) -> Result<(), DomainError>;

@@ -3,6 +3,7 @@
 mod clients;
 mod controls;
 pub(crate) mod devices;
+mod retention;
 mod sites;
 
 use axum::Json;
@@ -29,6 +30,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(controls::history))
         .routes(routes!(controls::detection, controls::set_detection))
         .routes(routes!(controls::escalation, controls::set_escalation))
+        .routes(routes!(retention::retention, retention::set_retention))
 }
 
 /// A 201 answer naming where the new resource lives.
