@@ -55,11 +55,11 @@ test("the main pages of both portals have no serious accessibility violation, li
   const pages = {
     admin: [
       "/manage", "/manage/clients", `/manage/clients/${client.id}`, `/manage/sites/${site.id}`,
-      "/manage/intrusions", `/manage/intrusions/${intrusion.id}`, "/manage/notifications", "/manage/health",
+      "/manage/intrusions", `/manage/intrusions/${intrusion.id}`, "/manage/notifications", "/manage/health", "/manage/audit",
       `/manage/sites/${site.id}/arming`, `/manage/sites/${site.id}/escalation`, `/manage/cameras/${camera.id}`,
     ],
     [`client:${client.id}`]: [
-      "/", "/intrusions", `/intrusions/${intrusion.id}`, "/preferences",
+      "/", "/intrusions", `/intrusions/${intrusion.id}`, "/preferences", "/audit",
       `/sites/${site.id}/arming`, `/sites/${site.id}/escalation`, `/cameras/${camera.id}`,
     ],
   };

@@ -109,4 +109,13 @@ test("staff set a site's escalation and an unacknowledged intrusion shows the st
   await page.click("button:text-is('Release the hold')");
   assert.equal(await page.textContent(".done"), "The intrusion was released from its legal hold.");
   assert.equal(await page.locator("p.hold").count(), 0);
+
+  // The audit trail shows who held it and who looked at it; the client sees its own entries.
+  await page.goto(`${base}/manage/audit`);
+  const held = page.locator("tr[data-action=placedLegalHold]").first();
+  assert.equal(await held.locator("td[data-label=Who]").textContent(), "admin@seccom.local");
+  assert.equal(await held.locator("td[data-label=Client]").textContent(), "Escalated Estates");
+  await phone.goto(`${base}/audit`);
+  assert.ok(await phone.locator("tr[data-action=viewedIntrusion]").count() > 0, "the client's own look at it");
+  assert.equal(await phone.locator("th:text-is('Client')").count(), 0);
 });

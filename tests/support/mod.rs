@@ -104,11 +104,21 @@ impl TestStack {
         settings: &[(&str, &str)],
         faults: seccom_local::faults::FaultOptions,
     ) -> Self {
+        // Tests replay frames captured at fixed past times: the hourly purge
+        // (run every half second here) keeps them, as a ten-year retention would.
+        let mut all: std::collections::BTreeMap<String, String> = [
+            (seccom_domain::config::RETENTION_DEFAULT_DAYS, "3650"),
+            (seccom_domain::config::RETENTION_MAX_DAYS, "3650"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        all.extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let options = LocalOptions {
             port: 0,
             data_dir: data_dir.path().to_path_buf(),
             template: template.to_path_buf(),
-            settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            settings: all,
             schedule_every: Some(std::time::Duration::from_millis(500)),
             faults,
         };

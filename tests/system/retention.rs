@@ -73,11 +73,14 @@ async fn footage_past_retention_is_purged_and_a_legal_hold_keeps_it_until_releas
     let user = stack.client_user(&acme);
 
     // Staff set a period within bounds; the client reads it and cannot change it.
+    // (The test stack's default and bound are ten years: see `TestStack`.)
     let path = format!("/api/clients/{careful}/retention");
-    stack
-        .call(Method::PUT, &path, Some(&admin), Some(json!({ "days": 0 })))
-        .await
-        .assert_problem(422);
+    for days in [0, 3651] {
+        stack
+            .call(Method::PUT, &path, Some(&admin), Some(json!({ "days": days })))
+            .await
+            .assert_problem(422);
+    }
     let set = stack
         .call(Method::PUT, &path, Some(&admin), Some(json!({ "days": 60 })))
         .await
@@ -90,8 +93,12 @@ async fn footage_past_retention_is_purged_and_a_legal_hold_keeps_it_until_releas
     let read = stack.call(Method::GET, &own, Some(&user), None).await.expect(200);
     assert_eq!(
         (read["days"].as_u64(), read["isDefault"].as_bool()),
-        (Some(30), Some(true))
+        (Some(3650), Some(true))
     );
+    stack
+        .call(Method::PUT, &own, Some(&admin), Some(json!({ "days": 30 })))
+        .await
+        .expect(200);
     stack
         .call(Method::PUT, &own, Some(&user), Some(json!({ "days": 365 })))
         .await

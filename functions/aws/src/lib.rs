@@ -4,6 +4,7 @@
 //! of DynamoDB or S3. [`Stores`] builds every adapter a function needs from its
 //! settings, the one place table names are read.
 
+mod audit;
 mod controls;
 mod detection;
 mod directory;
@@ -15,12 +16,16 @@ mod s3;
 
 use std::sync::Arc;
 
-use seccom_domain::config::{Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting, RESPONSES_TABLE};
+use seccom_domain::config::{
+    AUDIT_RETENTION_DAYS, AUDIT_TABLE, Config, DIRECTORY_TABLE, FRAMES_TABLE, INTRUSIONS_TABLE, MissingSetting,
+    RESPONSES_TABLE,
+};
 use seccom_domain::controls::ControlStore;
 use seccom_domain::detection::DetectionStore;
 use seccom_domain::directory::{Directory, DirectoryStore};
 use seccom_domain::response::ResponseStore;
 
+pub use audit::AuditTable;
 pub use detection::{DetectionTables, StoredIntrusion};
 pub use directory::DirectoryTable;
 pub use queue::{SqsNotificationQueue, confirmation_sender};
@@ -55,9 +60,17 @@ impl Stores {
         Ok(Arc::new(self.directory_table()?))
     }
 
-    /// The directory's use cases on the directory store.
+    /// The directory's use cases on the directory store, recording audited
+    /// actions in `AUDIT_TABLE` when the function has one.
     pub fn directory(&self) -> Result<Directory, MissingSetting> {
-        Ok(Directory::new(self.directory_store()?))
+        let directory = Directory::new(self.directory_store()?);
+        Ok(match self.config.optional(AUDIT_TABLE) {
+            Some(table) => {
+                let days = self.config.number(AUDIT_RETENTION_DAYS, 400)?;
+                directory.with_audit(Arc::new(AuditTable::new(self.db.clone(), table, days)))
+            }
+            None => directory,
+        })
     }
 
     /// Site arming and camera detection settings (kept in `DIRECTORY_TABLE`).

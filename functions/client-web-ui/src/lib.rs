@@ -58,6 +58,7 @@ pub(crate) fn nav() -> Vec<(&'static str, String)> {
         ("Sites", "/".to_owned()),
         ("Intrusions", "/intrusions".to_owned()),
         ("Notifications", "/preferences".to_owned()),
+        ("Audit", "/audit".to_owned()),
     ]
 }
 
@@ -126,6 +127,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .route("/preferences/webhook-secret", post(preferences::rotate))
         .merge(controls::routes::<ClientUser>())
         .merge(escalation::routes::<ClientUser>())
+        .merge(seccom_web::audit::routes::<ClientUser>())
         .merge(seccom_web::intrusions::routes::<ClientUser>())
         .with_state(state);
     Ok(seccom_web::portal(PORTAL, routes))

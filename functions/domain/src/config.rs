@@ -8,6 +8,10 @@ use std::collections::HashMap;
 pub const DIRECTORY_TABLE: &str = "DIRECTORY_TABLE";
 /// The DynamoDB table of frame results and per-camera decision state.
 pub const FRAMES_TABLE: &str = "FRAMES_TABLE";
+/// The DynamoDB table of the audit trail (the functions that take audited actions).
+pub const AUDIT_TABLE: &str = "AUDIT_TABLE";
+/// How many days audit entries are kept (default 400).
+pub const AUDIT_RETENTION_DAYS: &str = "AUDIT_RETENTION_DAYS";
 /// The DynamoDB table of intrusions.
 pub const INTRUSIONS_TABLE: &str = "INTRUSIONS_TABLE";
 /// Seconds without person frames after which a new burst is a new intrusion.

@@ -14,12 +14,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::arming::{ArmingAction, ArmingBody, ArmingChange, ArmingView, ManualBody, SiteArming};
+use crate::audit::AuditAction;
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::detection::zones::{CameraDetection, DetectionBody};
 use crate::directory::{DeviceKind, Directory};
 use crate::error::DomainError;
-use crate::ids::{DeviceId, SiteId};
+use crate::ids::{ClientId, DeviceId, SiteId};
 use crate::page::{Page, PageRequest};
 use crate::response::EscalationPolicy;
 
@@ -159,7 +160,7 @@ impl SiteControls {
     /// Replaces a site's standing plan; a manual change in force ends.
     #[tracing::instrument(skip(self, who, body), fields(user = %who.subject))]
     pub async fn set_plan(&self, who: &Principal, site: SiteId, body: ArmingBody) -> Result<ArmingView, DomainError> {
-        self.directory.get_site(who, site).await?;
+        let client = self.directory.get_site(who, site).await?.client_id;
         let plan = body.parse()?;
         let now = self.clock.now();
         let change = ArmingChange {
@@ -172,6 +173,8 @@ impl SiteControls {
         };
         let arming = SiteArming { plan, manual: None };
         self.store.save_arming(site, &arming, &change).await?;
+        self.audited(who, AuditAction::ChangedArming, client, format!("site/{site}"))
+            .await?;
         Ok(ArmingView::of(&arming, now))
     }
 
@@ -184,7 +187,7 @@ impl SiteControls {
         armed: bool,
         body: ManualBody,
     ) -> Result<ArmingView, DomainError> {
-        self.directory.get_site(who, site).await?;
+        let client = self.directory.get_site(who, site).await?.client_id;
         let now = self.clock.now();
         let change = body.parse(now)?;
         let current = self.store.arming(site).await?.unwrap_or_default();
@@ -198,6 +201,8 @@ impl SiteControls {
             note: change.note,
         };
         self.store.save_arming(site, &arming, &entry).await?;
+        self.audited(who, AuditAction::ChangedArming, client, format!("site/{site}"))
+            .await?;
         Ok(ArmingView::of(&arming, now))
     }
 
@@ -227,10 +232,12 @@ impl SiteControls {
         site: SiteId,
         body: EscalationPolicy,
     ) -> Result<EscalationPolicy, DomainError> {
-        self.directory.get_site(who, site).await?;
+        let client = self.directory.get_site(who, site).await?.client_id;
         who.require_staff()?;
         let policy = body.parse()?;
         self.store.save_escalation(site, &policy).await?;
+        self.audited(who, AuditAction::ChangedEscalation, client, format!("site/{site}"))
+            .await?;
         Ok(policy)
     }
 
@@ -248,9 +255,30 @@ impl SiteControls {
         camera: DeviceId,
         body: DetectionBody,
     ) -> Result<CameraDetection, DomainError> {
-        self.directory.get_device(who, camera, DeviceKind::Camera).await?;
+        let client = self
+            .directory
+            .get_device(who, camera, DeviceKind::Camera)
+            .await?
+            .client_id;
         let settings = body.parse()?;
         self.store.save_camera_detection(camera, &settings).await?;
+        self.audited(
+            who,
+            AuditAction::ChangedDetectionSettings,
+            client,
+            format!("camera/{camera}"),
+        )
+        .await?;
         Ok(settings)
+    }
+
+    async fn audited(
+        &self,
+        who: &Principal,
+        action: AuditAction,
+        client: ClientId,
+        target: String,
+    ) -> Result<(), DomainError> {
+        self.directory.audit().record(who, action, client, target).await
     }
 }

@@ -6,6 +6,7 @@
 //! extractors, token verification) in `seccom-http`.
 
 pub mod arming;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;

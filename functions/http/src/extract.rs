@@ -26,8 +26,17 @@ where
         let authenticator = Arc::<Authenticator>::from_ref(state);
         let who = authenticator.authenticate(&parts.headers).await?;
         super::LogIdentity::record(&parts.extensions, &who);
-        Ok(Self(who))
+        Ok(Self(who.with_address(client_address(&parts.headers))))
     }
+}
+
+/// The address a request came from, as the load balancer saw it: the last
+/// entry of `X-Forwarded-For`, the one the ALB appends (earlier ones are
+/// whatever the caller sent).
+pub fn client_address(headers: &axum::http::HeaderMap) -> Option<String> {
+    let forwarded = headers.get("x-forwarded-for")?.to_str().ok()?;
+    let last = forwarded.rsplit(',').next()?.trim();
+    last.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
 }
 
 /// A JSON object request body: 400 when it is not JSON, 415 without a JSON

@@ -9,7 +9,7 @@ mod problem;
 #[cfg(test)]
 mod proptests;
 
-pub use extract::{Caller, JsonBody, MAX_WHOLE_NUMBER, PathId, QueryParams, object_body, whole_number};
+pub use extract::{Caller, JsonBody, MAX_WHOLE_NUMBER, PathId, QueryParams, client_address, object_body, whole_number};
 pub use problem::{ApiError, PROBLEM_JSON};
 
 use axum::Router;

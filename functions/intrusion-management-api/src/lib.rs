@@ -10,6 +10,7 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use axum::Router;
 use axum::extract::FromRef;
+use seccom_domain::audit::AuditTrail;
 use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::detection::Intrusions;
@@ -29,6 +30,7 @@ pub struct AppState {
     responses: Responses,
     links: MediaLinks,
     holds: LegalHolds,
+    audit: AuditTrail,
     authenticator: Arc<Authenticator>,
 }
 
@@ -37,8 +39,8 @@ pub struct AppState {
     title = "SecCom Intrusion Management API",
     description = "Intrusions (bursts of person frames of one camera) of the caller's sites, what the response to \
                    each did (alarm activations, the clip, notifications), their acknowledgement and resolution, and \
-                   notification preferences with their recipients' confirmation and the webhook secret, and legal \
-                   holds. Reached through the ALB on `/api/intrusions*`, `/api/holds`, `/api/notifications`, \
+                   notification preferences with their recipients' confirmation and the webhook secret, legal \
+                   holds and the audit trail. Reached through the ALB on `/api/intrusions*`, `/api/holds`, `/api/audit`, `/api/notifications`, \
                    `/api/health-events`, `/api/clients/*/notification-preferences*` and \
                    `/api/clients/*/recipients/verify` with a Cognito \
                    ID token, and on `/api/recipient-confirmations/*` with the link's token alone. Every error is an \
@@ -60,6 +62,7 @@ fn router() -> OpenApiRouter<AppState> {
             routes::holds::release
         ))
         .routes(routes!(routes::holds::list))
+        .routes(routes!(routes::audit::list))
         .routes(routes!(routes::notifications::list))
         .routes(routes!(routes::notifications::health_events))
         .routes(routes!(
@@ -83,10 +86,12 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let stores = seccom_aws::Stores::new(sdk, config);
     let directory = stores.directory()?;
     let intrusions = Intrusions::new(directory.clone(), stores.detection()?);
+    let audit = directory.audit().clone();
     let responses = Responses::new(directory, intrusions.clone(), stores.responses()?)
         .with_destinations(config.destinations())
         .with_confirmations(seccom_aws::confirmation_sender(sdk, config)?);
     let state = AppState {
+        audit,
         holds: LegalHolds::new(intrusions.clone(), stores.retention()?, Arc::new(SystemClock)),
         intrusions,
         responses,

@@ -58,6 +58,7 @@ pub(crate) fn page(staff: &Staff, title: &str, body: Markup) -> Markup {
         ("Intrusions", "/manage/intrusions".to_owned()),
         ("Notifications", "/manage/notifications".to_owned()),
         ("Device health", "/manage/health".to_owned()),
+        ("Audit", "/manage/audit".to_owned()),
     ];
     layout(PORTAL, title, Some(&staff.0), &nav, body)
 }
@@ -140,6 +141,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .route("/manage/sites/{id}/devices", post(directory::register_device))
         .merge(controls::routes::<Staff>())
         .merge(escalation::routes::<Staff>())
+        .merge(seccom_web::audit::routes::<Staff>())
         .merge(seccom_web::intrusions::routes::<Staff>())
         .route("/manage/devices/{id}/rename", post(directory::rename_device))
         .route("/manage/devices/{id}/remove", post(directory::remove_device))

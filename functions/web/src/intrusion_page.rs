@@ -317,7 +317,10 @@ pub async fn show_intrusion<U: PortalUser>(
 ) -> Result<Response, PageError> {
     let who = user.principal();
     let id = intrusion_id(raw_id)?;
-    let record = state.responses.intrusion(who, id).await?;
+    // Opening the page is a view of the footage; the script's polls (which
+    // carry the page's ETag) are not.
+    let viewing = !headers.contains_key(axum::http::header::IF_NONE_MATCH);
+    let record = state.responses.intrusion(who, id, viewing).await?;
     let hold = state.holds.hold(who, id).await?;
     let devices = state.site_devices(who, record.intrusion.site_id).await?;
     let detail = state.links.detail(record).await?;

@@ -4,6 +4,7 @@
 //! error pages. Each portal is an axum `Router` built with [`portal`].
 
 pub mod assets;
+pub mod audit;
 pub mod controls;
 pub mod csrf;
 pub mod escalation;

@@ -75,7 +75,9 @@ where
                     ));
                 }
                 seccom_http::LogIdentity::record(&parts.extensions, &principal);
-                Ok(Self(principal))
+                Ok(Self(
+                    principal.with_address(seccom_http::client_address(&parts.headers)),
+                ))
             }
             Err(AuthError::NoRole) => Err(PageError::new(
                 StatusCode::FORBIDDEN,

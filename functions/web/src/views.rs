@@ -52,7 +52,7 @@ fn optional<T: std::str::FromStr>(raw: &str, what: &str) -> Result<Option<T>, Pa
 }
 
 /// The first (or last) second of a day in `zone`, as UTC.
-fn day(raw: &str, what: &str, end_of_day: bool, zone: Tz) -> Result<Option<DateTime<Utc>>, PageError> {
+pub(crate) fn day(raw: &str, what: &str, end_of_day: bool, zone: Tz) -> Result<Option<DateTime<Utc>>, PageError> {
     Ok(optional::<NaiveDate>(raw, what)?.map(|date| {
         let time = if end_of_day {
             date.and_hms_opt(23, 59, 59)

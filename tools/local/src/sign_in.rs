@@ -185,6 +185,7 @@ async fn page(State(sign_in): State<Arc<LocalSignIn>>, Query(query): Query<SignI
         subject: "local-sign-in".into(),
         role: Role::Admin,
         email: None,
+        address: None,
     };
     let request = PageRequest {
         limit: seccom_domain::page::MAX_LIMIT,

@@ -33,6 +33,9 @@ pub struct Principal {
     /// The e-mail address the identity provider holds for the user, when its
     /// token carries one: what pages show for who handled an intrusion.
     pub email: Option<String>,
+    /// The address the request came from, as the load balancer saw it (for
+    /// the audit trail); `None` outside a request.
+    pub address: Option<String>,
 }
 
 impl Principal {
@@ -49,12 +52,18 @@ impl Principal {
             subject,
             role,
             email: None,
+            address: None,
         })
     }
 
     /// The same caller, known by `email` (from the same verified token).
     pub fn with_email(self, email: Option<String>) -> Self {
         Self { email, ..self }
+    }
+
+    /// The same caller, calling from `address`.
+    pub fn with_address(self, address: Option<String>) -> Self {
+        Self { address, ..self }
     }
 
     /// Changes to clients, sites and devices are for SecCom staff only.
@@ -113,6 +122,7 @@ mod tests {
             subject: "c".into(),
             role: Role::Client(own),
             email: None,
+            address: None,
         };
         assert!(client.require_visible(own, "site").is_ok());
         assert!(matches!(
@@ -125,6 +135,7 @@ mod tests {
             subject: "a".into(),
             role: Role::Admin,
             email: None,
+            address: None,
         };
         assert!(admin.require_visible(other, "site").is_ok() && admin.require_staff().is_ok());
     }

@@ -18,6 +18,7 @@ pub use observe::{
 };
 pub use ports::DetectionStore;
 
+use crate::audit::AuditAction;
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::directory::{DeviceKind, Directory};
@@ -436,9 +437,34 @@ impl Intrusions {
                 intrusion.status.as_str()
             )));
         }
-        self.tables
+        let handled = self
+            .tables
             .set_handling(&intrusion, IntrusionStatus::Acknowledged, &handling)
+            .await?;
+        self.audited(who, AuditAction::AcknowledgedIntrusion, &handled).await?;
+        Ok(handled)
+    }
+
+    /// Records `action` on `intrusion` in the audit trail.
+    pub(crate) async fn audited(
+        &self,
+        who: &Principal,
+        action: AuditAction,
+        intrusion: &Intrusion,
+    ) -> Result<(), DomainError> {
+        let target = format!("intrusion/{}", intrusion.id);
+        self.directory
+            .audit()
+            .record(who, action, intrusion.client_id, target)
             .await
+    }
+
+    /// An intrusion the caller opens to look at (its snapshot, evidence and
+    /// clip): recorded in the audit trail as a view.
+    pub async fn view(&self, who: &Principal, id: IntrusionId) -> Result<Intrusion, DomainError> {
+        let intrusion = self.get(who, id).await?;
+        self.audited(who, AuditAction::ViewedIntrusion, &intrusion).await?;
+        Ok(intrusion)
     }
 
     /// Closes an intrusion, saying whether it was a false alarm (staff, or a user of the client).
@@ -453,9 +479,12 @@ impl Intrusions {
         if intrusion.status == IntrusionStatus::Resolved {
             return Err(DomainError::Conflict("the intrusion is already resolved".into()));
         }
-        self.tables
+        let handled = self
+            .tables
             .set_handling(&intrusion, IntrusionStatus::Resolved, &handling)
-            .await
+            .await?;
+        self.audited(who, AuditAction::ResolvedIntrusion, &handled).await?;
+        Ok(handled)
     }
 
     /// Opens a resolved intrusion again (staff only): it returns to the alarm
@@ -474,7 +503,9 @@ impl Intrusions {
             handling,
             undid: resolution,
         };
-        self.tables.reopen(&intrusion, &reopening).await
+        let reopened = self.tables.reopen(&intrusion, &reopening).await?;
+        self.audited(who, AuditAction::ReopenedIntrusion, &reopened).await?;
+        Ok(reopened)
     }
 }
 

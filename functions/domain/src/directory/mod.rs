@@ -14,6 +14,7 @@ pub use health::{HealthChange, HealthProblem, HealthTransition};
 pub use model::*;
 pub use ports::{Deletion, DeviceUpdate, DirectoryStore, FailureSubject, HealthUpdate};
 
+use crate::audit::{AuditAction, AuditStore, AuditTrail};
 use crate::auth::Principal;
 use crate::clock::{Clock, SystemClock};
 use crate::credential;
@@ -27,6 +28,7 @@ use crate::values::FieldError;
 pub struct Directory {
     store: Arc<dyn DirectoryStore>,
     clock: Arc<dyn Clock>,
+    audit: AuditTrail,
 }
 
 impl Directory {
@@ -37,7 +39,20 @@ impl Directory {
 
     /// A directory kept in `store`, reading the time from `clock`.
     pub fn with_clock(store: Arc<dyn DirectoryStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        let audit = AuditTrail::new(None, clock.clone());
+        Self { store, clock, audit }
+    }
+
+    /// The same directory, recording audited actions (of every use case built
+    /// on it) in `store`.
+    pub fn with_audit(self, store: Arc<dyn AuditStore>) -> Self {
+        let audit = AuditTrail::new(Some(store), self.clock.clone());
+        Self { audit, ..self }
+    }
+
+    /// The audit trail of the use cases built on this directory.
+    pub fn audit(&self) -> &AuditTrail {
+        &self.audit
     }
 
     /// The time on the directory's clock, for use cases built on it.
@@ -206,6 +221,10 @@ impl Directory {
         };
         let issued = credential::issue(device.id);
         if self.store.insert_device(&device, &issued.hash).await? {
+            let target = format!("{}/{}", kind.noun(), device.id);
+            self.audit
+                .record(who, AuditAction::RegisteredDevice, device.client_id, target)
+                .await?;
             Ok(RegisteredDevice {
                 device,
                 credential: issued.secret,
@@ -410,7 +429,12 @@ impl Directory {
         who.require_staff()?;
         let device = self.get_device(who, id, kind).await?;
         match self.store.delete_device(&device).await? {
-            Deletion::Deleted => Ok(()),
+            Deletion::Deleted => {
+                let target = format!("{}/{}", kind.noun(), device.id);
+                self.audit
+                    .record(who, AuditAction::RemovedDevice, device.client_id, target)
+                    .await
+            }
             Deletion::Missing | Deletion::HasChildren => Err(DomainError::NotFound(kind.noun())),
         }
     }

@@ -3,6 +3,7 @@
 //! case can be unit-tested without an emulator. Each store call yields to the
 //! scheduler first, as a network call would, so concurrent use cases interleave.
 
+mod audit;
 mod channels;
 mod controls;
 mod detection;
@@ -12,6 +13,7 @@ mod queue;
 mod responses;
 mod retention;
 
+pub use audit::MemoryAudit;
 pub use channels::{FAILING_ATTEMPTS, MemoryChannels, Sent};
 pub use controls::MemoryControls;
 pub use detection::{LABELLED_SIZE, LabelledFrames, MemoryCameras, MemoryDetectionStore, MemoryEvidence, MemoryFrames};

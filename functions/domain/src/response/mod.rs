@@ -42,6 +42,7 @@ pub use preferences::*;
 pub use recipients::{ConfirmationSender, VerifyBody, is_confirmation_token};
 pub use respond::{ClipWindow, Responder, ResponseReport};
 
+use crate::audit::AuditAction;
 use crate::auth::Principal;
 use crate::destinations::Destinations;
 use crate::detection::{Intrusion, Intrusions};
@@ -106,9 +107,28 @@ impl Responses {
         }
     }
 
-    /// An intrusion with its alarm activations, clip and notifications, if the caller may see it.
-    pub async fn intrusion(&self, who: &Principal, id: IntrusionId) -> Result<IntrusionRecord, DomainError> {
-        let intrusion = self.intrusions.get(who, id).await?;
+    /// Records `action` on `client`'s settings in the audit trail.
+    async fn audited(&self, who: &Principal, action: AuditAction, client: ClientId) -> Result<(), DomainError> {
+        self.directory
+            .audit()
+            .record(who, action, client, format!("client/{client}"))
+            .await
+    }
+
+    /// An intrusion with its alarm activations, clip and notifications, if the
+    /// caller may see it. `viewing`: the caller opens it to look at its footage,
+    /// which the audit trail records (a page polling for changes does not).
+    pub async fn intrusion(
+        &self,
+        who: &Principal,
+        id: IntrusionId,
+        viewing: bool,
+    ) -> Result<IntrusionRecord, DomainError> {
+        let intrusion = if viewing {
+            self.intrusions.view(who, id).await?
+        } else {
+            self.intrusions.get(who, id).await?
+        };
         let records = self.store.records(id).await?;
         // The caller may see the intrusion, so it may see whom it concerns.
         let camera = self.directory.find_device(intrusion.camera_id).await?;
@@ -206,6 +226,8 @@ impl Responses {
         };
         self.store.save_preferences(&preferences).await?;
         self.request_confirmations(client.id, &requests).await?;
+        self.audited(who, AuditAction::ChangedNotificationPreferences, client.id)
+            .await?;
         Ok(preferences)
     }
 
@@ -224,6 +246,7 @@ impl Responses {
         let now = self.directory.now();
         let rotated = current.rotated(new_webhook_secret(), now);
         self.store.save_preferences(&rotated).await?;
+        self.audited(who, AuditAction::RotatedWebhookSecret, client.id).await?;
         tracing::info!(by = %who.subject, "webhook secret rotated");
         Ok(RotatedWebhookSecret {
             retiring_secret_valid_until: rotated.retiring_webhook_secret.as_ref().map_or(now, |r| r.until),

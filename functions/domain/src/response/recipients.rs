@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 use super::outbound::{ConfirmationRequest, NotificationQueue, Queued};
 use super::{Channel, NotificationPreferences, PendingConfirmation, Recipient, RecipientStatus, Responses};
+use crate::audit::AuditAction;
 use crate::auth::Principal;
 use crate::credential;
 use crate::directory::Client;
@@ -209,6 +210,15 @@ impl Responses {
             return Err(DomainError::NotFound("recipient"));
         }
         self.store.save_preferences(&preferences).await?;
+        self.directory
+            .audit()
+            .record(
+                who,
+                AuditAction::ChangedNotificationPreferences,
+                preferences.client_id,
+                format!("client/{}", preferences.client_id),
+            )
+            .await?;
         Ok(preferences)
     }
 }

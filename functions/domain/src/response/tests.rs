@@ -198,7 +198,11 @@ async fn an_intrusion_comes_with_what_its_response_did_for_those_who_may_see_it(
             .unwrap(),
         "only the requested key counts"
     );
-    let record = w.responses.intrusion(&user_of(acme.id), intrusion.id).await.unwrap();
+    let record = w
+        .responses
+        .intrusion(&user_of(acme.id), intrusion.id, true)
+        .await
+        .unwrap();
     assert_eq!(record.records.clip.as_ref().map(|c| c.stored_at), Some(None));
     assert_eq!(record.subject.client_name.as_deref(), Some("Acme"));
     assert_eq!(record.subject.client_email.as_deref(), Some(acme.email.as_str()));
@@ -208,7 +212,7 @@ async fn an_intrusion_comes_with_what_its_response_did_for_those_who_may_see_it(
         "a camera removed since is named by nobody"
     );
     assert!(matches!(
-        w.responses.intrusion(&user_of(other.id), intrusion.id).await,
+        w.responses.intrusion(&user_of(other.id), intrusion.id, true).await,
         Err(DomainError::NotFound(_))
     ));
 
@@ -229,7 +233,7 @@ async fn an_intrusion_comes_with_what_its_response_did_for_those_who_may_see_it(
             .await
             .unwrap()
     );
-    let record = w.responses.intrusion(&w.staff, intrusion.id).await.unwrap();
+    let record = w.responses.intrusion(&w.staff, intrusion.id, false).await.unwrap();
     let stored = links.detail(record).await.unwrap().clip.expect("a clip view");
     assert_eq!(stored.state, ClipState::Stored);
     assert_eq!(stored.url, Some(format!("memory://clips/{}?lifetime=900", clip.key)));

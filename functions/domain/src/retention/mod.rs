@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::audit::AuditAction;
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::detection::Intrusions;
@@ -166,6 +167,15 @@ impl RetentionPeriods {
             updated_at: self.directory.now(),
         };
         self.store.save_retention(&retention).await?;
+        self.directory
+            .audit()
+            .record(
+                who,
+                AuditAction::ChangedRetention,
+                client.id,
+                format!("client/{}", client.id),
+            )
+            .await?;
         tracing::info!(days, "retention set");
         Ok(self.view(client.id, Some(retention)))
     }
@@ -214,6 +224,9 @@ impl LegalHolds {
             placed_at: self.clock.now(),
         };
         self.store.place_hold(&hold).await?;
+        self.intrusions
+            .audited(who, AuditAction::PlacedLegalHold, &intrusion)
+            .await?;
         tracing::info!("legal hold placed");
         Ok(hold)
     }
@@ -223,10 +236,18 @@ impl LegalHolds {
     #[tracing::instrument(skip_all, fields(intrusion = %intrusion))]
     pub async fn release_hold(&self, who: &Principal, intrusion: IntrusionId) -> Result<(), DomainError> {
         who.require_staff()?;
-        let hold = self.store.hold(intrusion).await?.ok_or(DomainError::NotFound("hold"))?;
+        let intrusion = self.intrusions.get(who, intrusion).await?;
+        let hold = self
+            .store
+            .hold(intrusion.id)
+            .await?
+            .ok_or(DomainError::NotFound("hold"))?;
         if !self.store.release_hold(&hold).await? {
             return Err(DomainError::NotFound("hold"));
         }
+        self.intrusions
+            .audited(who, AuditAction::ReleasedLegalHold, &intrusion)
+            .await?;
         tracing::info!("legal hold released");
         Ok(())
     }

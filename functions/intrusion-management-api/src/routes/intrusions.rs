@@ -70,7 +70,7 @@ pub(crate) async fn get(
     Caller(who): Caller,
     PathId(id): PathId<IntrusionId>,
 ) -> Result<Json<IntrusionDetail>, ApiError> {
-    let record = responses.intrusion(&who, id).await?;
+    let record = responses.intrusion(&who, id, true).await?;
     Ok(Json(links.detail(record).await?))
 }
 

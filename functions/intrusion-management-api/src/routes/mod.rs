@@ -1,5 +1,6 @@
 //! The API's handlers, by resource.
 
+pub(crate) mod audit;
 pub(crate) mod confirmations;
 pub(crate) mod holds;
 pub(crate) mod intrusions;

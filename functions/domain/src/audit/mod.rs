@@ -1,0 +1,149 @@
+//! The audit trail: who looked at which intrusion's footage and who changed
+//! what, when, from which address. Entries are only ever added (the store's
+//! port has no update or delete, nor do the functions' roles); they expire
+//! after the audit's own retention. Staff read every entry, a client's users
+//! the entries about that client.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::clock::Clock;
+use crate::error::DomainError;
+use crate::ids::ClientId;
+use crate::page::{Page, PageRequest};
+
+/// What was done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AuditAction {
+    /// Opened an intrusion's detail, with links to its snapshot, evidence and clip.
+    ViewedIntrusion,
+    AcknowledgedIntrusion,
+    ResolvedIntrusion,
+    ReopenedIntrusion,
+    ChangedArming,
+    ChangedDetectionSettings,
+    ChangedEscalation,
+    RegisteredDevice,
+    RemovedDevice,
+    ChangedNotificationPreferences,
+    RotatedWebhookSecret,
+    ChangedRetention,
+    PlacedLegalHold,
+    ReleasedLegalHold,
+}
+
+/// One thing someone did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    /// The identity provider's id of the user.
+    pub actor: String,
+    /// The user's e-mail address, when their token carried one.
+    pub actor_email: Option<String>,
+    /// The address the request came from, as the load balancer saw it.
+    pub address: Option<String>,
+    /// The client the action concerned.
+    pub client_id: ClientId,
+    pub action: AuditAction,
+    /// What it was done to, as `<kind>/<id>` (`intrusion/…`, `site/…`, `camera/…`, `client/…`).
+    pub target: String,
+}
+
+/// Which entries a list holds: the caller's scope, narrowed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditFilter {
+    /// Only about this client (a client user sees only its own anyway).
+    pub client_id: Option<ClientId>,
+    /// Only by this user: their id or e-mail address.
+    pub actor: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Where entries are appended and read.
+#[async_trait::async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Adds an entry; entries are never changed or removed.
+    async fn append(&self, entry: &AuditEntry) -> Result<(), DomainError>;
+    /// Entries newest first, as `filter` says.
+    async fn entries(&self, filter: &AuditFilter, page: &PageRequest) -> Result<Page<AuditEntry>, DomainError>;
+}
+
+/// The audit trail's use cases. A trail without a store records nothing: the
+/// functions that take no audited action (the detector, the responder) have none.
+#[derive(Clone)]
+pub struct AuditTrail {
+    store: Option<Arc<dyn AuditStore>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AuditTrail {
+    /// A trail kept in `store`, timed by `clock`.
+    pub fn new(store: Option<Arc<dyn AuditStore>>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// Records that `who` did `action` to `target` of `client`. An entry that
+    /// cannot be written fails the request: nothing audited goes unrecorded.
+    pub async fn record(
+        &self,
+        who: &Principal,
+        action: AuditAction,
+        client: ClientId,
+        target: String,
+    ) -> Result<(), DomainError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let entry = AuditEntry {
+            id: uuid::Uuid::new_v4().to_string(),
+            at: self.clock.now(),
+            actor: who.subject.clone(),
+            actor_email: who.email.clone(),
+            address: who.address.clone(),
+            client_id: client,
+            action,
+            target,
+        };
+        store.append(&entry).await
+    }
+
+    /// Entries newest first: staff read all (or one client's), a client user its own.
+    pub async fn entries(
+        &self,
+        who: &Principal,
+        mut filter: AuditFilter,
+        page: PageRequest,
+    ) -> Result<Page<AuditEntry>, DomainError> {
+        match (who.tenant(), filter.client_id) {
+            (Some(own), Some(asked)) if own != asked => return Err(DomainError::NotFound("client")),
+            (Some(own), _) => filter.client_id = Some(own),
+            (None, _) => {}
+        }
+        if let (Some(from), Some(to)) = (filter.from, filter.to)
+            && from > to
+        {
+            return Err(DomainError::InvalidQuery(vec![crate::values::FieldError {
+                name: "from".into(),
+                reason: "from must not be after to".into(),
+            }]));
+        }
+        match &self.store {
+            Some(store) => store.entries(&filter, &page).await,
+            None => Ok(Page {
+                items: Vec::new(),
+                next_token: None,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
