@@ -57,10 +57,18 @@ async fn audited_actions_appear_once_with_their_actor_and_only_to_their_client()
         .await
         .expect(200);
 
-    let own = stack.call(Method::GET, "/api/audit", Some(&user), None).await.expect(200);
+    let own = stack
+        .call(Method::GET, "/api/audit", Some(&user), None)
+        .await
+        .expect(200);
     assert_eq!(
         actions(&own),
-        ["changedRetention", "acknowledgedIntrusion", "viewedIntrusion", "registeredDevice"],
+        [
+            "changedRetention",
+            "acknowledgedIntrusion",
+            "viewedIntrusion",
+            "registeredDevice"
+        ],
         "newest first, each once"
     );
     let viewed = &own["items"][2];
@@ -70,10 +78,18 @@ async fn audited_actions_appear_once_with_their_actor_and_only_to_their_client()
     assert_eq!(own["items"][0]["actorEmail"], "admin@seccom.local");
 
     let theirs = stack.client_user(&other);
-    let none = stack.call(Method::GET, "/api/audit", Some(&theirs), None).await.expect(200);
+    let none = stack
+        .call(Method::GET, "/api/audit", Some(&theirs), None)
+        .await
+        .expect(200);
     assert!(actions(&none).is_empty(), "another client's entries");
     stack
-        .call(Method::GET, &format!("/api/audit?clientId={client}"), Some(&theirs), None)
+        .call(
+            Method::GET,
+            &format!("/api/audit?clientId={client}"),
+            Some(&theirs),
+            None,
+        )
         .await
         .assert_problem(404);
     let by_staff = stack
@@ -82,11 +98,18 @@ async fn audited_actions_appear_once_with_their_actor_and_only_to_their_client()
         .expect(200);
     assert_eq!(actions(&by_staff), ["changedRetention", "registeredDevice"]);
     stack
-        .call(Method::GET, "/api/audit?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z", Some(&admin), None)
+        .call(
+            Method::GET,
+            "/api/audit?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z",
+            Some(&admin),
+            None,
+        )
         .await
         .assert_problem(400);
     for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
-        let answer = stack.call(method.clone(), "/api/audit", Some(&admin), Some(json!({}))).await;
+        let answer = stack
+            .call(method.clone(), "/api/audit", Some(&admin), Some(json!({})))
+            .await;
         assert_eq!(answer.status.as_u16(), 405, "{method}: entries cannot be changed");
     }
 }
