@@ -50,7 +50,7 @@ test("staff set a site's escalation and an unacknowledged intrusion shows the st
   await shot(page, "manager-escalation");
 
   // The client's user has its intrusion list open: the new intrusion appears without a reload.
-  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }})).newPage();
   await signIn(phone, `client:${client.id}`, "/intrusions");
   assert.equal(await phone.locator("tr[data-intrusion]").count(), 0);
   const frames = readdirSync(join(root, "target/demo-frames")).filter((f) => f.endsWith(".jpg")).sort();
@@ -118,4 +118,12 @@ test("staff set a site's escalation and an unacknowledged intrusion shows the st
   await phone.goto(`${base}/audit`);
   assert.ok(await phone.locator("tr[data-action=viewedIntrusion]").count() > 0, "the client's own look at it");
   assert.equal(await phone.locator("th:text-is('Client')").count(), 0);
+
+  // Subject access: the client downloads its records, with its intrusion in them.
+  await phone.goto(`${base}/`);
+  await phone.click("button:text-is('Download our records')");
+  const href = await phone.getAttribute("a.export", "href");
+  const records = await (await fetch(href)).json();
+  assert.equal(records.client.id, client.id);
+  assert.equal(records.intrusions[0].id, intrusion.id);
 });

@@ -12,6 +12,7 @@ mod devices;
 mod edge;
 mod escalation;
 mod events;
+mod export;
 mod false_alarms;
 mod faults;
 mod health;

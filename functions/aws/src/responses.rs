@@ -478,6 +478,42 @@ impl ResponseStore for ResponseTable {
         self.table.put(item, "save notification preferences").await
     }
 
+    /// Sets only the secret attributes, so a recipient's confirmation saved
+    /// meanwhile stays.
+    async fn save_webhook_secret(&self, rotated: &NotificationPreferences) -> Result<(), DomainError> {
+        let result = self
+            .table
+            .db
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(format!("CLIENT#{}", rotated.client_id)))
+            .key("sk", s("PREFERENCES"))
+            .update_expression(
+                "SET webhookSecret = :secret, retiringWebhookSecret = :retiring, webhookSecretRotatedAt = :at",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":secret", s(rotated.webhook_secret.clone()))
+            .expression_attribute_values(
+                ":retiring",
+                serde_dynamo::to_attribute_value(&rotated.retiring_webhook_secret)
+                    .map_err(unavailable("encode a retiring secret"))?,
+            )
+            .expression_attribute_values(
+                ":at",
+                serde_dynamo::to_attribute_value(rotated.webhook_secret_rotated_at)
+                    .map_err(unavailable("encode a time"))?,
+            )
+            .send()
+            .await;
+        match updated(result, "save a webhook secret")? {
+            Some(_) => Ok(()),
+            None => Err(DomainError::unavailable(
+                "cannot save a webhook secret",
+                "the preferences were removed meanwhile",
+            )),
+        }
+    }
+
     async fn save_confirmation(&self, token_sha256: &str, pending: &PendingConfirmation) -> Result<(), DomainError> {
         // `expiresAt` (epoch seconds) is the table's time to live.
         let item = Self::item(format!("CONFIRMATION#{token_sha256}"), "CONFIRMATION".into(), pending)?;

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use seccom_domain::config::{CLIPS_BUCKET, Config, FRAMES_BUCKET, MissingSetting, S3_FORCE_PATH_STYLE};
 use seccom_domain::detection::CAPTURED_AT_METADATA;
 use seccom_domain::error::DomainError;
+use seccom_domain::export::ExportWriter;
 use seccom_domain::media::{LinkSigner, Store};
 use seccom_domain::response::outbound::{SignedUpload, Upload, UploadSigner};
 use seccom_domain::retention::ports::Footage;
@@ -74,6 +75,23 @@ impl LinkSigner for S3Media {
             .await
             .map_err(|e| DomainError::unavailable("cannot presign a link", e))?;
         Ok(request.uri().to_owned())
+    }
+}
+
+#[async_trait]
+impl ExportWriter for S3Media {
+    async fn write(&self, key: &str, body: Vec<u8>) -> Result<(), DomainError> {
+        self.s3
+            .put_object()
+            .bucket(self.bucket(Store::Frames)?)
+            .key(key)
+            .content_type("application/json")
+            .content_disposition("attachment; filename=\"seccom-records.json\"")
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| DomainError::unavailable("cannot store an export", e))?;
+        Ok(())
     }
 }
 

@@ -19,7 +19,7 @@ use seccom_domain::ids::ClientId;
 use seccom_domain::page::PageRequest;
 use seccom_web::page::{layout, maybe_time};
 use seccom_web::views::health_table;
-use seccom_web::{PageError, Portal, PortalState, PortalUser, Signed, Viewer};
+use seccom_web::{CsrfToken, PageError, Portal, PortalState, PortalUser, Signed, Viewer};
 use seccom_web::{controls, escalation};
 
 const PORTAL: Portal = Portal::Client;
@@ -84,7 +84,28 @@ fn device_rows(devices: &[Device]) -> Markup {
     }
 }
 
-async fn overview(State(state): State<PortalState>, Signed(user): Signed<ClientUser>) -> Result<Markup, PageError> {
+/// Writes the client's records and links to them (a form may not redirect
+/// to another origin under the portal's content security policy).
+async fn export(State(state): State<PortalState>, Signed(user): Signed<ClientUser>) -> Result<Markup, PageError> {
+    let link = state.exports.export(&user.principal, user.client).await?;
+    Ok(page(
+        &user,
+        "Your records",
+        html! {
+            h1 { "Your records are ready" }
+            p { a.export href=(link.url) download="seccom-records.json" { "Download seccom-records.json" } }
+            p.muted { "The link, and the links to footage inside the file, work until " (maybe_time(Some(link.expires_at)))
+                ". Download again from the home page for fresh ones." }
+            p { a href="/" { "Back to your sites" } }
+        },
+    ))
+}
+
+async fn overview(
+    State(state): State<PortalState>,
+    Signed(user): Signed<ClientUser>,
+    csrf: CsrfToken,
+) -> Result<Markup, PageError> {
     let sites = state.all_sites(&user.principal, Some(user.client)).await?;
     let mut sections = Vec::with_capacity(sites.len());
     for site in &sites {
@@ -114,6 +135,13 @@ async fn overview(State(state): State<PortalState>, Signed(user): Signed<ClientU
             @for section in sections { (section) }
             h2 { "Device alerts" }
             (health_table(&alerts.items))
+            h2 { "Your records" }
+            p { "Download everything SecCom keeps about you: sites, devices, intrusions with links to their \
+                footage, notifications, settings and the audit trail, as one JSON file. The links work for 15 minutes." }
+            form.inline method="post" action="/export" {
+                (csrf.field())
+                button type="submit" { "Download our records" }
+            }
         },
     ))
 }
@@ -125,6 +153,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .route("/", get(overview))
         .route("/preferences", get(preferences::show).post(preferences::save))
         .route("/preferences/webhook-secret", post(preferences::rotate))
+        .route("/export", post(export))
         .merge(controls::routes::<ClientUser>())
         .merge(escalation::routes::<ClientUser>())
         .merge(seccom_web::audit::routes::<ClientUser>())

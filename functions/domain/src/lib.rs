@@ -16,6 +16,7 @@ pub mod destinations;
 pub mod detection;
 pub mod directory;
 pub mod error;
+pub mod export;
 #[cfg(test)]
 mod fixtures;
 pub mod ids;

@@ -14,9 +14,10 @@ use seccom_domain::audit::AuditTrail;
 use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::detection::Intrusions;
+use seccom_domain::export::Exports;
 use seccom_domain::media::MediaLinks;
 use seccom_domain::response::Responses;
-use seccom_domain::retention::LegalHolds;
+use seccom_domain::retention::{LegalHolds, RetentionPeriods};
 use seccom_http::auth::Authenticator;
 use seccom_http::openapi::{self, Callers};
 use utoipa::OpenApi;
@@ -31,6 +32,7 @@ pub struct AppState {
     links: MediaLinks,
     holds: LegalHolds,
     audit: AuditTrail,
+    exports: Exports,
     authenticator: Arc<Authenticator>,
 }
 
@@ -41,7 +43,7 @@ pub struct AppState {
                    each did (alarm activations, the clip, notifications), their acknowledgement and resolution, and \
                    notification preferences with their recipients' confirmation and the webhook secret, legal \
                    holds and the audit trail. Reached through the ALB on `/api/intrusions*`, `/api/holds`, `/api/audit`, `/api/notifications`, \
-                   `/api/health-events`, `/api/clients/*/notification-preferences*` and \
+                   `/api/health-events`, `/api/clients/*/notification-preferences*`, `/api/clients/*/export` and \
                    `/api/clients/*/recipients/verify` with a Cognito \
                    ID token, and on `/api/recipient-confirmations/*` with the link's token alone. Every error is an \
                    RFC 9457 problem document.",
@@ -63,6 +65,7 @@ fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(routes::holds::list))
         .routes(routes!(routes::audit::list))
+        .routes(routes!(routes::export::export))
         .routes(routes!(routes::notifications::list))
         .routes(routes!(routes::notifications::health_events))
         .routes(routes!(
@@ -86,20 +89,32 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let stores = seccom_aws::Stores::new(sdk, config);
     let directory = stores.directory()?;
     let intrusions = Intrusions::new(directory.clone(), stores.detection()?);
-    let audit = directory.audit().clone();
-    let responses = Responses::new(directory, intrusions.clone(), stores.responses()?)
+    let responses = Responses::new(directory.clone(), intrusions.clone(), stores.responses()?)
         .with_destinations(config.destinations())
         .with_confirmations(seccom_aws::confirmation_sender(sdk, config)?);
+    let media = Arc::new(seccom_aws::S3Media::from_config(
+        sdk,
+        config,
+        &[seccom_domain::media::Store::Frames, seccom_domain::media::Store::Clips],
+    )?);
+    let links = MediaLinks::new(media.clone());
+    let retention = stores.retention()?;
+    let holds = LegalHolds::new(intrusions.clone(), retention.clone(), Arc::new(SystemClock));
     let state = AppState {
-        audit,
-        holds: LegalHolds::new(intrusions.clone(), stores.retention()?, Arc::new(SystemClock)),
+        audit: directory.audit().clone(),
+        exports: Exports {
+            directory: directory.clone(),
+            intrusions: intrusions.clone(),
+            responses: responses.clone(),
+            periods: RetentionPeriods::new(directory, retention, config.retention_bounds()?),
+            holds: holds.clone(),
+            links: links.clone(),
+            writer: media,
+        },
+        holds,
         intrusions,
         responses,
-        links: MediaLinks::new(Arc::new(seccom_aws::S3Media::from_config(
-            sdk,
-            config,
-            &[seccom_domain::media::Store::Frames, seccom_domain::media::Store::Clips],
-        )?)),
+        links,
         authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
     };
     let (routes, _) = router().with_state(state).split_for_parts();

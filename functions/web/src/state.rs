@@ -10,6 +10,7 @@ use seccom_domain::controls::SiteControls;
 use seccom_domain::detection::Intrusions;
 use seccom_domain::directory::{Device, DeviceKind, Directory, Site};
 use seccom_domain::error::DomainError;
+use seccom_domain::export::Exports;
 use seccom_domain::ids::{ClientId, SiteId};
 use seccom_domain::media::MediaLinks;
 use seccom_domain::page::{MAX_LIMIT, PageRequest};
@@ -27,6 +28,7 @@ pub struct PortalState {
     pub retention: RetentionPeriods,
     pub holds: LegalHolds,
     pub links: MediaLinks,
+    pub exports: Exports,
     pub authenticator: Arc<Authenticator>,
     /// Where sign-out sends the browser (the identity provider's logout).
     pub logout_url: String,
@@ -42,18 +44,31 @@ impl PortalState {
         let responses = Responses::new(directory.clone(), intrusions.clone(), stores.responses()?)
             .with_destinations(config.destinations());
         let retention = stores.retention()?;
+        let media = Arc::new(seccom_aws::S3Media::from_config(
+            sdk,
+            config,
+            &[seccom_domain::media::Store::Frames, seccom_domain::media::Store::Clips],
+        )?);
+        let links = MediaLinks::new(media.clone());
+        let periods = RetentionPeriods::new(directory.clone(), retention.clone(), config.retention_bounds()?);
+        let holds = LegalHolds::new(intrusions.clone(), retention, Arc::new(SystemClock));
         Ok(Self {
-            retention: RetentionPeriods::new(directory.clone(), retention.clone(), config.retention_bounds()?),
-            holds: LegalHolds::new(intrusions.clone(), retention, Arc::new(SystemClock)),
+            exports: Exports {
+                directory: directory.clone(),
+                intrusions: intrusions.clone(),
+                responses: responses.clone(),
+                periods: periods.clone(),
+                holds: holds.clone(),
+                links: links.clone(),
+                writer: media,
+            },
+            retention: periods,
+            holds,
             directory,
             intrusions,
             responses,
             controls,
-            links: MediaLinks::new(Arc::new(seccom_aws::S3Media::from_config(
-                sdk,
-                config,
-                &[seccom_domain::media::Store::Frames, seccom_domain::media::Store::Clips],
-            )?)),
+            links,
             authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
             logout_url: config.required(AUTH_LOGOUT_URL)?.to_owned(),
         })

@@ -35,6 +35,8 @@ pub enum AuditAction {
     ChangedRetention,
     PlacedLegalHold,
     ReleasedLegalHold,
+    /// Downloaded the client's records (subject access), with links to its footage.
+    ExportedRecords,
 }
 
 /// One thing someone did.

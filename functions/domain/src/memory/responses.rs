@@ -215,6 +215,19 @@ impl ResponseStore for MemoryResponses {
         Ok(found)
     }
 
+    async fn save_webhook_secret(&self, rotated: &NotificationPreferences) -> Result<(), DomainError> {
+        round_trip().await;
+        let mut records = lock(&self.records);
+        let saved = records
+            .preferences
+            .get_mut(&rotated.client_id)
+            .ok_or_else(|| missing("notification preferences"))?;
+        saved.webhook_secret = rotated.webhook_secret.clone();
+        saved.retiring_webhook_secret = rotated.retiring_webhook_secret.clone();
+        saved.webhook_secret_rotated_at = rotated.webhook_secret_rotated_at;
+        Ok(())
+    }
+
     async fn delete_records(&self, intrusion: IntrusionId) -> Result<(), DomainError> {
         round_trip().await;
         let mut records = lock(&self.records);

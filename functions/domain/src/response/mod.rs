@@ -245,7 +245,7 @@ impl Responses {
         let current = preferences_of(self.store.as_ref(), &client).await?;
         let now = self.directory.now();
         let rotated = current.rotated(new_webhook_secret(), now);
-        self.store.save_preferences(&rotated).await?;
+        self.store.save_webhook_secret(&rotated).await?;
         self.audited(who, AuditAction::RotatedWebhookSecret, client.id).await?;
         tracing::info!(by = %who.subject, "webhook secret rotated");
         Ok(RotatedWebhookSecret {

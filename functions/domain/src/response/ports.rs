@@ -116,6 +116,9 @@ pub trait ResponseStore: Send + Sync {
     async fn preferences(&self, client: ClientId) -> Result<Option<NotificationPreferences>, DomainError>;
     /// Saves a client's notification preferences.
     async fn save_preferences(&self, preferences: &NotificationPreferences) -> Result<(), DomainError>;
+    /// Replaces only the webhook secret of saved preferences (with the one it
+    /// retires and when), so a recipient confirming meanwhile is not undone.
+    async fn save_webhook_secret(&self, rotated: &NotificationPreferences) -> Result<(), DomainError>;
     /// Keeps a confirmation request under the SHA-256 of its link's token (hex).
     async fn save_confirmation(&self, token_sha256: &str, pending: &PendingConfirmation) -> Result<(), DomainError>;
     /// Removes and answers the confirmation request kept under `token_sha256`:

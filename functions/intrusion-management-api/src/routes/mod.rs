@@ -2,6 +2,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod confirmations;
+pub(crate) mod export;
 pub(crate) mod holds;
 pub(crate) mod intrusions;
 pub(crate) mod notifications;
