@@ -115,8 +115,11 @@ test("staff set a site's escalation and an unacknowledged intrusion shows the st
   const held = page.locator("tr[data-action=placedLegalHold]").first();
   assert.equal(await held.locator("td[data-label=Who]").textContent(), "admin@seccom.local");
   assert.equal(await held.locator("td[data-label=Client]").textContent(), "Escalated Estates");
+  const signedIn = page.locator("tr[data-action=signedIn]").first();
+  assert.equal(await signedIn.locator("td[data-label=Client]").textContent(), "SecCom", "a staff sign-in, once a session");
   await phone.goto(`${base}/audit`);
   assert.ok(await phone.locator("tr[data-action=viewedIntrusion]").count() > 0, "the client's own look at it");
+  assert.equal(await phone.locator("tr[data-action=signedIn]").count(), 1, "its own sign-in, once");
   assert.equal(await phone.locator("th:text-is('Client')").count(), 0);
 
   // Subject access: the client downloads its records, with its intrusion in them.

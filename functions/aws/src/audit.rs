@@ -2,7 +2,7 @@
 //!
 //! | `pk` | `sk` | Attributes |
 //! |---|---|---|
-//! | `CLIENT#<client id>` | `<at, ms, UTC>#<entry id>` | the entry, `entity` = `AUDIT`, `expiresAt` |
+//! | `CLIENT#<client id>` (`STAFF` for staff sign-ins) | `<at, ms, UTC>#<entry id>` | the entry, `entity` = `AUDIT`, `expiresAt` |
 //!
 //! A client's entries are its partition, newest first; staff read every
 //! client's through the `byEntity` index (`entity`, `sk`). `from`/`to` bound
@@ -56,23 +56,18 @@ impl AuditTable {
 
 #[async_trait]
 impl AuditStore for AuditTable {
-    async fn append(&self, entry: &AuditEntry) -> Result<(), DomainError> {
+    async fn append(&self, entry: &AuditEntry) -> Result<bool, DomainError> {
         let stored = StoredEntry {
-            pk: format!("CLIENT#{}", entry.client_id),
+            pk: entry
+                .client_id
+                .map_or_else(|| "STAFF".to_owned(), |c| format!("CLIENT#{c}")),
             sk: format!("{}#{}", stamp(entry.at), entry.id),
             entity: "AUDIT".into(),
             expires_at: (entry.at + self.retention).timestamp(),
             entry: entry.clone(),
         };
         let item = serde_dynamo::to_item(stored).map_err(unavailable("encode an audit entry"))?;
-        if self.table.put_if_absent(item, "record an audit entry").await? {
-            Ok(())
-        } else {
-            Err(DomainError::unavailable(
-                "cannot record an audit entry",
-                "an entry with its key exists",
-            ))
-        }
+        self.table.put_if_absent(item, "record an audit entry").await
     }
 
     async fn entries(&self, filter: &AuditFilter, page: &PageRequest) -> Result<Page<AuditEntry>, DomainError> {

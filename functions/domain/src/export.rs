@@ -238,7 +238,7 @@ mod tests {
         );
         assert_eq!(
             audit.all().last().map(|e| (e.action, e.client_id)),
-            Some((AuditAction::ExportedRecords, acme.id))
+            Some((AuditAction::ExportedRecords, Some(acme.id)))
         );
         let foreign = exports.export(&user, other.id).await;
         assert!(matches!(foreign, Err(DomainError::NotFound(_))), "{foreign:?}");

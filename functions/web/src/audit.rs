@@ -36,6 +36,7 @@ fn action_words(action: AuditAction) -> &'static str {
         AuditAction::PlacedLegalHold => "Placed a legal hold",
         AuditAction::ReleasedLegalHold => "Released a legal hold",
         AuditAction::ExportedRecords => "Downloaded the client's records",
+        AuditAction::SignedIn => "Signed in",
     }
 }
 
@@ -89,8 +90,9 @@ async fn show<U: PortalUser>(
     let mut clients: HashMap<ClientId, String> = HashMap::new();
     if staff {
         for entry in &found.items {
-            if let std::collections::hash_map::Entry::Vacant(slot) = clients.entry(entry.client_id) {
-                let name = state.directory.find_client(entry.client_id).await?;
+            let Some(client) = entry.client_id else { continue };
+            if let std::collections::hash_map::Entry::Vacant(slot) = clients.entry(client) {
+                let name = state.directory.find_client(client).await?;
                 slot.insert(name.map_or_else(|| "(removed)".to_owned(), |c| c.name.as_str().to_owned()));
             }
         }
@@ -126,7 +128,7 @@ async fn show<U: PortalUser>(
                             td data-label="From" { (entry.address.as_deref().unwrap_or("–")) }
                             td data-label="What" { (action_words(entry.action)) }
                             td data-label="On" { (target_link(prefix, entry)) }
-                            @if staff { td data-label="Client" { (clients.get(&entry.client_id).map_or("", String::as_str)) } }
+                            @if staff { td data-label="Client" { (entry.client_id.and_then(|c| clients.get(&c)).map_or("SecCom", String::as_str)) } }
                         }
                     }
                 }

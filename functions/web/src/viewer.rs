@@ -47,6 +47,19 @@ where
     }
 }
 
+/// Whether this container has not yet recorded the sign-in of `subject` at
+/// `signed_in_at`: the audit store records a session once anyway, this only
+/// spares a write per page. Forgets everything past 10,000 sessions.
+fn first_sight_of(subject: &str, signed_in_at: chrono::DateTime<chrono::Utc>) -> bool {
+    static SEEN: std::sync::Mutex<std::collections::BTreeSet<(String, i64)>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if seen.len() > 10_000 {
+        seen.clear();
+    }
+    seen.insert((subject.to_owned(), signed_in_at.timestamp()))
+}
+
 /// The signed-in user of a portal page.
 pub struct Viewer(pub Principal);
 
@@ -75,9 +88,16 @@ where
                     ));
                 }
                 seccom_http::LogIdentity::record(&parts.extensions, &principal);
-                Ok(Self(
-                    principal.with_address(seccom_http::client_address(&parts.headers)),
-                ))
+                let principal = principal.with_address(seccom_http::client_address(&parts.headers));
+                if let Some(signed_in) = signed_in_at
+                    && first_sight_of(&principal.subject, signed_in)
+                {
+                    Directory::from_ref(state)
+                        .audit()
+                        .record_sign_in(&principal, signed_in)
+                        .await?;
+                }
+                Ok(Self(principal))
             }
             Err(AuthError::NoRole) => Err(PageError::new(
                 StatusCode::FORBIDDEN,

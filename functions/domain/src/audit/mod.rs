@@ -37,6 +37,8 @@ pub enum AuditAction {
     ReleasedLegalHold,
     /// Downloaded the client's records (subject access), with links to its footage.
     ExportedRecords,
+    /// Signed in to a portal (recorded once per session).
+    SignedIn,
 }
 
 /// One thing someone did.
@@ -51,8 +53,8 @@ pub struct AuditEntry {
     pub actor_email: Option<String>,
     /// The address the request came from, as the load balancer saw it.
     pub address: Option<String>,
-    /// The client the action concerned.
-    pub client_id: ClientId,
+    /// The client the action concerned; `null` for a staff member's sign-in.
+    pub client_id: Option<ClientId>,
     pub action: AuditAction,
     /// What it was done to, as `<kind>/<id>` (`intrusion/…`, `site/…`, `camera/…`, `client/…`).
     pub target: String,
@@ -72,8 +74,9 @@ pub struct AuditFilter {
 /// Where entries are appended and read.
 #[async_trait::async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Adds an entry; entries are never changed or removed.
-    async fn append(&self, entry: &AuditEntry) -> Result<(), DomainError>;
+    /// Adds an entry; entries are never changed or removed. `false` when an
+    /// entry with the same time and id exists (a sign-in recorded already).
+    async fn append(&self, entry: &AuditEntry) -> Result<bool, DomainError>;
     /// Entries newest first, as `filter` says.
     async fn entries(&self, filter: &AuditFilter, page: &PageRequest) -> Result<Page<AuditEntry>, DomainError>;
 }
@@ -110,11 +113,39 @@ impl AuditTrail {
             actor: who.subject.clone(),
             actor_email: who.email.clone(),
             address: who.address.clone(),
-            client_id: client,
+            client_id: Some(client),
             action,
             target,
         };
-        store.append(&entry).await
+        if store.append(&entry).await? {
+            Ok(())
+        } else {
+            Err(DomainError::unavailable(
+                "cannot record an audit entry",
+                "its key is taken",
+            ))
+        }
+    }
+
+    /// Records that `who` signed in to a portal at `signed_in_at`, once per
+    /// session however many pages it opens: the entry's time and id come from
+    /// the session, so a second write finds it.
+    pub async fn record_sign_in(&self, who: &Principal, signed_in_at: DateTime<Utc>) -> Result<(), DomainError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let session = format!("{}@{}", who.subject, signed_in_at.timestamp());
+        let entry = AuditEntry {
+            id: crate::credential::hash(&session)[..32].to_owned(),
+            at: signed_in_at,
+            actor: who.subject.clone(),
+            actor_email: who.email.clone(),
+            address: who.address.clone(),
+            client_id: who.tenant(),
+            action: AuditAction::SignedIn,
+            target: "portal".into(),
+        };
+        store.append(&entry).await.map(|_| ())
     }
 
     /// Entries newest first: staff read all (or one client's), a client user its own.

@@ -111,7 +111,7 @@ async fn every_audited_action_is_recorded_once_with_who_and_from_where() {
             (AuditAction::RemovedDevice, "staff", staff_at),
         ]
     );
-    assert!(entries.iter().all(|e| e.client_id == acme.id && e.at == start()));
+    assert!(entries.iter().all(|e| e.client_id == Some(acme.id) && e.at == start()));
     assert_eq!(entries[2].target, format!("intrusion/{}", intrusion.id));
     assert_eq!(entries[4].actor_email.as_deref(), Some("duty@seccom.example"));
 
@@ -134,6 +134,21 @@ async fn every_audited_action_is_recorded_once_with_who_and_from_where() {
         ..AuditFilter::default()
     };
     assert_eq!(trail.entries(&staff(), by, page()).await.unwrap().items.len(), 6);
+    // A sign-in is recorded once per session, staff's without a client.
+    let session = start() - chrono::TimeDelta::minutes(5);
+    for _ in 0..3 {
+        trail.record_sign_in(&user, session).await.unwrap();
+        trail.record_sign_in(&admin, session).await.unwrap();
+    }
+    let sign_ins: Vec<Option<ClientId>> = audit
+        .all()
+        .iter()
+        .filter(|e| e.action == AuditAction::SignedIn)
+        .map(|e| e.client_id)
+        .collect();
+    assert_eq!(sign_ins, [Some(acme.id), None]);
+    let own = trail.entries(&user, AuditFilter::default(), page()).await.unwrap();
+    assert_eq!(own.items.len(), 11, "its own sign-in, not staff's");
     let reversed = AuditFilter {
         from: Some(start()),
         to: Some(start() - chrono::TimeDelta::seconds(1)),

@@ -24,10 +24,14 @@ impl MemoryAudit {
 
 #[async_trait]
 impl AuditStore for MemoryAudit {
-    async fn append(&self, entry: &AuditEntry) -> Result<(), DomainError> {
+    async fn append(&self, entry: &AuditEntry) -> Result<bool, DomainError> {
         round_trip().await;
-        lock(&self.entries).push(entry.clone());
-        Ok(())
+        let mut entries = lock(&self.entries);
+        if entries.iter().any(|e| e.id == entry.id && e.at == entry.at) {
+            return Ok(false);
+        }
+        entries.push(entry.clone());
+        Ok(true)
     }
 
     async fn entries(&self, filter: &AuditFilter, page: &PageRequest) -> Result<Page<AuditEntry>, DomainError> {
@@ -35,7 +39,7 @@ impl AuditStore for MemoryAudit {
         let matching: Vec<AuditEntry> = lock(&self.entries)
             .iter()
             .rev()
-            .filter(|e| filter.client_id.is_none_or(|c| e.client_id == c))
+            .filter(|e| filter.client_id.is_none_or(|c| e.client_id == Some(c)))
             .filter(|e| {
                 filter
                     .actor
