@@ -115,8 +115,9 @@ test("staff set a site's escalation and an unacknowledged intrusion shows the st
   const held = page.locator("tr[data-action=placedLegalHold]").first();
   assert.equal(await held.locator("td[data-label=Who]").textContent(), "admin@seccom.local");
   assert.equal(await held.locator("td[data-label=Client]").textContent(), "Escalated Estates");
-  const signedIn = page.locator("tr[data-action=signedIn]").first();
-  assert.equal(await signedIn.locator("td[data-label=Client]").textContent(), "SecCom", "a staff sign-in, once a session");
+  const signedIn = page.locator("tr[data-action=signedIn]", { has: page.locator("td[data-label=Who]:text-is('admin@seccom.local')") });
+  assert.equal(await signedIn.count(), 1, "a staff sign-in, once a session");
+  assert.equal(await signedIn.locator("td[data-label=Client]").textContent(), "SecCom");
   await phone.goto(`${base}/audit`);
   assert.ok(await phone.locator("tr[data-action=viewedIntrusion]").count() > 0, "the client's own look at it");
   assert.equal(await phone.locator("tr[data-action=signedIn]").count(), 1, "its own sign-in, once");

@@ -266,7 +266,7 @@ async fn bad_settings_are_refused_naming_each_field() {
         .expect(200);
     assert_eq!(
         unchanged,
-        json!({"zones": [], "masks": [], "minScore": 0.5, "minBoxArea": 0.0})
+        json!({"zones": [], "masks": [], "privacy": [], "minScore": 0.5, "minBoxArea": 0.0})
     );
 }
 

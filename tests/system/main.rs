@@ -20,6 +20,7 @@ mod iam;
 mod openapi;
 mod outbound;
 mod persistence;
+mod privacy;
 mod queue;
 mod recipients;
 mod response;

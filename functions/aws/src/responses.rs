@@ -468,14 +468,35 @@ impl ResponseStore for ResponseTable {
         self.get(format!("CLIENT#{client}"), "PREFERENCES".into()).await
     }
 
-    /// Saves a client's notification preferences.
-    async fn save_preferences(&self, preferences: &NotificationPreferences) -> Result<(), DomainError> {
-        let item = Self::item(
-            format!("CLIENT#{}", preferences.client_id),
-            "PREFERENCES".into(),
-            preferences,
-        )?;
-        self.table.put(item, "save notification preferences").await
+    /// Sets only the recipients and `updatedAt`, so a webhook secret rotated
+    /// meanwhile stays.
+    async fn save_recipients(&self, preferences: &NotificationPreferences) -> Result<(), DomainError> {
+        let result = self
+            .table
+            .db
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(format!("CLIENT#{}", preferences.client_id)))
+            .key("sk", s("PREFERENCES"))
+            .update_expression("SET recipients = :recipients, updatedAt = :at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(
+                ":recipients",
+                serde_dynamo::to_attribute_value(&preferences.recipients).map_err(unavailable("encode recipients"))?,
+            )
+            .expression_attribute_values(
+                ":at",
+                serde_dynamo::to_attribute_value(preferences.updated_at).map_err(unavailable("encode a time"))?,
+            )
+            .send()
+            .await;
+        match updated(result, "save notification recipients")? {
+            Some(_) => Ok(()),
+            None => Err(DomainError::unavailable(
+                "cannot save notification recipients",
+                "the preferences were removed meanwhile",
+            )),
+        }
     }
 
     /// Sets only the secret attributes, so a recipient's confirmation saved

@@ -1,20 +1,21 @@
 //! The adapters human detection plugs into the core's detection ports: the
 //! frames bucket in S3, the tract person detector, and the evidence kept in S3
-//! (the opening frames copied out of the expiring `frames/`, and the annotated snapshot).
+//! (the opening frames copied out of the expiring `frames/`, and the annotated
+//! snapshot; both with the camera's privacy masks blurred).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use seccom_domain::detection::ports::{EvidenceKeeper, FrameBytes, FrameObjects, PersonFinder, Rejection};
-use seccom_domain::detection::zones::{Sighting, Zone};
+use seccom_domain::detection::zones::{CameraDetection, Polygon, Sighting};
 use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameOutcome, FrameRecord, Intrusion};
 use seccom_domain::error::DomainError;
 use seccom_runtime::metrics::Metrics;
 
 use crate::detector::{self, Detection, PersonDetector};
-use crate::frame;
 use crate::snapshot::{self, Marked};
+use crate::{frame, privacy};
 
 impl From<frame::Rejection> for Rejection {
     fn from(rejection: frame::Rejection) -> Self {
@@ -121,16 +122,36 @@ pub struct S3Evidence(pub Arc<S3Frames>);
 
 #[async_trait]
 impl EvidenceKeeper for S3Evidence {
-    async fn keep(&self, intrusion: &Intrusion, frame: &FrameRecord, zones: &[Zone]) -> Result<String, DomainError> {
+    async fn keep(
+        &self,
+        intrusion: &Intrusion,
+        frame: &FrameRecord,
+        settings: &CameraDetection,
+    ) -> Result<String, DomainError> {
         let S3Frames { s3, bucket } = self.0.as_ref();
+        let private: Vec<Polygon> = settings.privacy.iter().map(|m| m.polygon.clone()).collect();
         for (key, evidence) in intrusion.evidence_keys() {
-            s3.copy_object()
-                .bucket(bucket)
-                .copy_source(format!("{bucket}/{key}"))
-                .key(evidence)
-                .send()
+            if private.is_empty() {
+                s3.copy_object()
+                    .bucket(bucket)
+                    .copy_source(format!("{bucket}/{key}"))
+                    .key(evidence)
+                    .send()
+                    .await
+                    .map_err(|e| DomainError::unavailable("cannot keep an intrusion's frame", e))?;
+            } else {
+                let bytes = self.bytes_of(key).await?;
+                let regions = private.clone();
+                let jpeg = tokio::task::spawn_blocking(move || {
+                    let image = frame::decode(&bytes).map_err(|r| anyhow::anyhow!(r.to_string()))?;
+                    privacy::blurred_jpeg(&image, &regions)
+                })
                 .await
-                .map_err(|e| DomainError::unavailable("cannot keep an intrusion's frame", e))?;
+                .map_err(|e| DomainError::unavailable("the blurring stopped", e))?
+                .map_err(|e| DomainError::unavailable("cannot blur a frame", e.into_boxed_dyn_error()))?;
+                self.put_once(&evidence, jpeg, "cannot keep an intrusion's frame")
+                    .await?;
+            }
         }
         let FrameOutcome::Analysed { boxes, counted, .. } = &frame.outcome else {
             return Err(DomainError::unavailable(
@@ -138,14 +159,7 @@ impl EvidenceKeeper for S3Evidence {
                 "the frame was not analysed",
             ));
         };
-        let bytes = self
-            .0
-            .read(&frame.object_key)
-            .await?
-            .body
-            .collect()
-            .await
-            .map_err(|e| DomainError::unavailable("cannot read a frame", e))?;
+        let bytes = self.bytes_of(&frame.object_key).await?;
         let people: Vec<Marked> = boxes
             .iter()
             .enumerate()
@@ -160,29 +174,51 @@ impl EvidenceKeeper for S3Evidence {
                 counted: counted.contains(&index),
             })
             .collect();
-        let outlines: Vec<Vec<[f32; 2]>> = zones.iter().map(|z| z.polygon.corners().to_vec()).collect();
+        let outlines: Vec<Vec<[f32; 2]>> = settings.zones.iter().map(|z| z.polygon.corners().to_vec()).collect();
         let jpeg = tokio::task::spawn_blocking(move || {
-            let image = frame::decode(&bytes.to_vec()).map_err(|r| anyhow::anyhow!(r.to_string()))?;
+            let image = frame::decode(&bytes).map_err(|r| anyhow::anyhow!(r.to_string()))?;
+            let image = image::DynamicImage::ImageRgb8(privacy::blur(&image, &private));
             snapshot::annotate(&image, &people, &outlines)
         })
         .await
         .map_err(|e| DomainError::unavailable("the annotator stopped", e))?
         .map_err(|e| DomainError::unavailable("cannot annotate the snapshot", e.into_boxed_dyn_error()))?;
         let snapshot_key = format!("snapshots/{}.jpg", intrusion.id);
-        // Written once: a retry finding it there is done, and nothing replaces it.
+        self.put_once(&snapshot_key, jpeg, "cannot store the snapshot").await?;
+        Ok(snapshot_key)
+    }
+}
+
+impl S3Evidence {
+    /// An object's bytes.
+    async fn bytes_of(&self, key: &str) -> Result<Vec<u8>, DomainError> {
+        Ok(self
+            .0
+            .read(key)
+            .await?
+            .body
+            .collect()
+            .await
+            .map_err(|e| DomainError::unavailable("cannot read a frame", e))?
+            .to_vec())
+    }
+
+    /// Stores a JPEG once: a retry finding it there is done, and nothing replaces it.
+    async fn put_once(&self, key: &str, jpeg: Vec<u8>, what: &'static str) -> Result<(), DomainError> {
+        let S3Frames { s3, bucket } = self.0.as_ref();
         let stored = s3
             .put_object()
             .bucket(bucket)
-            .key(&snapshot_key)
+            .key(key)
             .content_type("image/jpeg")
             .if_none_match("*")
             .body(jpeg.into())
             .send()
             .await;
         match stored {
-            Ok(_) => Ok(snapshot_key),
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(snapshot_key),
-            Err(e) => Err(DomainError::unavailable("cannot store the snapshot", e)),
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Ok(()),
+            Err(e) => Err(DomainError::unavailable(what, e)),
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod adapters;
 pub mod detector;
 pub mod frame;
+pub mod privacy;
 mod snapshot;
 
 use std::sync::Arc;

@@ -144,8 +144,9 @@ if (editor && detectionForm) {
   const list = editor.querySelector("[data-role=shapes]");
   const kind = editor.querySelector("[name=shapeKind]");
   const nameInput = editor.querySelector("[name=shapeName]");
-  const fields = { zones: detectionForm.elements.zones, masks: detectionForm.elements.masks };
-  const shapes = { zones: JSON.parse(fields.zones.value || "[]"), masks: JSON.parse(fields.masks.value || "[]") };
+  const groups = [["zones", "Zone"], ["masks", "Mask"], ["privacy", "Privacy mask"]];
+  const fields = Object.fromEntries(groups.map(([group]) => [group, detectionForm.elements[group]]));
+  const shapes = Object.fromEntries(groups.map(([group]) => [group, JSON.parse(fields[group].value || "[]")]));
   let corners = [];
   frame.style.aspectRatio = `${editor.dataset.width} / ${editor.dataset.height}`;
 
@@ -159,6 +160,7 @@ if (editor && detectionForm) {
     svg.replaceChildren();
     for (const zone of shapes.zones) svg.append(polygon(zone.polygon, "zone"));
     for (const mask of shapes.masks) svg.append(polygon(mask.polygon, "mask"));
+    for (const region of shapes.privacy) svg.append(polygon(region.polygon, "privacy"));
     if (corners.length > 0) svg.append(polygon(corners, "drawing"));
     for (const [x, y] of corners) {
       const dot = document.createElementNS(svgNs, "circle");
@@ -169,7 +171,7 @@ if (editor && detectionForm) {
       svg.append(dot);
     }
     list.replaceChildren();
-    for (const [group, label] of [["zones", "Zone"], ["masks", "Mask"]]) {
+    for (const [group, label] of groups) {
       shapes[group].forEach((shape, index) => {
         const item = document.createElement("li");
         item.textContent = `${label}${shape.name ? ` “${shape.name}”` : ""}, ${shape.polygon.length} corners`;
@@ -184,8 +186,7 @@ if (editor && detectionForm) {
         list.append(item);
       });
     }
-    fields.zones.value = JSON.stringify(shapes.zones);
-    fields.masks.value = JSON.stringify(shapes.masks);
+    for (const [group] of groups) fields[group].value = JSON.stringify(shapes[group]);
   };
   svg.addEventListener("click", (event) => {
     const box = svg.getBoundingClientRect();
@@ -209,7 +210,7 @@ if (editor && detectionForm) {
       shapes.zones.push({ name, polygon: corners });
       nameInput.value = "";
     } else {
-      shapes.masks.push({ polygon: corners });
+      shapes[kind.value === "privacy" ? "privacy" : "masks"].push({ polygon: corners });
     }
     corners = [];
     status.textContent = "Shape added. Save to apply it.";

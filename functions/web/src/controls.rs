@@ -318,11 +318,13 @@ async fn camera_page(
     };
     let zones = serde_json::to_string(&settings.zones).unwrap_or_else(|_| "[]".into());
     let masks = serde_json::to_string(&settings.masks).unwrap_or_else(|_| "[]".into());
+    let privacy = serde_json::to_string(&settings.privacy).unwrap_or_else(|_| "[]".into());
     Ok(html! {
         h1 { "Detection at camera " (camera.name.as_str()) }
         p { a href=(format!("{}/sites/{}/arming", portal.prefix(), camera.site_id)) { "The site's arming" } }
         p.muted { "A person counts when the point they stand on lies in a zone (no zones: anywhere in view) and in no mask, "
-            "with at least the minimum score and box size. Click on the picture to place the corners of a shape, then finish it." }
+            "with at least the minimum score and box size. Privacy masks are blurred in the pictures SecCom keeps "
+            "(a neighbour's window, the street). Click on the picture to place the corners of a shape, then finish it." }
         @if !errors.is_empty() {
             div.errors role="alert" {
                 p { "Nothing was changed. Please check:" }
@@ -340,7 +342,8 @@ async fn camera_page(
             }
             div.toolbar {
                 label { "Shape"
-                    select name="shapeKind" { option value="zone" { "zone (people count here)" } option value="mask" { "mask (people never count here)" } } }
+                    select name="shapeKind" { option value="zone" { "zone (people count here)" } option value="mask" { "mask (people never count here)" }
+                    option value="privacy" { "privacy mask (blurred in stored pictures)" } } }
                 label { "Zone name" input type="text" name="shapeName" maxlength="120" placeholder="yard"; }
                 button type="button" data-action="finish" { "Finish shape" }
                 button type="button" data-action="undo" { "Undo corner" }
@@ -353,6 +356,7 @@ async fn camera_page(
             (csrf.field())
             input type="hidden" name="zones" value=(zones);
             input type="hidden" name="masks" value=(masks);
+            input type="hidden" name="privacy" value=(privacy);
             label { "Minimum score (0.3 to 1)"
                 input type="number" name="minScore" step="0.01" min="0.3" max="1" value=(settings.min_score); }
             label { "Minimum box size (fraction of the frame, 0 to 1)"
@@ -404,6 +408,7 @@ async fn save_detection(
     let body = DetectionBody {
         zones: shapes::<ZoneBody>(fields, "zones", &mut errors),
         masks: shapes::<MaskBody>(fields, "masks", &mut errors),
+        privacy: shapes::<MaskBody>(fields, "privacy", &mut errors),
         min_score: number(fields, "minScore", &mut errors),
         min_box_area: number(fields, "minBoxArea", &mut errors),
     };

@@ -257,8 +257,8 @@ impl FrameObserver {
         };
         let decision = decide(self.ports.store.as_ref(), frame, &camera, self.settings.quiet_gap).await?;
         if let Some(intrusion) = decision.intrusion().filter(|i| i.snapshot_key.is_none()) {
-            let zones = self.settings_of(&camera).await?.zones;
-            let snapshot_key = self.ports.evidence.keep(intrusion, frame, &zones).await?;
+            let settings = self.settings_of(&camera).await?;
+            let snapshot_key = self.ports.evidence.keep(intrusion, frame, &settings).await?;
             self.ports.store.set_snapshot(intrusion, &snapshot_key).await?;
         }
         Ok(decision)

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::rule::Extent;
-use super::zones::{Sighting, Zone};
+use super::zones::{CameraDetection, Sighting};
 use super::{FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus, Reopening};
 use crate::directory::Device;
 use crate::error::DomainError;
@@ -144,10 +144,16 @@ pub trait PersonFinder: Send + Sync {
 /// expiring frames, and the frame with its people outlined.
 #[async_trait]
 pub trait EvidenceKeeper: Send + Sync {
-    /// Copies the opening frames and stores `frame` with the camera's `zones`
+    /// Keeps the opening frames and stores `frame` with the camera's zones
     /// outlined and its people boxed (those counted strongly), answering the
-    /// snapshot's key. Doing it again gives the same result.
-    async fn keep(&self, intrusion: &Intrusion, frame: &FrameRecord, zones: &[Zone]) -> Result<String, DomainError>;
+    /// snapshot's key; the camera's privacy masks are blurred in all of them.
+    /// Doing it again gives the same result.
+    async fn keep(
+        &self,
+        intrusion: &Intrusion,
+        frame: &FrameRecord,
+        settings: &CameraDetection,
+    ) -> Result<String, DomainError>;
 }
 
 /// The cameras of the directory, as detection needs them.

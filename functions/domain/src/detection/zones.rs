@@ -133,6 +133,10 @@ pub struct CameraDetection {
     pub zones: Vec<Zone>,
     /// Where people never count.
     pub masks: Vec<Mask>,
+    /// Where the pictures SecCom keeps (snapshot, evidence) are blurred for
+    /// privacy; the detector still sees the whole frame.
+    #[serde(default)]
+    pub privacy: Vec<Mask>,
     /// The lowest detector score that counts, 0.3 to 1.
     pub min_score: f32,
     /// The smallest box that counts, as a fraction of the frame's area, 0 to 1.
@@ -145,6 +149,7 @@ impl Default for CameraDetection {
         Self {
             zones: Vec::new(),
             masks: Vec::new(),
+            privacy: Vec::new(),
             min_score: 0.5,
             min_box_area: 0.0,
         }
@@ -174,6 +179,9 @@ pub struct DetectionBody {
     pub zones: Vec<ZoneBody>,
     #[serde(default)]
     pub masks: Vec<MaskBody>,
+    /// Regions blurred in the stored snapshot and evidence.
+    #[serde(default)]
+    pub privacy: Vec<MaskBody>,
     pub min_score: Option<f64>,
     pub min_box_area: Option<f64>,
 }
@@ -188,6 +196,9 @@ impl DetectionBody {
         }
         if self.masks.len() > MAX_AREAS {
             errors.push("masks", format!("at most {MAX_AREAS} masks"));
+        }
+        if self.privacy.len() > MAX_AREAS {
+            errors.push("privacy", format!("at most {MAX_AREAS} privacy masks"));
         }
         let mut zones = Vec::new();
         for (index, zone) in self.zones.iter().enumerate() {
@@ -213,6 +224,16 @@ impl DetectionBody {
                     .map(|polygon| Mask { polygon })
             })
             .collect();
+        let privacy = self
+            .privacy
+            .iter()
+            .enumerate()
+            .filter_map(|(index, mask)| {
+                errors
+                    .check(&format!("privacy[{index}].polygon"), Polygon::parse(&mask.polygon))
+                    .map(|polygon| Mask { polygon })
+            })
+            .collect();
         let min_score = errors.check(
             "minScore",
             match self.min_score {
@@ -233,6 +254,7 @@ impl DetectionBody {
         Ok(CameraDetection {
             zones,
             masks,
+            privacy,
             min_score: min_score.unwrap_or(defaults.min_score),
             min_box_area: min_box_area.unwrap_or(defaults.min_box_area),
         })

@@ -129,6 +129,9 @@ fn settings_are_validated_field_by_field() {
         masks: vec![MaskBody {
             polygon: corners(&[[0.0, 0.0], [0.5, 0.5]]),
         }],
+        privacy: vec![MaskBody {
+            polygon: corners(&[[0.0, 0.0], [2.0, 0.0], [0.0, 1.0]]),
+        }],
         min_score: Some(0.1),
         min_box_area: Some(2.0),
     };
@@ -142,6 +145,7 @@ fn settings_are_validated_field_by_field() {
             "zones[1].name",
             "zones[1].polygon",
             "masks[0].polygon",
+            "privacy[0].polygon",
             "minScore",
             "minBoxArea"
         ]

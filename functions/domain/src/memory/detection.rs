@@ -14,7 +14,7 @@ use crate::detection::ports::{
     CameraState, Cameras, Commit, DetectionStore, EvidenceKeeper, FrameBytes, FrameObjects, IntrusionChange,
     PersonFinder, Rejection,
 };
-use crate::detection::zones::{Sighting, Zone};
+use crate::detection::zones::{CameraDetection, Sighting};
 use crate::detection::{
     FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus, Reopening,
 };
@@ -360,7 +360,12 @@ impl MemoryEvidence {
 
 #[async_trait]
 impl EvidenceKeeper for MemoryEvidence {
-    async fn keep(&self, intrusion: &Intrusion, frame: &FrameRecord, _zones: &[Zone]) -> Result<String, DomainError> {
+    async fn keep(
+        &self,
+        intrusion: &Intrusion,
+        frame: &FrameRecord,
+        _settings: &CameraDetection,
+    ) -> Result<String, DomainError> {
         round_trip().await;
         self.calls.fetch_add(1, Ordering::SeqCst);
         let fail = self

@@ -265,11 +265,15 @@ impl ResponseStore for MemoryResponses {
         Ok(lock(&self.records).preferences.get(&client).cloned())
     }
 
-    async fn save_preferences(&self, preferences: &NotificationPreferences) -> Result<(), DomainError> {
+    async fn save_recipients(&self, preferences: &NotificationPreferences) -> Result<(), DomainError> {
         round_trip().await;
-        lock(&self.records)
+        let mut records = lock(&self.records);
+        let saved = records
             .preferences
-            .insert(preferences.client_id, preferences.clone());
+            .get_mut(&preferences.client_id)
+            .ok_or_else(|| missing("notification preferences"))?;
+        saved.recipients = preferences.recipients.clone();
+        saved.updated_at = preferences.updated_at;
         Ok(())
     }
 

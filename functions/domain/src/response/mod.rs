@@ -224,7 +224,7 @@ impl Responses {
             updated_at: Some(self.directory.now()),
             ..current
         };
-        self.store.save_preferences(&preferences).await?;
+        self.store.save_recipients(&preferences).await?;
         self.request_confirmations(client.id, &requests).await?;
         self.audited(who, AuditAction::ChangedNotificationPreferences, client.id)
             .await?;

@@ -114,8 +114,9 @@ pub trait ResponseStore: Send + Sync {
 
     /// A client's saved notification preferences.
     async fn preferences(&self, client: ClientId) -> Result<Option<NotificationPreferences>, DomainError>;
-    /// Saves a client's notification preferences.
-    async fn save_preferences(&self, preferences: &NotificationPreferences) -> Result<(), DomainError>;
+    /// Saves the recipients (and when) of a client's saved preferences, and
+    /// nothing else: a webhook secret rotated meanwhile stays.
+    async fn save_recipients(&self, preferences: &NotificationPreferences) -> Result<(), DomainError>;
     /// Replaces only the webhook secret of saved preferences (with the one it
     /// retires and when), so a recipient confirming meanwhile is not undone.
     async fn save_webhook_secret(&self, rotated: &NotificationPreferences) -> Result<(), DomainError>;

@@ -179,7 +179,7 @@ impl Responses {
             }
         }
         let confirmed = confirmed.ok_or(DomainError::NotFound("confirmation link"))?;
-        self.store.save_preferences(&preferences).await?;
+        self.store.save_recipients(&preferences).await?;
         tracing::info!(client = %pending.client_id, channel = ?pending.channel, "recipient confirmed");
         Ok(confirmed)
     }
@@ -209,7 +209,7 @@ impl Responses {
         if !found {
             return Err(DomainError::NotFound("recipient"));
         }
-        self.store.save_preferences(&preferences).await?;
+        self.store.save_recipients(&preferences).await?;
         self.directory
             .audit()
             .record(

@@ -220,7 +220,7 @@ async fn a_webhook_covers_only_its_site_and_is_signed_with_the_clients_secret() 
             status: RecipientStatus::VerifiedByStaff,
         },
     ];
-    w.store.save_preferences(&preferences).await.unwrap();
+    w.store.save_recipients(&preferences).await.unwrap();
     let intrusion = w.intrusion();
     w.responder().respond(&intrusion).await.unwrap();
     w.deliver_queued().await;
