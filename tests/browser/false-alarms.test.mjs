@@ -67,6 +67,16 @@ test("a client disarms and re-arms its site and draws a zone that keeps passers-
   }
   await phone.click("button:text-is('Finish shape')");
   assert.ok(await phone.isVisible("li:has-text('Zone “roof”, 4 corners')"));
+  // And a privacy mask over the bottom-right corner (a neighbour's window), blurred in stored pictures.
+  await phone.selectOption("select[name=shapeKind]", "privacy");
+  const svg = phone.locator("#zone-editor svg");
+  for (const [x, y] of [[0.93, 0.93], [0.99, 0.93], [0.99, 0.99]]) {
+    const size = await svg.boundingBox();
+    await svg.tap({ position: { x: x * size.width, y: y * size.height } });
+  }
+  await phone.click("button:text-is('Finish shape')");
+  assert.ok(await phone.isVisible("li:has-text('Privacy mask, 3 corners')"));
+  assert.equal(await phone.locator("#zone-editor svg polygon.privacy").count(), 1);
   await shot(phone, "client-camera-zones");
   await phone.click("button:text-is('Save')");
   await phone.waitForURL(`${base}/cameras/${camera.id}`);
@@ -75,6 +85,8 @@ test("a client disarms and re-arms its site and draws a zone that keeps passers-
   assert.equal(settings.zones[0].name, "roof");
   assert.equal(settings.zones[0].polygon.length, 4);
   assert.ok(settings.zones[0].polygon.every(([x, y]) => x < 0.1 && y < 0.1), JSON.stringify(settings.zones));
+  assert.equal(settings.privacy.length, 1);
+  assert.ok(settings.privacy[0].polygon.every(([x, y]) => x > 0.9 && y > 0.9), JSON.stringify(settings.privacy));
 
   // The same pedestrian frames: an intrusion at the control camera, none at the zoned one.
   await new Promise((ok) => setTimeout(ok, 1500));
