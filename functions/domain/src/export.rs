@@ -20,7 +20,7 @@ use crate::directory::{Client, Device, DeviceKind, Directory, Site};
 use crate::error::DomainError;
 use crate::ids::ClientId;
 use crate::media::{IntrusionDetail, LINK_LIFETIME, MediaLinks};
-use crate::page::{MAX_LIMIT, Page, PageRequest};
+use crate::page::every_page;
 use crate::response::{HealthEvent, Notification, PreferencesView, Responses};
 use crate::retention::{LegalHold, LegalHolds, RetentionPeriods, RetentionView};
 
@@ -58,28 +58,6 @@ struct ClientExport {
     audit: Vec<AuditEntry>,
 }
 
-/// Every page of a list, read one after another.
-async fn every<T, F, Fut>(mut read: F) -> Result<Vec<T>, DomainError>
-where
-    F: FnMut(PageRequest) -> Fut,
-    Fut: std::future::Future<Output = Result<Page<T>, DomainError>>,
-{
-    let mut all = Vec::new();
-    let mut token = None;
-    loop {
-        let page = read(PageRequest {
-            limit: MAX_LIMIT,
-            token,
-        })
-        .await?;
-        all.extend(page.items);
-        match page.next_token {
-            Some(next) => token = Some(next),
-            None => return Ok(all),
-        }
-    }
-}
-
 /// The subject-access export, scoped by the authorisation policy.
 #[derive(Clone)]
 pub struct Exports {
@@ -99,18 +77,18 @@ impl Exports {
     pub async fn export(&self, who: &Principal, client: ClientId) -> Result<ExportLink, DomainError> {
         let client = self.directory.get_client(who, client).await?;
         let id = client.id;
-        let sites = every(|page| self.directory.list_sites(who, Some(id), page)).await?;
+        let sites = every_page(|page| self.directory.list_sites(who, Some(id), page)).await?;
         let mut devices = Vec::new();
         let mut intrusions = Vec::new();
         for site in &sites {
             for kind in [DeviceKind::Camera, DeviceKind::Alarm] {
-                devices.extend(every(|page| self.directory.list_devices(who, site.id, kind, page)).await?);
+                devices.extend(every_page(|page| self.directory.list_devices(who, site.id, kind, page)).await?);
             }
             let filter = || IntrusionFilter {
                 site: Some(site.id),
                 ..IntrusionFilter::default()
             };
-            for intrusion in every(|page| self.intrusions.list(who, filter(), page)).await? {
+            for intrusion in every_page(|page| self.intrusions.list(who, filter(), page)).await? {
                 let record = self.responses.intrusion(who, intrusion.id, false).await?;
                 intrusions.push(self.links.detail(record).await?);
             }
@@ -124,12 +102,12 @@ impl Exports {
             sites,
             devices,
             intrusions,
-            notifications: every(|page| self.responses.notifications(who, Some(id), page)).await?,
-            health_events: every(|page| self.responses.health_events(who, Some(id), page)).await?,
+            notifications: every_page(|page| self.responses.notifications(who, Some(id), page)).await?,
+            health_events: every_page(|page| self.responses.health_events(who, Some(id), page)).await?,
             notification_preferences: self.responses.view(&self.responses.preferences(who, id).await?),
             retention: self.periods.retention(who, id).await?,
-            legal_holds: every(|page| self.holds.holds(who, Some(id), page)).await?,
-            audit: every(|page| self.directory.audit().entries(who, audit_filter(), page)).await?,
+            legal_holds: every_page(|page| self.holds.holds(who, Some(id), page)).await?,
+            audit: every_page(|page| self.directory.audit().entries(who, audit_filter(), page)).await?,
             client,
         };
         let body =

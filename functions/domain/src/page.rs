@@ -52,6 +52,29 @@ impl TryFrom<PageQuery> for PageRequest {
     }
 }
 
+/// Every item of a list, reading its pages (of [`MAX_LIMIT`]) one after
+/// another: `read` asks for one page.
+pub async fn every_page<T, F, Fut>(mut read: F) -> Result<Vec<T>, DomainError>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, DomainError>>,
+{
+    let mut all = Vec::new();
+    let mut token = None;
+    loop {
+        let page = read(PageRequest {
+            limit: MAX_LIMIT,
+            token,
+        })
+        .await?;
+        all.extend(page.items);
+        match page.next_token {
+            Some(next) => token = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

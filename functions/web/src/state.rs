@@ -13,7 +13,7 @@ use seccom_domain::error::DomainError;
 use seccom_domain::export::Exports;
 use seccom_domain::ids::{ClientId, SiteId};
 use seccom_domain::media::MediaLinks;
-use seccom_domain::page::{MAX_LIMIT, PageRequest};
+use seccom_domain::page::every_page;
 use seccom_domain::response::Responses;
 use seccom_domain::retention::{LegalHolds, RetentionPeriods};
 use seccom_http::auth::Authenticator;
@@ -87,37 +87,14 @@ impl PortalState {
 
     /// Every site of a client (or, for staff with no client, of every client), by name.
     pub async fn all_sites(&self, who: &Principal, client: Option<ClientId>) -> Result<Vec<Site>, DomainError> {
-        let mut sites = Vec::new();
-        let mut request = PageRequest {
-            limit: MAX_LIMIT,
-            token: None,
-        };
-        loop {
-            let page = self.directory.list_sites(who, client, request.clone()).await?;
-            sites.extend(page.items);
-            match page.next_token {
-                Some(token) => request.token = Some(token),
-                None => return Ok(sites),
-            }
-        }
+        every_page(|page| self.directory.list_sites(who, client, page)).await
     }
 
     /// Every camera and alarm of a site the viewer may see, cameras first, each by name.
     pub async fn site_devices(&self, who: &Principal, site: SiteId) -> Result<Vec<Device>, DomainError> {
         let mut devices = Vec::new();
         for kind in [DeviceKind::Camera, DeviceKind::Alarm] {
-            let mut request = PageRequest {
-                limit: MAX_LIMIT,
-                token: None,
-            };
-            loop {
-                let page = self.directory.list_devices(who, site, kind, request.clone()).await?;
-                devices.extend(page.items);
-                match page.next_token {
-                    Some(token) => request.token = Some(token),
-                    None => break,
-                }
-            }
+            devices.extend(every_page(|page| self.directory.list_devices(who, site, kind, page)).await?);
         }
         Ok(devices)
     }

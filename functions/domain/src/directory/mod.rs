@@ -20,7 +20,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::credential;
 use crate::error::DomainError;
 use crate::ids::{ClientId, DeviceId, SiteId};
-use crate::page::{Page, PageRequest};
+use crate::page::{Page, PageRequest, every_page};
 use crate::values::FieldError;
 
 /// The directory's use cases.
@@ -312,36 +312,12 @@ impl Directory {
         site: Option<SiteId>,
         kind: DeviceKind,
     ) -> Result<Vec<Device>, DomainError> {
-        let mut devices = Vec::new();
-        let mut page = PageRequest {
-            limit: crate::page::MAX_LIMIT,
-            token: None,
-        };
-        loop {
-            let found = self.store.devices(site, kind, &page).await?;
-            devices.extend(found.items);
-            match found.next_token {
-                Some(token) => page.token = Some(token),
-                None => return Ok(devices),
-            }
-        }
+        every_page(|page| async move { self.store.devices(site, kind, &page).await }).await
     }
 
     /// Every client, for scheduled work that runs for all of them (the purge).
     pub async fn every_client(&self) -> Result<Vec<Client>, DomainError> {
-        let mut clients = Vec::new();
-        let mut page = PageRequest {
-            limit: crate::page::MAX_LIMIT,
-            token: None,
-        };
-        loop {
-            let found = self.store.clients(&page).await?;
-            clients.extend(found.items);
-            match found.next_token {
-                Some(token) => page.token = Some(token),
-                None => return Ok(clients),
-            }
-        }
+        every_page(|page| async move { self.store.clients(&page).await }).await
     }
 
     /// One device with the key its commands are signed with.
