@@ -47,6 +47,17 @@ impl FieldErrors {
     }
 }
 
+/// A `from`..`to` filter of a list: `from` after `to` is a bad query (400), not an empty list.
+pub fn ordered_range<T: PartialOrd>(from: Option<T>, to: Option<T>) -> Result<(), crate::error::DomainError> {
+    match (from, to) {
+        (Some(from), Some(to)) if from > to => Err(crate::error::DomainError::InvalidQuery(vec![FieldError {
+            name: "from".into(),
+            reason: "from must not be after to".into(),
+        }])),
+        _ => Ok(()),
+    }
+}
+
 /// Characters that change how text reads without showing: bidirectional
 /// overrides and isolates, zero-width characters, line and paragraph separators,
 /// the byte order mark. A name with them can pose as another name.

@@ -155,19 +155,8 @@ impl AuditTrail {
         mut filter: AuditFilter,
         page: PageRequest,
     ) -> Result<Page<AuditEntry>, DomainError> {
-        match (who.tenant(), filter.client_id) {
-            (Some(own), Some(asked)) if own != asked => return Err(DomainError::NotFound("client")),
-            (Some(own), _) => filter.client_id = Some(own),
-            (None, _) => {}
-        }
-        if let (Some(from), Some(to)) = (filter.from, filter.to)
-            && from > to
-        {
-            return Err(DomainError::InvalidQuery(vec![crate::values::FieldError {
-                name: "from".into(),
-                reason: "from must not be after to".into(),
-            }]));
-        }
+        filter.client_id = who.client_scope(filter.client_id)?;
+        crate::values::ordered_range(filter.from, filter.to)?;
         match &self.store {
             Some(store) => store.entries(&filter, &page).await,
             None => Ok(Page {

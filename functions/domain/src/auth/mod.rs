@@ -85,6 +85,17 @@ impl Principal {
         }
     }
 
+    /// Which client a list of per-client records covers when `asked` for one:
+    /// a client user's own (another client is not found), for staff the one
+    /// asked for, or `None`: every client.
+    pub fn client_scope(&self, asked: Option<ClientId>) -> Result<Option<ClientId>, DomainError> {
+        match (self.tenant(), asked) {
+            (Some(own), Some(asked)) if own != asked => Err(DomainError::NotFound("client")),
+            (Some(own), _) => Ok(Some(own)),
+            (None, asked) => Ok(asked),
+        }
+    }
+
     /// The tenant a list must be restricted to, or `None` for staff who see every tenant.
     pub fn tenant(&self) -> Option<ClientId> {
         match self.role {

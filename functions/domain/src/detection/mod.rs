@@ -370,14 +370,7 @@ impl Intrusions {
         filter: IntrusionFilter,
         page: PageRequest,
     ) -> Result<Page<Intrusion>, DomainError> {
-        if let (Some(from), Some(to)) = (filter.from, filter.to)
-            && from > to
-        {
-            return Err(DomainError::InvalidQuery(vec![crate::values::FieldError {
-                name: "from".into(),
-                reason: "from must not be after to".into(),
-            }]));
-        }
+        crate::values::ordered_range(filter.from, filter.to)?;
         let scope = if let Some(camera) = filter.camera {
             let camera = self.directory.get_device(who, camera, DeviceKind::Camera).await?;
             if filter.site.is_some_and(|site| site != camera.site_id) {

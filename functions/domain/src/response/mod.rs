@@ -258,12 +258,9 @@ impl Responses {
 /// Which client's records a list covers: a client user's own (another client is
 /// not found), or for staff the one asked for, or all.
 fn scope_of(who: &Principal, client: Option<ClientId>) -> Result<NotificationScope, DomainError> {
-    match (who.tenant(), client) {
-        (Some(own), Some(asked)) if own != asked => Err(DomainError::NotFound("client")),
-        (Some(own), _) => Ok(NotificationScope::Client(own)),
-        (None, Some(asked)) => Ok(NotificationScope::Client(asked)),
-        (None, None) => Ok(NotificationScope::All),
-    }
+    Ok(who
+        .client_scope(client)?
+        .map_or(NotificationScope::All, NotificationScope::Client))
 }
 
 /// The preferences that apply to a client: saved ones, or its defaults with a

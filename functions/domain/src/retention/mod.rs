@@ -265,12 +265,7 @@ impl LegalHolds {
         client: Option<ClientId>,
         page: PageRequest,
     ) -> Result<Page<LegalHold>, DomainError> {
-        let scope = match (who.tenant(), client) {
-            (Some(own), Some(asked)) if own != asked => return Err(DomainError::NotFound("client")),
-            (Some(own), _) => Some(own),
-            (None, asked) => asked,
-        };
-        self.store.holds(scope, &page).await
+        self.store.holds(who.client_scope(client)?, &page).await
     }
 }
 
