@@ -26,7 +26,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::dynamo::page_token::{self, ListKey};
-use crate::dynamo::{Item, Table, Transaction, n, s, transact, unavailable, updated};
+use crate::dynamo::{Item, Table, Transaction, encoded, n, s, transact, unavailable, updated};
 
 /// The index listing children of a parent by name.
 pub(crate) const BY_PARENT: &str = "byParent";
@@ -83,10 +83,6 @@ fn device_placement(device: &Device) -> Placement {
         parent_key: Some(site_key(device.site_id)),
         sort_key: sort_key(entity, &device.name, device.id),
     }
-}
-
-fn encoded(value: impl Serialize, what: &str) -> Result<AttributeValue, DomainError> {
-    serde_dynamo::to_attribute_value(value).map_err(unavailable(what))
 }
 
 /// The fields a change sets, with `updatedAt` and the name-ordered sort key kept in step.
@@ -448,25 +444,8 @@ impl DirectoryTable {
 
     /// Deletes the uncounted item `pk` (a control, a hold); `false` when it was not there.
     pub(crate) async fn delete_uncounted(&self, pk: &str) -> Result<bool, DomainError> {
-        let result = self
-            .table
-            .db
-            .delete_item()
-            .table_name(&self.table.name)
-            .key("pk", s(pk))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable("delete a record")(e)),
-        }
+        let key = HashMap::from([("pk".to_owned(), s(pk))]);
+        self.table.delete_if_present(key, "delete a record").await
     }
 
     /// Lists records of one index partition whose sort key starts with `prefix`,

@@ -17,6 +17,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as DynamoDb;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +30,7 @@ use seccom_domain::response::{
 };
 
 use crate::dynamo::page_token::{self, ListKey};
-use crate::dynamo::{Item, Table, Transaction, decode_items, key, n, s, transact, unavailable, updated};
+use crate::dynamo::{Item, Table, Transaction, decode_items, encoded, key, n, s, transact, unavailable, updated};
 
 fn intrusion_key(intrusion: IntrusionId) -> String {
     format!("INTRUSION#{intrusion}")
@@ -91,6 +92,39 @@ impl ResponseTable {
 
     fn item<T: Serialize>(pk: String, sk: String, record: &T) -> Result<Item, DomainError> {
         serde_dynamo::to_item(Stored { pk, sk, record }).map_err(unavailable("encode a response record"))
+    }
+
+    /// Sets `fields` (attribute, value) on a client's saved preferences and
+    /// leaves every other attribute as it is, so writers of different fields
+    /// never undo each other.
+    async fn set_on_preferences(
+        &self,
+        client: ClientId,
+        fields: &[(&str, AttributeValue)],
+        what: &str,
+    ) -> Result<(), DomainError> {
+        let set: Vec<String> = (0..fields.len()).map(|i| format!("#f{i} = :f{i}")).collect();
+        let mut update = self
+            .table
+            .db
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(format!("CLIENT#{client}")))
+            .key("sk", s("PREFERENCES"))
+            .update_expression(format!("SET {}", set.join(", ")))
+            .condition_expression("attribute_exists(pk)");
+        for (i, (name, value)) in fields.iter().enumerate() {
+            update = update
+                .expression_attribute_names(format!("#f{i}"), *name)
+                .expression_attribute_values(format!(":f{i}"), value.clone());
+        }
+        match updated(update.send().await, &format!("save {what}"))? {
+            Some(_) => Ok(()),
+            None => Err(DomainError::unavailable(
+                format!("cannot save {what}"),
+                "the preferences were removed meanwhile",
+            )),
+        }
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, pk: String, sk: String) -> Result<Option<T>, DomainError> {
@@ -471,68 +505,30 @@ impl ResponseStore for ResponseTable {
     /// Sets only the recipients and `updatedAt`, so a webhook secret rotated
     /// meanwhile stays.
     async fn save_recipients(&self, preferences: &NotificationPreferences) -> Result<(), DomainError> {
-        let result = self
-            .table
-            .db
-            .update_item()
-            .table_name(&self.table.name)
-            .key("pk", s(format!("CLIENT#{}", preferences.client_id)))
-            .key("sk", s("PREFERENCES"))
-            .update_expression("SET recipients = :recipients, updatedAt = :at")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(
-                ":recipients",
-                serde_dynamo::to_attribute_value(&preferences.recipients).map_err(unavailable("encode recipients"))?,
-            )
-            .expression_attribute_values(
-                ":at",
-                serde_dynamo::to_attribute_value(preferences.updated_at).map_err(unavailable("encode a time"))?,
-            )
-            .send()
-            .await;
-        match updated(result, "save notification recipients")? {
-            Some(_) => Ok(()),
-            None => Err(DomainError::unavailable(
-                "cannot save notification recipients",
-                "the preferences were removed meanwhile",
-            )),
-        }
+        let fields = [
+            ("recipients", encoded(&preferences.recipients, "encode recipients")?),
+            ("updatedAt", encoded(preferences.updated_at, "encode a time")?),
+        ];
+        self.set_on_preferences(preferences.client_id, &fields, "notification recipients")
+            .await
     }
 
     /// Sets only the secret attributes, so a recipient's confirmation saved
     /// meanwhile stays.
     async fn save_webhook_secret(&self, rotated: &NotificationPreferences) -> Result<(), DomainError> {
-        let result = self
-            .table
-            .db
-            .update_item()
-            .table_name(&self.table.name)
-            .key("pk", s(format!("CLIENT#{}", rotated.client_id)))
-            .key("sk", s("PREFERENCES"))
-            .update_expression(
-                "SET webhookSecret = :secret, retiringWebhookSecret = :retiring, webhookSecretRotatedAt = :at",
-            )
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":secret", s(rotated.webhook_secret.clone()))
-            .expression_attribute_values(
-                ":retiring",
-                serde_dynamo::to_attribute_value(&rotated.retiring_webhook_secret)
-                    .map_err(unavailable("encode a retiring secret"))?,
-            )
-            .expression_attribute_values(
-                ":at",
-                serde_dynamo::to_attribute_value(rotated.webhook_secret_rotated_at)
-                    .map_err(unavailable("encode a time"))?,
-            )
-            .send()
-            .await;
-        match updated(result, "save a webhook secret")? {
-            Some(_) => Ok(()),
-            None => Err(DomainError::unavailable(
-                "cannot save a webhook secret",
-                "the preferences were removed meanwhile",
-            )),
-        }
+        let fields = [
+            ("webhookSecret", s(rotated.webhook_secret.clone())),
+            (
+                "retiringWebhookSecret",
+                encoded(&rotated.retiring_webhook_secret, "encode a retiring secret")?,
+            ),
+            (
+                "webhookSecretRotatedAt",
+                encoded(rotated.webhook_secret_rotated_at, "encode a time")?,
+            ),
+        ];
+        self.set_on_preferences(rotated.client_id, &fields, "a webhook secret")
+            .await
     }
 
     async fn save_confirmation(&self, token_sha256: &str, pending: &PendingConfirmation) -> Result<(), DomainError> {

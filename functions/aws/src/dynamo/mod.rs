@@ -27,6 +27,11 @@ pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// `value` as an attribute; `what` names the encoding in the log line of a failure.
+pub(crate) fn encoded(value: impl serde::Serialize, what: &str) -> Result<AttributeValue, DomainError> {
+    serde_dynamo::to_attribute_value(value).map_err(unavailable(what))
+}
+
 /// Turns a store error into a 503 whose log line says what was being done.
 pub(crate) fn unavailable<E: std::error::Error + Send + Sync + 'static>(
     action: &str,
@@ -142,6 +147,28 @@ impl Table {
             .table_name(&self.name)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(what)(e)),
+        }
+    }
+
+    /// Deletes the item with `key` if it exists; `false` when it did not.
+    pub(crate) async fn delete_if_present(&self, key: Item, what: &str) -> Result<bool, DomainError> {
+        let result = self
+            .db
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(key))
+            .condition_expression("attribute_exists(pk)")
             .send()
             .await;
         match result {
