@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
-use seccom_domain::clock::FixedClock;
+use seccom_domain::clock::{FixedClock, SystemClock};
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::error::DomainError;
 use seccom_domain::media::Store;
@@ -28,41 +28,31 @@ pub struct ScheduledEvent {
     pub time: DateTime<Utc>,
 }
 
-/// What the function holds between invocations: the purge, without its clock.
+/// What the function holds between invocations: the purge, its stores and
+/// clients built once; each invocation gives it the schedule's time.
 pub struct FootageRetention {
-    sdk: SdkConfig,
-    config: Config,
-    limit: u32,
+    purge: Purge,
     metrics: Metrics,
 }
 
 impl FootageRetention {
-    /// Checks the settings the purge needs (`DIRECTORY_TABLE`, `FRAMES_TABLE`,
+    /// Connects to what the purge needs (`DIRECTORY_TABLE`, `FRAMES_TABLE`,
     /// `INTRUSIONS_TABLE`, `RESPONSES_TABLE`, `FRAMES_BUCKET`, `CLIPS_BUCKET`).
     pub fn new(sdk: &SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
-        let function = Self {
-            sdk: sdk.clone(),
-            config: config.clone(),
-            limit: u32::try_from(config.number(PURGE_LIMIT, 500)?.clamp(1, 10_000)).unwrap_or(500),
+        let stores = seccom_aws::Stores::new(sdk, config);
+        let footage = seccom_aws::S3Media::from_config(sdk, config, &[Store::Frames, Store::Clips])?;
+        Ok(Self {
+            purge: Purge {
+                directory: stores.directory()?,
+                retention: stores.retention()?,
+                detection: stores.detection()?,
+                responses: stores.responses()?,
+                footage: Arc::new(footage),
+                clock: Arc::new(SystemClock),
+                bounds: config.retention_bounds()?,
+                limit: u32::try_from(config.number(PURGE_LIMIT, 500)?.clamp(1, 10_000)).unwrap_or(500),
+            },
             metrics: Metrics::from_config(config, "footage-retention"),
-        };
-        function.purge(Utc::now())?;
-        Ok(function)
-    }
-
-    /// The purge as of `now`.
-    fn purge(&self, now: DateTime<Utc>) -> Result<Purge, MissingSetting> {
-        let stores = seccom_aws::Stores::new(&self.sdk, &self.config);
-        let footage = seccom_aws::S3Media::from_config(&self.sdk, &self.config, &[Store::Frames, Store::Clips])?;
-        Ok(Purge {
-            directory: stores.directory()?,
-            retention: stores.retention()?,
-            detection: stores.detection()?,
-            responses: stores.responses()?,
-            footage: Arc::new(footage),
-            clock: Arc::new(FixedClock::at(now)),
-            bounds: self.config.retention_bounds()?,
-            limit: self.limit,
         })
     }
 }
@@ -73,9 +63,10 @@ impl EventFunction for FootageRetention {
     type Error = DomainError;
 
     async fn handle(&self, event: ScheduledEvent) -> Result<PurgeReport, DomainError> {
-        let purge = self
-            .purge(event.time)
-            .map_err(|e| DomainError::unavailable("cannot set the purge up", e))?;
+        let purge = Purge {
+            clock: Arc::new(FixedClock::at(event.time)),
+            ..self.purge.clone()
+        };
         let report = purge.run().await?;
         self.metrics.emit(&[
             ("IntrusionsPurged", f64::from(report.intrusions_deleted), "Count"),

@@ -38,6 +38,7 @@ pub struct PurgeReport {
 }
 
 /// Deletes what is past each client's retention.
+#[derive(Clone)]
 pub struct Purge {
     pub directory: Directory,
     pub retention: Arc<dyn RetentionStore>,
