@@ -295,6 +295,30 @@ impl TestStack {
             .expect("the intrusions table answers")
     }
 
+    /// Shows `camera` a person in three frames captured a minute ago, waits
+    /// until they are handled, and answers the intrusion they opened.
+    pub async fn person_seen(&self, camera: &str) -> Intrusion {
+        let person = test_image("astronaut.png");
+        let at = Utc::now() - chrono::TimeDelta::minutes(1);
+        for seq in 1..=3 {
+            self.upload_frame(camera, seq, person.clone(), at + chrono::TimeDelta::seconds(seq as i64))
+                .await;
+        }
+        self.settled().await;
+        self.intrusions(camera).await.remove(0)
+    }
+
+    /// The settings the local stack gave its functions (its `lambda.env`), to
+    /// run one in-process as Lambda would.
+    pub fn function_settings(&self) -> Config {
+        let env = std::fs::read_to_string(self.data_dir.path().join(seccom_local::LAMBDA_ENV_FILE)).unwrap();
+        Config::from_pairs(
+            env.lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        )
+    }
+
     /// A client, a site and a camera, for detection tests; returns the camera id.
     pub async fn camera(&self) -> String {
         let client = self.create_client("Watched Ltd").await;

@@ -11,7 +11,6 @@ use intrusion_responder::IntrusionResponder;
 use lambda_http::request::RequestContext;
 use lambda_http::{RequestExt, request::from_str};
 use notifier::NotifierFunction;
-use seccom_domain::config::Config;
 use seccom_domain::detection::FrameReport;
 use seccom_runtime::runner::EventFunction;
 use seccom_system_tests::{TestStack, frames_bucket, repository_root, test_image};
@@ -51,20 +50,10 @@ const EXPECTED: &[(&str, u16)] = &[
     ("sites-management-api/set-detection-unknown-camera.json", 404),
 ];
 
-/// The settings the local stack gave its functions (its `lambda.env`).
-fn function_settings(stack: &TestStack) -> Config {
-    let env = std::fs::read_to_string(stack.data_dir.path().join(seccom_local::LAMBDA_ENV_FILE)).unwrap();
-    Config::from_pairs(
-        env.lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    )
-}
-
 /// An HTTP function wired to the stack's emulators, as its `main.rs` wires it in Lambda.
 async fn http_function(stack: &TestStack, name: &str) -> Router {
     let sdk = seccom_local::sdk_config(stack.stack.endpoints()).await;
-    let config = function_settings(stack);
+    let config = stack.function_settings();
     match name {
         "sites-management-api" => sites_management_api::app(&sdk, &config).unwrap(),
         "cameras-api" => cameras_api::app(&sdk, &config).unwrap(),
@@ -203,7 +192,7 @@ async fn the_sample_s3_event_is_analysed_by_the_detector() {
     stack.settled().await;
 
     let sdk = seccom_local::sdk_config(stack.stack.endpoints()).await;
-    let function = HumanDetection::new(&sdk, &function_settings(&stack)).unwrap();
+    let function = HumanDetection::new(&sdk, &stack.function_settings()).unwrap();
     let reports = function.handle(event).await.unwrap();
     assert!(
         matches!(&reports[..], [FrameReport::Analysed { person: true, .. }]),
@@ -230,7 +219,7 @@ async fn the_sample_stream_queue_and_clip_events_respond_notify_and_store_once()
         .replace("REPLACE_WITH_SITE_ID", &site);
     let event: aws_lambda_events::dynamodb::Event = serde_json::from_str(&event).unwrap();
     let sdk = seccom_local::sdk_config(stack.stack.endpoints()).await;
-    let responder = IntrusionResponder::new(&sdk, &function_settings(&stack)).unwrap();
+    let responder = IntrusionResponder::new(&sdk, &stack.function_settings()).unwrap();
     for delivery in ["first", "retried"] {
         let Ok(answer) = responder.handle(event.clone()).await;
         assert!(answer.batch_item_failures.is_empty(), "{delivery}: {answer:?}");
@@ -249,7 +238,7 @@ async fn the_sample_stream_queue_and_clip_events_respond_notify_and_store_once()
         .replace("REPLACE_WITH_CLIENT_ID", &client)
         .replace("REPLACE_WITH_SITE_ID", &site);
     let event: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(&event).unwrap();
-    let notifier = NotifierFunction::new(&sdk, &function_settings(&stack)).unwrap();
+    let notifier = NotifierFunction::new(&sdk, &stack.function_settings()).unwrap();
     for delivery in ["first", "again"] {
         let Ok(answer) = notifier.handle(event.clone()).await;
         assert!(answer.batch_item_failures.is_empty(), "{delivery}: {answer:?}");
@@ -267,7 +256,7 @@ async fn the_sample_stream_queue_and_clip_events_respond_notify_and_store_once()
         .replace(EVENT_CAMERA, &camera)
         .replace("seccom-clips-123456789012-us-east-1", &clips);
     let event: S3Event = serde_json::from_str(&event).unwrap();
-    let archiver = ClipArchiver::new(&sdk, &function_settings(&stack)).unwrap();
+    let archiver = ClipArchiver::new(&sdk, &stack.function_settings()).unwrap();
     let reports = archiver.handle(event).await.unwrap();
     assert!(matches!(&reports[..], [ClipReport::Stored { .. }]), "{reports:?}");
 }

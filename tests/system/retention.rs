@@ -7,26 +7,15 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use footage_retention::{FootageRetention, ScheduledEvent};
 use reqwest::Method;
-use seccom_domain::config::Config;
 use seccom_runtime::runner::EventFunction;
-use seccom_system_tests::{TestStack, frames_bucket, repository_root, test_image};
+use seccom_system_tests::{TestStack, frames_bucket, repository_root};
 use serde_json::json;
 
-/// A camera of a new site of `client` that saw a person in three frames:
-/// the camera and the intrusion's id.
-async fn intrusion(stack: &TestStack, client: &str, site: &str) -> (String, String) {
+/// The id of the intrusion a camera of a new site of `client` opens on seeing a person.
+async fn intrusion(stack: &TestStack, client: &str, site: &str) -> String {
     let site = stack.create_site(client, site).await;
     let camera = stack.create_device(&site, "cameras", "Gate").await;
-    let person = test_image("astronaut.png");
-    let at = Utc::now() - TimeDelta::minutes(1);
-    for seq in 1..=3 {
-        stack
-            .upload_frame(&camera, seq, person.clone(), at + TimeDelta::seconds(seq as i64))
-            .await;
-    }
-    stack.settled().await;
-    let id = stack.intrusions(&camera).await[0].id.to_string();
-    (camera, id)
+    stack.person_seen(&camera).await.id.to_string()
 }
 
 /// Every key under `prefix` in `bucket`.
@@ -45,15 +34,6 @@ async fn keys(stack: &TestStack, bucket: &str, prefix: &str) -> Vec<String> {
         .iter()
         .filter_map(|o| o.key().map(str::to_owned))
         .collect()
-}
-
-fn settings(stack: &TestStack) -> Config {
-    let env = std::fs::read_to_string(stack.data_dir.path().join(seccom_local::LAMBDA_ENV_FILE)).unwrap();
-    Config::from_pairs(
-        env.lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    )
 }
 
 /// The sample scheduled event, fired at `time`.
@@ -108,9 +88,9 @@ async fn footage_past_retention_is_purged_and_a_legal_hold_keeps_it_until_releas
         .await
         .assert_problem(404);
 
-    let (_, old) = intrusion(&stack, &acme, "Shop").await;
-    let (_, evidence) = intrusion(&stack, &acme, "Warehouse").await;
-    let (_, theirs) = intrusion(&stack, &careful, "Vault").await;
+    let old = intrusion(&stack, &acme, "Shop").await;
+    let evidence = intrusion(&stack, &acme, "Warehouse").await;
+    let theirs = intrusion(&stack, &careful, "Vault").await;
     let snapshots = keys(&stack, &frames_bucket(), "snapshots/").await;
     assert_eq!(snapshots.len(), 3, "{snapshots:?}");
     assert_eq!(
@@ -148,7 +128,7 @@ async fn footage_past_retention_is_purged_and_a_legal_hold_keeps_it_until_releas
 
     // A month on: Acme's 30 days are over, Careful's 60 are not.
     let sdk = seccom_local::sdk_config(stack.stack.endpoints()).await;
-    let purge = FootageRetention::new(&sdk, &settings(&stack)).unwrap();
+    let purge = FootageRetention::new(&sdk, &stack.function_settings()).unwrap();
     let month_on = Utc::now() + TimeDelta::days(31);
     let report = purge.handle(scheduled_at(month_on)).await.unwrap();
     assert_eq!((report.intrusions_deleted, report.held), (1, 1), "{report:?}");
