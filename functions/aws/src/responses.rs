@@ -17,6 +17,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as DynamoDb;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -92,6 +93,17 @@ impl ResponseTable {
 
     fn item<T: Serialize>(pk: String, sk: String, record: &T) -> Result<Item, DomainError> {
         serde_dynamo::to_item(Stored { pk, sk, record }).map_err(unavailable("encode a response record"))
+    }
+
+    /// A query of every item recorded about an intrusion's response (its
+    /// partition), to drain with the SDK's paginator.
+    fn intrusion_partition(&self, intrusion: IntrusionId) -> QueryFluentBuilder {
+        self.table
+            .db
+            .query()
+            .table_name(&self.table.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(intrusion_key(intrusion)))
     }
 
     /// Sets `fields` (attribute, value) on a client's saved preferences and
@@ -374,17 +386,7 @@ impl ResponseStore for ResponseTable {
     /// Everything recorded about the response to an intrusion.
     async fn records(&self, intrusion: IntrusionId) -> Result<ResponseRecords, DomainError> {
         let mut records = ResponseRecords::default();
-        // Every page of the intrusion's partition, drained by the SDK's paginator.
-        let mut items = self
-            .table
-            .db
-            .query()
-            .table_name(&self.table.name)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(intrusion_key(intrusion)))
-            .into_paginator()
-            .items()
-            .send();
+        let mut items = self.intrusion_partition(intrusion).into_paginator().items().send();
         while let Some(item) = items.next().await {
             let item = item.map_err(unavailable("read an intrusion's response"))?;
             let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
@@ -413,12 +415,7 @@ impl ResponseStore for ResponseTable {
     /// Deletes every record of an intrusion's response, item by item.
     async fn delete_records(&self, intrusion: IntrusionId) -> Result<(), DomainError> {
         let mut keys = self
-            .table
-            .db
-            .query()
-            .table_name(&self.table.name)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(intrusion_key(intrusion)))
+            .intrusion_partition(intrusion)
             .projection_expression("pk, sk")
             .into_paginator()
             .items()

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
@@ -39,22 +41,39 @@ pub(crate) fn unavailable<E: std::error::Error + Send + Sync + 'static>(
     move |e| DomainError::unavailable(format!("cannot {action}"), e)
 }
 
-/// An update's answer, or `None` when its condition did not hold.
-pub(crate) fn updated<T, R>(
-    result: Result<T, SdkError<UpdateItemError, R>>,
-    what: &str,
-) -> Result<Option<T>, DomainError>
+/// A single-item write whose condition may fail.
+pub(crate) trait ConditionalWrite {
+    /// Whether the write was refused because its condition did not hold.
+    fn condition_failed(&self) -> bool;
+}
+
+impl ConditionalWrite for UpdateItemError {
+    fn condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionalWrite for PutItemError {
+    fn condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionalWrite for DeleteItemError {
+    fn condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+/// A conditional write's answer, or `None` when its condition did not hold.
+pub(crate) fn updated<T, E, R>(result: Result<T, SdkError<E, R>>, what: &str) -> Result<Option<T>, DomainError>
 where
+    E: ConditionalWrite + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     match result {
         Ok(output) => Ok(Some(output)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(None)
-        }
+        Err(e) if e.as_service_error().is_some_and(ConditionalWrite::condition_failed) => Ok(None),
         Err(e) => Err(unavailable(what)(e)),
     }
 }
@@ -149,16 +168,7 @@ impl Table {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(what)(e)),
-        }
+        Ok(updated(result, what)?.is_some())
     }
 
     /// Deletes the item with `key` if it exists; `false` when it did not.
@@ -171,16 +181,7 @@ impl Table {
             .condition_expression("attribute_exists(pk)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(what)(e)),
-        }
+        Ok(updated(result, what)?.is_some())
     }
 
     /// The item with `key`, read consistently.
