@@ -392,23 +392,26 @@ pub async fn handle_intrusion(
     step: HandlingStep,
 ) -> Result<Response, PageError> {
     let id = intrusion_id(raw_id)?;
-    if step == HandlingStep::Hold {
-        state.holds.place_hold(who, id, HoldBody { reason: form.note }).await?;
-    } else if step == HandlingStep::ReleaseHold {
-        state.holds.release_hold(who, id).await?;
-    } else {
-        let body = form.into_body(step == HandlingStep::Resolve);
-        match step {
-            HandlingStep::Acknowledge => state.intrusions.acknowledge(who, id, body).await?,
-            HandlingStep::Resolve => state.intrusions.resolve(who, id, body).await?,
-            _ => state.intrusions.reopen(who, id, body).await?,
-        };
+    match step {
+        HandlingStep::Acknowledge => {
+            state.intrusions.acknowledge(who, id, form.into_body(false)).await?;
+        }
+        HandlingStep::Resolve => {
+            state.intrusions.resolve(who, id, form.into_body(true)).await?;
+        }
+        HandlingStep::Reopen => {
+            state.intrusions.reopen(who, id, form.into_body(false)).await?;
+        }
+        HandlingStep::Hold => {
+            state.holds.place_hold(who, id, HoldBody { reason: form.note }).await?;
+        }
+        HandlingStep::ReleaseHold => state.holds.release_hold(who, id).await?,
     }
     let done = step.done();
     Ok(Redirect::to(&format!("{}/intrusions/{id}?done={done}", portal.prefix())).into_response())
 }
 
-/// Body of the acknowledge and resolve forms.
+/// Body of the handling forms (a legal hold's reason travels as its note).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HandlingForm {

@@ -60,6 +60,29 @@ pub struct AuditEntry {
     pub target: String,
 }
 
+impl AuditEntry {
+    /// What `who` did, as an entry: the actor's id, e-mail and address from the caller.
+    fn by(
+        who: &Principal,
+        id: String,
+        at: DateTime<Utc>,
+        client_id: Option<ClientId>,
+        action: AuditAction,
+        target: String,
+    ) -> Self {
+        Self {
+            id,
+            at,
+            actor: who.subject.clone(),
+            actor_email: who.email.clone(),
+            address: who.address.clone(),
+            client_id,
+            action,
+            target,
+        }
+    }
+}
+
 /// Which entries a list holds: the caller's scope, narrowed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AuditFilter {
@@ -107,16 +130,14 @@ impl AuditTrail {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let entry = AuditEntry {
-            id: uuid::Uuid::new_v4().to_string(),
-            at: self.clock.now(),
-            actor: who.subject.clone(),
-            actor_email: who.email.clone(),
-            address: who.address.clone(),
-            client_id: Some(client),
+        let entry = AuditEntry::by(
+            who,
+            uuid::Uuid::new_v4().to_string(),
+            self.clock.now(),
+            Some(client),
             action,
             target,
-        };
+        );
         if store.append(&entry).await? {
             Ok(())
         } else {
@@ -135,16 +156,15 @@ impl AuditTrail {
             return Ok(());
         };
         let session = format!("{}@{}", who.subject, signed_in_at.timestamp());
-        let entry = AuditEntry {
-            id: crate::credential::hash(&session)[..32].to_owned(),
-            at: signed_in_at,
-            actor: who.subject.clone(),
-            actor_email: who.email.clone(),
-            address: who.address.clone(),
-            client_id: who.tenant(),
-            action: AuditAction::SignedIn,
-            target: "portal".into(),
-        };
+        let id = crate::credential::hash(&session)[..32].to_owned();
+        let entry = AuditEntry::by(
+            who,
+            id,
+            signed_in_at,
+            who.tenant(),
+            AuditAction::SignedIn,
+            "portal".into(),
+        );
         store.append(&entry).await.map(|_| ())
     }
 
