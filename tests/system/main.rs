@@ -10,6 +10,7 @@ mod crud;
 mod detection;
 mod devices;
 mod edge;
+mod erasure;
 mod escalation;
 mod events;
 mod export;

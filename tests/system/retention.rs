@@ -5,8 +5,9 @@
 //! DynamoDB and S3 emulators, keeps what is held, and deletes it once released.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use footage_retention::{FootageRetention, ScheduledEvent};
+use footage_retention::{FootageRetention, Outcome, Trigger};
 use reqwest::Method;
+use seccom_domain::retention::purge::PurgeReport;
 use seccom_runtime::runner::EventFunction;
 use seccom_system_tests::{TestStack, frames_bucket, repository_root};
 use serde_json::json;
@@ -37,11 +38,19 @@ async fn keys(stack: &TestStack, bucket: &str, prefix: &str) -> Vec<String> {
 }
 
 /// The sample scheduled event, fired at `time`.
-fn scheduled_at(time: DateTime<Utc>) -> ScheduledEvent {
+fn scheduled_at(time: DateTime<Utc>) -> Trigger {
     let sample = std::fs::read_to_string(repository_root().join("events/footage-retention/scheduled.json")).unwrap();
     let mut event: serde_json::Value = serde_json::from_str(&sample).unwrap();
     event["time"] = json!(time.to_rfc3339());
     serde_json::from_value(event).unwrap()
+}
+
+/// What a scheduled run answers: the purge's report.
+fn purged(outcome: Outcome) -> PurgeReport {
+    match outcome {
+        Outcome::Purged(report) => report,
+        other => panic!("a scheduled event was taken for something else: {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -130,7 +139,7 @@ async fn footage_past_retention_is_purged_and_a_legal_hold_keeps_it_until_releas
     let sdk = seccom_local::sdk_config(stack.stack.endpoints()).await;
     let purge = FootageRetention::new(&sdk, &stack.function_settings()).unwrap();
     let month_on = Utc::now() + TimeDelta::days(31);
-    let report = purge.handle(scheduled_at(month_on)).await.unwrap();
+    let report = purged(purge.handle(scheduled_at(month_on)).await.unwrap());
     assert_eq!((report.intrusions_deleted, report.held), (1, 1), "{report:?}");
     let detail = |id: &str| format!("/api/intrusions/{id}");
     stack
@@ -177,7 +186,7 @@ async fn footage_past_retention_is_purged_and_a_legal_hold_keeps_it_until_releas
         .call(Method::DELETE, &hold, Some(&admin), None)
         .await
         .assert_problem(404);
-    let again = purge.handle(scheduled_at(month_on)).await.unwrap();
+    let again = purged(purge.handle(scheduled_at(month_on)).await.unwrap());
     assert_eq!((again.intrusions_deleted, again.held), (1, 0), "{again:?}");
     stack
         .call(Method::GET, &detail(&evidence), Some(&admin), None)
@@ -187,9 +196,11 @@ async fn footage_past_retention_is_purged_and_a_legal_hold_keeps_it_until_releas
         .call(Method::GET, &detail(&theirs), Some(&admin), None)
         .await
         .expect(200);
-    let later = purge
-        .handle(scheduled_at(Utc::now() + TimeDelta::days(61)))
-        .await
-        .unwrap();
+    let later = purged(
+        purge
+            .handle(scheduled_at(Utc::now() + TimeDelta::days(61)))
+            .await
+            .unwrap(),
+    );
     assert_eq!(later.intrusions_deleted, 1, "the bank's 60 days are over too");
 }

@@ -87,6 +87,16 @@ impl AuditStore for AuditTable {
             .transpose()?;
         let from = filter.from.map(stamp).unwrap_or_default();
         let to = format!("{}~", filter.to.map(stamp).unwrap_or_else(|| "~".into()));
+        // A token of the same list read with another period would start the
+        // query outside its range, which DynamoDB refuses.
+        let in_range = |key: &crate::dynamo::Item| {
+            key.get("sk")
+                .and_then(|sk| sk.as_s().ok())
+                .is_some_and(|sk| from.as_str() <= sk.as_str() && sk.as_str() <= to.as_str())
+        };
+        if start.as_ref().is_some_and(|key| !in_range(key)) {
+            return Err(DomainError::BadPageToken);
+        }
         let mut query = self
             .table
             .db

@@ -93,4 +93,17 @@ impl ControlStore for DirectoryTable {
         };
         self.put_items(vec![Self::encode(placement, policy)?]).await
     }
+
+    async fn erase_site(&self, site: SiteId) -> Result<u32, DomainError> {
+        let history = self
+            .delete_listed(history_of(site), "ARMINGLOG#", "a site's arming history")
+            .await?;
+        let arming = self.delete_uncounted(&arming_key(site)).await?;
+        let escalation = self.delete_uncounted(&escalation_key(site)).await?;
+        Ok(history + u32::from(arming) + u32::from(escalation))
+    }
+
+    async fn erase_camera(&self, camera: DeviceId) -> Result<u32, DomainError> {
+        Ok(u32::from(self.delete_uncounted(&detection_key(camera)).await?))
+    }
 }

@@ -473,6 +473,33 @@ impl DetectionStore for DetectionTables {
         Ok(())
     }
 
+    /// The camera's partition of the frames table (its frame results and
+    /// `STATE`), then its frames' rejections under `UNROUTABLE`.
+    async fn erase_camera(&self, camera: DeviceId) -> Result<u32, DomainError> {
+        let partition = self
+            .frames
+            .db
+            .query()
+            .table_name(&self.frames.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(camera_key(camera)))
+            .projection_expression("pk, sk");
+        let records = self
+            .frames
+            .delete_found(partition, &["pk", "sk"], "a camera's frame results")
+            .await?;
+        let prefix = format!("frames/{camera}/");
+        let rejected = self
+            .frames
+            .query_prefix(None, ("pk", "UNROUTABLE".to_owned()), ("sk", &prefix))
+            .projection_expression("pk, sk");
+        let rejections = self
+            .frames
+            .delete_found(rejected, &["pk", "sk"], "a camera's rejected frames")
+            .await?;
+        Ok(records + rejections)
+    }
+
     /// Records where the annotated snapshot of an intrusion was stored.
     async fn set_snapshot(&self, intrusion: &Intrusion, snapshot_key: &str) -> Result<(), DomainError> {
         self.intrusions

@@ -431,6 +431,15 @@ impl DirectoryTable {
         }
     }
 
+    /// Deletes the uncounted records listed under `parent_key` whose sort key
+    /// starts with `prefix` (a site's arming history); answers how many.
+    pub(crate) async fn delete_listed(&self, parent_key: String, prefix: &str, what: &str) -> Result<u32, DomainError> {
+        let query = self
+            .table
+            .query_prefix(Some(BY_PARENT), ("parentKey", parent_key), ("sortKey", prefix));
+        self.table.delete_found(query, &["pk"], what).await
+    }
+
     /// Lists records of one index partition whose sort key starts with `prefix`, in name order.
     async fn query<T: DeserializeOwned>(
         &self,

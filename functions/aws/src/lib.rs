@@ -28,7 +28,7 @@ use seccom_domain::response::ResponseStore;
 pub use audit::AuditTable;
 pub use detection::{DetectionTables, StoredIntrusion};
 pub use directory::DirectoryTable;
-pub use queue::{SqsNotificationQueue, confirmation_sender};
+pub use queue::{ErasureMessage, SqsErasureQueue, SqsNotificationQueue, confirmation_sender};
 pub use responses::ResponseTable;
 pub use s3::{S3Media, s3_client};
 

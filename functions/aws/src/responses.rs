@@ -77,6 +77,28 @@ struct StoredHealth {
     event: HealthEvent,
 }
 
+/// A pending confirmation with the key that lists it by client.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredConfirmation {
+    pk: String,
+    sk: String,
+    sort_key: String,
+    #[serde(flatten)]
+    pending: PendingConfirmation,
+}
+
+/// Which items a newest-first list reads: the table's or an index's
+/// partition (attribute, value); the sort key and the prefix items must start
+/// with, if any; and, when given, only items of that entity (the `byClient`
+/// index also holds a client's health events and pending confirmations).
+struct Listing<'a> {
+    index: Option<&'a str>,
+    partition: (&'a str, String),
+    sort: (&'a str, Option<&'a str>),
+    entity: Option<&'a str>,
+}
+
 /// The responses table.
 #[derive(Clone)]
 pub struct ResponseTable {
@@ -161,18 +183,20 @@ impl ResponseTable {
         }
     }
 
-    /// One page of a partition, newest first, decoded through its stored envelope.
-    /// `sort` names the sort key and the prefix items must start with, if any.
+    /// One page of a listing, newest first, decoded through its stored envelope.
     async fn newest_first<S: serde::de::DeserializeOwned, T>(
         &self,
-        index: Option<&str>,
-        partition: (&str, String),
-        sort: (&str, Option<&str>),
+        listing: Listing<'_>,
         page: &PageRequest,
         record: fn(S) -> T,
         what: &str,
     ) -> Result<Page<T>, DomainError> {
-        let ((partition_attribute, partition_value), (sort_attribute, prefix)) = (partition, sort);
+        let Listing {
+            index,
+            partition: (partition_attribute, partition_value),
+            sort: (sort_attribute, prefix),
+            entity,
+        } = listing;
         let list = ListKey {
             table_keys: &["pk", "sk"],
             partition: (partition_attribute, &partition_value),
@@ -198,6 +222,11 @@ impl ResponseTable {
                 .expression_attribute_values(":prefix", s(prefix)),
             None => query.key_condition_expression("#p = :p"),
         };
+        if let Some(entity) = entity {
+            query = query
+                .filter_expression("entity = :entity")
+                .expression_attribute_values(":entity", s(entity));
+        }
         let output = query
             .scan_index_forward(false)
             .limit(i32::from(page.limit))
@@ -290,6 +319,59 @@ impl ResponseStore for ResponseTable {
             .await
             .map_err(unavailable("record a failed push"))?;
         Ok(())
+    }
+
+    /// The device's command queue, then its health events under its client.
+    async fn erase_device(&self, client: ClientId, device: DeviceId) -> Result<u32, DomainError> {
+        let queue = self
+            .table
+            .db
+            .query()
+            .table_name(&self.table.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(device_key(device)))
+            .projection_expression("pk, sk");
+        let commands = self
+            .table
+            .delete_found(queue, &["pk", "sk"], "a device's command queue")
+            .await?;
+        let health = self
+            .table
+            .query_prefix(None, ("pk", format!("CLIENT#{client}")), ("sk", "HEALTH#"))
+            .filter_expression("deviceId = :device")
+            .expression_attribute_values(":device", s(device.to_string()));
+        let events = self
+            .table
+            .delete_found(health, &["pk", "sk"], "a device's health events")
+            .await?;
+        Ok(commands + events)
+    }
+
+    /// The client's partition (preferences, health events), then its pending
+    /// confirmations, found through `byClient`.
+    async fn erase_client(&self, client: ClientId) -> Result<u32, DomainError> {
+        let partition = self
+            .table
+            .db
+            .query()
+            .table_name(&self.table.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(format!("CLIENT#{client}")))
+            .projection_expression("pk, sk");
+        let records = self
+            .table
+            .delete_found(partition, &["pk", "sk"], "a client's preferences and health events")
+            .await?;
+        let pending = self.table.query_prefix(
+            Some("byClient"),
+            ("clientId", client.to_string()),
+            ("sortKey", "CONFIRMATION#"),
+        );
+        let confirmations = self
+            .table
+            .delete_found(pending, &["pk", "sk"], "a client's pending confirmations")
+            .await?;
+        Ok(records + confirmations)
     }
 
     /// Commands waiting for a device, oldest first.
@@ -440,14 +522,21 @@ impl ResponseStore for ResponseTable {
         scope: NotificationScope,
         page: &PageRequest,
     ) -> Result<Page<Notification>, DomainError> {
-        let (index, partition) = match scope {
-            NotificationScope::Client(client) => ("byClient", ("clientId", client.to_string())),
-            NotificationScope::All => ("byEntity", ("entity", "NOTIFICATION".to_owned())),
+        // `byClient` also holds the client's health events and pending
+        // confirmations; `byEntity`'s partition is the entity already (and a
+        // filter may not name an index's key).
+        let (index, partition, entity) = match scope {
+            NotificationScope::Client(client) => ("byClient", ("clientId", client.to_string()), Some("NOTIFICATION")),
+            NotificationScope::All => ("byEntity", ("entity", "NOTIFICATION".to_owned()), None),
+        };
+        let listing = Listing {
+            index: Some(index),
+            partition,
+            sort: ("sortKey", None),
+            entity,
         };
         self.newest_first(
-            Some(index),
-            partition,
-            ("sortKey", None),
+            listing,
             page,
             |stored: StoredNotification| stored.notification,
             "notifications",
@@ -483,15 +572,14 @@ impl ResponseStore for ResponseTable {
             NotificationScope::Client(client) => (None, ("pk", format!("CLIENT#{client}")), ("sk", Some("HEALTH#"))),
             NotificationScope::All => (Some("byEntity"), ("entity", "HEALTH".to_owned()), ("sortKey", None)),
         };
-        self.newest_first(
+        let listing = Listing {
             index,
             partition,
             sort,
-            page,
-            |stored: StoredHealth| stored.event,
-            "health events",
-        )
-        .await
+            entity: None,
+        };
+        self.newest_first(listing, page, |stored: StoredHealth| stored.event, "health events")
+            .await
     }
 
     /// A client's saved notification preferences.
@@ -529,8 +617,15 @@ impl ResponseStore for ResponseTable {
     }
 
     async fn save_confirmation(&self, token_sha256: &str, pending: &PendingConfirmation) -> Result<(), DomainError> {
-        // `expiresAt` (epoch seconds) is the table's time to live.
-        let item = Self::item(format!("CONFIRMATION#{token_sha256}"), "CONFIRMATION".into(), pending)?;
+        // `expiresAt` (epoch seconds) is the table's time to live; `sortKey`
+        // lists it under its client (`byClient`), so erasing the client finds it.
+        let stored = StoredConfirmation {
+            pk: format!("CONFIRMATION#{token_sha256}"),
+            sk: "CONFIRMATION".into(),
+            sort_key: format!("CONFIRMATION#{token_sha256}"),
+            pending: pending.clone(),
+        };
+        let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a confirmation request"))?;
         self.table.put(item, "save a confirmation request").await
     }
 

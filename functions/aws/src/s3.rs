@@ -112,6 +112,30 @@ impl Footage for S3Media {
         }
         Ok(())
     }
+
+    /// Lists the keys under `prefix` page by page and deletes each.
+    async fn delete_prefix(&self, store: Store, prefix: &str) -> Result<u32, DomainError> {
+        let bucket = self.bucket(store)?;
+        let mut pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut deleted = 0;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| DomainError::unavailable("cannot list footage", e))?;
+            let keys: Vec<String> = page
+                .contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned))
+                .collect();
+            self.delete(store, &keys).await?;
+            deleted += u32::try_from(keys.len()).unwrap_or(u32::MAX);
+        }
+        Ok(deleted)
+    }
 }
 
 fn presigning(lifetime: Duration) -> Result<aws_sdk_s3::presigning::PresigningConfig, DomainError> {

@@ -44,6 +44,8 @@ pub const NOTIFY_EMAIL_FROM: &str = "NOTIFY_EMAIL_FROM";
 pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
 /// The URL of the queue notifications wait in (SQS).
 pub const NOTIFICATION_QUEUE_URL: &str = "NOTIFICATION_QUEUE_URL";
+/// The queue that hands erasure jobs to the data-protection function.
+pub const ERASURE_QUEUE_URL: &str = "ERASURE_QUEUE_URL";
 /// How long one push or webhook attempt may take, in milliseconds (default 5000).
 pub const DELIVERY_TIMEOUT_MS: &str = "DELIVERY_TIMEOUT_MS";
 /// The pause before the first retry of a push, webhook, e-mail or SMS, in

@@ -41,6 +41,10 @@ pub trait ControlStore: Send + Sync {
     async fn escalation(&self, site: SiteId) -> Result<Option<EscalationPolicy>, DomainError>;
     /// Replaces a site's escalation policy.
     async fn save_escalation(&self, site: SiteId, policy: &EscalationPolicy) -> Result<(), DomainError>;
+    /// Deletes a site's arming, its history and its escalation policy; answers how many records.
+    async fn erase_site(&self, site: SiteId) -> Result<u32, DomainError>;
+    /// Deletes a camera's detection settings; answers how many records.
+    async fn erase_camera(&self, camera: DeviceId) -> Result<u32, DomainError>;
 }
 
 type Entries<K, V> = Mutex<HashMap<K, (DateTime<Utc>, Option<V>)>>;
@@ -129,6 +133,14 @@ impl ControlStore for CachedControls {
 
     async fn save_escalation(&self, site: SiteId, policy: &EscalationPolicy) -> Result<(), DomainError> {
         self.inner.save_escalation(site, policy).await
+    }
+
+    async fn erase_site(&self, site: SiteId) -> Result<u32, DomainError> {
+        self.inner.erase_site(site).await
+    }
+
+    async fn erase_camera(&self, camera: DeviceId) -> Result<u32, DomainError> {
+        self.inner.erase_camera(camera).await
     }
 }
 

@@ -52,6 +52,11 @@ identifier!(
 );
 
 identifier!(
+    /// A request to erase a client, a site or a device with everything recorded of it.
+    ErasureId
+);
+
+identifier!(
     /// An intrusion: a burst of consecutive person frames of one camera.
     IntrusionId
 );

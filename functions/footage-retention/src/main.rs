@@ -1,4 +1,5 @@
-//! Lambda entry point of the footage purge, invoked on a schedule by EventBridge.
+//! Lambda entry point of data protection: the footage purge, invoked every
+//! hour by EventBridge, and erasure, invoked by the erasure queue.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

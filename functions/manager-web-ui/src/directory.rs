@@ -189,8 +189,10 @@ async fn client_page(
             form.inline method="post" action=(format!("/manage/clients/{id}/delete")) data-confirm=(format!("Delete {}?", client.name.as_str())) {
                 (csrf.field())
                 button.danger type="submit" { "Delete this client" }
-                span.muted { "Only a client without sites can be deleted." }
+                span.muted { "Only a client without sites can be deleted; to remove one with its sites and everything recorded, erase it." }
             }
+            (crate::erasure::section("client", &format!("/manage/clients/{id}/erase"), client.name.as_str(), csrf))
+            p { a href=(format!("/manage/erasures?clientId={id}")) { "Erasures of this client" } }
         },
     ))
 }
@@ -324,7 +326,7 @@ async fn site_page(
                 " · " a href=(format!("/manage/sites/{}/escalation", site.id)) { "escalation" } }
             h2 { "Cameras and alarms" }
             table.list {
-                thead { tr { th { "Name" } th { "Kind" } th { "Health" } th { "Last seen" } th { "Rename" } th {} } }
+                thead { tr { th { "Name" } th { "Kind" } th { "Health" } th { "Last seen" } th { "Rename" } th { "Remove" } th { "Erase" } } }
                 tbody {
                     @for device in &devices {
                         @let health = format!("{:?}", device.state).to_lowercase();
@@ -352,6 +354,7 @@ async fn site_page(
                                     button.danger type="submit" { "Remove" }
                                 }
                             }
+                            td { (crate::erasure::device_button(device.id, kind_value(device.kind), device.name.as_str(), csrf)) }
                         }
                     }
                 }
@@ -367,8 +370,9 @@ async fn site_page(
             form.inline method="post" action=(format!("/manage/sites/{}/delete", site.id)) data-confirm=(format!("Delete {}?", site.name.as_str())) {
                 (csrf.field())
                 button.danger type="submit" { "Delete this site" }
-                span.muted { "Only a site without devices can be deleted." }
+                span.muted { "Only a site without devices can be deleted; to remove one with its devices and everything recorded, erase it." }
             }
+            (crate::erasure::section("site", &format!("/manage/sites/{}/erase", site.id), site.name.as_str(), csrf))
         },
     ))
 }
@@ -399,6 +403,13 @@ pub(crate) struct DeviceForm {
     kind: String,
     #[serde(default)]
     name: String,
+}
+
+impl DeviceForm {
+    /// The kind the form names.
+    pub(crate) fn kind(&self) -> Result<DeviceKind, PageError> {
+        kind_of(&self.kind)
+    }
 }
 
 pub(crate) async fn register_device(

@@ -4,6 +4,7 @@
 //! goes through the same domain use cases as the Sites Management API.
 
 mod directory;
+mod erasure;
 mod queue;
 mod recipients;
 mod retention;
@@ -59,6 +60,7 @@ pub(crate) fn page(staff: &Staff, title: &str, body: Markup) -> Markup {
         ("Notifications", "/manage/notifications".to_owned()),
         ("Device health", "/manage/health".to_owned()),
         ("Audit", "/manage/audit".to_owned()),
+        ("Erasures", "/manage/erasures".to_owned()),
     ];
     layout(PORTAL, title, Some(&staff.0), &nav, body)
 }
@@ -121,6 +123,7 @@ async fn health(
 /// The portal's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let state = PortalState::new(sdk, config)?;
+    let erasures = state.erasures(sdk, config)?;
     let routes = Router::new()
         .route("/manage", get(queue::show))
         .route("/manage/queue/count", get(queue::count))
@@ -133,6 +136,11 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
             get(directory::client).post(directory::update_client),
         )
         .route("/manage/clients/{id}/delete", post(directory::delete_client))
+        .route("/manage/clients/{id}/erase", post(erasure::erase_client))
+        .route("/manage/sites/{id}/erase", post(erasure::erase_site))
+        .route("/manage/devices/{id}/erase", post(erasure::erase_device))
+        .route("/manage/erasures", get(erasure::jobs))
+        .route("/manage/erasures/{id}", get(erasure::job))
         .route("/manage/clients/{id}/recipients/verify", post(recipients::verify))
         .route("/manage/clients/{id}/retention", post(retention::save))
         .route("/manage/clients/{id}/sites", post(directory::create_site))
@@ -147,6 +155,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .route("/manage/devices/{id}/remove", post(directory::remove_device))
         .route("/manage/notifications", get(notifications))
         .route("/manage/health", get(health))
+        .layer(axum::Extension(erasures))
         .with_state(state);
     Ok(seccom_web::portal(PORTAL, routes))
 }

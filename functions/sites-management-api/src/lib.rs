@@ -15,6 +15,7 @@ use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::controls::SiteControls;
 use seccom_domain::directory::Directory;
 use seccom_domain::retention::RetentionPeriods;
+use seccom_domain::retention::erasure::ErasureRequests;
 use seccom_http::auth::Authenticator;
 
 pub use openapi::openapi;
@@ -25,6 +26,7 @@ pub struct AppState {
     directory: Directory,
     controls: SiteControls,
     retention: RetentionPeriods,
+    erasures: ErasureRequests,
     authenticator: Arc<Authenticator>,
 }
 
@@ -35,6 +37,11 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let state = AppState {
         controls: SiteControls::new(directory.clone(), stores.controls()?, Arc::new(SystemClock)),
         retention: RetentionPeriods::new(directory.clone(), stores.retention()?, config.retention_bounds()?),
+        erasures: ErasureRequests::new(
+            directory.clone(),
+            stores.retention()?,
+            Arc::new(seccom_aws::SqsErasureQueue::from_config(sdk, config)?),
+        ),
         directory,
         authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
     };

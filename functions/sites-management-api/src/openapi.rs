@@ -10,7 +10,7 @@ use utoipa::openapi::OpenApi as Document;
         title = "SecCom Sites Management API",
         description = "SecCom staff manage clients, their sites (buildings), cameras and alarms; \
                        client users read their own. Reached through the ALB on `/api/clients*`, \
-                       `/api/sites*`, `/api/cameras*` and `/api/alarms*`. Every error is an RFC 9457 problem document.",
+                       `/api/sites*`, `/api/cameras*`, `/api/alarms*` and `/api/erasures*`. Every error is an RFC 9457 problem document.",
         version = "1.0.0"
     ),
     tags(
@@ -20,7 +20,8 @@ use utoipa::openapi::OpenApi as Document;
         (name = "arming", description = "When a site's detections count: armed, disarmed or on a weekly schedule"),
         (name = "detection", description = "Which people a camera counts: zones, masks, minimum score and size"),
         (name = "escalation", description = "Whom to tell, and when, if nobody acknowledges an intrusion at a site"),
-        (name = "retention", description = "How long a client's footage and intrusion records are kept")
+        (name = "retention", description = "How long a client's footage and intrusion records are kept"),
+        (name = "erasure", description = "Erasing a client, a site or a device with everything recorded of it")
     ),
     components(schemas(crate::routes::devices::Collection))
 )]

@@ -35,6 +35,7 @@ fn action_words(action: AuditAction) -> &'static str {
         AuditAction::ChangedRetention => "Changed the footage retention",
         AuditAction::PlacedLegalHold => "Placed a legal hold",
         AuditAction::ReleasedLegalHold => "Released a legal hold",
+        AuditAction::RequestedErasure => "Asked for an erasure",
         AuditAction::ExportedRecords => "Downloaded the client's records",
         AuditAction::SignedIn => "Signed in",
     }

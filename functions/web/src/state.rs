@@ -76,6 +76,21 @@ impl PortalState {
 }
 
 impl PortalState {
+    /// Erasure requests (the manager portal's), handed to the data-protection
+    /// function through the queue `config` names (`ERASURE_QUEUE_URL`).
+    pub fn erasures(
+        &self,
+        sdk: &aws_config::SdkConfig,
+        config: &Config,
+    ) -> Result<seccom_domain::retention::erasure::ErasureRequests, MissingSetting> {
+        let stores = seccom_aws::Stores::new(sdk, config);
+        Ok(seccom_domain::retention::erasure::ErasureRequests::new(
+            self.directory.clone(),
+            stores.retention()?,
+            Arc::new(seccom_aws::SqsErasureQueue::from_config(sdk, config)?),
+        ))
+    }
+
     /// The same state, able to save preferences: new recipients are sent their
     /// confirmation requests through the notification queue.
     pub fn saving_preferences(mut self, sdk: &aws_config::SdkConfig, config: &Config) -> Result<Self, MissingSetting> {

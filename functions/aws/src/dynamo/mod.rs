@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
@@ -182,6 +183,51 @@ impl Table {
             .send()
             .await;
         Ok(updated(result, what)?.is_some())
+    }
+
+    /// Deletes every item `query` finds (every page), keeping of each only the
+    /// table's key attributes `keys`; answers how many. Deleting one already
+    /// gone is no error, so a run cut off half way is simply run again.
+    pub(crate) async fn delete_found(
+        &self,
+        query: QueryFluentBuilder,
+        keys: &[&str],
+        what: &str,
+    ) -> Result<u32, DomainError> {
+        let mut found = query.into_paginator().items().send();
+        let mut deleted = 0;
+        while let Some(item) = found.next().await {
+            let mut item = item.map_err(unavailable(&format!("list {what}")))?;
+            item.retain(|name, _| keys.contains(&name.as_str()));
+            self.db
+                .delete_item()
+                .table_name(&self.name)
+                .set_key(Some(item))
+                .send()
+                .await
+                .map_err(unavailable(&format!("delete {what}")))?;
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
+    /// A query of the table (or of `index`) for the items of partition
+    /// `partition` (attribute, value) whose `sort` attribute begins with `prefix`.
+    pub(crate) fn query_prefix(
+        &self,
+        index: Option<&str>,
+        partition: (&str, String),
+        sort: (&str, &str),
+    ) -> QueryFluentBuilder {
+        self.db
+            .query()
+            .table_name(&self.name)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#p = :p AND begins_with(#s, :s)")
+            .expression_attribute_names("#p", partition.0)
+            .expression_attribute_names("#s", sort.0)
+            .expression_attribute_values(":p", s(partition.1))
+            .expression_attribute_values(":s", s(sort.1))
     }
 
     /// The item with `key`, read consistently.

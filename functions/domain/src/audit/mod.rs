@@ -35,6 +35,8 @@ pub enum AuditAction {
     ChangedRetention,
     PlacedLegalHold,
     ReleasedLegalHold,
+    /// Asked for a client, site or device to be erased with everything recorded of it.
+    RequestedErasure,
     /// Downloaded the client's records (subject access), with links to its footage.
     ExportedRecords,
     /// Signed in to a portal (recorded once per session).

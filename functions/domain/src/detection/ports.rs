@@ -97,6 +97,9 @@ pub trait DetectionStore: Send + Sync {
     async fn reopen(&self, intrusion: &Intrusion, reopening: &Reopening) -> Result<Intrusion, DomainError>;
     /// Deletes an intrusion past its retention; deleting it again is no error.
     async fn delete_intrusion(&self, intrusion: &Intrusion) -> Result<(), DomainError>;
+    /// Deletes a camera's frame results, its decision state and its frames'
+    /// rejections (its intrusions go one by one); answers how many records.
+    async fn erase_camera(&self, camera: DeviceId) -> Result<u32, DomainError>;
 }
 
 /// A frame's bytes as uploaded, and the capture time the camera signed with them.

@@ -50,6 +50,11 @@ impl Directory {
         Self { audit, ..self }
     }
 
+    /// The store itself, for erasure, which removes records whatever their children.
+    pub(crate) fn store(&self) -> &dyn DirectoryStore {
+        self.store.as_ref()
+    }
+
     /// The audit trail of the use cases built on this directory.
     pub fn audit(&self) -> &AuditTrail {
         &self.audit

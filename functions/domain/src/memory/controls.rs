@@ -79,4 +79,17 @@ impl ControlStore for MemoryControls {
         lock(&self.escalation).insert(site, policy.clone());
         Ok(())
     }
+
+    async fn erase_site(&self, site: SiteId) -> Result<u32, DomainError> {
+        round_trip().await;
+        let arming = u32::from(lock(&self.arming).remove(&site).is_some());
+        let history = lock(&self.history).remove(&site).map_or(0, |h| h.len());
+        let escalation = u32::from(lock(&self.escalation).remove(&site).is_some());
+        Ok(arming + escalation + u32::try_from(history).unwrap_or(u32::MAX))
+    }
+
+    async fn erase_camera(&self, camera: DeviceId) -> Result<u32, DomainError> {
+        round_trip().await;
+        Ok(u32::from(lock(&self.detection).remove(&camera).is_some()))
+    }
 }

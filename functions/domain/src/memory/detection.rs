@@ -271,6 +271,18 @@ impl DetectionStore for MemoryDetectionStore {
         lock(&self.tables).intrusions.remove(&intrusion.id);
         Ok(())
     }
+
+    async fn erase_camera(&self, camera: DeviceId) -> Result<u32, DomainError> {
+        round_trip().await;
+        let mut tables = lock(&self.tables);
+        let before = tables.frames.len() + tables.unroutable.len();
+        tables.frames.retain(|(of, _), _| *of != camera);
+        let prefix = format!("frames/{camera}/");
+        tables.unroutable.retain(|(key, _)| !key.starts_with(&prefix));
+        let state = usize::from(tables.versions.remove(&camera).is_some());
+        let after = tables.frames.len() + tables.unroutable.len();
+        Ok(u32::try_from(before - after + state).unwrap_or(u32::MAX))
+    }
 }
 
 /// The frames bucket, in memory.

@@ -23,7 +23,7 @@ pub use exports::MemoryExports;
 pub use links::MemoryLinks;
 pub use queue::MemoryNotificationQueue;
 pub use responses::MemoryResponses;
-pub use retention::{MemoryFootage, MemoryRetention};
+pub use retention::{MemoryErasureQueue, MemoryFootage, MemoryRetention};
 
 use std::sync::{Mutex, MutexGuard};
 

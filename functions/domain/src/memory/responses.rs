@@ -238,6 +238,26 @@ impl ResponseStore for MemoryResponses {
         Ok(())
     }
 
+    async fn erase_device(&self, _client: ClientId, device: DeviceId) -> Result<u32, DomainError> {
+        round_trip().await;
+        let mut records = lock(&self.records);
+        let queued = records.queues.remove(&device).map_or(0, |q| q.len());
+        let before = records.health.len();
+        records.health.retain(|e| e.device_id != device);
+        Ok(u32::try_from(queued + before - records.health.len()).unwrap_or(u32::MAX))
+    }
+
+    async fn erase_client(&self, client: ClientId) -> Result<u32, DomainError> {
+        round_trip().await;
+        let mut records = lock(&self.records);
+        let before = records.health.len() + records.confirmations.len();
+        records.health.retain(|e| e.client_id != client);
+        records.confirmations.retain(|_, c| c.client_id != client);
+        let preferences = usize::from(records.preferences.remove(&client).is_some());
+        let after = records.health.len() + records.confirmations.len();
+        Ok(u32::try_from(before - after + preferences).unwrap_or(u32::MAX))
+    }
+
     async fn record_health(&self, event: &HealthEvent) -> Result<(), DomainError> {
         round_trip().await;
         lock(&self.records).health.push(event.clone());

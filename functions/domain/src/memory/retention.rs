@@ -1,4 +1,5 @@
-//! Retention periods, legal holds and the footage buckets, in memory.
+//! Retention periods, legal holds, erasure jobs, the footage buckets and the
+//! erasure queue, in memory.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -7,10 +8,11 @@ use async_trait::async_trait;
 
 use super::{lock, page_of, round_trip};
 use crate::error::DomainError;
-use crate::ids::{ClientId, IntrusionId};
+use crate::ids::{ClientId, ErasureId, IntrusionId};
 use crate::media::Store;
 use crate::page::{Page, PageRequest};
-use crate::retention::ports::{Footage, RetentionStore};
+use crate::retention::erasure::ErasureJob;
+use crate::retention::ports::{ErasureQueue, Footage, RetentionStore};
 use crate::retention::{ClientRetention, LegalHold};
 
 /// Periods and holds, in memory.
@@ -18,6 +20,7 @@ use crate::retention::{ClientRetention, LegalHold};
 pub struct MemoryRetention {
     periods: Mutex<HashMap<ClientId, ClientRetention>>,
     holds: Mutex<HashMap<IntrusionId, LegalHold>>,
+    erasures: Mutex<HashMap<ErasureId, ErasureJob>>,
 }
 
 #[async_trait]
@@ -59,6 +62,33 @@ impl RetentionStore for MemoryRetention {
         holds.sort_by_key(|h| std::cmp::Reverse(h.placed_at));
         page_of(&holds, page)
     }
+
+    async fn erase_client(&self, client: ClientId) -> Result<u32, DomainError> {
+        round_trip().await;
+        Ok(u32::from(lock(&self.periods).remove(&client).is_some()))
+    }
+
+    async fn save_erasure(&self, job: &ErasureJob) -> Result<(), DomainError> {
+        round_trip().await;
+        lock(&self.erasures).insert(job.id, job.clone());
+        Ok(())
+    }
+
+    async fn erasure(&self, id: ErasureId) -> Result<Option<ErasureJob>, DomainError> {
+        round_trip().await;
+        Ok(lock(&self.erasures).get(&id).cloned())
+    }
+
+    async fn erasures(&self, client: Option<ClientId>, page: &PageRequest) -> Result<Page<ErasureJob>, DomainError> {
+        round_trip().await;
+        let mut jobs: Vec<ErasureJob> = lock(&self.erasures)
+            .values()
+            .filter(|j| client.is_none_or(|c| j.client_id == c))
+            .cloned()
+            .collect();
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.requested_at));
+        page_of(&jobs, page)
+    }
 }
 
 /// The frames and clips buckets' keys, in memory: tests put keys and see which remain.
@@ -94,6 +124,36 @@ impl Footage for MemoryFootage {
         for key in keys {
             objects.remove(&(bucket(store), key.clone()));
         }
+        Ok(())
+    }
+
+    async fn delete_prefix(&self, store: Store, prefix: &str) -> Result<u32, DomainError> {
+        round_trip().await;
+        let mut objects = lock(&self.objects);
+        let before = objects.len();
+        objects.retain(|(of, key)| *of != bucket(store) || !key.starts_with(prefix));
+        Ok(u32::try_from(before - objects.len()).unwrap_or(u32::MAX))
+    }
+}
+
+/// The erasure queue in memory: jobs wait until a test takes them.
+#[derive(Default)]
+pub struct MemoryErasureQueue {
+    waiting: Mutex<Vec<ErasureId>>,
+}
+
+impl MemoryErasureQueue {
+    /// Takes every waiting job, oldest first.
+    pub fn take(&self) -> Vec<ErasureId> {
+        std::mem::take(&mut *lock(&self.waiting))
+    }
+}
+
+#[async_trait]
+impl ErasureQueue for MemoryErasureQueue {
+    async fn start(&self, job: ErasureId) -> Result<(), DomainError> {
+        round_trip().await;
+        lock(&self.waiting).push(job);
         Ok(())
     }
 }

@@ -102,6 +102,11 @@ pub trait ResponseStore: Send + Sync {
     async fn records(&self, intrusion: IntrusionId) -> Result<ResponseRecords, DomainError>;
     /// Deletes everything recorded about the response to an intrusion past its retention.
     async fn delete_records(&self, intrusion: IntrusionId) -> Result<(), DomainError>;
+    /// Deletes a device's command queue and its health events; answers how many records.
+    async fn erase_device(&self, client: ClientId, device: DeviceId) -> Result<u32, DomainError>;
+    /// Deletes a client's notification preferences, pending confirmations and
+    /// health events; answers how many records.
+    async fn erase_client(&self, client: ClientId) -> Result<u32, DomainError>;
 
     /// Stores a device health change under its client.
     async fn record_health(&self, event: &HealthEvent) -> Result<(), DomainError>;

@@ -3,8 +3,10 @@
 //! and intrusion records are deleted once older than its retention period
 //! (staff set it within bounds SecCom configures; 30 days by default), unless
 //! staff placed a legal hold on the intrusion, with a reason, until they
-//! release it. The deleting is [`purge::Purge`], run on a schedule.
+//! release it. The deleting is [`purge::Purge`], run on a schedule. Staff may
+//! also erase a client, a site or a device outright ([`erasure`]).
 
+pub mod erasure;
 pub mod ports;
 pub mod purge;
 

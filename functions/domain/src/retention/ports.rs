@@ -1,12 +1,14 @@
-//! The ports retention reaches the world through: where each client's period
-//! and the legal holds are kept (the directory table; in memory for tests),
-//! and the buckets footage is deleted from (S3).
+//! The ports retention and erasure reach the world through: where each
+//! client's period, the legal holds and the erasure jobs are kept (the
+//! directory table; in memory for tests), the buckets footage is deleted from
+//! (S3), and the queue that starts an erasure (SQS).
 
 use async_trait::async_trait;
 
+use super::erasure::ErasureJob;
 use super::{ClientRetention, LegalHold};
 use crate::error::DomainError;
-use crate::ids::{ClientId, IntrusionId};
+use crate::ids::{ClientId, ErasureId, IntrusionId};
 use crate::media::Store;
 use crate::page::{Page, PageRequest};
 
@@ -25,6 +27,15 @@ pub trait RetentionStore: Send + Sync {
     async fn release_hold(&self, hold: &LegalHold) -> Result<bool, DomainError>;
     /// Holds newest first: one client's, or every client's.
     async fn holds(&self, client: Option<ClientId>, page: &PageRequest) -> Result<Page<LegalHold>, DomainError>;
+    /// Forgets a client's period (its holds stay, with what they keep);
+    /// answers how many records were deleted.
+    async fn erase_client(&self, client: ClientId) -> Result<u32, DomainError>;
+    /// Saves an erasure job as it now stands.
+    async fn save_erasure(&self, job: &ErasureJob) -> Result<(), DomainError>;
+    /// An erasure job, if there is one.
+    async fn erasure(&self, id: ErasureId) -> Result<Option<ErasureJob>, DomainError>;
+    /// Erasure jobs newest first: one client's, or every client's.
+    async fn erasures(&self, client: Option<ClientId>, page: &PageRequest) -> Result<Page<ErasureJob>, DomainError>;
 }
 
 /// The buckets footage (snapshots, evidence frames, clips) is deleted from.
@@ -32,4 +43,14 @@ pub trait RetentionStore: Send + Sync {
 pub trait Footage: Send + Sync {
     /// Deletes `keys` from `store`; a key already gone is no error.
     async fn delete(&self, store: Store, keys: &[String]) -> Result<(), DomainError>;
+    /// Deletes every object under `prefix` in `store`; answers how many.
+    async fn delete_prefix(&self, store: Store, prefix: &str) -> Result<u32, DomainError>;
+}
+
+/// Where an erasure job waits for the function that carries it out; a job is
+/// handed over again until it is done.
+#[async_trait]
+pub trait ErasureQueue: Send + Sync {
+    /// Asks for `job` to be carried out.
+    async fn start(&self, job: ErasureId) -> Result<(), DomainError>;
 }

@@ -95,7 +95,7 @@ impl Purge {
                     report.unfinished = true;
                     return Ok(());
                 }
-                report.objects_deleted += self.forget(intrusion).await?;
+                report.objects_deleted += forget(&self.detection, &self.responses, &self.footage, intrusion).await?;
                 report.intrusions_deleted += 1;
             }
             match found.next_token {
@@ -104,20 +104,26 @@ impl Purge {
             }
         }
     }
+}
 
-    /// Deletes an intrusion's footage, records and the intrusion itself;
-    /// answers how many objects were deleted.
-    #[tracing::instrument(skip_all, fields(intrusion = %intrusion.id, client = %intrusion.client_id))]
-    async fn forget(&self, intrusion: &Intrusion) -> Result<u32, DomainError> {
-        let mut frames: Vec<String> = intrusion.evidence_keys().into_iter().map(|(_, kept)| kept).collect();
-        frames.extend(intrusion.snapshot_key.clone());
-        let records = self.responses.records(intrusion.id).await?;
-        let clips: Vec<String> = records.clip.map(|c| c.key).into_iter().collect();
-        self.footage.delete(Store::Frames, &frames).await?;
-        self.footage.delete(Store::Clips, &clips).await?;
-        self.responses.delete_records(intrusion.id).await?;
-        self.detection.delete_intrusion(intrusion).await?;
-        tracing::info!(started_at = %intrusion.started_at, "intrusion past retention deleted");
-        Ok(u32::try_from(frames.len() + clips.len()).unwrap_or(u32::MAX))
-    }
+/// Deletes an intrusion's footage, records and the intrusion itself (objects
+/// first, so a run cut off half way finds the intrusion again); answers how
+/// many objects were deleted. The purge and erasure share it.
+#[tracing::instrument(skip_all, fields(intrusion = %intrusion.id, client = %intrusion.client_id))]
+pub(super) async fn forget(
+    detection: &Arc<dyn DetectionStore>,
+    responses: &Arc<dyn ResponseStore>,
+    footage: &Arc<dyn Footage>,
+    intrusion: &Intrusion,
+) -> Result<u32, DomainError> {
+    let mut frames: Vec<String> = intrusion.evidence_keys().into_iter().map(|(_, kept)| kept).collect();
+    frames.extend(intrusion.snapshot_key.clone());
+    let records = responses.records(intrusion.id).await?;
+    let clips: Vec<String> = records.clip.map(|c| c.key).into_iter().collect();
+    footage.delete(Store::Frames, &frames).await?;
+    footage.delete(Store::Clips, &clips).await?;
+    responses.delete_records(intrusion.id).await?;
+    detection.delete_intrusion(intrusion).await?;
+    tracing::info!(started_at = %intrusion.started_at, "intrusion deleted");
+    Ok(u32::try_from(frames.len() + clips.len()).unwrap_or(u32::MAX))
 }

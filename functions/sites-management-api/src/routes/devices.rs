@@ -23,7 +23,7 @@ pub(crate) enum Collection {
 }
 
 impl Collection {
-    fn kind(self) -> DeviceKind {
+    pub(crate) fn kind(self) -> DeviceKind {
         match self {
             Self::Cameras => DeviceKind::Camera,
             Self::Alarms => DeviceKind::Alarm,

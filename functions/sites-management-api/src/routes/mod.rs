@@ -3,6 +3,7 @@
 mod clients;
 mod controls;
 pub(crate) mod devices;
+mod erasure;
 mod retention;
 mod sites;
 
@@ -31,6 +32,11 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(controls::detection, controls::set_detection))
         .routes(routes!(controls::escalation, controls::set_escalation))
         .routes(routes!(retention::retention, retention::set_retention))
+        .routes(routes!(erasure::erase_client))
+        .routes(routes!(erasure::erase_site))
+        .routes(routes!(erasure::erase_device))
+        .routes(routes!(erasure::list))
+        .routes(routes!(erasure::job))
 }
 
 /// A 201 answer naming where the new resource lives.
