@@ -52,11 +52,16 @@ test("the main pages of both portals have no serious accessibility violation, li
     return list.items[0];
   });
 
+  // A site erased, for the erasure pages.
+  const spare = await api("POST", "/api/sites", { clientId: client.id, name: "Spare Depot", address: "6 Ramp Road" });
+  const erasure = await api("POST", `/api/sites/${spare.id}/erase`);
+
   const pages = {
     admin: [
       "/manage", "/manage/clients", `/manage/clients/${client.id}`, `/manage/sites/${site.id}`,
       "/manage/intrusions", `/manage/intrusions/${intrusion.id}`, "/manage/notifications", "/manage/health", "/manage/audit",
       `/manage/sites/${site.id}/arming`, `/manage/sites/${site.id}/escalation`, `/manage/cameras/${camera.id}`,
+      "/manage/erasures", `/manage/erasures/${erasure.id}`,
     ],
     [`client:${client.id}`]: [
       "/", "/intrusions", `/intrusions/${intrusion.id}`, "/preferences", "/audit",

@@ -4,7 +4,8 @@
 // shows by itself the step taken and whom it told;
 // the client's user reads the steps but has no form to change them. The
 // intrusion's page shows the pictures that opened it, and the operator
-// resolves it and opens it again.
+// resolves it and opens it again. Retention, a legal hold, the audit trail
+// and the client's export follow, and staff finally erase the client.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -130,4 +131,26 @@ test("staff set a site's escalation and an unacknowledged intrusion shows the st
   const records = await (await fetch(href)).json();
   assert.equal(records.client.id, client.id);
   assert.equal(records.intrusions[0].id, intrusion.id);
+
+  // Erasure: a mistyped name erases nothing; the right one starts the job,
+  // whose page shows by itself when it is done; the client is then gone.
+  await page.goto(`${base}/manage/clients/${client.id}`);
+  await page.fill("input[name=confirm]", "Escalated");
+  await page.click("button:text-is('Erase this client and everything recorded of it')");
+  assert.equal(await page.textContent("h1"), "Nothing was erased");
+  assert.equal((await api("GET", `/api/clients/${client.id}`)).id, client.id);
+  await page.goto(`${base}/manage/clients/${client.id}`);
+  await page.fill("input[name=confirm]", "Escalated Estates");
+  await page.click("button:text-is('Erase this client and everything recorded of it')");
+  await page.waitForURL(/\/manage\/erasures\/[0-9a-f-]+$/);
+  await page.waitForSelector("dd.status[data-status=done]", { timeout: 30_000 });
+  assert.equal(await page.textContent("h1"), "Erasure of client Escalated Estates");
+  assert.match(await page.textContent("dl.facts"), /1 sites, 1 cameras and alarms, 1 intrusions/);
+  await shot(page, "manager-erasure");
+  const gone = await page.goto(`${base}/manage/clients/${client.id}`);
+  assert.equal(gone.status(), 404);
+  await page.goto(`${base}/manage/erasures`);
+  assert.equal(await page.locator(`td:text-is('client Escalated Estates')`).count(), 1);
+  await page.goto(`${base}/manage/audit`);
+  assert.equal(await page.locator("tr[data-action=requestedErasure]").count(), 1);
 });

@@ -7,8 +7,10 @@
 //! legal hold (with its footage) and the job itself. Another client's data is
 //! untouched, and the audit trail keeps the request.
 
+use footage_retention::{FootageRetention, Outcome};
 use reqwest::Method;
-use seccom_system_tests::{TestStack, frames_bucket};
+use seccom_runtime::runner::EventFunction;
+use seccom_system_tests::{TestStack, frames_bucket, repository_root};
 use serde_json::{Value, json};
 
 /// Every item of a local table, as text.
@@ -174,6 +176,7 @@ async fn an_erased_client_leaves_nothing_in_any_table_or_bucket_but_what_a_hold_
         (Some("running"), Some(acme.id.as_str()))
     );
     assert_eq!(location, format!("/api/erasures/{}", job["id"].as_str().unwrap()));
+    assert_eq!(job["name"], "Acme Retail");
 
     stack.settled().await;
     let done: Value = stack.call(Method::GET, &location, Some(&admin), None).await.expect(200);
@@ -193,6 +196,20 @@ async fn an_erased_client_leaves_nothing_in_any_table_or_bucket_but_what_a_hold_
         .await
         .expect(200);
     assert_eq!(listed["items"][0]["id"], done["id"]);
+
+    // The sample event, as the queue would hand the job over again: nothing more to do.
+    let event = std::fs::read_to_string(repository_root().join("events/footage-retention/erasure-requested.json"))
+        .unwrap()
+        .replace("0b7e2f4c-5d1a-4c3e-9f8b-6a2d1e0c4b9f", done["id"].as_str().unwrap());
+    let sdk = seccom_local::sdk_config(stack.stack.endpoints()).await;
+    let function = FootageRetention::new(&sdk, &stack.function_settings()).unwrap();
+    let again = function.handle(serde_json::from_str(&event).unwrap()).await.unwrap();
+    let Outcome::Erasures(again) = again else {
+        panic!("an SQS event was taken for something else: {again:?}");
+    };
+    assert!(again.batch_item_failures.is_empty(), "{again:?}");
+    let after = stack.call(Method::GET, &location, Some(&admin), None).await.expect(200);
+    assert_eq!(after, done, "a job handed over twice is done once");
 
     // Table by table, bucket by bucket: nothing of Acme but the held intrusion and the job.
     let job_key = format!("ERASURE#{}", done["id"].as_str().unwrap());

@@ -114,11 +114,12 @@ pub(crate) async fn erase_device(
 
 /// What a job erases, as a phrase.
 fn target(job: &ErasureJob) -> String {
-    match job.target {
-        ErasureTarget::Client(id) => format!("client {id}"),
-        ErasureTarget::Site(id) => format!("site {id}"),
-        ErasureTarget::Device(id) => format!("device {id}"),
-    }
+    let kind = match job.target {
+        ErasureTarget::Client(_) => "client",
+        ErasureTarget::Site(_) => "site",
+        ErasureTarget::Device(_) => "device",
+    };
+    format!("{kind} {}", job.name)
 }
 
 fn status(job: &ErasureJob) -> &'static str {

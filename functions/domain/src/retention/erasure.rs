@@ -82,6 +82,9 @@ pub struct ErasureCounts {
 pub struct ErasureJob {
     pub id: ErasureId,
     pub target: ErasureTarget,
+    /// The target's name when the erasure was asked for, so staff can tell
+    /// later what was erased.
+    pub name: String,
     /// The client the target belongs (or belonged) to.
     pub client_id: ClientId,
     pub status: ErasureStatus,
@@ -119,21 +122,29 @@ impl ErasureRequests {
     #[tracing::instrument(skip_all, fields(target = ?target))]
     pub async fn request(&self, who: &Principal, target: ErasureTarget) -> Result<ErasureJob, DomainError> {
         who.require_staff()?;
-        let client_id = match target {
-            ErasureTarget::Client(id) => self.directory.get_client(who, id).await?.id,
-            ErasureTarget::Site(id) => self.directory.get_site(who, id).await?.client_id,
+        let (client_id, name) = match target {
+            ErasureTarget::Client(id) => {
+                let client = self.directory.get_client(who, id).await?;
+                (client.id, client.name.as_str().to_owned())
+            }
+            ErasureTarget::Site(id) => {
+                let site = self.directory.get_site(who, id).await?;
+                (site.client_id, site.name.as_str().to_owned())
+            }
             ErasureTarget::Device(id) => {
-                self.directory
+                let device = self
+                    .directory
                     .find_device(id)
                     .await?
-                    .ok_or(DomainError::NotFound("device"))?
-                    .client_id
+                    .ok_or(DomainError::NotFound("device"))?;
+                (device.client_id, device.name.as_str().to_owned())
             }
         };
         let now = self.directory.now();
         let job = ErasureJob {
             id: ErasureId::generate(),
             target,
+            name,
             client_id,
             status: ErasureStatus::Running,
             requested_by: who.email.clone().unwrap_or_else(|| who.subject.clone()),

@@ -248,6 +248,7 @@ async fn only_staff_may_erase_and_the_request_is_audited_and_queued() {
         (job.status, job.client_id, job.passes),
         (ErasureStatus::Running, acme.id, 0)
     );
+    assert_eq!(job.name, "Acme", "what was erased, by name");
     assert_eq!(w.requests.job(&staff(), job.id).await.unwrap(), job);
     assert!(w.requests.job(&user_of(acme.id), job.id).await.is_err());
     let entries = w.audit.entries(&AuditFilter::default(), &page()).await.unwrap().items;
