@@ -216,6 +216,10 @@ pub(crate) async fn job(
                     }
                 }
             }
+            @if matches!(job.target, ErasureTarget::Client(_)) && job.status == ErasureStatus::Done {
+                p { "The client's sign-in accounts live in the identity provider: remove them there "
+                    "(the deployment guide shows how)." }
+            }
             p { a href=(format!("/manage/erasures?clientId={}", job.client_id)) { "Every erasure of this client" } }
           }
         },
