@@ -22,6 +22,7 @@ mod openapi;
 mod outbound;
 mod persistence;
 mod privacy;
+mod push;
 mod queue;
 mod recipients;
 mod response;

@@ -451,6 +451,11 @@ impl DirectoryTable {
         self.query_in_order(index, partition, prefix, page, true).await
     }
 
+    /// Stores an uncounted item unless one with its key exists; `false` when one does.
+    pub(crate) async fn put_if_absent(&self, item: Item, what: &str) -> Result<bool, DomainError> {
+        self.table.put_if_absent(item, what).await
+    }
+
     /// Deletes the uncounted item `pk` (a control, a hold); `false` when it was not there.
     pub(crate) async fn delete_uncounted(&self, pk: &str) -> Result<bool, DomainError> {
         let key = HashMap::from([("pk".to_owned(), s(pk))]);

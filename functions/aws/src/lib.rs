@@ -9,6 +9,7 @@ mod controls;
 mod detection;
 mod directory;
 mod dynamo;
+mod push;
 mod queue;
 mod responses;
 mod retention;
@@ -80,6 +81,11 @@ impl Stores {
 
     /// Retention periods and legal holds (kept in `DIRECTORY_TABLE`).
     pub fn retention(&self) -> Result<Arc<dyn seccom_domain::retention::ports::RetentionStore>, MissingSetting> {
+        Ok(Arc::new(self.directory_table()?))
+    }
+
+    /// Web Push subscriptions and the VAPID key (kept in `DIRECTORY_TABLE`).
+    pub fn push(&self) -> Result<Arc<dyn seccom_domain::response::push::PushStore>, MissingSetting> {
         Ok(Arc::new(self.directory_table()?))
     }
 

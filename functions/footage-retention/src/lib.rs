@@ -94,6 +94,7 @@ impl FootageRetention {
                 controls: stores.controls()?,
                 responses: responses.clone(),
                 footage: footage.clone(),
+                push: stores.push()?,
                 limit: ERASURE_PASS_LIMIT,
             },
             purge: Purge {

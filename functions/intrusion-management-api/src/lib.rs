@@ -17,6 +17,7 @@ use seccom_domain::detection::Intrusions;
 use seccom_domain::export::Exports;
 use seccom_domain::media::MediaLinks;
 use seccom_domain::response::Responses;
+use seccom_domain::response::push::WebPush;
 use seccom_domain::retention::{LegalHolds, RetentionPeriods};
 use seccom_http::auth::Authenticator;
 use seccom_http::openapi::{self, Callers};
@@ -33,6 +34,7 @@ pub struct AppState {
     holds: LegalHolds,
     audit: AuditTrail,
     exports: Exports,
+    push: WebPush,
     authenticator: Arc<Authenticator>,
 }
 
@@ -42,7 +44,7 @@ pub struct AppState {
     description = "Intrusions (bursts of person frames of one camera) of the caller's sites, what the response to \
                    each did (alarm activations, the clip, notifications), their acknowledgement and resolution, and \
                    notification preferences with their recipients' confirmation and the webhook secret, legal \
-                   holds and the audit trail. Reached through the ALB on `/api/intrusions*`, `/api/holds`, `/api/audit`, `/api/notifications`, \
+                   holds, the audit trail and Web Push subscriptions. Reached through the ALB on `/api/intrusions*`, `/api/holds`, `/api/audit`, `/api/push*`, `/api/notifications`, \
                    `/api/health-events`, `/api/clients/*/notification-preferences*`, `/api/clients/*/export` and \
                    `/api/clients/*/recipients/verify` with a Cognito \
                    ID token, and on `/api/recipient-confirmations/*` with the link's token alone. Every error is an \
@@ -75,6 +77,9 @@ fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::notifications::rotate_webhook_secret))
         .routes(routes!(routes::confirmations::verify))
         .routes(routes!(routes::confirmations::show, routes::confirmations::confirm))
+        .routes(routes!(routes::push::key))
+        .routes(routes!(routes::push::subscribe))
+        .routes(routes!(routes::push::unsubscribe))
 }
 
 /// The API's OpenAPI description.
@@ -101,6 +106,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let retention = stores.retention()?;
     let holds = LegalHolds::new(intrusions.clone(), retention.clone(), Arc::new(SystemClock));
     let state = AppState {
+        push: WebPush::new(stores.push()?, config.destinations(), Arc::new(SystemClock)),
         audit: directory.audit().clone(),
         exports: Exports {
             directory: directory.clone(),

@@ -11,10 +11,12 @@ use aws_config::SdkConfig;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::future::join_all;
 use seccom_domain::clock::SystemClock;
+use seccom_domain::config::NOTIFY_EMAIL_FROM;
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::response::outbound::Queued;
+use seccom_domain::response::push::WebPush;
 use seccom_domain::response::{Delivered, Notifier};
-use seccom_outbound::OutboundChannels;
+use seccom_outbound::{Outbound, OutboundChannels, RetryPolicy, WebPushSender};
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
 
@@ -37,6 +39,11 @@ impl NotifierFunction {
                 controls: stores.controls()?,
                 directory: stores.directory()?,
                 queue: Arc::new(seccom_aws::SqsNotificationQueue::from_config(sdk, config)?),
+                push: WebPush::new(stores.push()?, config.destinations(), Arc::new(SystemClock)),
+                push_sender: Arc::new(WebPushSender::new(
+                    Outbound::from_config(config, &RetryPolicy::from_config(config)?),
+                    config.required(NOTIFY_EMAIL_FROM)?,
+                )),
             },
             metrics: Metrics::from_config(config, "notifier"),
         })
@@ -75,6 +82,7 @@ impl EventFunction for NotifierFunction {
             ("NotificationsSent", count(Delivered::Sent), "Count"),
             ("NotificationsFailed", count(Delivered::Failed), "Count"),
             ("EscalationSteps", count(Delivered::Escalated), "Count"),
+            ("IntrusionsPushed", count(Delivered::Pushed), "Count"),
         ]);
         let mut response = SqsBatchResponse::default();
         for (message, outcome) in event.records.iter().zip(&outcomes) {

@@ -123,18 +123,38 @@ impl Outbound {
         Self::new(config.destinations(), policy.timeout)
     }
 
-    /// POSTs a JSON body signed with each of `keys`; any answer but 2xx (a redirect included) is a failure.
-    pub async fn post_signed(&self, url: &str, keys: &[&[u8]], body: &[u8]) -> Result<(), String> {
+    /// Refuses a URL whose host is an address literal SecCom may not call
+    /// (names are checked when they are resolved).
+    fn check(&self, url: &str) -> Result<(), String> {
         let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url} is not a URL: {e}"))?;
         let literal = match parsed.host() {
             Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
             Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
             _ => None,
         };
-        if let Some(why) = literal.and_then(|ip| self.destinations.refuses(ip)) {
-            return Err(format!("{url} is {why}: not called"));
+        match literal.and_then(|ip| self.destinations.refuses(ip)) {
+            Some(why) => Err(format!("{url} is {why}: not called")),
+            None => Ok(()),
         }
+    }
+
+    /// POSTs a JSON body signed with each of `keys`; any answer but 2xx (a redirect included) is a failure.
+    pub async fn post_signed(&self, url: &str, keys: &[&[u8]], body: &[u8]) -> Result<(), String> {
+        self.check(url)?;
         post_signed(&self.http, url, keys, body).await
+    }
+
+    /// Sends a request built elsewhere (a Web Push) and answers its status.
+    pub async fn send(&self, request: http::Request<Vec<u8>>) -> Result<u16, String> {
+        let url = request.uri().to_string();
+        self.check(&url)?;
+        let request = reqwest::Request::try_from(request).map_err(|e| format!("cannot send to {url}: {e}"))?;
+        let response = self
+            .http
+            .execute(request)
+            .await
+            .map_err(|e| format!("cannot reach {url}: {e}"))?;
+        Ok(response.status().as_u16())
     }
 }
 

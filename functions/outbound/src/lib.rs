@@ -1,9 +1,11 @@
 //! How SecCom reaches people and devices outside AWS: commands pushed to
 //! devices and webhooks (both signed), e-mail and SMS, each tried with the same
-//! retry policy, so every sender fails, retries and reports the same way.
+//! retry policy, so every sender fails, retries and reports the same way; and
+//! Web Push to browsers, tried once.
 
 mod delivery;
 mod messaging;
+mod push;
 
 use async_trait::async_trait;
 use seccom_domain::config::{Config, MissingSetting};
@@ -11,6 +13,7 @@ use seccom_domain::response::outbound::{Channels, ENDPOINT_REFUSED, MESSAGE_NOT_
 
 pub use delivery::{Outbound, RetryPolicy};
 pub use messaging::Messenger;
+pub use push::WebPushSender;
 
 /// The core's [`Channels`] over real ones: signed calls by HTTP, e-mail and SMS
 /// by SES and SNS (or the local outbox), each retried by the one policy.

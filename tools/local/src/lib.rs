@@ -11,6 +11,7 @@ mod functions;
 pub mod iam;
 pub mod idp;
 pub mod notifications;
+pub mod push_service;
 mod queue_mappings;
 pub mod queues;
 pub mod sign_in;
@@ -82,6 +83,11 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
+    /// The Web Push service stand-in's base URL (served beside the identity provider).
+    pub fn push_service(&self) -> String {
+        format!("http://{}{}", self.idp, push_service::PREFIX)
+    }
+
     /// The URL of a template queue in the local SQS.
     pub fn queue_url(&self, queue: &str) -> String {
         format!("http://{}/{ACCOUNT}/{queue}", self.sqs)
@@ -340,7 +346,8 @@ impl LocalStack {
         let identity_routes = Router::new()
             .route("/.well-known/jwks.json", get(jwks))
             .route("/alb-keys/{kid}", get(alb_key))
-            .with_state(idp);
+            .with_state(idp)
+            .merge(push_service::routes());
         tokio::spawn(serve(identity, identity_routes, stopped.clone()));
 
         emulators::provision(&sdk, &template).await?;

@@ -10,6 +10,7 @@ mod detection;
 mod directory;
 mod exports;
 mod links;
+mod push;
 mod queue;
 mod responses;
 mod retention;
@@ -21,6 +22,7 @@ pub use detection::{LABELLED_SIZE, LabelledFrames, MemoryCameras, MemoryDetectio
 pub use directory::MemoryDirectory;
 pub use exports::MemoryExports;
 pub use links::MemoryLinks;
+pub use push::{MemoryPush, MemoryPushService};
 pub use queue::MemoryNotificationQueue;
 pub use responses::MemoryResponses;
 pub use retention::{MemoryErasureQueue, MemoryFootage, MemoryRetention};

@@ -16,6 +16,7 @@ mod notify;
 pub mod outbound;
 mod ports;
 mod preferences;
+pub mod push;
 mod recipients;
 mod respond;
 pub mod signing;

@@ -31,6 +31,8 @@ pub enum Delivered {
     Failed,
     /// An escalation step told its contacts and queued the next step.
     Escalated,
+    /// A new intrusion was pushed to the browsers that opted in (whatever each push service answered).
+    Pushed,
     /// Nothing to do now: an escalation step for a handled intrusion, one
     /// taken before, or one not due yet (put back on the queue).
     NotNeeded,
@@ -47,6 +49,9 @@ pub struct Notifier {
     pub controls: Arc<dyn ControlStore>,
     pub directory: Directory,
     pub queue: Arc<dyn NotificationQueue>,
+    /// Web Push: the subscriptions, and the push services they are sent through.
+    pub push: super::push::WebPush,
+    pub push_sender: Arc<dyn super::push::PushSender>,
 }
 
 /// What users read when a webhook is due but the client's settings, and so its
@@ -65,6 +70,10 @@ impl Notifier {
             Queued::Notification(notification) => self.notify(notification).await,
             Queued::Confirmation(request) => self.ask_to_confirm(request).await,
             Queued::Escalation(due) => self.escalate(due).await,
+            Queued::Push(due) => {
+                self.push.announce(self.push_sender.as_ref(), due).await?;
+                Ok(Delivered::Pushed)
+            }
         }
     }
 

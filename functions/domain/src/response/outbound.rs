@@ -102,6 +102,8 @@ pub enum Queued {
     Confirmation(ConfirmationRequest),
     /// An escalation step of an intrusion, held back until it is due.
     Escalation(super::escalation::EscalationDue),
+    /// A new intrusion, pushed to the browsers that opted in.
+    Push(super::push::PushDue),
 }
 
 impl Queued {
@@ -110,7 +112,7 @@ impl Queued {
         match self {
             Self::Notification(queued) => Some(&queued.notification.recipient.address),
             Self::Confirmation(request) => Some(&request.address),
-            Self::Escalation(_) => None,
+            Self::Escalation(_) | Self::Push(_) => None,
         }
     }
 }

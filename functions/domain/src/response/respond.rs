@@ -20,7 +20,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use futures::future::try_join_all;
 
-use super::outbound::{Channels, NotificationQueue, Outgoing, Upload, UploadSigner, queue_notification};
+use super::outbound::{Channels, NotificationQueue, Outgoing, Queued, Upload, UploadSigner, queue_notification};
 use super::{
     Claim, Clip, Command, CommandAction, DeliveredBy, Delivery, Notification, NotificationStatus, Recipient,
     ResponseStore, preferences_of,
@@ -95,14 +95,35 @@ impl Responder {
     #[tracing::instrument(skip_all, fields(intrusion = %intrusion.id, site = %intrusion.site_id, camera = %intrusion.camera_id))]
     pub async fn respond(&self, intrusion: &Intrusion) -> Result<ResponseReport, DomainError> {
         tracing::info!("responding to an intrusion");
-        let (alarms, clip, notifications, escalation) = tokio::join!(
+        let (alarms, clip, notifications, escalation, push) = tokio::join!(
             self.activate_alarms(intrusion),
             self.request_clip(intrusion),
             self.notify(intrusion),
-            self.schedule_escalation(intrusion)
+            self.schedule_escalation(intrusion),
+            self.queue_push(intrusion)
         );
         escalation?;
+        push?;
         Ok(alarms?.add(clip?).add(notifications?))
+    }
+
+    /// Queues the push that tells the browsers that opted in (staff, the
+    /// client's users). A retried response queues it again: the browser shows
+    /// one notification per intrusion (the push's tag).
+    async fn queue_push(&self, intrusion: &Intrusion) -> Result<(), DomainError> {
+        let site = self.directory.find_site(intrusion.site_id).await?;
+        let camera = self.directory.find_device(intrusion.camera_id).await?;
+        let due = super::push::PushDue {
+            intrusion_id: intrusion.id,
+            client_id: intrusion.client_id,
+            title: format!("Intrusion at {}", site.as_ref().map_or("a site", |s| s.name.as_str())),
+            body: format!(
+                "{} saw a person at {}.",
+                camera.as_ref().map_or("A camera", |c| c.name.as_str()),
+                intrusion.started_at.format("%H:%M:%S UTC")
+            ),
+        };
+        self.queue.enqueue(&Queued::Push(due)).await
     }
 
     /// Puts the site's first escalation step on the queue, held back until due.

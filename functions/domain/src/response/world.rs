@@ -15,7 +15,8 @@ use crate::directory::{Device, DeviceBody, DeviceEndpoint, DeviceKind};
 use crate::fixtures::{self, staff, start};
 use crate::ids::SiteId;
 use crate::memory::{
-    MemoryChannels, MemoryControls, MemoryDetectionStore, MemoryLinks, MemoryNotificationQueue, MemoryResponses,
+    MemoryChannels, MemoryControls, MemoryDetectionStore, MemoryLinks, MemoryNotificationQueue, MemoryPush,
+    MemoryPushService, MemoryResponses,
 };
 
 pub(super) const ALARM_URL: &str = "https://siren.example.com/push";
@@ -29,6 +30,8 @@ pub(super) struct World {
     pub(super) queue: Arc<MemoryNotificationQueue>,
     pub(super) controls: Arc<MemoryControls>,
     pub(super) detection: Arc<MemoryDetectionStore>,
+    pub(super) push: Arc<MemoryPush>,
+    pub(super) push_service: Arc<MemoryPushService>,
     pub(super) clock: Arc<FixedClock>,
     pub(super) client: Client,
     pub(super) site: SiteId,
@@ -73,6 +76,8 @@ pub(super) async fn world() -> World {
         queue: Arc::new(MemoryNotificationQueue::default()),
         controls: Arc::new(MemoryControls::default()),
         detection: Arc::new(MemoryDetectionStore::default()),
+        push: Arc::new(MemoryPush::default()),
+        push_service: Arc::new(MemoryPushService::default()),
         clock,
         client,
         site,
@@ -106,15 +111,20 @@ impl World {
             controls: self.controls.clone(),
             directory: self.directory.clone(),
             queue: self.queue.clone(),
+            push: super::push::WebPush::new(self.push.clone(), Destinations::default(), self.clock.clone()),
+            push_sender: self.push_service.clone(),
         }
     }
 
-    /// Delivers every queued notification, as the notifier function would.
+    /// Delivers every queued message, as the notifier function would; answers
+    /// the outcome of each addressed one (pushes and escalation steps have no address).
     pub(super) async fn deliver_queued(&self) -> Vec<(String, Delivered)> {
         let mut delivered = Vec::new();
         for queued in self.queue.take() {
             let outcome = self.notifier().deliver(&queued).await.unwrap();
-            delivered.push((queued.address().unwrap_or_default().to_owned(), outcome));
+            if let Some(address) = queued.address() {
+                delivered.push((address.to_owned(), outcome));
+            }
         }
         delivered
     }

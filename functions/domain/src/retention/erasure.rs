@@ -5,7 +5,7 @@
 //! safe to repeat, so a pass cut off or retried simply carries on. Devices go
 //! first (their credentials stop working, so nothing new arrives), then
 //! intrusions with their footage and response records, then sites, then the
-//! client's own records. Intrusions under a legal hold stay, with their
+//! client's own records (preferences, push subscriptions). Intrusions under a legal hold stay, with their
 //! footage and the hold, and the job lists them. The audit trail keeps its
 //! entries for its own retention: it is the record of who did what, this
 //! erasure included.
@@ -29,6 +29,7 @@ use crate::ids::{ClientId, DeviceId, ErasureId, IntrusionId, SiteId};
 use crate::media::Store;
 use crate::page::{Page, PageRequest, every_page};
 use crate::response::ResponseStore;
+use crate::response::push::PushStore;
 
 /// What an erasure removes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -200,6 +201,8 @@ pub struct Erasure {
     pub controls: Arc<dyn ControlStore>,
     pub responses: Arc<dyn ResponseStore>,
     pub footage: Arc<dyn Footage>,
+    /// The browsers of the client's users that asked for pushes.
+    pub push: Arc<dyn PushStore>,
     /// The most devices, intrusions and sites one pass erases.
     pub limit: u32,
 }
@@ -291,6 +294,7 @@ impl Erasure {
         }
         pass.deleted.records += self.responses.erase_client(client).await?;
         pass.deleted.records += self.retention.erase_client(client).await?;
+        pass.deleted.records += self.push.erase_client(client).await?;
         pass.deleted.objects += self
             .footage
             .delete_prefix(Store::Frames, &format!("exports/{client}/"))

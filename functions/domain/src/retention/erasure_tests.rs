@@ -66,6 +66,7 @@ fn world() -> World {
             controls: control_store.clone(),
             responses: responses.clone(),
             footage: footage.clone(),
+            push: Arc::new(crate::memory::MemoryPush::default()),
             limit: 1,
         },
         controls: SiteControls::new(directory.clone(), control_store.clone(), clock.clone()),

@@ -6,3 +6,4 @@ pub(crate) mod export;
 pub(crate) mod holds;
 pub(crate) mod intrusions;
 pub(crate) mod notifications;
+pub(crate) mod push;
