@@ -41,6 +41,8 @@ export async function startStack(settings = []) {
   const children = [];
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  // The Web Push service stand-in, beside the identity provider (the ALB's port + 3).
+  const pushService = `http://127.0.0.1:${port + 3}/push-service`;
 
   function start(args, readyLine) {
     const child = spawn(seccom, args, { cwd: root, env: { ...process.env, RUST_LOG: "warn" } });
@@ -117,5 +119,5 @@ export async function startStack(settings = []) {
     for (const child of children) child.kill("SIGINT");
   }
 
-  return { base, dataDir, browser, start, token, api, eventually, signIn, shot, sendFrames, stop };
+  return { base, pushService, dataDir, browser, start, token, api, eventually, signIn, shot, sendFrames, stop };
 }

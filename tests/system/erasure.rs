@@ -102,6 +102,26 @@ async fn recorded_client(stack: &TestStack, name: &str) -> Client {
         ),
         (Method::POST, format!("/api/clients/{id}/export"), Value::Null),
     ];
+    // A client user's browser asked for pushes.
+    let url = format!("{}/subscriptions", stack.stack.endpoints().push_service());
+    let browser: Value = reqwest::Client::new()
+        .post(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let subscription = json!({ "endpoint": browser["endpoint"], "keys": browser["keys"] });
+    stack
+        .call(
+            Method::POST,
+            "/api/push-subscriptions",
+            Some(&stack.client_user(&id)),
+            Some(subscription),
+        )
+        .await
+        .expect(201);
     for (method, path, body) in calls {
         let answer = stack
             .call(method, &path, Some(&admin), Some(body).filter(|b| !b.is_null()))

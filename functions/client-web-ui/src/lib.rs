@@ -157,6 +157,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .merge(controls::routes::<ClientUser>())
         .merge(escalation::routes::<ClientUser>())
         .merge(seccom_web::audit::routes::<ClientUser>())
+        .merge(seccom_web::push::routes::<ClientUser>())
         .merge(seccom_web::intrusions::routes::<ClientUser>())
         .with_state(state);
     Ok(seccom_web::portal(PORTAL, routes))

@@ -66,7 +66,14 @@ impl From<&Recipient> for Row {
     }
 }
 
-fn form(csrf: &CsrfToken, sites: &[Site], rows: &[Row], errors: &[FieldError], secret: &PreferencesView) -> Markup {
+fn form(
+    csrf: &CsrfToken,
+    sites: &[Site],
+    rows: &[Row],
+    errors: &[FieldError],
+    secret: &PreferencesView,
+    push_key: &str,
+) -> Markup {
     html! {
         h1 { "Who is told about an intrusion" }
         p { "Each row is one recipient; tick Remove (or empty its address) to take one off. A new address is sent \
@@ -109,6 +116,8 @@ fn form(csrf: &CsrfToken, sites: &[Site], rows: &[Row], errors: &[FieldError], s
             button type="submit" { "Save" }
         }
         (webhook_section(csrf, secret))
+        h2 { "This browser" }
+        (seccom_web::push::opt_in(seccom_web::Portal::Client, push_key, csrf))
     }
 }
 
@@ -180,6 +189,7 @@ pub(crate) async fn show(
             &rows_of(&preferences),
             &[],
             &state.responses.view(&preferences),
+            &state.push.public_key().await?,
         ),
     ))
 }
@@ -256,7 +266,15 @@ pub(crate) async fn save(
     let sites = state.all_sites(&user.principal, Some(user.client)).await?;
     let mut shown = rows;
     shown.extend(std::iter::repeat_n(Row::default(), BLANK_ROWS));
-    let body = form(&csrf, &sites, &shown, &errors, &state.responses.view(&current));
+    let push_key = state.push.public_key().await?;
+    let body = form(
+        &csrf,
+        &sites,
+        &shown,
+        &errors,
+        &state.responses.view(&current),
+        &push_key,
+    );
     Ok((
         axum::http::StatusCode::UNPROCESSABLE_ENTITY,
         page(&user, "Notifications", body),

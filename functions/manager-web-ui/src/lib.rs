@@ -150,6 +150,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         .merge(controls::routes::<Staff>())
         .merge(escalation::routes::<Staff>())
         .merge(seccom_web::audit::routes::<Staff>())
+        .merge(seccom_web::push::routes::<Staff>())
         .merge(seccom_web::intrusions::routes::<Staff>())
         .route("/manage/devices/{id}/rename", post(directory::rename_device))
         .route("/manage/devices/{id}/remove", post(directory::remove_device))

@@ -115,6 +115,7 @@ fn unhealthy_table(devices: &[Device], names: &Names) -> Markup {
 pub(crate) async fn show(
     State(state): State<PortalState>,
     Signed(staff): Signed<Staff>,
+    csrf: seccom_web::CsrfToken,
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, PageError> {
@@ -125,6 +126,7 @@ pub(crate) async fn show(
     if let Some(not_modified) = live::unchanged(&headers, &etag) {
         return Ok(not_modified);
     }
+    let push_key = state.push.public_key().await?;
     let mut names = Names::default();
     for intrusion in &queue.items {
         names.client(&state, intrusion.client_id).await?;
@@ -192,6 +194,7 @@ pub(crate) async fn show(
             (next_page("/manage", &[], queue.next_token.as_deref()))
             (unhealthy_table(&unhealthy, &names))
           }
+          (seccom_web::push::opt_in(seccom_web::Portal::Manager, &push_key, &csrf))
         },
     );
     Ok(live::tagged(body, &etag))

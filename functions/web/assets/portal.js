@@ -226,3 +226,47 @@ if (editor && detectionForm) {
   });
   render();
 }
+// Web Push ([data-push-key] forms): register the service worker, subscribe
+// with the deployment's key and save the subscription, so this browser is told
+// of new intrusions with the portal closed.
+for (const form of document.querySelectorAll("form[data-push-key]")) {
+  const status = form.querySelector("[data-push-status]");
+  const say = (text) => {
+    if (status) status.textContent = text;
+  };
+  if (!("serviceWorker" in navigator) || !("PushManager" in window)) {
+    say("This browser cannot receive pushes.");
+    form.querySelector("button").disabled = true;
+    continue;
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      if ((await Notification.requestPermission()) !== "granted") {
+        say("Notifications are blocked for this site in the browser's settings.");
+        return;
+      }
+      const registration = await navigator.serviceWorker.register(form.dataset.worker, { scope: form.dataset.scope });
+      await navigator.serviceWorker.ready;
+      const base64 = form.dataset.pushKey.replace(/-/g, "+").replace(/_/g, "/");
+      const padded = base64 + "=".repeat((4 - (base64.length % 4)) % 4);
+      const key = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+      const subscription =
+        (await registration.pushManager.getSubscription()) ??
+        (await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }));
+      const json = subscription.toJSON();
+      const body = new URLSearchParams({
+        csrf: form.elements.csrf.value,
+        endpoint: json.endpoint,
+        p256dh: json.keys.p256dh,
+        auth: json.keys.auth,
+      });
+      const answer = await fetch(form.action, { method: "POST", body });
+      say(answer.ok
+        ? "This browser will be told of new intrusions, even with the portal closed."
+        : "The subscription could not be saved; try again.");
+    } catch (error) {
+      say(`This browser could not subscribe (${error.message}).`);
+    }
+  });
+}

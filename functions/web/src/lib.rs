@@ -12,6 +12,7 @@ pub mod intrusion_page;
 pub mod intrusions;
 pub mod live;
 pub mod page;
+pub mod push;
 mod state;
 pub mod viewer;
 pub mod views;

@@ -29,6 +29,7 @@ pub struct PortalState {
     pub holds: LegalHolds,
     pub links: MediaLinks,
     pub exports: Exports,
+    pub push: seccom_domain::response::push::WebPush,
     pub authenticator: Arc<Authenticator>,
     /// Where sign-out sends the browser (the identity provider's logout).
     pub logout_url: String,
@@ -63,6 +64,11 @@ impl PortalState {
                 writer: media,
             },
             retention: periods,
+            push: seccom_domain::response::push::WebPush::new(
+                stores.push()?,
+                config.destinations(),
+                Arc::new(SystemClock),
+            ),
             holds,
             directory,
             intrusions,
