@@ -344,6 +344,30 @@ impl TestStack {
         )
     }
 
+    /// A browser's push subscription, minted by the local push-service stand-in
+    /// (`id`, `endpoint`, `keys`), as a browser vendor's service would give one.
+    pub async fn push_subscription(&self) -> Value {
+        self.push_service(Method::POST, "/subscriptions").await
+    }
+
+    /// What the push-service stand-in received for `subscription`: each push decrypted, with its VAPID key.
+    pub async fn pushes_received(&self, subscription: &Value) -> Vec<Value> {
+        let path = format!("/subscriptions/{}", subscription["id"].as_str().expect("an id"));
+        serde_json::from_value(self.push_service(Method::GET, &path).await).expect("a list")
+    }
+
+    async fn push_service(&self, method: Method, path: &str) -> Value {
+        let url = format!("{}{path}", self.stack.endpoints().push_service());
+        self.http
+            .request(method, url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Waits (up to `seconds`) until `check` gives a value, calling it every 200 ms.
     pub async fn eventually<T, F, Fut>(&self, seconds: u64, what: &str, mut check: F) -> T
     where

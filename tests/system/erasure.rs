@@ -103,15 +103,7 @@ async fn recorded_client(stack: &TestStack, name: &str) -> Client {
         (Method::POST, format!("/api/clients/{id}/export"), Value::Null),
     ];
     // A client user's browser asked for pushes.
-    let url = format!("{}/subscriptions", stack.stack.endpoints().push_service());
-    let browser: Value = reqwest::Client::new()
-        .post(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let browser = stack.push_subscription().await;
     let subscription = json!({ "endpoint": browser["endpoint"], "keys": browser["keys"] });
     stack
         .call(

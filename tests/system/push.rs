@@ -9,33 +9,6 @@ use reqwest::Method;
 use seccom_system_tests::TestStack;
 use serde_json::{Value, json};
 
-/// A browser's subscription from the push-service stand-in.
-async fn browser(stack: &TestStack) -> Value {
-    let url = format!("{}/subscriptions", stack.stack.endpoints().push_service());
-    reqwest::Client::new()
-        .post(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// What the stand-in received for `subscription`.
-async fn received(stack: &TestStack, subscription: &Value) -> Vec<Value> {
-    let id = subscription["id"].as_str().unwrap();
-    let url = format!("{}/subscriptions/{id}", stack.stack.endpoints().push_service());
-    reqwest::Client::new()
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// Saves `subscription` for `token`'s user; answers its id.
 async fn subscribe(stack: &TestStack, token: &str, subscription: &Value) -> String {
     let body = json!({
@@ -75,11 +48,11 @@ async fn a_new_intrusion_is_pushed_to_staff_and_the_clients_browsers_and_gone_on
         .await
         .assert_problem(401);
 
-    let phone = browser(&stack).await;
+    let phone = stack.push_subscription().await;
     let phone_id = subscribe(&stack, &user, &phone).await;
-    let desk = browser(&stack).await;
+    let desk = stack.push_subscription().await;
     let desk_id = subscribe(&stack, &admin, &desk).await;
-    let elsewhere = browser(&stack).await;
+    let elsewhere = stack.push_subscription().await;
     subscribe(&stack, &stack.client_user(&other), &elsewhere).await;
     let mut bad = phone.clone();
     bad["keys"]["p256dh"] = json!("AAAA");
@@ -90,7 +63,7 @@ async fn a_new_intrusion_is_pushed_to_staff_and_the_clients_browsers_and_gone_on
         .assert_problem(422);
 
     let intrusion = stack.person_seen(&camera).await.id.to_string();
-    let pushed = received(&stack, &phone).await;
+    let pushed = stack.pushes_received(&phone).await;
     assert_eq!(pushed.len(), 1, "{pushed:?}");
     assert_eq!(
         pushed[0]["vapidKey"],
@@ -102,13 +75,13 @@ async fn a_new_intrusion_is_pushed_to_staff_and_the_clients_browsers_and_gone_on
     assert_eq!(message["url"], format!("/intrusions/{intrusion}"));
     assert_eq!(message["tag"], intrusion.as_str());
     assert!(message["body"].as_str().unwrap().starts_with("Gate saw a person at "));
-    let staff_got = received(&stack, &desk).await;
+    let staff_got = stack.pushes_received(&desk).await;
     assert_eq!(
         staff_got[0]["message"]["url"],
         format!("/manage/intrusions/{intrusion}")
     );
     assert!(
-        received(&stack, &elsewhere).await.is_empty(),
+        stack.pushes_received(&elsewhere).await.is_empty(),
         "another client hears nothing"
     );
 
@@ -118,7 +91,7 @@ async fn a_new_intrusion_is_pushed_to_staff_and_the_clients_browsers_and_gone_on
     reqwest::Client::new().delete(retire).send().await.unwrap();
     let second = stack.create_device(&site, "cameras", "Yard").await;
     stack.person_seen(&second).await;
-    assert_eq!(received(&stack, &desk).await.len(), 2);
+    assert_eq!(stack.pushes_received(&desk).await.len(), 2);
     let forget = format!("/api/push-subscriptions/{phone_id}");
     stack
         .call(Method::DELETE, &forget, Some(&user), None)
