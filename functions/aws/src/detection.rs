@@ -478,11 +478,7 @@ impl DetectionStore for DetectionTables {
     async fn erase_camera(&self, camera: DeviceId) -> Result<u32, DomainError> {
         let partition = self
             .frames
-            .db
-            .query()
-            .table_name(&self.frames.name)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(camera_key(camera)))
+            .query_partition(camera_key(camera))
             .projection_expression("pk, sk");
         let records = self
             .frames

@@ -120,12 +120,7 @@ impl ResponseTable {
     /// A query of every item recorded about an intrusion's response (its
     /// partition), to drain with the SDK's paginator.
     fn intrusion_partition(&self, intrusion: IntrusionId) -> QueryFluentBuilder {
-        self.table
-            .db
-            .query()
-            .table_name(&self.table.name)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(intrusion_key(intrusion)))
+        self.table.query_partition(intrusion_key(intrusion))
     }
 
     /// Sets `fields` (attribute, value) on a client's saved preferences and
@@ -325,11 +320,7 @@ impl ResponseStore for ResponseTable {
     async fn erase_device(&self, client: ClientId, device: DeviceId) -> Result<u32, DomainError> {
         let queue = self
             .table
-            .db
-            .query()
-            .table_name(&self.table.name)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(device_key(device)))
+            .query_partition(device_key(device))
             .projection_expression("pk, sk");
         let commands = self
             .table
@@ -352,11 +343,7 @@ impl ResponseStore for ResponseTable {
     async fn erase_client(&self, client: ClientId) -> Result<u32, DomainError> {
         let partition = self
             .table
-            .db
-            .query()
-            .table_name(&self.table.name)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(format!("CLIENT#{client}")))
+            .query_partition(format!("CLIENT#{client}"))
             .projection_expression("pk, sk");
         let records = self
             .table
@@ -496,23 +483,10 @@ impl ResponseStore for ResponseTable {
 
     /// Deletes every record of an intrusion's response, item by item.
     async fn delete_records(&self, intrusion: IntrusionId) -> Result<(), DomainError> {
-        let mut keys = self
-            .intrusion_partition(intrusion)
-            .projection_expression("pk, sk")
-            .into_paginator()
-            .items()
-            .send();
-        while let Some(item) = keys.next().await {
-            let item = item.map_err(unavailable("list an intrusion's records"))?;
-            self.table
-                .db
-                .delete_item()
-                .table_name(&self.table.name)
-                .set_key(Some(item))
-                .send()
-                .await
-                .map_err(unavailable("delete an intrusion's record"))?;
-        }
+        let records = self.intrusion_partition(intrusion).projection_expression("pk, sk");
+        self.table
+            .delete_found(records, &["pk", "sk"], "an intrusion's records")
+            .await?;
         Ok(())
     }
 

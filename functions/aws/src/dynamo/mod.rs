@@ -211,6 +211,15 @@ impl Table {
         Ok(deleted)
     }
 
+    /// A query of every item of the table's partition `pk`.
+    pub(crate) fn query_partition(&self, pk: impl Into<String>) -> QueryFluentBuilder {
+        self.db
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk))
+    }
+
     /// A query of the table (or of `index`) for the items of partition
     /// `partition` (attribute, value) whose `sort` attribute begins with `prefix`.
     pub(crate) fn query_prefix(
