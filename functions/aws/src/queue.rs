@@ -18,20 +18,48 @@ use seccom_domain::retention::ports::ErasureQueue;
 /// The longest SQS holds a message back.
 const MAX_DELAY_SECONDS: u64 = 900;
 
-/// The core's [`NotificationQueue`] on an SQS queue.
+/// One SQS queue: its client and URL, and how a message is sent to it.
 #[derive(Clone)]
-pub struct SqsNotificationQueue {
+struct SqsQueue {
     sqs: aws_sdk_sqs::Client,
     url: String,
 }
 
+impl SqsQueue {
+    /// The queue whose URL is setting `name` of `config`, on `sdk`'s SQS.
+    fn from_config(sdk: &aws_config::SdkConfig, config: &Config, name: &str) -> Result<Self, MissingSetting> {
+        Ok(Self {
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            url: config.required(name)?.to_owned(),
+        })
+    }
+
+    /// Sends `message` as JSON, held back `delay` (whole seconds up to SQS's
+    /// 15-minute limit); `what` names it in errors.
+    async fn send(&self, message: &impl serde::Serialize, delay: Duration, what: &str) -> Result<(), DomainError> {
+        let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+        let body =
+            serde_json::to_string(message).map_err(|e| DomainError::unavailable(format!("cannot encode {what}"), e))?;
+        self.sqs
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .delay_seconds(seconds.min(MAX_DELAY_SECONDS) as i32)
+            .send()
+            .await
+            .map_err(|e| DomainError::unavailable(format!("cannot queue {what}"), e))?;
+        Ok(())
+    }
+}
+
+/// The core's [`NotificationQueue`] on an SQS queue.
+#[derive(Clone)]
+pub struct SqsNotificationQueue(SqsQueue);
+
 impl SqsNotificationQueue {
     /// The queue `config` names (`NOTIFICATION_QUEUE_URL`), on `sdk`'s SQS.
     pub fn from_config(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
-        Ok(Self {
-            sqs: aws_sdk_sqs::Client::new(sdk),
-            url: config.required(NOTIFICATION_QUEUE_URL)?.to_owned(),
-        })
+        SqsQueue::from_config(sdk, config, NOTIFICATION_QUEUE_URL).map(Self)
     }
 }
 
@@ -41,20 +69,9 @@ impl NotificationQueue for SqsNotificationQueue {
         self.enqueue_after(queued, Duration::ZERO).await
     }
 
-    /// Held back by SQS's `DelaySeconds`, whole seconds up to its 15-minute limit.
+    /// Held back by SQS's `DelaySeconds`.
     async fn enqueue_after(&self, queued: &Queued, delay: Duration) -> Result<(), DomainError> {
-        let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
-        let body =
-            serde_json::to_string(queued).map_err(|e| DomainError::unavailable("cannot encode a queued message", e))?;
-        self.sqs
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .delay_seconds(seconds.min(MAX_DELAY_SECONDS) as i32)
-            .send()
-            .await
-            .map_err(|e| DomainError::unavailable("cannot queue a notification", e))?;
-        Ok(())
+        self.0.send(queued, delay, "a message on the notification queue").await
     }
 }
 
@@ -75,33 +92,19 @@ pub struct ErasureMessage {
 
 /// The core's [`ErasureQueue`] on an SQS queue.
 #[derive(Clone)]
-pub struct SqsErasureQueue {
-    sqs: aws_sdk_sqs::Client,
-    url: String,
-}
+pub struct SqsErasureQueue(SqsQueue);
 
 impl SqsErasureQueue {
     /// The queue `config` names (`ERASURE_QUEUE_URL`), on `sdk`'s SQS.
     pub fn from_config(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
-        Ok(Self {
-            sqs: aws_sdk_sqs::Client::new(sdk),
-            url: config.required(ERASURE_QUEUE_URL)?.to_owned(),
-        })
+        SqsQueue::from_config(sdk, config, ERASURE_QUEUE_URL).map(Self)
     }
 }
 
 #[async_trait]
 impl ErasureQueue for SqsErasureQueue {
     async fn start(&self, job: ErasureId) -> Result<(), DomainError> {
-        let body = serde_json::to_string(&ErasureMessage { erasure: job })
-            .map_err(|e| DomainError::unavailable("cannot encode an erasure job", e))?;
-        self.sqs
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|e| DomainError::unavailable("cannot queue an erasure", e))?;
-        Ok(())
+        let message = ErasureMessage { erasure: job };
+        self.0.send(&message, Duration::ZERO, "an erasure job").await
     }
 }
