@@ -89,6 +89,16 @@ impl Stores {
         Ok(Arc::new(self.directory_table()?))
     }
 
+    /// The Web Push use cases on that store, on the system clock, calling
+    /// only the endpoints `config` allows.
+    pub fn web_push(&self) -> Result<seccom_domain::response::push::WebPush, MissingSetting> {
+        Ok(seccom_domain::response::push::WebPush::new(
+            self.push()?,
+            self.config.destinations(),
+            Arc::new(seccom_domain::clock::SystemClock),
+        ))
+    }
+
     /// Frames and intrusions (`FRAMES_TABLE`, `INTRUSIONS_TABLE`).
     pub fn detection(&self) -> Result<Arc<dyn DetectionStore>, MissingSetting> {
         Ok(Arc::new(DetectionTables::new(

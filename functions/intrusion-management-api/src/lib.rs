@@ -106,7 +106,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let retention = stores.retention()?;
     let holds = LegalHolds::new(intrusions.clone(), retention.clone(), Arc::new(SystemClock));
     let state = AppState {
-        push: WebPush::new(stores.push()?, config.destinations(), Arc::new(SystemClock)),
+        push: stores.web_push()?,
         audit: directory.audit().clone(),
         exports: Exports {
             directory: directory.clone(),

@@ -14,7 +14,6 @@ use seccom_domain::clock::SystemClock;
 use seccom_domain::config::NOTIFY_EMAIL_FROM;
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::response::outbound::Queued;
-use seccom_domain::response::push::WebPush;
 use seccom_domain::response::{Delivered, Notifier};
 use seccom_outbound::{Outbound, OutboundChannels, RetryPolicy, WebPushSender};
 use seccom_runtime::metrics::Metrics;
@@ -39,7 +38,7 @@ impl NotifierFunction {
                 controls: stores.controls()?,
                 directory: stores.directory()?,
                 queue: Arc::new(seccom_aws::SqsNotificationQueue::from_config(sdk, config)?),
-                push: WebPush::new(stores.push()?, config.destinations(), Arc::new(SystemClock)),
+                push: stores.web_push()?,
                 push_sender: Arc::new(WebPushSender::new(
                     Outbound::from_config(config, &RetryPolicy::from_config(config)?),
                     config.required(NOTIFY_EMAIL_FROM)?,

@@ -64,11 +64,7 @@ impl PortalState {
                 writer: media,
             },
             retention: periods,
-            push: seccom_domain::response::push::WebPush::new(
-                stores.push()?,
-                config.destinations(),
-                Arc::new(SystemClock),
-            ),
+            push: stores.web_push()?,
             holds,
             directory,
             intrusions,
