@@ -73,6 +73,7 @@ struct Composed {
     subject: String,
     text: String,
     webhook: serde_json::Value,
+    push: super::push::PushDue,
 }
 
 /// The response use case.
@@ -95,35 +96,24 @@ impl Responder {
     #[tracing::instrument(skip_all, fields(intrusion = %intrusion.id, site = %intrusion.site_id, camera = %intrusion.camera_id))]
     pub async fn respond(&self, intrusion: &Intrusion) -> Result<ResponseReport, DomainError> {
         tracing::info!("responding to an intrusion");
-        let (alarms, clip, notifications, escalation, push) = tokio::join!(
+        let (alarms, clip, notifications, escalation) = tokio::join!(
             self.activate_alarms(intrusion),
             self.request_clip(intrusion),
-            self.notify(intrusion),
-            self.schedule_escalation(intrusion),
-            self.queue_push(intrusion)
+            self.tell(intrusion),
+            self.schedule_escalation(intrusion)
         );
         escalation?;
-        push?;
         Ok(alarms?.add(clip?).add(notifications?))
     }
 
-    /// Queues the push that tells the browsers that opted in (staff, the
-    /// client's users). A retried response queues it again: the browser shows
-    /// one notification per intrusion (the push's tag).
-    async fn queue_push(&self, intrusion: &Intrusion) -> Result<(), DomainError> {
-        let site = self.directory.find_site(intrusion.site_id).await?;
-        let camera = self.directory.find_device(intrusion.camera_id).await?;
-        let due = super::push::PushDue {
-            intrusion_id: intrusion.id,
-            client_id: intrusion.client_id,
-            title: format!("Intrusion at {}", site.as_ref().map_or("a site", |s| s.name.as_str())),
-            body: format!(
-                "{} saw a person at {}.",
-                camera.as_ref().map_or("A camera", |c| c.name.as_str()),
-                intrusion.started_at.format("%H:%M:%S UTC")
-            ),
-        };
-        self.queue.enqueue(&Queued::Push(due)).await
+    /// Composes the messages once (the site and camera read once), then
+    /// notifies the client's recipients and queues the push side by side.
+    async fn tell(&self, intrusion: &Intrusion) -> Result<ResponseReport, DomainError> {
+        let composed = self.compose(intrusion).await?;
+        let push = Queued::Push(composed.push.clone());
+        let (notifications, push) = tokio::join!(self.notify(intrusion, &composed), self.queue.enqueue(&push));
+        push?;
+        notifications
     }
 
     /// Puts the site's first escalation step on the queue, held back until due.
@@ -265,19 +255,17 @@ impl Responder {
         }
     }
 
-    async fn notify(&self, intrusion: &Intrusion) -> Result<ResponseReport, DomainError> {
+    async fn notify(&self, intrusion: &Intrusion, composed: &Composed) -> Result<ResponseReport, DomainError> {
         let Some(client) = self.directory.find_client(intrusion.client_id).await? else {
             tracing::warn!("the client was removed; nobody to notify");
             return Ok(ResponseReport::default());
         };
         let preferences = preferences_of(self.store.as_ref(), &client).await?;
-        let composed = self.compose(intrusion).await?;
         let recipients = preferences
             .recipients
             .iter()
             .filter(|recipient| recipient.covers(intrusion.site_id));
-        let reports =
-            try_join_all(recipients.map(|recipient| self.notify_one(intrusion, recipient, &composed))).await?;
+        let reports = try_join_all(recipients.map(|recipient| self.notify_one(intrusion, recipient, composed))).await?;
         Ok(ResponseReport::sum(reports))
     }
 
@@ -303,6 +291,19 @@ impl Responder {
                 "site": site.as_ref().map(|s| serde_json::json!({ "id": s.id, "name": s.name, "address": s.address })),
                 "camera": camera.as_ref().map(|c| serde_json::json!({ "id": c.id, "name": c.name })),
             }),
+            // The push to the browsers that opted in (staff, the client's users);
+            // a retried response queues it again, and the browser shows one
+            // notification per intrusion (the push's tag).
+            push: super::push::PushDue {
+                intrusion_id: intrusion.id,
+                client_id: intrusion.client_id,
+                title: format!("Intrusion at {site_name}"),
+                body: format!(
+                    "{} saw a person at {}.",
+                    camera.as_ref().map_or("A camera", |c| c.name.as_str()),
+                    intrusion.started_at.format("%H:%M:%S UTC")
+                ),
+            },
         })
     }
 
