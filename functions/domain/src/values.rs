@@ -77,12 +77,13 @@ fn invisible(c: char) -> bool {
 }
 
 fn visible_text(raw: &str, max_chars: usize, what: &str) -> Result<String, String> {
+    // Lengths are counted as sent, before trimming, as the documents' `maxLength` reads them.
+    if raw.chars().count() > max_chars {
+        return Err(format!("{what} must be at most {max_chars} characters"));
+    }
     let text = raw.trim();
     if text.is_empty() {
         return Err(format!("{what} must not be empty"));
-    }
-    if text.chars().count() > max_chars {
-        return Err(format!("{what} must be at most {max_chars} characters"));
     }
     if text.chars().any(|c| c.is_control() && c != '\n') {
         return Err(format!("{what} must not contain control characters"));
@@ -164,7 +165,7 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let text = raw.trim();
         let options = email_address::Options::default().without_display_text();
-        let valid = text.len() <= 254
+        let valid = raw.chars().count() <= 254
             && !text
                 .chars()
                 .any(|c| c.is_whitespace() || c.is_control() || invisible(c))
@@ -216,10 +217,10 @@ pub const MAX_URL_LENGTH: usize = 2048;
 /// characters without embedded credentials: where SecCom posts webhooks and
 /// device commands.
 pub fn http_url(raw: &str) -> Result<String, String> {
-    let raw = raw.trim();
     if raw.chars().count() > MAX_URL_LENGTH {
         return Err(format!("must be at most {MAX_URL_LENGTH} characters"));
     }
+    let raw = raw.trim();
     if !is_uri_text(raw) {
         return Err("must be a URI: escape spaces and other characters as %XX".into());
     }
@@ -258,6 +259,15 @@ mod tests {
         assert!(Name::parse("two\nlines").is_err());
         assert!(Name::parse(&"x".repeat(121)).is_err());
         assert_eq!(Name::parse("<script>").unwrap().as_str(), "<script>");
+    }
+
+    #[test]
+    fn lengths_count_what_was_sent_before_trimming() {
+        // The documents' `maxLength` counts the string as sent; so does the API.
+        let padded = format!("Lobby{}", " ".repeat(120));
+        assert!(Name::parse(&padded).is_err());
+        assert!(Email::parse(&format!("ops@example.com{}", " ".repeat(250))).is_err());
+        assert!(http_url(&format!("https://example.com/{}", " ".repeat(2048))).is_err());
     }
 
     #[test]

@@ -225,10 +225,11 @@ impl ManualBody {
                 },
             )
         });
-        let note = self.note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-        if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        // Counted as sent, before trimming, as the documented `maxLength` reads it.
+        if self.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
             errors.push("note", format!("note must be at most {MAX_NOTE} characters"));
         }
+        let note = self.note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
         if note.as_ref().is_some_and(|n| n.chars().any(char::is_control)) {
             errors.push("note", "note must be one line without control characters");
         }
@@ -347,4 +348,26 @@ pub struct ArmingChange {
     pub until: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_is_measured_as_sent_and_kept_trimmed() {
+        let now = Utc::now();
+        let body = |note: String| ManualBody {
+            until: None,
+            note: Some(note),
+        };
+        // Found by the fuzzer: a note of 600 form feeds used to pass once trimmed.
+        let padded = format!("^{}", "\u{c}".repeat(600));
+        assert!(matches!(body(padded).parse(now), Err(DomainError::Invalid(_))));
+        assert_eq!(
+            body("  on site  ".into()).parse(now).unwrap().note.as_deref(),
+            Some("on site")
+        );
+        assert!(body("   ".into()).parse(now).unwrap().note.is_none());
+    }
 }

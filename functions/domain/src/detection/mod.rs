@@ -262,15 +262,18 @@ impl HandlingBody {
     /// Validates the note; `resolving` says whether `falseAlarm` may be given.
     pub fn parse(self, who: &Principal, resolving: bool, at: DateTime<Utc>) -> Result<Handling, DomainError> {
         let mut errors = FieldErrors::default();
-        let note = self.note.filter(|n| !n.trim().is_empty()).and_then(|note| {
-            errors.check(
-                "note",
-                if note.chars().count() > 2000 {
-                    Err("note must be at most 2000 characters".to_owned())
-                } else {
-                    Ok(note.trim().to_owned())
-                },
-            )
+        // Counted as sent, before trimming, as the documented `maxLength` reads it.
+        let note = self.note.and_then(|note| {
+            errors
+                .check(
+                    "note",
+                    if note.chars().count() > 2000 {
+                        Err("note must be at most 2000 characters".to_owned())
+                    } else {
+                        Ok(note.trim().to_owned())
+                    },
+                )
+                .filter(|note| !note.is_empty())
         });
         if !resolving && self.false_alarm.is_some() {
             errors.push("falseAlarm", "falseAlarm is given when resolving, not acknowledging");

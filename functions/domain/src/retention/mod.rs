@@ -212,7 +212,7 @@ impl LegalHolds {
         who.require_staff()?;
         let intrusion = self.intrusions.get(who, intrusion).await?;
         let reason = body.reason.trim();
-        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        if reason.is_empty() || body.reason.chars().count() > MAX_REASON_CHARS {
             return Err(invalid(
                 "reason",
                 format!("reason must be 1 to {MAX_REASON_CHARS} characters"),
