@@ -55,8 +55,98 @@ fn peak_rss_mib() -> f64 {
     kib / 1024.0
 }
 
-/// Frames through the local stack: S3 upload, notification, fetch, decode, inference, DynamoDB writes.
-async fn handler_per_frame() -> anyhow::Result<Vec<f64>> {
+/// What a cold start spends, stage by stage, on the ONNX file the function
+/// embeds, and on the same model as tract's NNEF, decluttered beforehand (the
+/// cold-start lever tried on 2026-12-02: it saves nothing; docs/performance.md).
+#[derive(Default)]
+struct LoadStages {
+    onnx_parse: Vec<f64>,
+    onnx_declutter: Vec<f64>,
+    onnx_optimise: Vec<f64>,
+    nnef_read: Vec<f64>,
+    nnef_optimise: Vec<f64>,
+}
+
+/// Where tract's inference time goes: the optimised plan's operators by kind,
+/// summed over `runs` runs on `input`, as (kind, ms per run, nodes), largest first.
+fn operator_profile(input: &ModelInput, runs: usize) -> anyhow::Result<Vec<(String, f64, usize)>> {
+    use tract_onnx::prelude::*;
+    let plan = onnx_model()?.into_optimized()?.into_runnable()?;
+    let tensor = Tensor::from_shape::<f32>(
+        &[1, 300, 300, 3],
+        &input
+            .bytes()
+            .chunks_exact(4)
+            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+            .collect::<Vec<_>>(),
+    )?;
+    let mut by_kind: std::collections::BTreeMap<String, (f64, std::collections::BTreeSet<usize>)> = Default::default();
+    for _ in 0..runs {
+        let mut state = plan.spawn()?;
+        state.run_plan_with_eval(tvec!(tensor.clone().into()), |context, op_state, node, inputs| {
+            let started = Instant::now();
+            let outputs = tract_onnx::tract_core::plan::eval(context, op_state, node, inputs);
+            let entry = by_kind.entry(node.op().name().to_string()).or_default();
+            entry.0 += millis(started);
+            entry.1.insert(node.id);
+            outputs
+        })?;
+    }
+    let mut kinds: Vec<_> = by_kind
+        .into_iter()
+        .map(|(kind, (total, nodes))| (kind, total / runs as f64, nodes.len()))
+        .collect();
+    kinds.sort_by(|a, b| b.1.total_cmp(&a.1));
+    Ok(kinds)
+}
+
+/// The ONNX model parsed for the function's fixed input, as `PersonDetector::load` does.
+fn onnx_model() -> anyhow::Result<tract_onnx::prelude::InferenceModel> {
+    use tract_onnx::prelude::*;
+    let onnx = std::fs::read(root().join("models/person-detector.onnx"))?;
+    tract_onnx::onnx()
+        .model_for_read(&mut std::io::Cursor::new(&onnx))?
+        .with_input_fact(0, f32::fact([1, 300, 300, 3]).into())
+}
+
+fn load_stages() -> anyhow::Result<LoadStages> {
+    use tract_onnx::WithOnnx;
+    use tract_onnx::prelude::*;
+    let nnef = tract_nnef::nnef().with_onnx().write_to_tar_with_config(
+        &onnx_model()?.into_typed()?.into_decluttered()?,
+        Vec::new(),
+        false,
+        true,
+    )?;
+    let mut stages = LoadStages::default();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let parsed = onnx_model()?;
+        stages.onnx_parse.push(millis(started));
+        let started = Instant::now();
+        let decluttered = parsed.into_typed()?.into_decluttered()?;
+        stages.onnx_declutter.push(millis(started));
+        let started = Instant::now();
+        std::hint::black_box(decluttered.into_optimized()?.into_runnable()?);
+        stages.onnx_optimise.push(millis(started));
+
+        let started = Instant::now();
+        let read = tract_nnef::nnef()
+            .with_onnx()
+            .model_for_read(&mut std::io::Cursor::new(&nnef))?;
+        stages.nnef_read.push(millis(started));
+        let started = Instant::now();
+        std::hint::black_box(read.into_optimized()?.into_runnable()?);
+        stages.nnef_optimise.push(millis(started));
+    }
+    Ok(stages)
+}
+
+/// Frames through the local stack: S3 upload, notification, fetch, decode,
+/// inference, DynamoDB writes. Answers each frame's time from asking for the
+/// upload URL until the stack settled, and the detector's own invocations
+/// (Lambda's `Duration`).
+async fn handler_per_frame() -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     let data = tempfile::tempdir()?;
     let options = LocalOptions {
         port: 0,
@@ -100,21 +190,22 @@ async fn handler_per_frame() -> anyhow::Result<Vec<f64>> {
         camera["id"].as_str().unwrap_or_default(),
         camera["credential"].as_str().unwrap_or_default(),
     );
-    let frames = [
-        std::fs::read(root().join("target/test-images/astronaut.png"))?,
-        std::fs::read(root().join("target/test-images/coffee.png"))?,
-    ];
     let mut samples = Vec::new();
     for seq in 0..HANDLER_FRAMES {
+        // Consecutive frames of the pedestrian footage, as a camera sends them.
+        let frame = std::fs::read(root().join(format!("target/demo-frames/{:04}.jpg", 100 + seq)))?;
         let started = Instant::now();
-        camera
-            .send_frame(seq, chrono::Utc::now(), frames[(seq % 2) as usize].clone())
-            .await?;
+        camera.send_frame(seq, chrono::Utc::now(), frame).await?;
         stack.settled().await;
         samples.push(millis(started));
     }
+    let invocations = stack
+        .invocation_durations("HumanDetectionFunction")
+        .iter()
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .collect();
     stack.stop().await;
-    Ok(samples)
+    Ok((samples, invocations))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -125,15 +216,34 @@ fn main() -> anyhow::Result<()> {
         loads.push(millis(started));
     }
     let detector = PersonDetector::load()?;
+    let stages = load_stages()?;
+
+    // A camera's frame as the detector receives it: a 768x576 JPEG of the pedestrian footage.
+    let jpeg = std::fs::read(root().join("target/demo-frames/0100.jpg")).context("run scripts/fetch-demo-footage")?;
+    let (mut decoding, mut frame_work) = (Vec::new(), Vec::new());
+    for _ in 0..INFERENCE_RUNS {
+        let started = Instant::now();
+        let decoded = frame::decode(&jpeg).map_err(|r| anyhow::anyhow!(r.to_string()))?;
+        decoding.push(millis(started));
+        std::hint::black_box(detector.detect(&decoded)?);
+        frame_work.push(millis(started));
+    }
+    let camera_frame = frame::decode(&jpeg).map_err(|r| anyhow::anyhow!(r.to_string()))?;
+    let mut camera_preprocessing = Vec::new();
+    for _ in 0..INFERENCE_RUNS {
+        let started = Instant::now();
+        std::hint::black_box(ModelInput::from_image(&camera_frame)?);
+        camera_preprocessing.push(millis(started));
+    }
 
     let astronaut = image("astronaut.png")?;
     let mut preprocessing = Vec::new();
     for _ in 0..INFERENCE_RUNS {
         let started = Instant::now();
-        std::hint::black_box(ModelInput::from_image(&astronaut));
+        std::hint::black_box(ModelInput::from_image(&astronaut)?);
         preprocessing.push(millis(started));
     }
-    let input = ModelInput::from_image(&astronaut);
+    let input = ModelInput::from_image(&astronaut)?;
     for _ in 0..3 {
         detector.detect_input(&input)?;
     }
@@ -163,7 +273,20 @@ fn main() -> anyhow::Result<()> {
     let ort: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     let ort_median = ort["median_ms"].as_f64().unwrap_or(f64::NAN);
 
-    let handler = tokio::runtime::Runtime::new()?.block_on(handler_per_frame())?;
+    let (end_to_end, handler) = tokio::runtime::Runtime::new()?.block_on(handler_per_frame())?;
+    let profile = operator_profile(&input, 10)?;
+    let profiled: f64 = profile.iter().map(|(_, ms, _)| ms).sum();
+    let mut operators = String::from(
+        "\n## Where tract's inference time goes\n\n\
+         The optimised plan's operators by kind, timed one by one (10 runs; timing each operator adds a little).\n\n\
+         | Operator | Nodes | ms per run | Share |\n|---|---|---|---|\n",
+    );
+    for (kind, ms, nodes) in &profile {
+        operators.push_str(&format!(
+            "| {kind} | {nodes} | {ms:.2} | {:.1} % |\n",
+            ms / profiled * 100.0
+        ));
+    }
 
     let tract_median = median(inference.clone());
     let tract_min = inference.iter().copied().fold(f64::INFINITY, f64::min);
@@ -177,6 +300,10 @@ fn main() -> anyhow::Result<()> {
         "tractLoadMs": median(loads.clone()),
         "onnxruntimeLoadMs": ort["load_ms"].as_f64().unwrap_or(f64::NAN),
         "handlerMedianMs": median(handler.clone()),
+        "handlerToInference": median(handler.clone()) / tract_median,
+        "frameWorkMedianMs": median(frame_work.clone()),
+        "endToEndMedianMs": median(end_to_end.clone()),
+        "tractLoadFromOnnxMs": median(stages.onnx_parse.clone()) + median(stages.onnx_declutter.clone()) + median(stages.onnx_optimise.clone()),
         "onnxruntimeVersion": ort["version"],
     });
     let report = format!(
@@ -184,17 +311,36 @@ fn main() -> anyhow::Result<()> {
          Generated by `scripts/bench-detector` on {date} ({cpus} CPUs visible; tract and onnxruntime each on one thread).\n\n\
          | Measure | Median | p90 |\n|---|---|---|\n\
          | Model load and optimise (tract, cold start) | {load:.1} ms | |\n\
+         | of which: read the ONNX file (from disk) / analyse and declutter / optimise | {onnx_parse:.1} / {onnx_declutter:.1} / {onnx_optimise:.1} ms | |\n\
+         | The model as NNEF decluttered beforehand: read / optimise | {nnef_read:.1} / {nnef_optimise:.1} ms | |\n\
          | Inference, tract-onnx (300x300, one thread) | {tract:.1} ms | {tract_p90:.1} ms |\n\
          | Inference, onnxruntime {ort_version} (same model, input, one thread) | {ort_median:.1} ms | {ort_p90:.1} ms |\n\
          | **tract / onnxruntime** | **{ratio:.2}x** (minimum of {runs}: {ratio_min:.2}x) | |\n\
          | Model load, onnxruntime | {ort_load:.1} ms | |\n\
          | Preprocessing (512x512 PNG already decoded, resize + normalise) | {pre:.2} ms | |\n\
-         | Whole handler per frame, local stack (presign, S3 PUT, notification, GetObject, decode, inference, DynamoDB) | {handler:.1} ms | {handler_p90:.1} ms |\n\
+         | Camera frame (768x576 JPEG): decode | {decode:.2} ms | |\n\
+         | Camera frame: resize + normalise | {camera_pre:.2} ms | |\n\
+         | Camera frame: decode, resize, inference, boxes | {frame_work:.1} ms | {frame_work_p90:.1} ms |\n\
+         | Detector invocation per frame, local stack (GetObject, decode, inference, DynamoDB reads and writes) | {handler:.1} ms | {handler_p90:.1} ms |\n\
+         | **Detector invocation / inference** | **{handler_ratio:.2}x** | |\n\
+         | End to end per frame, local stack (presign, S3 PUT, notification, invocation, until every consequence settled) | {end_to_end:.1} ms | {end_to_end_p90:.1} ms |\n\
          | Peak resident memory of the benchmark process | {rss:.0} MiB | |\n\n\
          Max person score on astronaut.png: tract {tract_score:.5}, onnxruntime {ort_score:.5}.\n",
         date = chrono::Utc::now().format("%Y-%m-%d"),
         cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         load = median(loads),
+        nnef_read = median(stages.nnef_read),
+        nnef_optimise = median(stages.nnef_optimise),
+        onnx_parse = median(stages.onnx_parse),
+        onnx_declutter = median(stages.onnx_declutter),
+        onnx_optimise = median(stages.onnx_optimise),
+        decode = median(decoding),
+        camera_pre = median(camera_preprocessing),
+        frame_work = median(frame_work.clone()),
+        frame_work_p90 = p90(frame_work),
+        handler_ratio = median(handler.clone()) / tract_median,
+        end_to_end = median(end_to_end.clone()),
+        end_to_end_p90 = p90(end_to_end),
         tract = tract_median,
         tract_p90 = p90(inference),
         ort_version = ort["version"].as_str().unwrap_or("?"),
@@ -209,6 +355,7 @@ fn main() -> anyhow::Result<()> {
         rss = peak_rss_mib(),
         ort_score = ort["score"].as_f64().unwrap_or(f64::NAN),
     );
+    let report = report + &operators;
     print!("{report}");
     std::fs::write(root().join("docs/benchmarks/detection.md"), report)?;
     println!("{summary}");

@@ -396,6 +396,12 @@ impl LocalStack {
         }
     }
 
+    /// How long each invocation of `function` by an S3 notification ran so far
+    /// (what Lambda reports as an invocation's `Duration`).
+    pub fn invocation_durations(&self, function: &str) -> Vec<std::time::Duration> {
+        self.notifier.durations(function)
+    }
+
     /// A template queue's messages: visible now, and hidden (in flight or waiting for a retry).
     pub fn queue_depth(&self, queue: &str) -> (usize, usize) {
         self.queues.depth(queue)

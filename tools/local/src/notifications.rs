@@ -3,9 +3,10 @@
 //! prefix and suffix) is invoked asynchronously with the S3 event JSON, and
 //! retried twice on failure, as Lambda does for asynchronous invocations.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -32,6 +33,8 @@ pub struct Notifier {
     sequencer: AtomicU64,
     running: AtomicUsize,
     settled: Notify,
+    /// How long each invocation ran, by function: Lambda's `REPORT ... Duration`.
+    durations: Mutex<BTreeMap<String, Vec<Duration>>>,
 }
 
 /// Retries of a failed asynchronous invocation, and the pause before each.
@@ -103,7 +106,21 @@ impl Notifier {
     async fn deliver(&self, index: usize, event: Value) {
         let subscription = &self.subscriptions[index];
         for attempt in 0..=RETRY_DELAYS.len() {
-            match (subscription.function)(event.clone()).await {
+            let started = Instant::now();
+            let outcome = (subscription.function)(event.clone()).await;
+            let duration = started.elapsed();
+            tracing::debug!(
+                function = subscription.function_name,
+                duration_ms = duration.as_secs_f64() * 1000.0,
+                "REPORT"
+            );
+            self.durations
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry(subscription.function_name.clone())
+                .or_default()
+                .push(duration);
+            match outcome {
                 Ok(_) => return,
                 Err(error) => {
                     tracing::warn!(function = subscription.function_name, attempt, error = %error, "asynchronous invocation failed");
@@ -114,6 +131,16 @@ impl Notifier {
             }
         }
         tracing::error!(function = subscription.function_name, "event dropped after retries");
+    }
+
+    /// How long each invocation of `function` by a notification ran so far, in order.
+    pub fn durations(&self, function: &str) -> Vec<Duration> {
+        self.durations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(function)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Whether no notification is being handled now.
