@@ -11,7 +11,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use super::ports::{Cameras, Commit, DetectionStore, EvidenceKeeper, FrameObjects, IntrusionChange, PersonFinder};
+use super::ports::{
+    Cameras, Commit, DetectionStore, EvidenceKeeper, FrameBytes, FrameObjects, IntrusionChange, PersonFinder, Rejection,
+};
 use super::rule::{self, PersonRun};
 use super::zones::{CameraDetection, Sighting};
 use super::{FrameKey, FrameOutcome, FrameRecord, Intrusion, IntrusionStatus};
@@ -139,9 +141,21 @@ impl FrameObserver {
                 });
             }
         };
-        let stored = match store.frame(&frame_key).await? {
+        // The three reads a new frame needs go out together: whether it was seen
+        // before, its camera, and its bytes. A repeated notification or an unknown
+        // camera wastes the GET, a new frame saves two round trips.
+        let (stored, camera, fetched) = tokio::join!(
+            store.frame(&frame_key),
+            self.ports.cameras.device(frame_key.camera),
+            self.ports.objects.fetch(key),
+        );
+        let camera = camera?.filter(|device| device.kind == DeviceKind::Camera);
+        let stored = match stored? {
             Some(stored) => stored,
-            None => self.analyse(key, frame_key, notified_at).await?,
+            None => {
+                self.analyse(key, frame_key, camera.as_ref(), fetched?, notified_at)
+                    .await?
+            }
         };
         match &stored.outcome {
             FrameOutcome::Rejected { code, reason } => Ok(FrameReport::Rejected {
@@ -152,10 +166,9 @@ impl FrameObserver {
             FrameOutcome::Analysed {
                 person, score, armed, ..
             } => {
-                let decision = if *person && *armed {
-                    self.decide(&stored).await?
-                } else {
-                    Decision::NoRun
+                let decision = match camera {
+                    Some(camera) if *person && *armed => self.decide(&stored, &camera).await?,
+                    _ => Decision::NoRun,
                 };
                 tracing::Span::current().record("decision", decision.name());
                 Ok(FrameReport::Analysed {
@@ -173,26 +186,29 @@ impl FrameObserver {
         (self.ports.clock.now() + self.settings.retention).timestamp()
     }
 
-    /// Fetches, checks and analyses a frame not seen before, and stores the result.
+    /// Checks and analyses a frame not seen before (its camera and bytes already
+    /// read), and stores the result.
     async fn analyse(
         &self,
         key: &str,
         frame_key: FrameKey,
+        camera: Option<&Device>,
+        fetched: Result<FrameBytes, Rejection>,
         notified_at: DateTime<Utc>,
     ) -> Result<FrameRecord, DomainError> {
         let mut captured_at = notified_at;
-        let outcome = match self.ports.cameras.device(frame_key.camera).await? {
-            Some(device) if device.kind == DeviceKind::Camera => match self.ports.objects.fetch(key).await? {
+        let outcome = match camera {
+            Some(device) => match fetched {
                 Ok(frame) => {
                     captured_at = frame.captured_at.unwrap_or(notified_at);
                     match self.ports.finder.analyse(frame).await? {
-                        Ok(sighting) => self.judge(&device, sighting, captured_at).await?,
+                        Ok(sighting) => self.judge(device, sighting, captured_at).await?,
                         Err(rejection) => rejection.into(),
                     }
                 }
                 Err(rejection) => rejection.into(),
             },
-            _ => FrameOutcome::Rejected {
+            None => FrameOutcome::Rejected {
                 code: "unknown-camera".into(),
                 reason: "no camera has this id".into(),
             },
@@ -251,13 +267,10 @@ impl FrameObserver {
     }
 
     /// Applies the rule to a person frame, then makes sure the intrusion it belongs to has its evidence.
-    async fn decide(&self, frame: &FrameRecord) -> Result<Decision, DomainError> {
-        let Some(camera) = self.ports.cameras.device(frame.camera_id).await? else {
-            return Ok(Decision::NoRun);
-        };
-        let decision = decide(self.ports.store.as_ref(), frame, &camera, self.settings.quiet_gap).await?;
+    async fn decide(&self, frame: &FrameRecord, camera: &Device) -> Result<Decision, DomainError> {
+        let decision = decide(self.ports.store.as_ref(), frame, camera, self.settings.quiet_gap).await?;
         if let Some(intrusion) = decision.intrusion().filter(|i| i.snapshot_key.is_none()) {
-            let settings = self.settings_of(&camera).await?;
+            let settings = self.settings_of(camera).await?;
             let snapshot_key = self.ports.evidence.keep(intrusion, frame, &settings).await?;
             self.ports.store.set_snapshot(intrusion, &snapshot_key).await?;
         }
@@ -275,13 +288,17 @@ pub async fn decide(
     camera: &Device,
     quiet_gap: TimeDelta,
 ) -> Result<Decision, DomainError> {
-    let neighbours = store
-        .frames_between(
+    // The camera's state is read beside the neighbours: most person frames have
+    // a run, and the first attempt then needs no further round trip.
+    let (neighbours, state) = tokio::try_join!(
+        store.frames_between(
             frame.camera_id,
             frame.seq.saturating_sub(2),
             frame.seq.saturating_add(2),
-        )
-        .await?;
+        ),
+        store.camera_state(frame.camera_id),
+    )?;
+    let mut first_state = Some(state);
     let known: BTreeMap<u64, rule::Observation> = neighbours.iter().map(|f| (f.seq, f.observation())).collect();
     let Some(run) = rule::run_around(frame.seq, &known) else {
         return Ok(Decision::NoRun);
@@ -293,7 +310,10 @@ pub async fn decide(
             .map_or_else(String::new, |f| f.object_key.clone())
     };
     for attempt in 0..MAX_ATTEMPTS {
-        let state = store.camera_state(frame.camera_id).await?;
+        let state = match first_state.take() {
+            Some(state) => state,
+            None => store.camera_state(frame.camera_id).await?,
+        };
         let (decision, change) = match state
             .recent
             .into_iter()
