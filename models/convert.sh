@@ -28,3 +28,5 @@ echo "62265527aa912552ae80600d90e311f50a4cc70b92716bf07c85594815d47aa3  $work/pe
   --output "$work/person-detector.onnx"
 mv "$work/person-detector.onnx" "$models/person-detector.onnx"
 sha256sum "$models/person-detector.onnx"
+# The function embeds the model as decluttered NNEF; write it from the new file.
+(cd "$models/.." && cargo run --quiet --bin seccom -- model)

@@ -58,16 +58,22 @@ fn peak_rss_mib() -> f64 {
     kib / 1024.0
 }
 
-/// What a cold start spends, stage by stage, on the ONNX file the function
-/// embeds, and on the same model as tract's NNEF, decluttered beforehand (the
-/// cold-start lever tried on 2026-12-02: it saves nothing; docs/performance.md).
+/// What a cold start spends, stage by stage: on the ONNX file (how the function
+/// loaded it until 2026-12-02), and on the decluttered NNEF it embeds now, with
+/// tract's declutter passes run again or (as the function does) not.
 #[derive(Default)]
 struct LoadStages {
     onnx_parse: Vec<f64>,
+    onnx_analyse: Vec<f64>,
     onnx_declutter: Vec<f64>,
     onnx_optimise: Vec<f64>,
     nnef_read: Vec<f64>,
     nnef_optimise: Vec<f64>,
+    /// Code generation alone on the NNEF (skipping tract's declutter passes), and
+    /// that plan's inference beside the usual plan's (median of 10 each).
+    nnef_codegen_only: Vec<f64>,
+    codegen_only_inference: f64,
+    usual_inference: f64,
 }
 
 /// Where tract's inference time goes: the optimised plan's operators by kind,
@@ -115,19 +121,17 @@ fn onnx_model() -> anyhow::Result<tract_onnx::prelude::InferenceModel> {
 fn load_stages() -> anyhow::Result<LoadStages> {
     use tract_onnx::WithOnnx;
     use tract_onnx::prelude::*;
-    let nnef = tract_nnef::nnef().with_onnx().write_to_tar_with_config(
-        &onnx_model()?.into_typed()?.into_decluttered()?,
-        Vec::new(),
-        false,
-        true,
-    )?;
+    let nnef = std::fs::read(root().join("models/person-detector.nnef.tar"))?;
     let mut stages = LoadStages::default();
     for _ in 0..5 {
         let started = Instant::now();
         let parsed = onnx_model()?;
         stages.onnx_parse.push(millis(started));
         let started = Instant::now();
-        let decluttered = parsed.into_typed()?.into_decluttered()?;
+        let typed = parsed.into_typed()?;
+        stages.onnx_analyse.push(millis(started));
+        let started = Instant::now();
+        let decluttered = typed.into_decluttered()?;
         stages.onnx_declutter.push(millis(started));
         let started = Instant::now();
         std::hint::black_box(decluttered.into_optimized()?.into_runnable()?);
@@ -141,7 +145,31 @@ fn load_stages() -> anyhow::Result<LoadStages> {
         let started = Instant::now();
         std::hint::black_box(read.into_optimized()?.into_runnable()?);
         stages.nnef_optimise.push(millis(started));
+
+        let started = Instant::now();
+        let mut read = tract_nnef::nnef()
+            .with_onnx()
+            .model_for_read(&mut std::io::Cursor::new(&nnef))?;
+        read.optimize()?;
+        std::hint::black_box(read.into_runnable()?);
+        stages.nnef_codegen_only.push(millis(started));
     }
+    let input: TValue = Tensor::zero::<f32>(&[1, 300, 300, 3])?.into();
+    let time_plan = |plan: &std::sync::Arc<TypedSimplePlan>| -> anyhow::Result<f64> {
+        let mut samples = Vec::new();
+        for _ in 0..10 {
+            let started = Instant::now();
+            plan.run(tvec!(input.clone()))?;
+            samples.push(millis(started));
+        }
+        Ok(median(samples))
+    };
+    let mut codegen_only = tract_nnef::nnef()
+        .with_onnx()
+        .model_for_read(&mut std::io::Cursor::new(&nnef))?;
+    codegen_only.optimize()?;
+    stages.codegen_only_inference = time_plan(&codegen_only.into_runnable()?)?;
+    stages.usual_inference = time_plan(&onnx_model()?.into_optimized()?.into_runnable()?)?;
     Ok(stages)
 }
 
@@ -282,8 +310,9 @@ fn main() -> anyhow::Result<()> {
 
     let runtime = tokio::runtime::Runtime::new()?;
     let (end_to_end, handler) = runtime.block_on(handler_per_frame(std::time::Duration::ZERO))?;
-    let (_, handler_in_region) =
-        runtime.block_on(handler_per_frame(std::time::Duration::from_millis(IN_REGION_ROUND_TRIP_MS)))?;
+    let (_, handler_in_region) = runtime.block_on(handler_per_frame(std::time::Duration::from_millis(
+        IN_REGION_ROUND_TRIP_MS,
+    )))?;
     let profile = operator_profile(&input, 10)?;
     let profiled: f64 = profile.iter().map(|(_, ms, _)| ms).sum();
     let mut operators = String::from(
@@ -314,7 +343,11 @@ fn main() -> anyhow::Result<()> {
         "handlerWithRoundTripsMedianMs": median(handler_in_region.clone()),
         "frameWorkMedianMs": median(frame_work.clone()),
         "endToEndMedianMs": median(end_to_end.clone()),
-        "tractLoadFromOnnxMs": median(stages.onnx_parse.clone()) + median(stages.onnx_declutter.clone()) + median(stages.onnx_optimise.clone()),
+        "tractLoadFromOnnxMs": median(stages.onnx_parse.clone())
+            + median(stages.onnx_analyse.clone())
+            + median(stages.onnx_declutter.clone())
+            + median(stages.onnx_optimise.clone()),
+        "tractLoadFromNnefCodegenOnlyMs": median(stages.nnef_codegen_only.clone()),
         "onnxruntimeVersion": ort["version"],
     });
     let report = format!(
@@ -322,8 +355,10 @@ fn main() -> anyhow::Result<()> {
          Generated by `scripts/bench-detector` on {date} ({cpus} CPUs visible; tract and onnxruntime each on one thread).\n\n\
          | Measure | Median | p90 |\n|---|---|---|\n\
          | Model load and optimise (tract, cold start) | {load:.1} ms | |\n\
-         | of which: read the ONNX file (from disk) / analyse and declutter / optimise | {onnx_parse:.1} / {onnx_declutter:.1} / {onnx_optimise:.1} ms | |\n\
+         | of which: read the ONNX file (from disk) / analyse / declutter / optimise | {onnx_parse:.1} / {onnx_analyse:.1} / {onnx_declutter:.1} / {onnx_optimise:.1} ms | |\n\
          | The model as NNEF decluttered beforehand: read / optimise | {nnef_read:.1} / {nnef_optimise:.1} ms | |\n\
+         | The NNEF read and given code generation only (no declutter passes) | {nnef_codegen:.1} ms | |\n\
+         | Inference of that plan / of the usual plan (zero input, median of 10) | {codegen_inference:.1} / {usual_inference:.1} ms | |\n\
          | Inference, tract-onnx (300x300, one thread) | {tract:.1} ms | {tract_p90:.1} ms |\n\
          | Inference, onnxruntime {ort_version} (same model, input, one thread) | {ort_median:.1} ms | {ort_p90:.1} ms |\n\
          | **tract / onnxruntime** | **{ratio:.2}x** (minimum of {runs}: {ratio_min:.2}x) | |\n\
@@ -344,7 +379,11 @@ fn main() -> anyhow::Result<()> {
         nnef_read = median(stages.nnef_read),
         nnef_optimise = median(stages.nnef_optimise),
         onnx_parse = median(stages.onnx_parse),
+        onnx_analyse = median(stages.onnx_analyse),
         onnx_declutter = median(stages.onnx_declutter),
+        nnef_codegen = median(stages.nnef_codegen_only),
+        codegen_inference = stages.codegen_only_inference,
+        usual_inference = stages.usual_inference,
         onnx_optimise = median(stages.onnx_optimise),
         decode = median(decoding),
         camera_pre = median(camera_preprocessing),

@@ -171,6 +171,14 @@ enum Command {
         #[command(subcommand)]
         command: AlarmCommand,
     },
+    /// Write the detector's model as tract's decluttered NNEF (what the function
+    /// loads) from the ONNX file; run it after replacing the ONNX model.
+    Model {
+        #[arg(long, default_value = "models/person-detector.onnx")]
+        onnx: PathBuf,
+        #[arg(long, default_value = "models/person-detector.nnef.tar")]
+        nnef: PathBuf,
+    },
     /// The monthly AWS cost of SecCom for a fleet of cameras (see docs/cost.md).
     Cost {
         #[arg(long, default_value_t = 1)]
@@ -483,6 +491,13 @@ async fn main() -> anyhow::Result<()> {
             }
             let options = device.options();
             until_ctrl_c(|stop| async move { alarm::run(&options, activations, stop).await }).await?;
+        }
+        Command::Model { onnx, nnef } => {
+            use anyhow::Context as _;
+            let model = std::fs::read(&onnx).with_context(|| format!("cannot read {}", onnx.display()))?;
+            let written = human_detection::detector::onnx_to_nnef(&model)?;
+            std::fs::write(&nnef, &written).with_context(|| format!("cannot write {}", nnef.display()))?;
+            println!("{}: {} bytes from {}", nnef.display(), written.len(), onnx.display());
         }
         Command::Cost {
             cameras,

@@ -1,6 +1,11 @@
 //! The person detector: an SSDLite-MobileNetV2 person model (see
 //! `models/README.md`) run by tract, with the anchor decoding and
 //! non-maximum suppression the ONNX graph leaves to us.
+//!
+//! The function carries the model as tract's NNEF, parsed, typed and
+//! decluttered from the ONNX file beforehand ([`onnx_to_nnef`], written by
+//! `seccom model`), so a cold start only reads it and generates code for the
+//! CPU it runs on: about 95 ms instead of 150-200 ms (docs/performance.md).
 
 mod anchors;
 
@@ -13,8 +18,8 @@ use tract_onnx::prelude::*;
 
 use anchors::{Anchor, anchors};
 
-/// The ONNX model, compiled into the function so a cold start reads no file.
-static MODEL: &[u8] = include_bytes!("../../../../models/person-detector.onnx");
+/// The model as decluttered NNEF (a tar), compiled into the function so a cold start reads no file.
+static MODEL: &[u8] = include_bytes!("../../../../models/person-detector.nnef.tar");
 
 /// The model's square input size.
 const INPUT_SIZE: u32 = 300;
@@ -108,18 +113,43 @@ fn iou(a: &PersonBox, b: &PersonBox) -> f32 {
     if union <= 0.0 { 0.0 } else { intersection / union }
 }
 
+/// tract's NNEF framework with the operators an ONNX model may bring.
+fn nnef() -> tract_nnef::framework::Nnef {
+    tract_nnef::nnef().with_onnx()
+}
+
+/// Parses an ONNX person model for the fixed 1x300x300x3 input, declutters it
+/// (tract's platform-independent simplifications) and writes it as tract's
+/// NNEF: a tar whose bytes depend only on the ONNX file.
+pub fn onnx_to_nnef(onnx: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let model = tract_onnx::onnx()
+        .model_for_read(&mut Cursor::new(onnx))
+        .context("the model is not valid ONNX")?
+        .with_input_fact(0, f32::fact([1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3]).into())?
+        .into_typed()?
+        .into_decluttered()
+        .context("tract cannot simplify the model")?;
+    nnef()
+        .write_to_tar_with_config(&model, Vec::new(), false, true)
+        .context("tract cannot write the model as NNEF")
+}
+
 impl PersonDetector {
-    /// Parses and optimises the embedded model for a fixed 1x300x300x3 input.
+    /// Loads the embedded model and generates code for this CPU.
     pub fn load() -> anyhow::Result<Self> {
-        let plan = tract_onnx::onnx()
-            .model_for_read(&mut Cursor::new(MODEL))
-            .context("the embedded model is not valid ONNX")?
-            .with_input_fact(0, f32::fact([1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3]).into())?
-            .into_optimized()
-            .context("tract cannot optimise the model")?
-            .into_runnable()?;
+        Self::from_nnef(MODEL)
+    }
+
+    /// Loads a model written by [`onnx_to_nnef`] and generates code for this
+    /// CPU. The declutter passes are not run again: they were run before the
+    /// model was written, and repeating them was half of the cold start.
+    pub fn from_nnef(nnef_tar: &[u8]) -> anyhow::Result<Self> {
+        let mut model = nnef()
+            .model_for_read(&mut Cursor::new(nnef_tar))
+            .context("the model is not valid NNEF")?;
+        model.optimize().context("tract cannot optimise the model")?;
         Ok(Self {
-            plan,
+            plan: model.into_runnable()?,
             anchors: anchors(),
         })
     }
@@ -174,6 +204,48 @@ impl PersonDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_embedded_model_is_the_onnx_file_decluttered_and_finds_the_same() {
+        let onnx = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../models/person-detector.onnx"
+        ))
+        .unwrap();
+        assert!(
+            onnx_to_nnef(&onnx).unwrap() == MODEL,
+            "models/person-detector.nnef.tar is not what models/person-detector.onnx gives: \
+             run `cargo run --bin seccom -- model`"
+        );
+        let from_onnx = PersonDetector {
+            plan: tract_onnx::onnx()
+                .model_for_read(&mut Cursor::new(&onnx))
+                .unwrap()
+                .with_input_fact(0, f32::fact([1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3]).into())
+                .unwrap()
+                .into_optimized()
+                .unwrap()
+                .into_runnable()
+                .unwrap(),
+            anchors: anchors(),
+        };
+        let embedded = PersonDetector::load().unwrap();
+        let scene = image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+        let input = ModelInput::from_image(&DynamicImage::ImageRgb8(scene)).unwrap();
+        let (a, b) = (
+            embedded.detect_input(&input).unwrap(),
+            from_onnx.detect_input(&input).unwrap(),
+        );
+        assert!((a.score - b.score).abs() < 1e-4, "{} against {}", a.score, b.score);
+        assert_eq!(a.boxes.len(), b.boxes.len());
+        for (a, b) in a.boxes.iter().zip(&b.boxes) {
+            let (a, b) = ([a.x1, a.y1, a.x2, a.y2, a.score], [b.x1, b.y1, b.x2, b.y2, b.score]);
+            assert!(
+                a.iter().zip(&b).all(|(a, b)| (a - b).abs() < 1e-2),
+                "{a:?} against {b:?}"
+            );
+        }
+    }
 
     #[test]
     fn overlapping_boxes_measure_their_overlap() {
