@@ -396,8 +396,8 @@ impl LocalStack {
         }
     }
 
-    /// How long each invocation of `function` by an S3 notification ran so far
-    /// (what Lambda reports as an invocation's `Duration`).
+    /// How long the latest invocations of `function` by an S3 notification ran
+    /// (what Lambda reports as an invocation's `Duration`), oldest first.
     pub fn invocation_durations(&self, function: &str) -> Vec<std::time::Duration> {
         self.notifier.durations(function)
     }

@@ -3,7 +3,7 @@
 //! prefix and suffix) is invoked asynchronously with the S3 event JSON, and
 //! retried twice on failure, as Lambda does for asynchronous invocations.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,9 +33,12 @@ pub struct Notifier {
     sequencer: AtomicU64,
     running: AtomicUsize,
     settled: Notify,
-    /// How long each invocation ran, by function: Lambda's `REPORT ... Duration`.
-    durations: Mutex<BTreeMap<String, Vec<Duration>>>,
+    /// How long the latest invocations ran, by function: Lambda's `REPORT ... Duration`.
+    durations: Mutex<BTreeMap<String, VecDeque<Duration>>>,
 }
+
+/// Invocation durations kept per function: a stack left running keeps a bounded tail.
+const DURATIONS_KEPT: usize = 10_000;
 
 /// Retries of a failed asynchronous invocation, and the pause before each.
 const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(2)];
@@ -114,12 +117,14 @@ impl Notifier {
                 duration_ms = duration.as_secs_f64() * 1000.0,
                 "REPORT"
             );
-            self.durations
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .entry(subscription.function_name.clone())
-                .or_default()
-                .push(duration);
+            {
+                let mut durations = self.durations.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let kept = durations.entry(subscription.function_name.clone()).or_default();
+                if kept.len() == DURATIONS_KEPT {
+                    kept.pop_front();
+                }
+                kept.push_back(duration);
+            }
             match outcome {
                 Ok(_) => return,
                 Err(error) => {
@@ -133,13 +138,14 @@ impl Notifier {
         tracing::error!(function = subscription.function_name, "event dropped after retries");
     }
 
-    /// How long each invocation of `function` by a notification ran so far, in order.
+    /// How long the latest invocations of `function` by a notification ran
+    /// (up to [`DURATIONS_KEPT`]), oldest first.
     pub fn durations(&self, function: &str) -> Vec<Duration> {
         self.durations
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(function)
-            .cloned()
+            .map(|kept| kept.iter().copied().collect())
             .unwrap_or_default()
     }
 
