@@ -88,6 +88,11 @@ impl ModelInput {
         })
     }
 
+    /// The input tensor, to feed another tract plan the same input.
+    pub fn tensor(&self) -> &Tensor {
+        &self.tensor
+    }
+
     /// The input as raw f32 values in the host's byte order, to feed another runtime the same input.
     pub fn bytes(&self) -> &[u8] {
         self.tensor.as_bytes()
@@ -114,18 +119,23 @@ fn iou(a: &PersonBox, b: &PersonBox) -> f32 {
 }
 
 /// tract's NNEF framework with the operators an ONNX model may bring.
-fn nnef() -> tract_nnef::framework::Nnef {
+pub fn nnef() -> tract_nnef::framework::Nnef {
     tract_nnef::nnef().with_onnx()
 }
 
-/// Parses an ONNX person model for the fixed 1x300x300x3 input, declutters it
-/// (tract's platform-independent simplifications) and writes it as tract's
-/// NNEF: a tar whose bytes depend only on the ONNX file.
-pub fn onnx_to_nnef(onnx: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let model = tract_onnx::onnx()
+/// Parses an ONNX person model for the fixed 1x300x300x3 input.
+pub fn onnx_model(onnx: &[u8]) -> anyhow::Result<InferenceModel> {
+    tract_onnx::onnx()
         .model_for_read(&mut Cursor::new(onnx))
         .context("the model is not valid ONNX")?
-        .with_input_fact(0, f32::fact([1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3]).into())?
+        .with_input_fact(0, f32::fact([1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3]).into())
+}
+
+/// Parses an ONNX person model for the fixed input, declutters it (tract's
+/// platform-independent simplifications) and writes it as tract's NNEF: a tar
+/// whose bytes depend only on the ONNX file.
+pub fn onnx_to_nnef(onnx: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let model = onnx_model(onnx)?
         .into_typed()?
         .into_decluttered()
         .context("tract cannot simplify the model")?;
@@ -152,6 +162,11 @@ impl PersonDetector {
             plan: model.into_runnable()?,
             anchors: anchors(),
         })
+    }
+
+    /// tract's plan, for benchmarks that time it operator by operator.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     /// Finds people in an image of any size (it is stretched to the model's square input).
@@ -218,10 +233,7 @@ mod tests {
              run `cargo run --bin seccom -- model`"
         );
         let from_onnx = PersonDetector {
-            plan: tract_onnx::onnx()
-                .model_for_read(&mut Cursor::new(&onnx))
-                .unwrap()
-                .with_input_fact(0, f32::fact([1, INPUT_SIZE as usize, INPUT_SIZE as usize, 3]).into())
+            plan: onnx_model(&onnx)
                 .unwrap()
                 .into_optimized()
                 .unwrap()
