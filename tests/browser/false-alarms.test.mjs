@@ -1,7 +1,9 @@
 // False-alarm control in the client portal, on a phone: a client's user
 // disarms and re-arms its site, then draws a zone on its camera's latest frame
-// by tapping; pedestrian frames whose people stand outside that zone open
-// nothing, while the same frames open an intrusion at a camera without zones.
+// (which came in a bundle, so the portal reads it out of the bundle) by
+// tapping; pedestrian frames whose people stand outside that zone open
+// nothing, while the same frames, sent in bundles of four, open an intrusion at
+// a camera without zones.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -31,8 +33,8 @@ test("a client disarms and re-arms its site and draws a zone that keeps passers-
     .sort()
     .slice(0, 8)
     .map((f) => join(root, "target/demo-frames", f));
-  // One frame first, so the camera page has a picture to draw on.
-  sendFrames(camera, 1, frames.slice(0, 1));
+  // Two frames first, in one bundle, so the camera page has a picture to draw on.
+  sendFrames(camera, 1, frames.slice(0, 2), 2);
 
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true });
   const phone = await context.newPage();
@@ -60,6 +62,11 @@ test("a client disarms and re-arms its site and draws a zone that keeps passers-
     await phone.waitForLoadState("load");
     return phone.evaluate(() => document.querySelector("#zone-editor img")?.naturalWidth > 0);
   });
+  assert.equal(
+    await phone.getAttribute("#zone-editor img", "src"),
+    `/cameras/${camera.id}/picture`,
+    "a frame that came in a bundle is read out of it",
+  );
   await phone.fill("input[name=shapeName]", "roof");
   const box = await phone.locator("#zone-editor svg").boundingBox();
   for (const [x, y] of [[0.01, 0.01], [0.07, 0.01], [0.07, 0.06], [0.01, 0.06]]) {
@@ -90,8 +97,8 @@ test("a client disarms and re-arms its site and draws a zone that keeps passers-
 
   // The same pedestrian frames: an intrusion at the control camera, none at the zoned one.
   await new Promise((ok) => setTimeout(ok, 1500));
-  sendFrames(camera, 2, frames.slice(1));
-  sendFrames(control, 1, frames.slice(1));
+  sendFrames(camera, 3, frames.slice(2));
+  sendFrames(control, 1, frames.slice(1), 4);
   await eventually("an intrusion at the control camera", async () => {
     const list = await api("GET", `/api/intrusions?cameraId=${control.id}`);
     return list.items.length > 0;

@@ -102,10 +102,10 @@ export async function startStack(settings = []) {
   }
 
   /** Sends frames (paths) as the camera, from sequence number `from`. */
-  function sendFrames(camera, from, files) {
+  function sendFrames(camera, from, files, bundle = 1) {
     const send = spawnSync(seccom, [
       "camera", "send", "--api", base, "--camera-id", camera.id, "--key", camera.credential,
-      "--from-seq", String(from), ...files,
+      "--from-seq", String(from), "--bundle", String(bundle), ...files,
     ], { encoding: "utf8" });
     assert.equal(send.status, 0, send.stderr);
   }

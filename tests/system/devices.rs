@@ -1,9 +1,12 @@
-//! The devices API end to end: a camera uploads frames through it, the frames
-//! become an intrusion, and the intrusion is visible to that client only.
+//! The devices API end to end: a camera uploads frames through it (alone or
+//! in bundles), the frames become an intrusion, and the intrusion is visible to
+//! that client only.
 
 use reqwest::Method;
 use seccom_devices::DeviceLink;
-use seccom_system_tests::{TestStack, test_image};
+use seccom_domain::detection::FrameOutcome;
+use seccom_domain::detection::bundle::BundleKey;
+use seccom_system_tests::{TestStack, frames_bucket, test_image};
 use serde_json::json;
 
 struct Installed {
@@ -202,4 +205,66 @@ async fn repeated_wrong_credentials_are_slowed_down_and_the_right_one_still_work
         .call(Method::POST, &path, Some(&credential), None)
         .await
         .expect(200);
+}
+
+#[tokio::test]
+async fn a_bundle_of_frames_is_one_upload_and_one_detector_run_and_keeps_its_evidence() {
+    let stack = TestStack::start().await;
+    let ours = install(&stack, "Alpha").await;
+    let camera = DeviceLink::new(&stack.url(""), &ours.camera, &ours.credential);
+    let person = test_image("astronaut.png");
+    let start = chrono::Utc::now();
+    let at = |n: i64| start + chrono::TimeDelta::milliseconds(500 * n);
+    let frames = vec![
+        (1, at(0), test_image("coffee.png")),
+        (2, at(1), person.clone()),
+        (3, at(2), person.clone()),
+        (4, at(3), person.clone()),
+    ];
+    let runs = || stack.stack.invocation_durations("HumanDetectionFunction").len();
+    let before = runs();
+    let key = camera.send_bundle(&frames).await.unwrap();
+    assert!(key.ends_with("/00000000000000000001-00000000000000000004"), "{key}");
+    stack.settled().await;
+    assert_eq!(runs() - before, 1, "one notification, one detector run");
+
+    let [intrusion] = stack.intrusions(&ours.camera).await.try_into().expect("one intrusion");
+    assert_eq!((intrusion.first_seq, intrusion.last_seq), (2, 4));
+    assert_eq!(intrusion.started_at, at(1));
+    assert_eq!(intrusion.frame_keys[0], format!("{key}/00000000000000000002"));
+    let s3 = stack.s3().await;
+    let read = async |key: &str| {
+        let object = s3.get_object().bucket(frames_bucket()).key(key).send().await.unwrap();
+        let content_type = object.content_type().unwrap_or_default().to_owned();
+        (content_type, object.body.collect().await.unwrap().to_vec())
+    };
+    for (_, kept) in intrusion.evidence_keys() {
+        assert_eq!(read(&kept).await, ("image/png".to_owned(), person.clone()), "{kept}");
+    }
+    let (snapshot_type, _) = read(intrusion.snapshot_key.as_deref().expect("a snapshot")).await;
+    assert_eq!(snapshot_type, "image/jpeg");
+
+    // A bundle that is no tar archive is recorded once, as its first frame, refused.
+    let bad = BundleKey::new(ours.camera.parse().unwrap(), 10, 3).unwrap().to_string();
+    stack.put_object(&bad, b"not a tar".to_vec(), None).await;
+    stack.settled().await;
+    let refused = stack.frame(&ours.camera, 10).await.expect("recorded");
+    assert!(
+        matches!(&refused.outcome, FrameOutcome::Rejected { code, .. } if code == "bad-bundle"),
+        "{refused:?}"
+    );
+
+    // The devices API hands out bundles of 1 to 16 frames within the sequence numbers' range.
+    let upload = format!("/api/devices/cameras/{}/frames", ours.camera);
+    for body in [
+        json!({ "seq": 1, "capturedAt": at(0), "frames": 17 }),
+        json!({ "seq": 1, "capturedAt": at(0), "frames": 0 }),
+        json!({ "seq": 9007199254740991_u64, "capturedAt": at(0), "frames": 2 }),
+    ] {
+        let request = stack
+            .request(Method::POST, &upload)
+            .bearer_auth(&ours.credential)
+            .json(&body);
+        stack.send(request).await.assert_problem(422);
+    }
 }

@@ -1,5 +1,6 @@
 //! S3: clients that honour the local emulator's addressing; media links as
-//! presigned downloads from the frames and clips buckets, upload URLs as
+//! presigned downloads from the frames and clips buckets, frames read for the
+//! portals (those that came in bundles), upload URLs as
 //! presigned PUTs into them, and the deletion of footage past retention.
 
 use std::time::Duration;
@@ -9,7 +10,7 @@ use seccom_domain::config::{CLIPS_BUCKET, Config, FRAMES_BUCKET, MissingSetting,
 use seccom_domain::detection::CAPTURED_AT_METADATA;
 use seccom_domain::error::DomainError;
 use seccom_domain::export::ExportWriter;
-use seccom_domain::media::{LinkSigner, Store};
+use seccom_domain::media::{FrameReader, LinkSigner, Store};
 use seccom_domain::response::outbound::{SignedUpload, Upload, UploadSigner};
 use seccom_domain::retention::ports::Footage;
 
@@ -75,6 +76,30 @@ impl LinkSigner for S3Media {
             .await
             .map_err(|e| DomainError::unavailable("cannot presign a link", e))?;
         Ok(request.uri().to_owned())
+    }
+}
+
+#[async_trait]
+impl FrameReader for S3Media {
+    async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, DomainError> {
+        let object = match self
+            .s3
+            .get_object()
+            .bucket(self.bucket(Store::Frames)?)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(object) => object,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(DomainError::unavailable("cannot read a frame", e)),
+        };
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| DomainError::unavailable("cannot read a frame", e))?;
+        Ok(Some(bytes.to_vec()))
     }
 }
 

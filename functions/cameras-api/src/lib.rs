@@ -1,7 +1,7 @@
 //! The devices API: what cameras and alarms call, authenticated by the device
 //! credential issued at registration (never a user token). Cameras ask for a
-//! short-lived presigned S3 upload per frame, so frames never pass through the
-//! ALB's 1 MB body limit; every device sends heartbeats, which answer with the
+//! short-lived presigned S3 upload per frame or per bundle of up to 16 frames,
+//! so frames never pass through the ALB's 1 MB body limit; every device sends heartbeats, which answer with the
 //! commands (alarm activations, clip requests) not yet received by push, and
 //! registers the endpoint commands are pushed to.
 
@@ -18,6 +18,7 @@ use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::destinations::Destinations;
 use seccom_domain::detection::FrameKey;
+use seccom_domain::detection::bundle::{BundleKey, MAX_BUNDLE_FRAMES};
 use seccom_domain::directory::{Device, DeviceAuth, DeviceEndpoint, DeviceKind, DeviceState, Directory};
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::DeviceId;
@@ -96,19 +97,33 @@ pub struct FrameUploadBody {
     #[serde(deserialize_with = "seccom_http::whole_number")]
     #[schema(minimum = 0, maximum = 9007199254740991_u64)]
     pub seq: u64,
-    /// When the camera captured the frame (RFC 3339).
+    /// When the camera captured the frame (RFC 3339); of a bundle, its first frame.
     pub captured_at: DateTime<Utc>,
+    /// How many consecutive frames from `seq` the upload carries: 1 (the default)
+    /// for one JPEG or PNG, 2 to 16 for a bundle: a tar archive with one member per
+    /// frame, named by its sequence number (`00000000000000000042.jpg` or `42.jpg`),
+    /// whose modification time is the frame's capture time (`tar --format=posix`
+    /// keeps fractions of a second). A bundle may leave frames of its range out.
+    /// One upload instead of many is what makes a continuously streaming camera
+    /// cheap; it delays the first frame's decision by the bundle's length.
+    #[serde(default = "one_frame", deserialize_with = "seccom_http::whole_number")]
+    #[schema(minimum = 1, maximum = 16, default = 1)]
+    pub frames: u64,
 }
 
-/// Where and how to upload one frame.
+fn one_frame() -> u64 {
+    1
+}
+
+/// Where and how to upload one frame or a bundle of frames.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FrameUpload {
-    /// The object key the frame will have.
+    /// The object key the frame (or bundle) will have.
     pub key: String,
     /// Always `PUT`.
     pub method: &'static str,
-    /// The presigned URL; send the frame (JPEG or PNG) as the body.
+    /// The presigned URL; send the frame (JPEG or PNG), or the bundle (tar), as the body.
     pub upload_url: String,
     /// Headers the upload must carry exactly, as they are part of the signature.
     pub headers: std::collections::BTreeMap<String, String>,
@@ -178,10 +193,10 @@ fn require_self(device: &Device, id: DeviceId) -> Result<(), ApiError> {
     }
 }
 
-/// Issues a presigned upload for one frame of the calling camera.
+/// Issues a presigned upload for one frame, or a bundle of consecutive frames, of the calling camera.
 #[utoipa::path(post, path = "/api/devices/cameras/{cameraId}/frames", tag = "devices", request_body = FrameUploadBody,
     params(("cameraId" = DeviceId, Path, description = "The calling camera's id")),
-    responses((status = 201, description = "Where to upload the frame", body = FrameUpload)))]
+    responses((status = 201, description = "Where to upload the frame or bundle", body = FrameUpload)))]
 async fn request_frame_upload(
     State(uploads): State<Arc<dyn UploadSigner>>,
     DeviceCaller(device): DeviceCaller,
@@ -192,7 +207,19 @@ async fn request_frame_upload(
     if device.kind != DeviceKind::Camera {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "only cameras upload frames"));
     }
-    let key = FrameKey { camera, seq: body.seq }.to_string();
+    let key = match body.frames {
+        1 => FrameKey { camera, seq: body.seq }.to_string(),
+        frames => BundleKey::new(camera, body.seq, frames)
+            .ok_or_else(|| {
+                DomainError::Invalid(vec![FieldError {
+                    name: "frames".into(),
+                    reason: format!(
+                        "frames is 1 to {MAX_BUNDLE_FRAMES}, and seq + frames - 1 at most 9007199254740991"
+                    ),
+                }])
+            })?
+            .to_string(),
+    };
     let upload = Upload::Frame {
         key: &key,
         captured_at: body.captured_at,

@@ -1,6 +1,8 @@
 //! Snapshots and clips as users get them: an intrusion with short-lived
 //! download links, for the API and both portals alike. Links are signed through
-//! a port ([`LinkSigner`]); the S3 presigning adapter is in `seccom-aws`.
+//! a port ([`LinkSigner`]); the S3 presigning adapter is in `seccom-aws`. A
+//! frame that came in a bundle has no link of its own: it is read out of the
+//! bundle ([`bundled_frame`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +34,23 @@ pub enum Store {
 pub trait LinkSigner: Send + Sync {
     /// A link to `key` in `store` that works for `lifetime`.
     async fn link(&self, store: Store, key: &str, lifetime: Duration) -> Result<String, DomainError>;
+}
+
+/// Reads objects of the frames bucket.
+#[async_trait]
+pub trait FrameReader: Send + Sync {
+    /// An object's bytes; `None` when it is gone.
+    async fn read(&self, key: &str) -> Result<Option<Vec<u8>>, DomainError>;
+}
+
+/// The bytes of a frame that came in a bundle (no link can name one member of
+/// an object); `None` when the bundle is gone or lacks it.
+pub async fn bundled_frame(reader: &dyn FrameReader, address: &str) -> Result<Option<Vec<u8>>, DomainError> {
+    let (key, _) = crate::detection::bundle::frame_location(address);
+    Ok(reader
+        .read(key)
+        .await?
+        .and_then(|object| crate::detection::bundle::frame_bytes(address, object)))
 }
 
 /// Gives users links to the media of intrusions and cameras.

@@ -1,5 +1,5 @@
 //! Property tests of every parser that reads what outsiders send: object
-//! keys, device credentials, command signatures, URLs, polygons,
+//! keys, frame bundles, device credentials, command signatures, URLs, polygons,
 //! schedules and the validated values (tokens and ALB claims: `seccom-http`; page tokens: `seccom-aws`).
 //! Whatever the input, each answers with a value or a clean error, never a panic.
 
@@ -9,6 +9,7 @@ use crate::arming::{ArmingBody, DayMinute, ExceptionBody, ManualBody, PeriodBody
 use crate::credential;
 use crate::destinations::Destinations;
 use crate::detection::FrameKey;
+use crate::detection::bundle::{self, FrameObject};
 use crate::detection::zones::Polygon;
 use crate::response::signing;
 use crate::values::{Email, Name, Phone};
@@ -30,7 +31,28 @@ proptest! {
         if let Ok(parsed) = FrameKey::parse(&key) {
             prop_assert_eq!(FrameKey::parse(&parsed.to_string()).unwrap(), parsed);
         }
+        if let Ok(FrameObject::Bundle(parsed)) = FrameObject::parse(&key) {
+            prop_assert_eq!(FrameObject::parse(&parsed.to_string()).unwrap(), FrameObject::Bundle(parsed));
+        }
+        let _ = bundle::frame_location(&key);
         let _ = crate::s3_key::from_notification(&key);
+    }
+
+    #[test]
+    fn bundles_unpack_or_are_refused(
+        bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+        cut in 0usize..4096,
+        first in any::<u64>(),
+        frames in 0u64..20,
+    ) {
+        let camera = crate::ids::DeviceId::generate();
+        if let Some(key) = bundle::BundleKey::new(camera, first, frames) {
+            let _ = bundle::unpack(&key, &bytes);
+            let at = chrono::Utc::now();
+            let packed = bundle::pack(&[(key.first, at, &bytes), (key.last, at, b"x")]).unwrap();
+            let _ = bundle::unpack(&key, &packed[..cut.min(packed.len())]);
+            prop_assert_eq!(bundle::unpack(&key, &packed).unwrap().len(), 2);
+        }
     }
 
     #[test]

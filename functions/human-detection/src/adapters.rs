@@ -1,12 +1,14 @@
 //! The adapters human detection plugs into the core's detection ports: the
 //! frames bucket in S3, the tract person detector, and the evidence kept in S3
-//! (the opening frames copied out of the expiring `frames/`, and the annotated
-//! snapshot; both with the camera's privacy masks blurred).
+//! (the opening frames copied out of the expiring `frames/`, or out of the
+//! bundles they came in, and the annotated snapshot; all with the camera's
+//! privacy masks blurred).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use seccom_domain::detection::bundle::{self, FrameObject, MAX_BUNDLE_BYTES};
 use seccom_domain::detection::ports::{EvidenceKeeper, FrameBytes, FrameObjects, PersonFinder, Rejection};
 use seccom_domain::detection::zones::{CameraDetection, Polygon, Sighting};
 use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameOutcome, FrameRecord, Intrusion};
@@ -62,7 +64,14 @@ impl FrameObjects for S3Frames {
             .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
             .map(|at| at.with_timezone(&Utc));
         let length = u64::try_from(object.content_length().unwrap_or_default()).unwrap_or_default();
-        if length > frame::MAX_FRAME_BYTES {
+        if matches!(FrameObject::parse(key), Ok(FrameObject::Bundle(_))) {
+            if length > MAX_BUNDLE_BYTES {
+                return Ok(Err(Rejection {
+                    code: "too-many-bytes".into(),
+                    reason: format!("the bundle has {length} bytes, more than {MAX_BUNDLE_BYTES}"),
+                }));
+            }
+        } else if length > frame::MAX_FRAME_BYTES {
             return Ok(Err(frame::Rejection::TooManyBytes(length).into()));
         }
         let bytes = object
@@ -131,7 +140,8 @@ impl EvidenceKeeper for S3Evidence {
         let S3Frames { s3, bucket } = self.0.as_ref();
         let private: Vec<Polygon> = settings.privacy.iter().map(|m| m.polygon.clone()).collect();
         for (key, evidence) in intrusion.evidence_keys() {
-            if private.is_empty() {
+            let (_, member) = bundle::frame_location(key);
+            if private.is_empty() && member.is_none() {
                 s3.copy_object()
                     .bucket(bucket)
                     .copy_source(format!("{bucket}/{key}"))
@@ -139,6 +149,10 @@ impl EvidenceKeeper for S3Evidence {
                     .send()
                     .await
                     .map_err(|e| DomainError::unavailable("cannot keep an intrusion's frame", e))?;
+            } else if private.is_empty() {
+                let bytes = self.bytes_of(key).await?;
+                self.put_once(&evidence, bytes, "cannot keep an intrusion's frame")
+                    .await?;
             } else {
                 let bytes = self.bytes_of(key).await?;
                 let regions = private.clone();
@@ -190,9 +204,10 @@ impl EvidenceKeeper for S3Evidence {
 }
 
 impl S3Evidence {
-    /// An object's bytes.
-    async fn bytes_of(&self, key: &str) -> Result<Vec<u8>, DomainError> {
-        Ok(self
+    /// A frame's bytes: its object's, or its member's in a bundle.
+    async fn bytes_of(&self, address: &str) -> Result<Vec<u8>, DomainError> {
+        let (key, _) = bundle::frame_location(address);
+        let object = self
             .0
             .read(key)
             .await?
@@ -200,19 +215,22 @@ impl S3Evidence {
             .collect()
             .await
             .map_err(|e| DomainError::unavailable("cannot read a frame", e))?
-            .to_vec())
+            .to_vec();
+        bundle::frame_bytes(address, object)
+            .ok_or_else(|| DomainError::unavailable("cannot read a frame", format!("{address} is not in its bundle")))
     }
 
-    /// Stores a JPEG once: a retry finding it there is done, and nothing replaces it.
-    async fn put_once(&self, key: &str, jpeg: Vec<u8>, what: &'static str) -> Result<(), DomainError> {
+    /// Stores a picture once: a retry finding it there is done, and nothing replaces it.
+    async fn put_once(&self, key: &str, picture: Vec<u8>, what: &'static str) -> Result<(), DomainError> {
         let S3Frames { s3, bucket } = self.0.as_ref();
+        let content_type = image::guess_format(&picture).map_or("image/jpeg", |f| f.to_mime_type());
         let stored = s3
             .put_object()
             .bucket(bucket)
             .key(key)
-            .content_type("image/jpeg")
+            .content_type(content_type)
             .if_none_match("*")
-            .body(jpeg.into())
+            .body(picture.into())
             .send()
             .await;
         match stored {

@@ -1,5 +1,5 @@
 //! Human detection: the S3-triggered Lambda that runs the person detector on
-//! each uploaded camera frame. It adapts S3 notifications to the core's
+//! each uploaded camera frame (alone, or in a bundle of frames). It adapts S3 notifications to the core's
 //! frame-observed use case ([`FrameObserver`]), which stores the result and
 //! applies the intrusion rule; the S3, DynamoDB and tract adapters it plugs in
 //! are in [`adapters`].
@@ -93,7 +93,8 @@ impl EventFunction for HumanDetection {
     type Output = Vec<FrameReport>;
     type Error = DomainError;
 
-    /// Processes every record of an S3 notification. Bad frames are recorded and
+    /// Processes every record of an S3 notification, each a frame or a bundle of
+    /// them (one report per frame). Bad frames are recorded and
     /// reported, never retried; only a failing dependency fails the invocation,
     /// so Lambda retries it.
     async fn handle(&self, event: S3Event) -> Result<Vec<FrameReport>, DomainError> {
@@ -101,9 +102,10 @@ impl EventFunction for HumanDetection {
         for record in &event.records {
             let bucket = record.s3.bucket.name.as_deref().unwrap_or_default();
             let key = seccom_domain::s3_key::from_notification(record.s3.object.key.as_deref().unwrap_or_default());
-            let report = self.observer(bucket).observe(&key, record.event_time).await?;
-            tracing::info!(report = ?report, "frame processed");
-            reports.push(report);
+            for report in self.observer(bucket).observe(&key, record.event_time).await? {
+                tracing::info!(report = ?report, "frame processed");
+                reports.push(report);
+            }
         }
         let count = |wanted: fn(&FrameReport) -> bool| reports.iter().filter(|r| wanted(r)).count() as f64;
         self.metrics.emit(&[

@@ -6,7 +6,7 @@
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{NaiveDateTime, TimeZone};
@@ -14,10 +14,12 @@ use maud::{Markup, html};
 use seccom_domain::arming::{ArmingBody, ArmingView, ExceptionBody, ManualBody, PeriodBody};
 use seccom_domain::auth::Principal;
 use seccom_domain::detection::FrameOutcome;
+use seccom_domain::detection::bundle;
 use seccom_domain::detection::zones::{CameraDetection, DetectionBody, MaskBody, ZoneBody};
 use seccom_domain::directory::DeviceKind;
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{DeviceId, SiteId};
+use seccom_domain::media;
 use seccom_domain::page::PageRequest;
 use seccom_domain::values::FieldError;
 
@@ -309,6 +311,9 @@ async fn camera_page(
     let settings = sent.unwrap_or(&saved);
     let latest = state.intrusions.latest_frame(who, id).await?;
     let frame_url = match &latest {
+        Some(frame) if bundle::frame_location(&frame.object_key).1.is_some() => {
+            Some(format!("{}/cameras/{id}/picture", portal.prefix()))
+        }
         Some(frame) => Some(state.links.frame_link(&frame.object_key).await?),
         None => None,
     };
@@ -473,6 +478,49 @@ async fn camera<U: PortalUser>(
     Ok(user.page("Camera", body))
 }
 
+/// The camera's latest frame, when it came in a bundle (a frame uploaded alone
+/// is linked straight from the bucket): read out of the bundle and sent, as
+/// long as it fits in a load balancer response.
+async fn picture<U: PortalUser>(
+    State(state): State<PortalState>,
+    Signed(user): Signed<U>,
+    Path(raw_camera): Path<String>,
+) -> Result<Response, PageError> {
+    /// A Lambda response through the ALB is at most 1 MB, base64 included.
+    const MOST_PICTURE_BYTES: usize = 700 * 1024;
+    let id = camera_id(&raw_camera)?;
+    let latest = state.intrusions.latest_frame(user.principal(), id).await?;
+    let Some(frame) = latest else {
+        return Err(DomainError::NotFound("frame").into());
+    };
+    if bundle::frame_location(&frame.object_key).1.is_none() {
+        return Ok(Redirect::to(&state.links.frame_link(&frame.object_key).await?).into_response());
+    }
+    let bytes = media::bundled_frame(state.frames.as_ref(), &frame.object_key)
+        .await?
+        .ok_or(DomainError::NotFound("frame"))?;
+    if bytes.len() > MOST_PICTURE_BYTES {
+        return Err(DomainError::unavailable(
+            "the camera's latest frame is too large to show here",
+            format!("{} bytes", bytes.len()),
+        )
+        .into());
+    }
+    let content_type = if bytes.starts_with(b"\x89PNG") {
+        "image/png"
+    } else {
+        "image/jpeg"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "private, max-age=60"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 async fn detection<U: PortalUser>(
     State(state): State<PortalState>,
     Signed(user): Signed<U>,
@@ -485,7 +533,8 @@ async fn detection<U: PortalUser>(
 }
 
 /// The arming and detection pages under the portal's prefix: `/sites/{id}/arming`
-/// (and its `arm` and `disarm` forms) and `/cameras/{id}` (and its `detection` form).
+/// (and its `arm` and `disarm` forms) and `/cameras/{id}` (and its `detection`
+/// form and `picture`).
 pub fn routes<U: PortalUser>() -> Router<PortalState> {
     let prefix = U::PORTAL.prefix();
     Router::new()
@@ -493,5 +542,6 @@ pub fn routes<U: PortalUser>() -> Router<PortalState> {
         .route(&format!("{prefix}/sites/{{id}}/arm"), post(by_hand::<U, true>))
         .route(&format!("{prefix}/sites/{{id}}/disarm"), post(by_hand::<U, false>))
         .route(&format!("{prefix}/cameras/{{id}}"), get(camera::<U>))
+        .route(&format!("{prefix}/cameras/{{id}}/picture"), get(picture::<U>))
         .route(&format!("{prefix}/cameras/{{id}}/detection"), post(detection::<U>))
 }

@@ -47,6 +47,9 @@ enum CameraCommand {
         /// The capture time of every frame (RFC 3339); now by default.
         #[arg(long)]
         captured_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Send up to this many frames per upload, as a bundle (1 to 16).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=16))]
+        bundle: u64,
         /// JPEG or PNG frames.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -409,6 +412,7 @@ async fn main() -> anyhow::Result<()> {
                     seq,
                     from_seq,
                     captured_at,
+                    bundle,
                     files,
                 },
         } => {
@@ -418,7 +422,7 @@ async fn main() -> anyhow::Result<()> {
             );
             let first = seq.or(from_seq).expect("clap requires --seq or --from-seq");
             DeviceLink::new(&api, &camera_id, &key)
-                .send_files(first, captured_at, &files)
+                .send_files(first, captured_at, bundle, &files)
                 .await?;
         }
         Command::Camera {

@@ -72,44 +72,83 @@ impl DeviceLink {
 
     /// Uploads one frame with its sequence number and capture time; returns its object key.
     pub async fn send_frame(&self, seq: u64, captured_at: DateTime<Utc>, frame: Vec<u8>) -> anyhow::Result<String> {
+        self.upload_frames(seq, 1, captured_at, frame).await
+    }
+
+    /// Uploads frames (sequence number, capture time, bytes; in order, within 16
+    /// consecutive numbers) as one bundle, or as a single frame when there is one;
+    /// returns the object key.
+    pub async fn send_bundle(&self, frames: &[(u64, DateTime<Utc>, Vec<u8>)]) -> anyhow::Result<String> {
+        let (Some((first, captured_at, _)), Some((last, _, _))) = (frames.first(), frames.last()) else {
+            anyhow::bail!("a bundle needs frames");
+        };
+        if frames.len() == 1 {
+            return self.send_frame(*first, *captured_at, frames[0].2.clone()).await;
+        }
+        let members: Vec<(u64, DateTime<Utc>, &[u8])> =
+            frames.iter().map(|(s, at, b)| (*s, *at, b.as_slice())).collect();
+        let bundle = seccom_domain::detection::bundle::pack(&members).context("cannot pack the bundle")?;
+        self.upload_frames(*first, last - first + 1, *captured_at, bundle).await
+    }
+
+    async fn upload_frames(
+        &self,
+        seq: u64,
+        frames: u64,
+        captured_at: DateTime<Utc>,
+        body: Vec<u8>,
+    ) -> anyhow::Result<String> {
+        let what = match frames {
+            1 => format!("frame {seq}"),
+            _ => format!("the bundle of frames {seq}-{}", seq + frames - 1),
+        };
         let response = self
             .http
             .post(format!("{}/api/devices/cameras/{}/frames", self.api, self.id))
             .bearer_auth(&self.credential)
-            .json(&serde_json::json!({ "seq": seq, "capturedAt": captured_at }))
+            .json(&serde_json::json!({ "seq": seq, "capturedAt": captured_at, "frames": frames }))
             .send()
             .await
             .context("the devices API cannot be reached")?;
         if !response.status().is_success() {
-            return Err(refused(&format!("the devices API refused frame {seq}"), response).await);
+            return Err(refused(&format!("the devices API refused {what}"), response).await);
         }
         let upload: FrameUpload = response.json().await.context("the devices API answered unexpectedly")?;
-        let mut put = self.http.put(&upload.upload_url).body(frame);
+        let mut put = self.http.put(&upload.upload_url).body(body);
         for (name, value) in &upload.headers {
             put = put.header(name, value);
         }
         let stored = put.send().await.context("S3 cannot be reached")?;
         if !stored.status().is_success() {
-            return Err(refused(&format!("S3 refused frame {seq}"), stored).await);
+            return Err(refused(&format!("S3 refused {what}"), stored).await);
         }
         Ok(upload.key)
     }
 
-    /// Uploads files as consecutive frames from `first_seq`, captured now; prints one JSON line per frame.
+    /// Uploads files as consecutive frames from `first_seq`, `bundle` per upload,
+    /// captured now (or at `captured_at`); prints one JSON line per upload.
     pub async fn send_files(
         &self,
         first_seq: u64,
         captured_at: Option<DateTime<Utc>>,
+        bundle: u64,
         files: &[impl AsRef<Path>],
     ) -> anyhow::Result<()> {
-        for (offset, file) in files.iter().enumerate() {
-            let file = file.as_ref();
-            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            let seq = first_seq + offset as u64;
-            let key = self
-                .send_frame(seq, captured_at.unwrap_or_else(Utc::now), bytes)
-                .await?;
-            println!("{}", serde_json::json!({ "file": file, "seq": seq, "key": key }));
+        let mut seq = first_seq;
+        for chunk in files.chunks(usize::try_from(bundle.max(1)).unwrap_or(1)) {
+            let mut frames = Vec::with_capacity(chunk.len());
+            for file in chunk {
+                let file = file.as_ref();
+                let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+                frames.push((seq, captured_at.unwrap_or_else(Utc::now), bytes));
+                seq += 1;
+            }
+            let key = self.send_bundle(&frames).await?;
+            let files: Vec<&Path> = chunk.iter().map(AsRef::as_ref).collect();
+            println!(
+                "{}",
+                serde_json::json!({ "files": files, "firstSeq": frames[0].0, "key": key })
+            );
         }
         Ok(())
     }

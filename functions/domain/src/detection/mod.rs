@@ -1,6 +1,7 @@
 //! Frames and intrusions: where frames live in S3, what the detector concluded
 //! about each, and the intrusions that bursts of person frames open.
 
+pub mod bundle;
 mod observe;
 pub mod ports;
 pub mod rule;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
+use super::bundle::{self, BundleKey, FrameObject};
 use super::ports::{
     Cameras, Commit, DetectionStore, EvidenceKeeper, FrameBytes, FrameObjects, IntrusionChange, PersonFinder, Rejection,
 };
@@ -124,28 +125,40 @@ impl FrameObserver {
         Self { ports, settings }
     }
 
-    /// Handles one notification of an object in the frames bucket. Bad frames are
-    /// recorded and reported; only a failing dependency is an error, so the
+    /// Handles one notification of an object in the frames bucket (a frame or a
+    /// bundle of frames), reporting on each frame in sequence order. Bad frames
+    /// are recorded and reported; only a failing dependency is an error, so the
     /// notification is delivered again and the work finished then.
     #[tracing::instrument(skip(self, notified_at), fields(decision))]
-    pub async fn observe(&self, key: &str, notified_at: DateTime<Utc>) -> Result<FrameReport, DomainError> {
-        let store = &self.ports.store;
-        let frame_key = match FrameKey::parse(key) {
-            Ok(frame_key) => frame_key,
+    pub async fn observe(&self, key: &str, notified_at: DateTime<Utc>) -> Result<Vec<FrameReport>, DomainError> {
+        match FrameObject::parse(key) {
+            Ok(FrameObject::Frame(frame_key)) => Ok(vec![self.observe_frame(key, frame_key, notified_at).await?]),
+            Ok(FrameObject::Bundle(bundle)) => self.observe_bundle(key, bundle, notified_at).await,
             Err(reason) => {
                 tracing::warn!(reason, "unroutable frame");
-                store.record_unroutable(key, &reason, self.expires_at()).await?;
-                return Ok(FrameReport::Unroutable {
+                self.ports
+                    .store
+                    .record_unroutable(key, &reason, self.expires_at())
+                    .await?;
+                Ok(vec![FrameReport::Unroutable {
                     key: key.to_owned(),
                     reason,
-                });
+                }])
             }
-        };
+        }
+    }
+
+    async fn observe_frame(
+        &self,
+        key: &str,
+        frame_key: FrameKey,
+        notified_at: DateTime<Utc>,
+    ) -> Result<FrameReport, DomainError> {
         // The three reads a new frame needs go out together: whether it was seen
         // before, its camera, and its bytes. A repeated notification or an unknown
         // camera wastes the GET, a new frame saves two round trips.
         let (stored, camera, fetched) = tokio::join!(
-            store.frame(&frame_key),
+            self.ports.store.frame(&frame_key),
             self.ports.cameras.device(frame_key.camera),
             self.ports.objects.fetch(key),
         );
@@ -157,9 +170,59 @@ impl FrameObserver {
                     .await?
             }
         };
+        self.report(&stored, camera.as_ref()).await
+    }
+
+    /// A bundle's frames go through the same steps as single frames, in sequence
+    /// order, after one read of those already recorded (a repeated notification),
+    /// one of the camera and one GET. A bundle that cannot be read is recorded
+    /// as its first frame, rejected.
+    async fn observe_bundle(
+        &self,
+        key: &str,
+        bundle: BundleKey,
+        notified_at: DateTime<Utc>,
+    ) -> Result<Vec<FrameReport>, DomainError> {
+        let (stored, camera, fetched) = tokio::join!(
+            self.ports
+                .store
+                .frames_between(bundle.camera, bundle.first, bundle.last),
+            self.ports.cameras.device(bundle.camera),
+            self.ports.objects.fetch(key),
+        );
+        let camera = camera?.filter(|device| device.kind == DeviceKind::Camera);
+        let mut stored: BTreeMap<u64, FrameRecord> = stored?.into_iter().map(|f| (f.seq, f)).collect();
+        let frames = match fetched?.and_then(|object| bundle::unpack(&bundle, &object.bytes)) {
+            Ok(frames) => frames
+                .into_iter()
+                .map(|f| (f.seq, bundle.member(f.seq), Ok(f.frame)))
+                .collect(),
+            Err(rejection) => vec![(bundle.first, key.to_owned(), Err(rejection))],
+        };
+        let mut reports = Vec::with_capacity(frames.len());
+        for (seq, address, frame) in frames {
+            let frame_key = FrameKey {
+                camera: bundle.camera,
+                seq,
+            };
+            let record = match stored.remove(&seq) {
+                Some(record) => record,
+                None => {
+                    self.analyse(&address, frame_key, camera.as_ref(), frame, notified_at)
+                        .await?
+                }
+            };
+            reports.push(self.report(&record, camera.as_ref()).await?);
+        }
+        Ok(reports)
+    }
+
+    /// Reports on a recorded frame, deciding on it if it shows a person while armed.
+    async fn report(&self, stored: &FrameRecord, camera: Option<&Device>) -> Result<FrameReport, DomainError> {
+        let key = stored.object_key.clone();
         match &stored.outcome {
             FrameOutcome::Rejected { code, reason } => Ok(FrameReport::Rejected {
-                key: key.to_owned(),
+                key,
                 code: code.clone(),
                 reason: reason.clone(),
             }),
@@ -167,12 +230,12 @@ impl FrameObserver {
                 person, score, armed, ..
             } => {
                 let decision = match camera {
-                    Some(camera) if *person && *armed => self.decide(&stored, &camera).await?,
+                    Some(camera) if *person && *armed => self.decide(stored, camera).await?,
                     _ => Decision::NoRun,
                 };
                 tracing::Span::current().record("decision", decision.name());
                 Ok(FrameReport::Analysed {
-                    key: key.to_owned(),
+                    key,
                     person: *person,
                     score: *score,
                     intrusion: decision.intrusion().map(|i| i.id.to_string()),
@@ -187,10 +250,10 @@ impl FrameObserver {
     }
 
     /// Checks and analyses a frame not seen before (its camera and bytes already
-    /// read), and stores the result.
+    /// read), and stores the result under `address` (its object, or its place in a bundle).
     async fn analyse(
         &self,
-        key: &str,
+        address: &str,
         frame_key: FrameKey,
         camera: Option<&Device>,
         fetched: Result<FrameBytes, Rejection>,
@@ -220,7 +283,7 @@ impl FrameObserver {
             camera_id: frame_key.camera,
             seq: frame_key.seq,
             captured_at,
-            object_key: key.to_owned(),
+            object_key: address.to_owned(),
             outcome,
             analysed_at: self.ports.clock.now(),
             expires_at: self.expires_at(),

@@ -9,6 +9,7 @@ use super::*;
 use crate::arming::{ArmingAction, ArmingChange, ArmingMode, ArmingPlan, SiteArming};
 use crate::clock::FixedClock;
 use crate::controls::{CachedControls, ControlStore};
+use crate::detection::bundle;
 use crate::detection::ports::FrameBytes;
 use crate::detection::zones::{DetectionBody, MaskBody, ZoneBody};
 use crate::directory::{Device, DeviceKind, DeviceState};
@@ -108,7 +109,9 @@ impl World {
     }
 
     async fn observe(&self, key: &str) -> FrameReport {
-        self.observer.observe(key, self.clock.now()).await.expect("observed")
+        let mut reports = self.observer.observe(key, self.clock.now()).await.expect("observed");
+        assert_eq!(reports.len(), 1, "one frame, one report: {reports:?}");
+        reports.remove(0)
     }
 
     async fn send(&self, seq: u64, label: &str) -> FrameReport {
@@ -607,4 +610,99 @@ async fn the_latest_analysed_frame_of_a_camera_is_found_for_drawing_zones() {
     w.send(3, "not a picture").await;
     let latest = w.store.latest_frame(w.camera.id).await.unwrap().expect("a frame");
     assert_eq!(latest.seq, 2, "the rejected frame 3 has nothing to draw on");
+}
+
+impl World {
+    /// Uploads frames `first..` as one bundle, captured half a second apart; answers its key.
+    fn upload_bundle(&self, first: u64, labels: &[&str]) -> String {
+        let key = BundleKey::new(self.camera.id, first, labels.len() as u64).expect("a bundle");
+        let frames: Vec<(u64, DateTime<Utc>, &[u8])> = (first..)
+            .zip(labels)
+            .map(|(seq, label)| {
+                (
+                    seq,
+                    start() + TimeDelta::milliseconds(500 * seq as i64),
+                    label.as_bytes(),
+                )
+            })
+            .collect();
+        let bytes = bundle::pack(&frames).expect("packed");
+        self.frames.put(
+            key.to_string(),
+            FrameBytes {
+                bytes,
+                captured_at: None,
+            },
+        );
+        key.to_string()
+    }
+
+    async fn observe_all(&self, key: &str) -> Vec<FrameReport> {
+        self.observer.observe(key, self.clock.now()).await.expect("observed")
+    }
+}
+
+#[tokio::test]
+async fn a_bundle_opens_an_intrusion_with_its_frames_as_evidence_in_one_notification() {
+    let w = world();
+    let key = w.upload_bundle(11, &["empty", "person", "person 0.97", "person"]);
+    let reports = w.observe_all(&key).await;
+    let decisions: Vec<&str> = reports.iter().map(decision).collect();
+    assert_eq!(decisions, ["none", "none", "none", "opened"]);
+    let [intrusion] = w.store.intrusions().try_into().expect("one intrusion");
+    assert_eq!(
+        (intrusion.first_seq, intrusion.last_seq, intrusion.peak_score),
+        (12, 14, 0.97)
+    );
+    assert_eq!(intrusion.started_at, start() + TimeDelta::milliseconds(6_000));
+    assert_eq!(intrusion.frame_keys, [12, 13, 14].map(|seq| format!("{key}/{seq:020}")));
+    let kept: Vec<String> = intrusion.evidence_keys().into_iter().map(|(_, kept)| kept).collect();
+    assert_eq!(kept[0], format!("evidence/{}/00000000000000000012", intrusion.id));
+    assert_eq!(w.evidence.kept(intrusion.id), Some((intrusion.frame_keys.clone(), 14)));
+}
+
+#[tokio::test]
+async fn a_run_across_two_bundles_and_a_repeated_bundle_open_one_intrusion() {
+    let w = world();
+    let first = w.upload_bundle(1, &["empty", "person"]);
+    let second = w.upload_bundle(3, &["person", "person", "empty"]);
+    assert!(w.observe_all(&first).await.iter().all(|r| decision(r) == "none"));
+    let decisions: Vec<&str> = w.observe_all(&second).await.iter().map(decision).collect();
+    assert_eq!(decisions, ["none", "opened", "none"]);
+    let again: Vec<&str> = w.observe_all(&second).await.iter().map(decision).collect();
+    assert_eq!(again, ["unchanged", "unchanged", "none"]);
+    assert_eq!(w.spans(), vec![(2, 4)]);
+    assert_eq!(w.store.frames().len(), 5, "each frame is stored once");
+}
+
+#[tokio::test]
+async fn a_bundle_with_gaps_keeps_the_frames_it_has_and_an_unreadable_one_is_rejected_once() {
+    let w = world();
+    let key = BundleKey::new(w.camera.id, 1, 4).unwrap();
+    let packed = bundle::pack(&[(1, start(), b"person"), (4, start(), b"person")]).unwrap();
+    w.frames.put(
+        key.to_string(),
+        FrameBytes {
+            bytes: packed,
+            captured_at: None,
+        },
+    );
+    assert_eq!(w.observe_all(&key.to_string()).await.len(), 2);
+    let bad = BundleKey::new(w.camera.id, 9, 4).unwrap().to_string();
+    w.frames.put(
+        bad.clone(),
+        FrameBytes {
+            bytes: b"not a tar".to_vec(),
+            captured_at: None,
+        },
+    );
+    for _ in 0..2 {
+        let reports = w.observe_all(&bad).await;
+        assert!(
+            matches!(reports.as_slice(), [FrameReport::Rejected { code, key, .. }] if code == "bad-bundle" && *key == bad),
+            "{reports:?}"
+        );
+    }
+    let seqs: Vec<u64> = w.store.frames().iter().map(|f| f.seq).collect();
+    assert_eq!(seqs, [1, 4, 9]);
 }

@@ -29,6 +29,12 @@ fn default_figures_seconds() -> u64 {
 fn default_max_frame_age_seconds() -> u64 {
     10
 }
+fn one_frame() -> u64 {
+    1
+}
+fn default_bundle_seconds() -> f32 {
+    1.5
+}
 fn default_transport() -> String {
     "tcp".into()
 }
@@ -85,6 +91,15 @@ pub struct CameraConfig {
     /// The most disk the recording may use, in MB.
     #[serde(default = "default_record_mb")]
     pub record_mb: u64,
+    /// Up to this many sampled pictures (within 16 consecutive numbers) go up as
+    /// one bundle: one upload, one object and one detector run instead of one
+    /// each. 1 (the default) sends each picture alone.
+    #[serde(default = "one_frame")]
+    pub bundle_frames: u64,
+    /// The longest a picture waits for others to join its bundle, in seconds:
+    /// the delay bundling adds to an alarm (1.5 by default).
+    #[serde(default = "default_bundle_seconds")]
+    pub bundle_seconds: f32,
 }
 
 impl EdgeConfig {
@@ -110,6 +125,12 @@ impl EdgeConfig {
             }
             if !(camera.fps > 0.0 && camera.fps <= 10.0) {
                 bail!("camera {name}: fps must be above 0 and at most 10");
+            }
+            if !(1..=16).contains(&camera.bundle_frames) {
+                bail!("camera {name}: bundle_frames is 1 to 16");
+            }
+            if !(camera.bundle_seconds >= 0.0 && camera.bundle_seconds <= 10.0) {
+                bail!("camera {name}: bundle_seconds is 0 to 10");
             }
             if !["tcp", "udp"].contains(&camera.transport.as_str()) {
                 bail!("camera {name}: transport is tcp or udp");
@@ -137,6 +158,8 @@ impl CameraConfig {
             motion: MotionSettings::default(),
             record_seconds: default_record_seconds(),
             record_mb: default_record_mb(),
+            bundle_frames: one_frame(),
+            bundle_seconds: default_bundle_seconds(),
         }
     }
 

@@ -23,6 +23,8 @@ use seccom_domain::response::{Command, CommandAction};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
 
+use seccom_domain::detection::bundle::MAX_BUNDLE_FRAMES;
+
 use crate::DeviceLink;
 use config::{CameraConfig, EdgeConfig};
 use recorder::{Recorded, Recorder};
@@ -49,6 +51,8 @@ pub struct Sample {
 pub struct Figures {
     pub sampled: AtomicU64,
     pub sent: AtomicU64,
+    /// Uploads made: frames sent alone, or bundles.
+    pub uploads: AtomicU64,
     pub bytes_sent: AtomicU64,
     pub skipped_no_motion: AtomicU64,
     pub skipped_disarmed: AtomicU64,
@@ -70,6 +74,7 @@ impl Figures {
             "at": Utc::now(),
             "framesSampled": get(&self.sampled),
             "framesSent": get(&self.sent),
+            "uploads": get(&self.uploads),
             "bytesSent": get(&self.bytes_sent),
             "skippedNoMotion": get(&self.skipped_no_motion),
             "skippedDisarmed": get(&self.skipped_disarmed),
@@ -182,6 +187,10 @@ async fn run_camera(
     let uploads = tokio::spawn(upload(
         link.clone(),
         samples,
+        Bundling {
+            frames: camera.bundle_frames,
+            wait: Duration::from_secs_f32(camera.bundle_seconds),
+        },
         Duration::from_secs(config.max_frame_age_seconds),
         figures.clone(),
     ));
@@ -200,36 +209,79 @@ async fn run_camera(
     Ok(())
 }
 
-/// Sends sampled pictures, oldest first; one that cannot be sent before it is
-/// `max_age` old is dropped and counted (the cloud is unreachable).
-async fn upload(link: DeviceLink, mut samples: mpsc::Receiver<Sample>, max_age: Duration, figures: Arc<Figures>) {
-    while let Some(sample) = samples.recv().await {
-        let mut pause = Duration::from_millis(250);
-        loop {
-            let age = (Utc::now() - sample.captured_at).to_std().unwrap_or_default();
-            if age > max_age {
-                figures.dropped_stale.fetch_add(1, Ordering::Relaxed);
+/// How a camera's pictures are grouped into uploads.
+#[derive(Clone, Copy)]
+struct Bundling {
+    /// At most this many pictures per upload.
+    frames: u64,
+    /// The longest the first picture waits for the others.
+    wait: Duration,
+}
+
+/// Sends sampled pictures, oldest first, alone or in bundles; a picture that
+/// cannot be sent before it is `max_age` old is dropped and counted (the cloud
+/// is unreachable).
+async fn upload(
+    link: DeviceLink,
+    mut samples: mpsc::Receiver<Sample>,
+    bundling: Bundling,
+    max_age: Duration,
+    figures: Arc<Figures>,
+) {
+    let mut next: Option<Sample> = None;
+    loop {
+        let Some(first) = next.take().or(samples.recv().await) else {
+            return;
+        };
+        let mut bundle = vec![first];
+        let deadline = tokio::time::Instant::now() + bundling.wait;
+        while (bundle.len() as u64) < bundling.frames {
+            let Ok(Some(sample)) = tokio::time::timeout_at(deadline, samples.recv()).await else {
+                break;
+            };
+            if sample.seq.saturating_sub(bundle[0].seq) >= MAX_BUNDLE_FRAMES
+                || sample.seq <= bundle[bundle.len() - 1].seq
+            {
+                next = Some(sample);
                 break;
             }
-            let bytes = sample.jpeg.len() as u64;
-            match link
-                .send_frame(sample.seq, sample.captured_at, sample.jpeg.clone())
-                .await
-            {
-                Ok(_) => {
-                    figures.sent.fetch_add(1, Ordering::Relaxed);
-                    figures.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
-                    break;
-                }
-                Err(error) => {
-                    tracing::warn!(
-                        camera = link.id(),
-                        error = format!("{error:#}"),
-                        "a frame upload failed; retrying"
-                    );
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(2));
-                }
+            bundle.push(sample);
+        }
+        send(&link, bundle, max_age, &figures).await;
+    }
+}
+
+/// Sends one upload, retrying with a growing pause; the pictures grown too old are dropped.
+async fn send(link: &DeviceLink, mut bundle: Vec<Sample>, max_age: Duration, figures: &Figures) {
+    let mut pause = Duration::from_millis(250);
+    loop {
+        let fresh = |sample: &Sample| (Utc::now() - sample.captured_at).to_std().unwrap_or_default() <= max_age;
+        let before = bundle.len();
+        bundle.retain(fresh);
+        figures
+            .dropped_stale
+            .fetch_add((before - bundle.len()) as u64, Ordering::Relaxed);
+        if bundle.is_empty() {
+            return;
+        }
+        let frames: Vec<(u64, DateTime<Utc>, Vec<u8>)> =
+            bundle.iter().map(|s| (s.seq, s.captured_at, s.jpeg.clone())).collect();
+        let bytes: u64 = bundle.iter().map(|s| s.jpeg.len() as u64).sum();
+        match link.send_bundle(&frames).await {
+            Ok(_) => {
+                figures.sent.fetch_add(bundle.len() as u64, Ordering::Relaxed);
+                figures.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+                figures.uploads.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(
+                    camera = link.id(),
+                    error = format!("{error:#}"),
+                    "a frame upload failed; retrying"
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
             }
         }
     }
