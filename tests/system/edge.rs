@@ -1,7 +1,8 @@
 //! The edge agent against a real RTSP server (GStreamer's, serving H.264 files
 //! that ffmpeg encodes from the pedestrian footage and from one still picture)
-//! and the local stack: a pedestrian stream opens an intrusion whose clip is the
-//! recording unchanged from the keyframe at or before the window's start; a
+//! and the local stack: a pedestrian stream, its pictures sent in bundles, opens
+//! an intrusion whose clip is the recording unchanged from the keyframe at or
+//! before the window's start; a
 //! still scene sends no frame; a dropped stream makes the camera faulty until
 //! it is back.
 
@@ -80,7 +81,7 @@ struct Edge {
 
 impl Edge {
     /// Registers a camera at a new site and connects it to `url` through the edge agent.
-    async fn start(stack: &TestStack, name: &str, url: String, armed: bool) -> (Self, String) {
+    async fn start(stack: &TestStack, name: &str, url: String, armed: bool, bundle_frames: u64) -> (Self, String) {
         let client = stack.create_client(name).await;
         let site = stack.create_site(&client, "Yard").await;
         let (camera, credential) = stack.register_device(&site, "cameras", "Gate").await;
@@ -96,6 +97,7 @@ impl Edge {
             max_frame_age_seconds: 10,
             cameras: vec![CameraConfig {
                 rtsp: Some(url),
+                bundle_frames,
                 ..CameraConfig::new(&camera, &credential)
             }],
         };
@@ -153,7 +155,7 @@ async fn a_pedestrian_stream_opens_an_intrusion_whose_clip_is_the_recording_from
     ];
     let stack = TestStack::start_with(tempfile::tempdir().unwrap(), &settings).await;
     // Disarmed first, so seconds of recording exist before the intrusion's pre-roll.
-    let (edge, site) = Edge::start(&stack, "Edge Pedestrians", server.url("pedestrians"), false).await;
+    let (edge, site) = Edge::start(&stack, "Edge Pedestrians", server.url("pedestrians"), false, 4).await;
     tokio::time::sleep(Duration::from_secs(7)).await;
     assert!(
         stack.intrusions(&edge.camera).await.is_empty(),
@@ -165,6 +167,14 @@ async fn a_pedestrian_stream_opens_an_intrusion_whose_clip_is_the_recording_from
             stack.intrusions(&edge.camera).await.into_iter().next()
         })
         .await;
+    assert!(
+        intrusion
+            .frame_keys
+            .iter()
+            .all(|key| seccom_domain::detection::bundle::frame_location(key).1.is_some()),
+        "the agent sent its pictures in bundles: {:?}",
+        intrusion.frame_keys
+    );
     let detail = stack
         .eventually(60, "the clip is stored", || async {
             let detail = stack
@@ -227,7 +237,7 @@ async fn a_still_scene_sends_no_frame_while_its_heartbeats_continue() {
     let server = RtspServer::start(free_port(), &media);
     let stack = TestStack::start().await;
     let started = Utc::now();
-    let (edge, _) = Edge::start(&stack, "Edge Still", server.url("still"), true).await;
+    let (edge, _) = Edge::start(&stack, "Edge Still", server.url("still"), true, 1).await;
     tokio::time::sleep(Duration::from_secs(60)).await;
     let ended = Utc::now();
     stack.settled().await;
@@ -255,7 +265,7 @@ async fn a_dropped_stream_makes_the_camera_faulty_until_it_is_back() {
     let port = free_port();
     let server = RtspServer::start(port, &media);
     let stack = TestStack::start().await;
-    let (edge, _) = Edge::start(&stack, "Edge Dropped", server.url("still"), true).await;
+    let (edge, _) = Edge::start(&stack, "Edge Dropped", server.url("still"), true, 1).await;
     stack
         .eventually(20, "the camera online", || async {
             (camera_state(&stack, &edge.camera).await["state"] == "online").then_some(())

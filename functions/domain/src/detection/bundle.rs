@@ -208,7 +208,11 @@ fn decimal_time(value: &str) -> Option<DateTime<Utc>> {
 pub fn pack(frames: &[(u64, DateTime<Utc>, &[u8])]) -> std::io::Result<Vec<u8>> {
     let mut builder = tar::Builder::new(Vec::new());
     for (seq, captured_at, bytes) in frames {
-        let mtime = format!("{}.{:09}", captured_at.timestamp(), captured_at.timestamp_subsec_nanos());
+        let mtime = format!(
+            "{}.{:09}",
+            captured_at.timestamp(),
+            captured_at.timestamp_subsec_nanos()
+        );
         builder.append_pax_extensions([("mtime", mtime.as_bytes())])?;
         let mut header = tar::Header::new_ustar();
         header.set_size(bytes.len() as u64);
