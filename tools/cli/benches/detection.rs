@@ -16,10 +16,12 @@ use seccom_local::idp::{LocalIdp, LocalUser};
 use seccom_local::{LocalOptions, LocalStack};
 
 const INFERENCE_RUNS: usize = 40;
-const HANDLER_FRAMES: u64 = 24;
+const HANDLER_FRAMES: u64 = 48;
 /// Added to each DynamoDB and S3 request for a second handler measure: about an
 /// in-region round trip to DynamoDB (S3 GETs take longer in AWS).
 const IN_REGION_ROUND_TRIP_MS: u64 = 5;
+/// Frames per bundle in the bundled measure (`HANDLER_FRAMES` is a multiple).
+const BUNDLE_FRAMES: u64 = 8;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -146,74 +148,136 @@ fn load_stages(input: &ModelInput) -> anyhow::Result<LoadStages> {
     Ok(stages)
 }
 
-/// Frames through the local stack: S3 upload, notification, fetch, decode,
-/// inference, DynamoDB writes. Answers each frame's time from asking for the
-/// upload URL until the stack settled, and the detector's own invocations
-/// (Lambda's `Duration`). `round_trip` is added to every DynamoDB and S3
-/// request, as the network between a function and those services would.
-async fn handler_per_frame(round_trip: std::time::Duration) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
-    let data = tempfile::tempdir()?;
-    let options = LocalOptions {
-        port: 0,
-        data_dir: data.path().to_path_buf(),
-        template: root().join("template.yaml"),
-        settings: Default::default(),
-        schedule_every: None,
-        faults: seccom_local::faults::FaultOptions {
-            latency: round_trip,
-            ..Default::default()
-        },
-    };
-    let stack = LocalStack::start(&options).await?;
-    let admin = LocalIdp::open(data.path())?.id_token(&LocalUser::admin());
-    let api = format!("http://{}", stack.endpoints().alb);
-    let http = reqwest::Client::new();
-    let post = async |path: String, body: serde_json::Value| -> anyhow::Result<serde_json::Value> {
-        Ok(http
-            .post(format!("{api}{path}"))
-            .bearer_auth(&admin)
-            .json(&body)
-            .send()
-            .await?
-            .json()
-            .await?)
-    };
-    let client = post(
-        "/api/clients".into(),
-        serde_json::json!({ "name": "Bench", "email": "b@bench.example" }),
-    )
-    .await?;
-    let site = post(
-        "/api/sites".into(),
-        serde_json::json!({ "clientId": client["id"], "name": "B", "address": "B" }),
-    )
-    .await?;
-    let camera = post(
-        format!("/api/sites/{}/cameras", site["id"].as_str().unwrap_or_default()),
-        serde_json::json!({ "name": "B" }),
-    )
-    .await?;
-    let camera = seccom_devices::DeviceLink::new(
-        &api,
-        camera["id"].as_str().unwrap_or_default(),
-        camera["credential"].as_str().unwrap_or_default(),
-    );
-    let mut samples = Vec::new();
-    for seq in 0..HANDLER_FRAMES {
-        // Consecutive frames of the pedestrian footage, as a camera sends them.
-        let frame = std::fs::read(root().join(format!("target/demo-frames/{:04}.jpg", 100 + seq)))?;
-        let started = Instant::now();
-        camera.send_frame(seq, chrono::Utc::now(), frame).await?;
-        stack.settled().await;
-        samples.push(millis(started));
+/// A local stack of the benchmark's own, with `round_trip` added to every
+/// DynamoDB and S3 request, as the network between a function and those services would.
+struct BenchStack {
+    stack: LocalStack,
+    api: String,
+    admin: String,
+    _data: tempfile::TempDir,
+}
+
+impl BenchStack {
+    async fn start(round_trip: std::time::Duration) -> anyhow::Result<Self> {
+        let data = tempfile::tempdir()?;
+        let options = LocalOptions {
+            port: 0,
+            data_dir: data.path().to_path_buf(),
+            template: root().join("template.yaml"),
+            settings: Default::default(),
+            schedule_every: None,
+            faults: seccom_local::faults::FaultOptions {
+                latency: round_trip,
+                ..Default::default()
+            },
+        };
+        let stack = LocalStack::start(&options).await?;
+        let admin = LocalIdp::open(data.path())?.id_token(&LocalUser::admin());
+        let api = format!("http://{}", stack.endpoints().alb);
+        Ok(Self {
+            stack,
+            api,
+            admin,
+            _data: data,
+        })
     }
-    let invocations = stack
-        .invocation_durations("HumanDetectionFunction")
-        .iter()
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .collect();
-    stack.stop().await;
-    Ok((samples, invocations))
+
+    /// A new camera at a new site of a new client.
+    async fn camera(&self) -> anyhow::Result<seccom_devices::DeviceLink> {
+        let http = reqwest::Client::new();
+        let post = async |path: String, body: serde_json::Value| -> anyhow::Result<serde_json::Value> {
+            Ok(http
+                .post(format!("{}{path}", self.api))
+                .bearer_auth(&self.admin)
+                .json(&body)
+                .send()
+                .await?
+                .json()
+                .await?)
+        };
+        let client = post(
+            "/api/clients".into(),
+            serde_json::json!({ "name": "Bench", "email": "b@bench.example" }),
+        )
+        .await?;
+        let site = post(
+            "/api/sites".into(),
+            serde_json::json!({ "clientId": client["id"], "name": "B", "address": "B" }),
+        )
+        .await?;
+        let camera = post(
+            format!("/api/sites/{}/cameras", site["id"].as_str().unwrap_or_default()),
+            serde_json::json!({ "name": "B" }),
+        )
+        .await?;
+        Ok(seccom_devices::DeviceLink::new(
+            &self.api,
+            camera["id"].as_str().unwrap_or_default(),
+            camera["credential"].as_str().unwrap_or_default(),
+        ))
+    }
+
+    /// Sends frames (alone or as one bundle) and waits until every consequence
+    /// settled; answers the time per frame and the detector invocation's
+    /// duration (Lambda's `Duration`) per frame.
+    async fn send(
+        &self,
+        camera: &seccom_devices::DeviceLink,
+        seqs: std::ops::Range<u64>,
+    ) -> anyhow::Result<(f64, f64)> {
+        let mut frames = Vec::new();
+        for seq in seqs {
+            // Consecutive frames of the pedestrian footage, as a camera sends them.
+            let frame = std::fs::read(root().join(format!("target/demo-frames/{:04}.jpg", 100 + seq)))?;
+            frames.push((seq, chrono::Utc::now(), frame));
+        }
+        let started = Instant::now();
+        camera.send_bundle(&frames).await?;
+        self.stack.settled().await;
+        let count = frames.len() as f64;
+        let invocation = self
+            .stack
+            .invocation_durations("HumanDetectionFunction")
+            .last()
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
+        Ok((millis(started) / count, invocation / count))
+    }
+}
+
+/// Single frames through the local stack: S3 upload, notification, fetch,
+/// decode, inference, DynamoDB writes. Answers each frame's time from asking
+/// for the upload URL until the stack settled, and the detector's invocations.
+async fn handler_per_frame(round_trip: std::time::Duration) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let bench = BenchStack::start(round_trip).await?;
+    let camera = bench.camera().await?;
+    let (mut end_to_end, mut invocations) = (Vec::new(), Vec::new());
+    for seq in 0..HANDLER_FRAMES {
+        let (total, invocation) = bench.send(&camera, seq..seq + 1).await?;
+        end_to_end.push(total);
+        invocations.push(invocation);
+    }
+    bench.stack.stop().await;
+    Ok((end_to_end, invocations))
+}
+
+/// The same frames sent alone by one camera and in bundles of `BUNDLE_FRAMES`
+/// by another, round by round in one stack (so both see the same load):
+/// the detector's invocation time per frame, single and bundled, and the end
+/// to end time per frame of the bundles.
+async fn single_and_bundled(round_trip: std::time::Duration) -> anyhow::Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    let bench = BenchStack::start(round_trip).await?;
+    let (alone, bundled) = (bench.camera().await?, bench.camera().await?);
+    let (mut single, mut per_frame, mut end_to_end) = (Vec::new(), Vec::new(), Vec::new());
+    for first in (0..HANDLER_FRAMES).step_by(BUNDLE_FRAMES as usize) {
+        for seq in first..first + BUNDLE_FRAMES {
+            single.push(bench.send(&alone, seq..seq + 1).await?.1);
+        }
+        let (total, invocation) = bench.send(&bundled, first..first + BUNDLE_FRAMES).await?;
+        per_frame.push(invocation);
+        end_to_end.push(total);
+    }
+    bench.stack.stop().await;
+    Ok((single, per_frame, end_to_end))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -282,10 +346,9 @@ fn main() -> anyhow::Result<()> {
     let ort_median = ort["median_ms"].as_f64().unwrap_or(f64::NAN);
 
     let runtime = tokio::runtime::Runtime::new()?;
+    let in_region = std::time::Duration::from_millis(IN_REGION_ROUND_TRIP_MS);
     let (end_to_end, handler) = runtime.block_on(handler_per_frame(std::time::Duration::ZERO))?;
-    let (_, handler_in_region) = runtime.block_on(handler_per_frame(std::time::Duration::from_millis(
-        IN_REGION_ROUND_TRIP_MS,
-    )))?;
+    let (handler_in_region, bundled_in_region, bundled_end_to_end) = runtime.block_on(single_and_bundled(in_region))?;
     let profile = operator_profile(&detector, &input, 10)?;
     let profiled: f64 = profile.iter().map(|(_, ms, _)| ms).sum();
     let mut operators = String::from(
@@ -314,6 +377,8 @@ fn main() -> anyhow::Result<()> {
         "handlerMedianMs": median(handler.clone()),
         "handlerToInference": median(handler.clone()) / tract_median,
         "handlerWithRoundTripsMedianMs": median(handler_in_region.clone()),
+        "bundledHandlerPerFrameMedianMs": median(bundled_in_region.clone()),
+        "bundledToSingle": median(bundled_in_region.clone()) / median(handler_in_region.clone()),
         "frameWorkMedianMs": median(frame_work.clone()),
         "endToEndMedianMs": median(end_to_end.clone()),
         "tractLoadFromOnnxMs": median(stages.onnx_parse.clone())
@@ -341,6 +406,9 @@ fn main() -> anyhow::Result<()> {
          | Detector invocation per frame, local stack (GetObject, decode, inference, DynamoDB reads and writes) | {handler:.1} ms | {handler_p90:.1} ms |\n\
          | **Detector invocation / inference** | **{handler_ratio:.2}x** | |\n\
          | Detector invocation with {round_trip} ms added to every DynamoDB and S3 request | {handler_in_region:.1} ms | {handler_in_region_p90:.1} ms |\n\
+         | The same per frame, the same frames sent in bundles of {bundle} by a second camera, round by round in that stack | {bundled:.1} ms | {bundled_p90:.1} ms |\n\
+         | **Bundled / single, per frame** | **{bundled_ratio:.2}x** | |\n\
+         | End to end per frame in bundles of {bundle} (the bundle's time shared among its frames) | {bundled_end_to_end:.1} ms | |\n\
          | End to end per frame, local stack (presign, S3 PUT, notification, invocation, until every consequence settled) | {end_to_end:.1} ms | {end_to_end_p90:.1} ms |\n\
          | Peak resident memory of the benchmark process | {rss:.0} MiB | |\n\n\
          Max person score on astronaut.png: tract {tract_score:.5}, onnxruntime {ort_score:.5}.\n",
@@ -360,6 +428,11 @@ fn main() -> anyhow::Result<()> {
         frame_work_p90 = p90(frame_work),
         handler_ratio = median(handler.clone()) / tract_median,
         round_trip = IN_REGION_ROUND_TRIP_MS,
+        bundle = BUNDLE_FRAMES,
+        bundled = median(bundled_in_region.clone()),
+        bundled_ratio = median(bundled_in_region.clone()) / median(handler_in_region.clone()),
+        bundled_p90 = p90(bundled_in_region),
+        bundled_end_to_end = median(bundled_end_to_end),
         handler_in_region = median(handler_in_region.clone()),
         handler_in_region_p90 = p90(handler_in_region),
         end_to_end = median(end_to_end.clone()),

@@ -41,23 +41,42 @@ pub mod measured {
     /// (decode, resize, inference) and four sequential round trips; at 1 GB
     /// Lambda gives 1024/1769 of a vCPU, so about 95 ms of CPU and 30 ms of I/O.
     pub const DETECTOR_SECONDS_PER_FRAME: f64 = 0.125;
+    /// Of that time, the share paid once per upload whatever it carries: the
+    /// invocation, the GET, and the reads of the camera and of whether the
+    /// frames were seen. Measured side by side: frames sent in bundles of 8 took
+    /// BUNDLED_TO_SINGLE of a single frame's detector time each (docs/performance.md),
+    /// so the per-upload part u satisfies 1 - u + u/8 = BUNDLED_TO_SINGLE.
+    pub const DETECTOR_UPLOAD_SHARE: f64 = (1.0 - BUNDLED_TO_SINGLE) * 8.0 / 7.0;
+    /// Detector time per frame in bundles of 8 over that of single frames, with
+    /// 5 ms added to every DynamoDB and S3 request (`scripts/bench-detector`).
+    pub const BUNDLED_TO_SINGLE: f64 = 0.0;
     /// The devices API's memory size and billed time per upload request.
     pub const UPLOAD_API_MEMORY_GB: f64 = 0.25;
-    pub const UPLOAD_API_SECONDS_PER_FRAME: f64 = 0.01;
+    pub const UPLOAD_API_SECONDS_PER_UPLOAD: f64 = 0.01;
     /// A 768x576 JPEG frame.
     pub const FRAME_MB: f64 = 0.05;
+    /// What a frame adds to a bundle besides its bytes: its tar header, its PAX
+    /// header with the capture time, and padding to 512 bytes (about 1.8 KB).
+    pub const TAR_MB_PER_FRAME: f64 = 0.0018;
+    /// A frame's record in DynamoDB, as the query of a bundle's records reads it.
+    pub const FRAME_RECORD_KB: f64 = 0.5;
     /// Days a routine frame is kept (the frames bucket's lifecycle rule).
     pub const FRAME_RETENTION_DAYS: f64 = 7.0;
-    /// DynamoDB units per frame without a person (most of a camera's frames):
-    /// the frame record; whether the frame was seen, and its camera (strongly
-    /// consistent reads of items under 4 KB). A person frame adds the rule's
-    /// two reads, and 4 write units when it extends an intrusion (a transaction
-    /// of two writes); arming and settings are cached per container.
+    /// DynamoDB units for frames without a person (most of a camera's frames):
+    /// each frame's record is a write; each upload reads its camera and whether
+    /// its frames were seen (strongly consistent: a `GetItem` of a single frame,
+    /// a `Query` of a bundle's range, 1 unit per 4 KB read). A person frame adds
+    /// the rule's two reads, and 4 write units when it extends an intrusion (a
+    /// transaction of two writes); arming and settings are cached per container.
     pub const WRITE_UNITS_PER_FRAME: f64 = 1.0;
-    pub const READ_UNITS_PER_FRAME: f64 = 2.0;
-    /// ALB capacity units per camera at 2 frames per second: one upload request per frame,
-    /// a new connection each (the worst case; 25 new connections per second make one LCU).
+    /// ALB capacity units per upload request per second: a new connection each
+    /// (the worst case; 25 new connections per second make one LCU).
     pub const LCU_PER_UPLOAD_PER_SECOND: f64 = 1.0 / 25.0;
+
+    /// Read units an upload of `frames` frames takes: its camera, and its frames' records.
+    pub fn read_units_per_upload(frames: f64) -> f64 {
+        1.0 + (frames * FRAME_RECORD_KB / 4.0).ceil()
+    }
 }
 
 /// Hours and seconds in the 30-day month used throughout.
@@ -71,12 +90,15 @@ pub struct Scenario {
     pub fps: f64,
     /// The share of frames sent (1 for continuous; a motion-gated camera sends less).
     pub sent_fraction: f64,
+    /// Frames per upload: 1, or a bundle of up to 16.
+    pub bundle: u32,
 }
 
 /// One month's bill by line, in US dollars.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Estimate {
     pub frames: f64,
+    pub uploads: f64,
     pub lambda_compute: f64,
     pub lambda_requests: f64,
     pub s3_requests: f64,
@@ -107,21 +129,31 @@ pub fn serverless(scenario: Scenario) -> Estimate {
     use measured::*;
     use price::*;
     let frames = f64::from(scenario.cameras) * scenario.fps * scenario.sent_fraction * SECONDS_PER_MONTH;
-    let gb_seconds = frames
-        * (DETECTOR_MEMORY_GB * DETECTOR_SECONDS_PER_FRAME + UPLOAD_API_MEMORY_GB * UPLOAD_API_SECONDS_PER_FRAME);
-    let requests = frames * 2.0;
+    let bundle = f64::from(scenario.bundle.max(1));
+    let uploads = frames / bundle;
+    let detector_seconds =
+        DETECTOR_SECONDS_PER_FRAME * ((1.0 - DETECTOR_UPLOAD_SHARE) + DETECTOR_UPLOAD_SHARE / bundle);
+    let gb_seconds =
+        frames * DETECTOR_MEMORY_GB * detector_seconds + uploads * UPLOAD_API_MEMORY_GB * UPLOAD_API_SECONDS_PER_UPLOAD;
+    let requests = uploads * 2.0;
     let free_tier = gb_seconds.min(LAMBDA_FREE_GB_SECONDS) * LAMBDA_ARM_GB_SECOND
         + requests.min(LAMBDA_FREE_REQUESTS) * LAMBDA_REQUEST;
-    let uploads_per_second = frames / SECONDS_PER_MONTH;
+    let read_units = if bundle > 1.0 {
+        read_units_per_upload(bundle)
+    } else {
+        2.0
+    };
+    let stored_mb = FRAME_MB + if bundle > 1.0 { TAR_MB_PER_FRAME } else { 0.0 };
     Estimate {
         frames,
+        uploads,
         lambda_compute: gb_seconds * LAMBDA_ARM_GB_SECOND,
         lambda_requests: requests * LAMBDA_REQUEST,
-        s3_requests: frames * (S3_PUT + S3_GET),
-        s3_storage: frames / 30.0 * FRAME_RETENTION_DAYS * FRAME_MB / 1000.0 * S3_GB_MONTH,
-        dynamodb: frames * (WRITE_UNITS_PER_FRAME * DYNAMODB_WRITE + READ_UNITS_PER_FRAME * DYNAMODB_READ),
+        s3_requests: uploads * (S3_PUT + S3_GET),
+        s3_storage: frames / 30.0 * FRAME_RETENTION_DAYS * stored_mb / 1000.0 * S3_GB_MONTH,
+        dynamodb: frames * WRITE_UNITS_PER_FRAME * DYNAMODB_WRITE + uploads * read_units * DYNAMODB_READ,
         alb_hours: HOURS_PER_MONTH * ALB_HOUR,
-        alb_capacity: uploads_per_second * LCU_PER_UPLOAD_PER_SECOND * HOURS_PER_MONTH * ALB_LCU_HOUR,
+        alb_capacity: uploads / SECONDS_PER_MONTH * LCU_PER_UPLOAD_PER_SECOND * HOURS_PER_MONTH * ALB_LCU_HOUR,
         free_tier,
     }
 }
@@ -139,16 +171,18 @@ pub fn report(scenario: Scenario) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} camera(s) at {} fps, {:.0} % of frames sent: {:.0} frames a month",
+        "{} camera(s) at {} fps, {:.0} % of frames sent, {} per upload: {:.0} frames in {:.0} uploads a month",
         scenario.cameras,
         scenario.fps,
         scenario.sent_fraction * 100.0,
-        estimate.frames
+        scenario.bundle,
+        estimate.frames,
+        estimate.uploads
     );
     let lines = [
         ("Lambda compute (arm64)", estimate.lambda_compute),
         ("Lambda requests", estimate.lambda_requests),
-        ("S3 requests (PUT + GET per frame)", estimate.s3_requests),
+        ("S3 requests (PUT + GET per upload)", estimate.s3_requests),
         ("S3 storage (frames kept 7 days)", estimate.s3_storage),
         ("DynamoDB on demand", estimate.dynamodb),
         ("ALB hours", estimate.alb_hours),
@@ -186,6 +220,7 @@ mod tests {
             cameras: 1,
             fps: 2.0,
             sent_fraction: 1.0,
+            bundle: 1,
         });
         assert_eq!(estimate.frames, 5_184_000.0);
         let close = |a: f64, b: f64| (a - b).abs() < 0.005;

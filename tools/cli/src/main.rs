@@ -192,6 +192,9 @@ enum Command {
         /// The share of frames sent: 1 for continuous, less for motion-gated cameras.
         #[arg(long, default_value_t = 1.0)]
         sent_fraction: f64,
+        /// Frames per upload: 1, or bundles of up to 16 (`bundle_frames` of the edge agent).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+        bundle: u32,
     },
     /// A load run on a local stack of its own: cameras sending footage through the
     /// devices API, S3, the detector and the rule while API users read intrusions;
@@ -507,6 +510,7 @@ async fn main() -> anyhow::Result<()> {
             cameras,
             fps,
             sent_fraction,
+            bundle,
         } => {
             anyhow::ensure!(cameras > 0, "--cameras must be at least 1");
             anyhow::ensure!(fps > 0.0, "--fps must be above 0");
@@ -520,6 +524,7 @@ async fn main() -> anyhow::Result<()> {
                     cameras,
                     fps,
                     sent_fraction,
+                    bundle,
                 })
             );
         }

@@ -166,8 +166,11 @@ impl FrameObserver {
         let stored = match stored? {
             Some(stored) => stored,
             None => {
-                self.analyse(key, frame_key, camera.as_ref(), fetched?, notified_at)
-                    .await?
+                let record = self
+                    .analyse(key, frame_key, camera.as_ref(), fetched?, notified_at)
+                    .await?;
+                self.ports.store.put_frame(&record).await?;
+                record
             }
         };
         self.report(&stored, camera.as_ref()).await
@@ -199,20 +202,30 @@ impl FrameObserver {
                 .collect(),
             Err(rejection) => vec![(bundle.first, key.to_owned(), Err(rejection))],
         };
-        let mut reports = Vec::with_capacity(frames.len());
+        // Every new frame is analysed first and the records stored together (one
+        // round trip, not one per frame); the rule then sees the whole bundle.
+        let mut records = Vec::with_capacity(frames.len());
+        let mut new = Vec::new();
         for (seq, address, frame) in frames {
             let frame_key = FrameKey {
                 camera: bundle.camera,
                 seq,
             };
-            let record = match stored.remove(&seq) {
-                Some(record) => record,
+            match stored.remove(&seq) {
+                Some(record) => records.push(record),
                 None => {
-                    self.analyse(&address, frame_key, camera.as_ref(), frame, notified_at)
-                        .await?
+                    let record = self
+                        .analyse(&address, frame_key, camera.as_ref(), frame, notified_at)
+                        .await?;
+                    new.push(records.len());
+                    records.push(record);
                 }
-            };
-            reports.push(self.report(&record, camera.as_ref()).await?);
+            }
+        }
+        futures::future::try_join_all(new.iter().map(|&n| self.ports.store.put_frame(&records[n]))).await?;
+        let mut reports = Vec::with_capacity(records.len());
+        for record in &records {
+            reports.push(self.report(record, camera.as_ref()).await?);
         }
         Ok(reports)
     }
@@ -250,7 +263,7 @@ impl FrameObserver {
     }
 
     /// Checks and analyses a frame not seen before (its camera and bytes already
-    /// read), and stores the result under `address` (its object, or its place in a bundle).
+    /// read): its record, under `address` (its object, or its place in a bundle), not stored yet.
     async fn analyse(
         &self,
         address: &str,
@@ -288,7 +301,6 @@ impl FrameObserver {
             analysed_at: self.ports.clock.now(),
             expires_at: self.expires_at(),
         };
-        self.ports.store.put_frame(&record).await?;
         Ok(record)
     }
 
