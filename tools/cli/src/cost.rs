@@ -49,7 +49,7 @@ pub mod measured {
     pub const DETECTOR_UPLOAD_SHARE: f64 = (1.0 - BUNDLED_TO_SINGLE) * 8.0 / 7.0;
     /// Detector time per frame in bundles of 8 over that of single frames, with
     /// 5 ms added to every DynamoDB and S3 request (`scripts/bench-detector`).
-    pub const BUNDLED_TO_SINGLE: f64 = 0.0;
+    pub const BUNDLED_TO_SINGLE: f64 = 0.80;
     /// The devices API's memory size and billed time per upload request.
     pub const UPLOAD_API_MEMORY_GB: f64 = 0.25;
     pub const UPLOAD_API_SECONDS_PER_UPLOAD: f64 = 0.01;
@@ -234,5 +234,30 @@ mod tests {
         assert!(close(estimate.free_tier, 5.53), "{}", estimate.free_tier);
         assert!(close(estimate.total(), 55.93), "{}", estimate.total());
         assert!(close(containers(), 102.88), "{}", containers());
+    }
+
+    /// What one more camera adds to a fleet past the free tier.
+    fn marginal(fps: f64, sent_fraction: f64, bundle: u32) -> f64 {
+        let fleet = |cameras| {
+            serverless(Scenario {
+                cameras,
+                fps,
+                sent_fraction,
+                bundle,
+            })
+            .total()
+        };
+        fleet(21) - fleet(20)
+    }
+
+    #[test]
+    fn bundles_bring_the_marginal_camera_within_the_targets() {
+        // docs/cost.md tabulates these.
+        let close = |a: f64, b: f64| (a - b).abs() < 0.005;
+        assert!(close(marginal(2.0, 1.0, 1), 45.27), "{}", marginal(2.0, 1.0, 1));
+        assert!(close(marginal(2.0, 0.1, 1), 4.53), "{}", marginal(2.0, 0.1, 1));
+        assert!(marginal(2.0, 0.1, 4) < 2.0, "{}", marginal(2.0, 0.1, 4));
+        assert!(close(marginal(2.0, 1.0, 8), 15.59), "{}", marginal(2.0, 1.0, 8));
+        assert!(marginal(2.0, 1.0, 16) < 15.0, "{}", marginal(2.0, 1.0, 16));
     }
 }
