@@ -1,9 +1,10 @@
 //! The devices API: what cameras and alarms call, authenticated by the device
 //! credential issued at registration (never a user token). Cameras ask for a
 //! short-lived presigned S3 upload per frame or per bundle of up to 16 frames,
-//! so frames never pass through the ALB's 1 MB body limit; every device sends heartbeats, which answer with the
-//! commands (alarm activations, clip requests) not yet received by push, and
-//! registers the endpoint commands are pushed to.
+//! so frames never pass through the ALB's 1 MB body limit; every device sends
+//! heartbeats, which answer with the commands (alarm activations, clip
+//! requests) not yet received by push, and registers the endpoint commands are
+//! pushed to.
 
 use std::sync::Arc;
 use std::time::Duration;

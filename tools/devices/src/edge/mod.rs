@@ -230,25 +230,39 @@ async fn upload(
 ) {
     let mut next: Option<Sample> = None;
     loop {
-        let Some(first) = next.take().or(samples.recv().await) else {
-            return;
+        let first = match next.take() {
+            Some(sample) => sample,
+            None => match samples.recv().await {
+                Some(sample) => sample,
+                None => return,
+            },
         };
-        let mut bundle = vec![first];
-        let deadline = tokio::time::Instant::now() + bundling.wait;
-        while (bundle.len() as u64) < bundling.frames {
-            let Ok(Some(sample)) = tokio::time::timeout_at(deadline, samples.recv()).await else {
-                break;
-            };
-            if sample.seq.saturating_sub(bundle[0].seq) >= MAX_BUNDLE_FRAMES
-                || sample.seq <= bundle[bundle.len() - 1].seq
-            {
-                next = Some(sample);
-                break;
-            }
-            bundle.push(sample);
-        }
+        let (bundle, left) = gather(first, &mut samples, bundling).await;
+        next = left;
         send(&link, bundle, max_age, &figures).await;
     }
+}
+
+/// The next upload: `first` and the pictures that arrive within `bundling.wait`
+/// of it, up to `bundling.frames` within 16 consecutive numbers; a picture that
+/// cannot join is handed back for the next upload.
+async fn gather(
+    first: Sample,
+    samples: &mut mpsc::Receiver<Sample>,
+    bundling: Bundling,
+) -> (Vec<Sample>, Option<Sample>) {
+    let mut bundle = vec![first];
+    let deadline = tokio::time::Instant::now() + bundling.wait;
+    while (bundle.len() as u64) < bundling.frames {
+        let Ok(Some(sample)) = tokio::time::timeout_at(deadline, samples.recv()).await else {
+            break;
+        };
+        if sample.seq.saturating_sub(bundle[0].seq) >= MAX_BUNDLE_FRAMES || sample.seq <= bundle[bundle.len() - 1].seq {
+            return (bundle, Some(sample));
+        }
+        bundle.push(sample);
+    }
+    (bundle, None)
 }
 
 /// Sends one upload, retrying with a growing pause; the pictures grown too old are dropped.
@@ -412,4 +426,52 @@ fn clip_of(
     let dimensions = dimensions.ok_or_else(|| anyhow::anyhow!("no picture was decoded yet, so its size is unknown"))?;
     let units = recorder::between(buffer, from, to)?;
     recorder::to_mp4(&units, dimensions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(seq: u64) -> Sample {
+        Sample {
+            seq,
+            captured_at: Utc::now(),
+            jpeg: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn pictures_are_gathered_up_to_the_bundle_size_and_within_sixteen_numbers() {
+        let (sender, mut samples) = mpsc::channel(16);
+        let bundling = Bundling {
+            frames: 4,
+            wait: Duration::from_secs(5),
+        };
+        for seq in [2, 3, 5, 6, 7, 30] {
+            sender.send(sample(seq)).await.unwrap();
+        }
+        let (bundle, left) = gather(sample(1), &mut samples, bundling).await;
+        assert_eq!(bundle.iter().map(|s| s.seq).collect::<Vec<_>>(), [1, 2, 3, 5]);
+        assert!(left.is_none());
+        let (bundle, left) = gather(samples.recv().await.unwrap(), &mut samples, bundling).await;
+        assert_eq!(bundle.iter().map(|s| s.seq).collect::<Vec<_>>(), [6, 7]);
+        assert_eq!(
+            left.map(|s| s.seq),
+            Some(30),
+            "30 is 24 numbers after 6: the next bundle's"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bundle_goes_when_its_first_picture_has_waited_long_enough() {
+        let (_sender, mut samples) = mpsc::channel(16);
+        let bundling = Bundling {
+            frames: 8,
+            wait: Duration::from_millis(50),
+        };
+        let started = std::time::Instant::now();
+        let (bundle, left) = gather(sample(1), &mut samples, bundling).await;
+        assert_eq!((bundle.len(), left.is_none()), (1, true));
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
 }
