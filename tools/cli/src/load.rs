@@ -1,7 +1,7 @@
 //! `seccom load`: a load run anyone can repeat. It starts a local stack of its
 //! own (loopback only, in a temporary folder, optionally with injected faults),
 //! registers N cameras that each send pedestrian footage at F frames a second
-//! through the devices API, S3, the detector and the intrusion rule for S
+//! (alone, or in bundles of K) through the devices API, S3, the detector and the intrusion rule for S
 //! seconds (uploading as a camera does: a few at a time, retrying failures),
 //! while U API users list intrusions and read the newest. Then it waits
 //! for the stack to settle and checks the invariants: every uploaded frame has
@@ -34,6 +34,8 @@ pub struct LoadOptions {
     pub fps: f64,
     pub seconds: u64,
     pub users: usize,
+    /// Frames per upload: 1, or bundles of up to 16.
+    pub bundle: usize,
     /// JPEG frames each camera plays, each from its own starting point.
     pub frames_dir: PathBuf,
     pub template: PathBuf,
@@ -48,6 +50,7 @@ pub struct LoadReport {
     pub fps: f64,
     pub seconds: u64,
     pub users: usize,
+    pub bundle: usize,
     pub fault_rate: f64,
     /// Frames the cameras captured.
     pub frames_sent: usize,
@@ -140,20 +143,28 @@ const UPLOADS_PER_CAMERA: usize = 4;
 /// A frame not uploaded this long after capture is given up, as the edge agent does.
 const MAX_FRAME_AGE: Duration = Duration::from_secs(30);
 
-/// Uploads one frame, retrying a failure with backoff as the edge agent does (S3
-/// answering 503 SlowDown, for one); `None` when it could not be sent in time.
-async fn upload(link: &DeviceLink, seq: u64, captured: Instant, bytes: Vec<u8>) -> Option<DateTime<Utc>> {
-    let captured_at = Utc::now() - chrono::TimeDelta::from_std(captured.elapsed()).unwrap_or_default();
+/// Uploads frames (one, or a bundle), retrying a failure with backoff as the
+/// edge agent does (S3 answering 503 SlowDown, for one); `None` when they could
+/// not be sent before the oldest was `MAX_FRAME_AGE` old.
+async fn upload(link: &DeviceLink, frames: &[(u64, Instant, Vec<u8>)]) -> Option<DateTime<Utc>> {
+    let (seq, captured) = (frames[0].0, frames[0].1);
+    let bundle: Vec<(u64, DateTime<Utc>, Vec<u8>)> = frames
+        .iter()
+        .map(|(seq, at, bytes)| {
+            let captured_at = Utc::now() - chrono::TimeDelta::from_std(at.elapsed()).unwrap_or_default();
+            (*seq, captured_at, bytes.clone())
+        })
+        .collect();
     let mut pause = Duration::from_millis(250);
     loop {
-        match link.send_frame(seq, captured_at, bytes.clone()).await {
+        match link.send_bundle(&bundle).await {
             Ok(_) => return Some(Utc::now()),
             Err(error) if captured.elapsed() + pause < MAX_FRAME_AGE => {
                 tracing::warn!(
                     camera = link.id(),
                     seq,
                     error = format!("{error:#}"),
-                    "a frame upload failed; retrying"
+                    "an upload failed; retrying"
                 );
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(2));
@@ -163,7 +174,7 @@ async fn upload(link: &DeviceLink, seq: u64, captured: Instant, bytes: Vec<u8>) 
                     camera = link.id(),
                     seq,
                     error = format!("{error:#}"),
-                    "a frame was given up"
+                    "an upload was given up"
                 );
                 return None;
             }
@@ -172,32 +183,48 @@ async fn upload(link: &DeviceLink, seq: u64, captured: Instant, bytes: Vec<u8>) 
 }
 
 /// Captures `count` frames at `fps`, starting `offset` frames into the footage,
-/// and uploads each as it is captured (a few at a time), as a camera does.
-async fn camera(link: DeviceLink, frames: Arc<Vec<Vec<u8>>>, offset: usize, count: u64, fps: f64) -> Vec<Sent> {
+/// and uploads them as they are captured, `bundle` per upload (a few uploads at
+/// a time), as a camera does.
+async fn camera(
+    link: DeviceLink,
+    frames: Arc<Vec<Vec<u8>>>,
+    offset: usize,
+    count: u64,
+    fps: f64,
+    bundle: usize,
+) -> Vec<Sent> {
     let camera: DeviceId = link.id().parse().expect("the API issues UUIDs");
     let link = Arc::new(link);
     let slots = Arc::new(tokio::sync::Semaphore::new(UPLOADS_PER_CAMERA));
     let start = tokio::time::Instant::now();
     let mut uploads = Vec::new();
+    let mut pending = Vec::with_capacity(bundle);
     for seq in 1..=count {
         tokio::time::sleep_until(start + Duration::from_secs_f64((seq - 1) as f64 / fps)).await;
-        let captured = Instant::now();
         let bytes = frames[(offset + seq as usize) % frames.len()].clone();
+        pending.push((seq, Instant::now(), bytes));
+        if pending.len() < bundle && seq < count {
+            continue;
+        }
+        let taken = std::mem::take(&mut pending);
         let (link, slots) = (link.clone(), slots.clone());
         uploads.push(tokio::spawn(async move {
             let _slot = slots.acquire_owned().await.expect("the semaphore is never closed");
-            let stored_at = upload(&link, seq, captured, bytes).await;
-            Sent {
-                camera,
-                seq,
-                stored_at,
-                took: captured.elapsed(),
-            }
+            let stored_at = upload(&link, &taken).await;
+            taken
+                .iter()
+                .map(|(seq, captured, _)| Sent {
+                    camera,
+                    seq: *seq,
+                    stored_at,
+                    took: captured.elapsed(),
+                })
+                .collect::<Vec<Sent>>()
         }));
     }
     let mut sent = Vec::new();
     for upload in uploads {
-        sent.push(upload.await.expect("an upload task does not panic"));
+        sent.extend(upload.await.expect("an upload task does not panic"));
     }
     sent
 }
@@ -276,7 +303,16 @@ pub async fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
     let cameras: Vec<_> = links
         .into_iter()
         .enumerate()
-        .map(|(index, link)| tokio::spawn(camera(link, frames.clone(), index * step, count, options.fps)))
+        .map(|(index, link)| {
+            tokio::spawn(camera(
+                link,
+                frames.clone(),
+                index * step,
+                count,
+                options.fps,
+                options.bundle,
+            ))
+        })
         .collect();
     let mut sent = Vec::new();
     for camera in cameras {
@@ -343,6 +379,7 @@ pub async fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
         fps: options.fps,
         seconds: options.seconds,
         users: options.users,
+        bundle: options.bundle,
         fault_rate: options.faults.rate,
         frames_sent: sent.len(),
         frames_failed_to_send: sent.len() - stored,
@@ -371,7 +408,8 @@ pub async fn run(options: &LoadOptions) -> anyhow::Result<LoadReport> {
 mod tests {
     use super::*;
 
-    /// A short run with faults, so the load run keeps working; its figures are in docs/performance.md.
+    /// A short run with faults, its frames in bundles of three (the last one
+    /// of two), so the load run keeps working; its figures are in docs/performance.md.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_short_run_with_faults_loses_doubles_and_fails_nothing() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -380,6 +418,7 @@ mod tests {
             fps: 2.0,
             seconds: 4,
             users: 1,
+            bundle: 3,
             frames_dir: root.join(crate::demo::DEMO_FRAMES),
             template: root.join("template.yaml"),
             faults: FaultOptions {

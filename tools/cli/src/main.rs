@@ -211,6 +211,9 @@ enum Command {
         /// API users listing intrusions and reading the newest meanwhile.
         #[arg(long, default_value_t = 10)]
         users: usize,
+        /// Frames per upload: 1, or bundles of up to 16.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=16))]
+        bundle: u64,
         /// The footage the cameras play (JPEG files), each from its own point.
         #[arg(long, default_value = seccom_tools::demo::DEMO_FRAMES)]
         frames: PathBuf,
@@ -533,6 +536,7 @@ async fn main() -> anyhow::Result<()> {
             fps,
             seconds,
             users,
+            bundle,
             frames,
             template,
             fault_rate,
@@ -549,6 +553,7 @@ async fn main() -> anyhow::Result<()> {
                 fps,
                 seconds,
                 users,
+                bundle: bundle as usize,
                 frames_dir: frames,
                 template,
                 faults: FaultOptions {
