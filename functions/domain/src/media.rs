@@ -46,11 +46,21 @@ pub trait FrameReader: Send + Sync {
 /// The bytes of a frame that came in a bundle (no link can name one member of
 /// an object); `None` when the bundle is gone or lacks it.
 pub async fn bundled_frame(reader: &dyn FrameReader, address: &str) -> Result<Option<Vec<u8>>, DomainError> {
-    let (key, _) = crate::detection::bundle::frame_location(address);
+    let (key, member) = crate::detection::bundle::frame_location(address);
     Ok(reader
         .read(key)
         .await?
-        .and_then(|object| crate::detection::bundle::frame_bytes(address, object)))
+        .and_then(|object| crate::detection::bundle::frame_bytes(member, object)))
+}
+
+/// The content type of a stored picture: frames are JPEG or PNG, and what
+/// SecCom draws (snapshots, blurred evidence) is JPEG.
+pub fn picture_type(picture: &[u8]) -> &'static str {
+    if picture.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else {
+        "image/jpeg"
+    }
 }
 
 /// Gives users links to the media of intrusions and cameras.

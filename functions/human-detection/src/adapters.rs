@@ -206,7 +206,7 @@ impl EvidenceKeeper for S3Evidence {
 impl S3Evidence {
     /// A frame's bytes: its object's, or its member's in a bundle.
     async fn bytes_of(&self, address: &str) -> Result<Vec<u8>, DomainError> {
-        let (key, _) = bundle::frame_location(address);
+        let (key, member) = bundle::frame_location(address);
         let object = self
             .0
             .read(key)
@@ -216,19 +216,18 @@ impl S3Evidence {
             .await
             .map_err(|e| DomainError::unavailable("cannot read a frame", e))?
             .to_vec();
-        bundle::frame_bytes(address, object)
+        bundle::frame_bytes(member, object)
             .ok_or_else(|| DomainError::unavailable("cannot read a frame", format!("{address} is not in its bundle")))
     }
 
     /// Stores a picture once: a retry finding it there is done, and nothing replaces it.
     async fn put_once(&self, key: &str, picture: Vec<u8>, what: &'static str) -> Result<(), DomainError> {
         let S3Frames { s3, bucket } = self.0.as_ref();
-        let content_type = image::guess_format(&picture).map_or("image/jpeg", |f| f.to_mime_type());
         let stored = s3
             .put_object()
             .bucket(bucket)
             .key(key)
-            .content_type(content_type)
+            .content_type(seccom_domain::media::picture_type(&picture))
             .if_none_match("*")
             .body(picture.into())
             .send()

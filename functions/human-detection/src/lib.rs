@@ -1,8 +1,8 @@
 //! Human detection: the S3-triggered Lambda that runs the person detector on
-//! each uploaded camera frame (alone, or in a bundle of frames). It adapts S3 notifications to the core's
-//! frame-observed use case ([`FrameObserver`]), which stores the result and
-//! applies the intrusion rule; the S3, DynamoDB and tract adapters it plugs in
-//! are in [`adapters`].
+//! each uploaded camera frame (alone, or in a bundle of frames). It adapts S3
+//! notifications to the core's frame-observed use case ([`FrameObserver`]),
+//! which stores the result and applies the intrusion rule; the S3, DynamoDB and
+//! tract adapters it plugs in are in [`adapters`].
 
 pub mod adapters;
 pub mod detector;
@@ -94,9 +94,9 @@ impl EventFunction for HumanDetection {
     type Error = DomainError;
 
     /// Processes every record of an S3 notification, each a frame or a bundle of
-    /// them (one report per frame). Bad frames are recorded and
-    /// reported, never retried; only a failing dependency fails the invocation,
-    /// so Lambda retries it.
+    /// them (one report per frame). Bad frames are recorded and reported, never
+    /// retried; only a failing dependency fails the invocation, so Lambda
+    /// retries it.
     async fn handle(&self, event: S3Event) -> Result<Vec<FrameReport>, DomainError> {
         let mut reports = Vec::with_capacity(event.records.len());
         for record in &event.records {

@@ -506,14 +506,9 @@ async fn picture<U: PortalUser>(
         )
         .into());
     }
-    let content_type = if bytes.starts_with(b"\x89PNG") {
-        "image/png"
-    } else {
-        "image/jpeg"
-    };
     Ok((
         [
-            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_TYPE, media::picture_type(&bytes)),
             (header::CACHE_CONTROL, "private, max-age=60"),
         ],
         bytes,

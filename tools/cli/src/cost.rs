@@ -73,7 +73,8 @@ pub mod measured {
     /// (the worst case; 25 new connections per second make one LCU).
     pub const LCU_PER_UPLOAD_PER_SECOND: f64 = 1.0 / 25.0;
 
-    /// Read units an upload of `frames` frames takes: its camera, and its frames' records.
+    /// Read units an upload of `frames` frames takes: its camera, and its frames'
+    /// records (one unit for a single frame's `GetItem`, as for a small bundle's `Query`).
     pub fn read_units_per_upload(frames: f64) -> f64 {
         1.0 + (frames * FRAME_RECORD_KB / 4.0).ceil()
     }
@@ -91,7 +92,7 @@ pub struct Scenario {
     /// The share of frames sent (1 for continuous; a motion-gated camera sends less).
     pub sent_fraction: f64,
     /// Frames per upload: 1, or a bundle of up to 16.
-    pub bundle: u32,
+    pub bundle: u64,
 }
 
 /// One month's bill by line, in US dollars.
@@ -129,7 +130,7 @@ pub fn serverless(scenario: Scenario) -> Estimate {
     use measured::*;
     use price::*;
     let frames = f64::from(scenario.cameras) * scenario.fps * scenario.sent_fraction * SECONDS_PER_MONTH;
-    let bundle = f64::from(scenario.bundle.max(1));
+    let bundle = scenario.bundle.max(1) as f64;
     let uploads = frames / bundle;
     let detector_seconds =
         DETECTOR_SECONDS_PER_FRAME * ((1.0 - DETECTOR_UPLOAD_SHARE) + DETECTOR_UPLOAD_SHARE / bundle);
@@ -138,11 +139,6 @@ pub fn serverless(scenario: Scenario) -> Estimate {
     let requests = uploads * 2.0;
     let free_tier = gb_seconds.min(LAMBDA_FREE_GB_SECONDS) * LAMBDA_ARM_GB_SECOND
         + requests.min(LAMBDA_FREE_REQUESTS) * LAMBDA_REQUEST;
-    let read_units = if bundle > 1.0 {
-        read_units_per_upload(bundle)
-    } else {
-        2.0
-    };
     let stored_mb = FRAME_MB + if bundle > 1.0 { TAR_MB_PER_FRAME } else { 0.0 };
     Estimate {
         frames,
@@ -151,7 +147,8 @@ pub fn serverless(scenario: Scenario) -> Estimate {
         lambda_requests: requests * LAMBDA_REQUEST,
         s3_requests: uploads * (S3_PUT + S3_GET),
         s3_storage: frames / 30.0 * FRAME_RETENTION_DAYS * stored_mb / 1000.0 * S3_GB_MONTH,
-        dynamodb: frames * WRITE_UNITS_PER_FRAME * DYNAMODB_WRITE + uploads * read_units * DYNAMODB_READ,
+        dynamodb: frames * WRITE_UNITS_PER_FRAME * DYNAMODB_WRITE
+            + uploads * read_units_per_upload(bundle) * DYNAMODB_READ,
         alb_hours: HOURS_PER_MONTH * ALB_HOUR,
         alb_capacity: uploads / SECONDS_PER_MONTH * LCU_PER_UPLOAD_PER_SECOND * HOURS_PER_MONTH * ALB_LCU_HOUR,
         free_tier,
@@ -237,7 +234,7 @@ mod tests {
     }
 
     /// What one more camera adds to a fleet past the free tier.
-    fn marginal(fps: f64, sent_fraction: f64, bundle: u32) -> f64 {
+    fn marginal(fps: f64, sent_fraction: f64, bundle: u64) -> f64 {
         let fleet = |cameras| {
             serverless(Scenario {
                 cameras,

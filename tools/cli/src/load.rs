@@ -1,13 +1,14 @@
 //! `seccom load`: a load run anyone can repeat. It starts a local stack of its
 //! own (loopback only, in a temporary folder, optionally with injected faults),
 //! registers N cameras that each send pedestrian footage at F frames a second
-//! (alone, or in bundles of K) through the devices API, S3, the detector and the intrusion rule for S
-//! seconds (uploading as a camera does: a few at a time, retrying failures),
-//! while U API users list intrusions and read the newest. Then it waits
-//! for the stack to settle and checks the invariants: every uploaded frame has
-//! a result or a recorded rejection (nothing lost), no two intrusions of one
-//! camera cover the same frame (nothing doubled), no request got a 5xx. It
-//! reports throughput and p50/p99 latencies; its last line is one JSON object.
+//! (alone, or in bundles of K) through the devices API, S3, the detector and
+//! the intrusion rule for S seconds (uploading as a camera does: a few at a
+//! time, retrying failures), while U API users list intrusions and read the
+//! newest. Then it waits for the stack to settle and checks the invariants:
+//! every uploaded frame has a result or a recorded rejection (nothing lost), no
+//! two intrusions of one camera cover the same frame (nothing doubled), no
+//! request got a 5xx. It reports throughput and p50/p99 latencies; its last
+//! line is one JSON object.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@ use human_detection::frame;
 use seccom_devices::camera::{self, CameraOptions};
 use seccom_devices::edge::{self, config::CameraConfig, config::EdgeConfig};
 use seccom_devices::{DeviceLink, DeviceOptions, alarm};
+use seccom_domain::detection::bundle::MAX_BUNDLE_FRAMES;
 use seccom_domain::ids::ClientId;
 use seccom_local::faults::FaultOptions;
 use seccom_local::idp::{LocalIdp, LocalUser};
@@ -48,7 +49,7 @@ enum CameraCommand {
         #[arg(long)]
         captured_at: Option<chrono::DateTime<chrono::Utc>>,
         /// Send up to this many frames per upload, as a bundle (1 to 16).
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=16))]
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_BUNDLE_FRAMES))]
         bundle: u64,
         /// JPEG or PNG frames.
         #[arg(required = true)]
@@ -193,8 +194,8 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         sent_fraction: f64,
         /// Frames per upload: 1, or bundles of up to 16 (`bundle_frames` of the edge agent).
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
-        bundle: u32,
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_BUNDLE_FRAMES))]
+        bundle: u64,
     },
     /// A load run on a local stack of its own: cameras sending footage through the
     /// devices API, S3, the detector and the rule while API users read intrusions;
@@ -212,7 +213,7 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         users: usize,
         /// Frames per upload: 1, or bundles of up to 16.
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=16))]
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=MAX_BUNDLE_FRAMES))]
         bundle: u64,
         /// The footage the cameras play (JPEG files), each from its own point.
         #[arg(long, default_value = seccom_tools::demo::DEMO_FRAMES)]

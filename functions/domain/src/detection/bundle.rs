@@ -41,11 +41,6 @@ impl BundleKey {
         ((2..=MAX_BUNDLE_FRAMES).contains(&frames) && last < 1 << 53).then_some(Self { camera, first, last })
     }
 
-    /// How many frames the range holds.
-    pub fn frames(&self) -> u64 {
-        self.last - self.first + 1
-    }
-
     /// Where frame `seq` of the bundle is, for the frame's record and the
     /// evidence kept from it: the bundle's key, a slash and the sequence number.
     pub fn member(&self, seq: u64) -> String {
@@ -94,24 +89,23 @@ impl FrameObject {
     }
 }
 
-/// Where a frame's bytes are: its own object, or a member of a bundle.
-pub fn frame_location(address: &str) -> (&str, Option<u64>) {
-    match address.rsplit_once('/') {
-        Some((object, seq)) if matches!(FrameObject::parse(object), Ok(FrameObject::Bundle(_))) => {
-            (object, seq.parse().ok())
-        }
-        _ => (address, None),
+/// Where a frame's bytes are: the object to read, and, when that object is a
+/// bundle, which of its members.
+pub fn frame_location(address: &str) -> (&str, Option<(BundleKey, u64)>) {
+    if let Some((object, seq)) = address.rsplit_once('/')
+        && let Ok(FrameObject::Bundle(bundle)) = FrameObject::parse(object)
+        && let Ok(seq) = seq.parse()
+    {
+        return (object, Some((bundle, seq)));
     }
+    (address, None)
 }
 
-/// The bytes of the frame at `address`, given the bytes of the object
-/// [`frame_location`] names: the object's own, or its member's.
-pub fn frame_bytes(address: &str, object: Vec<u8>) -> Option<Vec<u8>> {
-    let (key, Some(seq)) = frame_location(address) else {
+/// A frame's bytes out of the bytes of the object [`frame_location`] named:
+/// the object's own, or `member`'s (none when the bundle lacks it).
+pub fn frame_bytes(member: Option<(BundleKey, u64)>, object: Vec<u8>) -> Option<Vec<u8>> {
+    let Some((bundle, seq)) = member else {
         return Some(object);
-    };
-    let Ok(FrameObject::Bundle(bundle)) = FrameObject::parse(key) else {
-        return None;
     };
     unpack(&bundle, &object)
         .ok()?
@@ -245,17 +239,17 @@ mod tests {
         );
         assert_eq!(FrameObject::parse(&object), Ok(FrameObject::Bundle(key)));
         let member = key.member(9);
-        assert_eq!(frame_location(&member), (object.as_str(), Some(9)));
+        assert_eq!(frame_location(&member), (object.as_str(), Some((key, 9))));
         let packed = pack(&[(8, at(0), b"eight"), (9, at(0), b"nine")]).unwrap();
-        assert_eq!(frame_bytes(&member, packed.clone()), Some(b"nine".to_vec()));
-        assert_eq!(frame_bytes(&key.member(10), packed), None);
+        assert_eq!(frame_bytes(Some((key, 9)), packed.clone()), Some(b"nine".to_vec()));
+        assert_eq!(frame_bytes(frame_location(&key.member(10)).1, packed), None);
         let single = FrameKey {
             camera: key.camera,
             seq: 3,
         }
         .to_string();
         assert_eq!(frame_location(&single), (single.as_str(), None));
-        assert_eq!(frame_bytes(&single, b"jpeg".to_vec()), Some(b"jpeg".to_vec()));
+        assert_eq!(frame_bytes(None, b"jpeg".to_vec()), Some(b"jpeg".to_vec()));
         assert_eq!(
             FrameObject::parse(&single),
             Ok(FrameObject::Frame(FrameKey {

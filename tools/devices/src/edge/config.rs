@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use seccom_domain::detection::bundle::MAX_BUNDLE_FRAMES;
 use serde::Deserialize;
 
 use super::motion::MotionSettings;
@@ -126,8 +127,8 @@ impl EdgeConfig {
             if !(camera.fps > 0.0 && camera.fps <= 10.0) {
                 bail!("camera {name}: fps must be above 0 and at most 10");
             }
-            if !(1..=16).contains(&camera.bundle_frames) {
-                bail!("camera {name}: bundle_frames is 1 to 16");
+            if !(1..=MAX_BUNDLE_FRAMES).contains(&camera.bundle_frames) {
+                bail!("camera {name}: bundle_frames is 1 to {MAX_BUNDLE_FRAMES}");
             }
             if !(camera.bundle_seconds >= 0.0 && camera.bundle_seconds <= 10.0) {
                 bail!("camera {name}: bundle_seconds is 0 to 10");
