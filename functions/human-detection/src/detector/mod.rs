@@ -8,6 +8,7 @@
 //! CPU it runs on: about 95 ms instead of 150-200 ms (docs/performance.md).
 
 mod anchors;
+mod layout;
 
 use std::io::Cursor;
 
@@ -152,11 +153,13 @@ impl PersonDetector {
 
     /// Loads a model written by [`onnx_to_nnef`] and generates code for this
     /// CPU. The declutter passes are not run again: they were run before the
-    /// model was written, and repeating them was half of the cold start.
+    /// model was written, and repeating them was half of the cold start. Only
+    /// the channel-last layouts NNEF cannot carry are restored ([`layout`]).
     pub fn from_nnef(nnef_tar: &[u8]) -> anyhow::Result<Self> {
         let mut model = nnef()
             .model_for_read(&mut Cursor::new(nnef_tar))
             .context("the model is not valid NNEF")?;
+        layout::restore_layouts(&mut model).context("tract cannot restore the model's layouts")?;
         model.optimize().context("tract cannot optimise the model")?;
         Ok(Self {
             plan: model.into_runnable()?,
@@ -242,6 +245,19 @@ mod tests {
             anchors: anchors(),
         };
         let embedded = PersonDetector::load().unwrap();
+        if tract_onnx::tract_core::tract_linalg::routines::depthwise_c_f32().is_some() {
+            let kinds: Vec<String> = embedded
+                .plan
+                .model()
+                .nodes()
+                .iter()
+                .map(|node| node.op().name().to_string())
+                .collect();
+            assert!(
+                !kinds.iter().any(|kind| kind == "MoveAxis"),
+                "the loaded plan still moves axes between layers: {kinds:?}"
+            );
+        }
         let scene = image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
         let input = ModelInput::from_image(&DynamicImage::ImageRgb8(scene)).unwrap();
         let (a, b) = (
