@@ -223,6 +223,129 @@ unsafe fn channel_inner_fma(
     }
 }
 
+/// [`depthwise_c_f32`] on 16-lane registers: channels run 64 at a time, then 16 at a time, and
+/// what is left goes to the 8-lane kernel, which takes the same steps in the same order, so the
+/// two agree bit for bit.
+///
+/// # Safety
+/// As [`depthwise_c_f32`]; the CPU must support AVX-512F as well.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn depthwise_c_f32_avx512(
+    input: *const f32,
+    output: *mut f32,
+    kernel: *const f32,
+    tap_indices: &[usize],
+    offsets: &[isize],
+    bias: *const f32,
+    channels: usize,
+    k_stride: usize,
+    len: usize,
+    in_stride: isize,
+    out_stride: isize,
+) {
+    unsafe {
+        let wide = channels / 16 * 16;
+        channel_inner_avx512(
+            input,
+            output,
+            kernel,
+            tap_indices,
+            offsets,
+            bias,
+            wide,
+            k_stride,
+            len,
+            in_stride,
+            out_stride,
+        );
+        if wide < channels {
+            channel_inner_fma(
+                input.add(wide),
+                output.add(wide),
+                kernel.add(wide),
+                tap_indices,
+                offsets,
+                bias.add(wide),
+                channels - wide,
+                k_stride,
+                len,
+                in_stride,
+                out_stride,
+            )
+        }
+    }
+}
+
+/// The channels of [`depthwise_c_f32_avx512`], a multiple of 16.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn channel_inner_avx512(
+    input: *const f32,
+    output: *mut f32,
+    kernel: *const f32,
+    tap_indices: &[usize],
+    offsets: &[isize],
+    bias: *const f32,
+    channels: usize,
+    k_stride: usize,
+    len: usize,
+    in_stride: isize,
+    out_stride: isize,
+) {
+    use std::arch::x86_64::*;
+    unsafe {
+        for i in 0..len {
+            let iptr = input.offset(i as isize * in_stride);
+            let optr = output.offset(i as isize * out_stride);
+            let mut c = 0usize;
+            while c + 64 <= channels {
+                let mut a0 = _mm512_loadu_ps(bias.add(c));
+                let mut a1 = _mm512_loadu_ps(bias.add(c + 16));
+                let mut a2 = _mm512_loadu_ps(bias.add(c + 32));
+                let mut a3 = _mm512_loadu_ps(bias.add(c + 48));
+                for (&kix, &off) in tap_indices.iter().zip(offsets) {
+                    let k = kernel.add(kix * k_stride + c);
+                    let x = iptr.offset(off).add(c);
+                    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x), _mm512_loadu_ps(k), a0);
+                    a1 =
+                        _mm512_fmadd_ps(_mm512_loadu_ps(x.add(16)), _mm512_loadu_ps(k.add(16)), a1);
+                    a2 =
+                        _mm512_fmadd_ps(_mm512_loadu_ps(x.add(32)), _mm512_loadu_ps(k.add(32)), a2);
+                    a3 =
+                        _mm512_fmadd_ps(_mm512_loadu_ps(x.add(48)), _mm512_loadu_ps(k.add(48)), a3);
+                }
+                _mm512_storeu_ps(optr.add(c), a0);
+                _mm512_storeu_ps(optr.add(c + 16), a1);
+                _mm512_storeu_ps(optr.add(c + 32), a2);
+                _mm512_storeu_ps(optr.add(c + 48), a3);
+                c += 64;
+            }
+            while c + 16 <= channels {
+                let mut acc = _mm512_loadu_ps(bias.add(c));
+                for (&kix, &off) in tap_indices.iter().zip(offsets) {
+                    acc = _mm512_fmadd_ps(
+                        _mm512_loadu_ps(iptr.offset(off).add(c)),
+                        _mm512_loadu_ps(kernel.add(kix * k_stride + c)),
+                        acc,
+                    );
+                }
+                _mm512_storeu_ps(optr.add(c), acc);
+                c += 16;
+            }
+        }
+    }
+}
+
+bail_stub!(x86_64; pub unsafe fn depthwise_c_f32_avx512(
+    *const f32, *mut f32, *const f32, &[usize], &[isize], *const f32, usize, usize, usize, isize,
+    isize
+));
+
+submit_routine!(x86_64; DepthwiseCF32, DepthwiseC, "x86_64_avx512_depthwise_c_f32",
+    depthwise_c_f32_avx512, isa(X86_64Avx512f, X86_64Avx2, X86_64Fma));
+
 bail_stub!(x86_64; pub unsafe fn depthwise_c_f32(
     *const f32, *mut f32, *const f32, &[usize], &[isize], *const f32, usize, usize, usize, isize,
     isize
@@ -314,37 +437,46 @@ mod tests {
                 want[i * channels + c] = sum;
             }
         }
-        let mut got: Vec<f32> = (0..out_len).map(|i| i as f32).collect();
-        for i in 0..len {
-            got[i * channels..][block.clone()].fill(f32::NAN);
+        let kernels: [(&str, crate::routines::DepthwiseCF32, bool); 2] = [
+            ("fma", depthwise_c_f32, true),
+            ("avx512", depthwise_c_f32_avx512, std::is_x86_feature_detected!("avx512f")),
+        ];
+        for (name, run, runnable) in kernels {
+            if !runnable {
+                continue;
+            }
+            let mut got: Vec<f32> = (0..out_len).map(|i| i as f32).collect();
+            for i in 0..len {
+                got[i * channels..][block.clone()].fill(f32::NAN);
+            }
+            unsafe {
+                run(
+                    input.as_ptr().add(center + block.start),
+                    got.as_mut_ptr().add(block.start),
+                    kernel.as_ptr().add(block.start),
+                    &tap_indices,
+                    &offsets,
+                    bias.as_ptr().add(block.start),
+                    block.len(),
+                    channels,
+                    len,
+                    in_stride,
+                    out_stride,
+                )
+            };
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&got),
+                bits(&want),
+                "{name}: taps {taps} channels {channels} block {block:?} len {len} stride {s}"
+            );
         }
-        unsafe {
-            depthwise_c_f32(
-                input.as_ptr().add(center + block.start),
-                got.as_mut_ptr().add(block.start),
-                kernel.as_ptr().add(block.start),
-                &tap_indices,
-                &offsets,
-                bias.as_ptr().add(block.start),
-                block.len(),
-                channels,
-                len,
-                in_stride,
-                out_stride,
-            )
-        };
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(
-            bits(&got),
-            bits(&want),
-            "taps {taps} channels {channels} block {block:?} len {len} stride {s}"
-        );
     }
 
     #[test]
     fn channel_inner_matches_the_fused_sum_bit_for_bit() {
         for taps in [1, 2, 4, 6, 9, 25] {
-            for channels in [1, 3, 8, 15, 16, 32, 33, 40, 96, 100] {
+            for channels in [1, 3, 8, 15, 16, 24, 32, 33, 40, 64, 80, 96, 100, 144] {
                 for len in [0, 1, 2, 5, 19] {
                     for s in [1, 2, 3] {
                         compare_c(taps, channels, 0..channels, len, s);
@@ -356,7 +488,9 @@ mod tests {
 
     #[test]
     fn channel_inner_runs_a_block_of_channels_on_its_own() {
-        for (channels, block) in [(96, 16..48), (100, 32..100), (40, 33..40), (64, 0..8)] {
+        for (channels, block) in
+            [(96, 16..48), (100, 32..100), (40, 33..40), (64, 0..8), (144, 16..144)]
+        {
             for s in [1, 2] {
                 compare_c(9, channels, block.clone(), 7, s);
             }
@@ -365,9 +499,18 @@ mod tests {
 
     #[test]
     fn registered_as_this_hosts_channel_inner_kernel() {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            assert!(crate::routines::depthwise_c_f32().is_some());
+        let chosen = crate::routines::best_for(
+            crate::routines::Func::DepthwiseC,
+            tract_data::prelude::DatumType::F32,
+            &crate::isa::native(),
+        )
+        .map(|routine| routine.name());
+        if std::is_x86_feature_detected!("avx512f") {
+            assert_eq!(chosen, Some("x86_64_avx512_depthwise_c_f32"));
+        } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            assert_eq!(chosen, Some("x86_64_fma_depthwise_c_f32"));
         }
+        assert_eq!(chosen.is_some(), crate::routines::depthwise_c_f32().is_some());
     }
 
     #[test]
