@@ -4,8 +4,9 @@
 //!
 //! The function carries the model as tract's NNEF, parsed, typed and
 //! decluttered from the ONNX file beforehand ([`onnx_to_nnef`], written by
-//! `seccom model`), so a cold start only reads it and generates code for the
-//! CPU it runs on: about 95 ms instead of 150-200 ms (docs/performance.md).
+//! `seccom model`), so a cold start only reads it, restores the channel-last
+//! layouts NNEF cannot carry ([`layout`]) and generates code for the CPU it
+//! runs on (docs/performance.md has the figures).
 
 mod anchors;
 mod layout;
