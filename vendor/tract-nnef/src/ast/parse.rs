@@ -32,10 +32,7 @@ impl SyntaxError<'_> {
         let start = before.rfind('\n').map(|n| n + 1).unwrap_or(0);
         let column = before[start..].chars().count() + 1;
         let text = doc[start..].lines().next().unwrap_or("");
-        format!(
-            "syntax error at line {line}, column {column} ({:?}):\n{text}\n{:>column$}",
-            self.kind, "^"
-        )
+        format!("syntax error at line {line}, column {column} ({:?}):\n{text}\n{:>column$}", self.kind, "^")
     }
 }
 
@@ -63,23 +60,12 @@ impl<'i, E> FromExternalError<&'i str, E> for SyntaxError<'i> {
 
 type R<'i, O> = IResult<&'i str, O, SyntaxError<'i>>;
 
-pub(super) fn translate_error(doc: &str, e: nom::Err<SyntaxError>) -> TractError {
-    match e {
-        nom::Err::Error(e) | nom::Err::Failure(e) => format_err!("{}", e.describe(doc)),
-        nom::Err::Incomplete(needed) => format_err!("incomplete input: {needed:?}"),
-    }
-}
-
 #[inline(never)]
 pub fn unwrap_parse<'s, P, O>(input: &'s str, parser: P) -> TractResult<O>
 where
     P: Parser<&'s str, Output = O, Error = SyntaxError<'s>>,
 {
-    all_consuming(parser)
-        .parse(input)
-        .finish()
-        .map(|(_, p)| p)
-        .map_err(|e| format_err!("{}", e.describe(input)))
+    all_consuming(parser).parse(input).finish().map(|(_, p)| p).map_err(|e| format_err!("{}", e.describe(input)))
 }
 
 pub fn parse_document(doc: &str) -> TractResult<Document> {
@@ -108,15 +94,12 @@ pub fn parse_assignments(doc: &str) -> TractResult<Vec<Assignment>> {
 
 // <document> ::= <version> <extension>* <fragmentdefinition>* <graph-definition>
 fn document(i: &str) -> R<'_, Document> {
-    map(
-        (version, many0(extension), fragments, graph_def),
-        |(version, extension, fragments, graph_def)| Document {
-            version,
-            extension,
-            fragments,
-            graph_def,
-        },
-    )
+    map((version, many0(extension), fragments, graph_def), |(version, extension, fragments, graph_def)| Document {
+        version,
+        extension,
+        fragments,
+        graph_def,
+    })
     .parse(i)
 }
 
@@ -133,22 +116,18 @@ fn version(i: &str) -> R<'_, NumericLiteral> {
 // NNEF spec: <extension> ::= "extension" <identifier>+ ";"
 // tract accepts: <extension> ::= "extension" <identifier> <anything-but-;>";"
 fn extension(i: &str) -> R<'_, (Identifier, String)> {
-    delimited(
-        stag("extension"),
-        pair(spaced(identifier), map(take_until(";"), |s: &str| s.to_string())),
-        stag(";"),
-    )
-    .parse(i)
+    delimited(stag("extension"), pair(spaced(identifier), map(take_until(";"), |s: &str| s.to_string())), stag(";"))
+        .parse(i)
 }
 
 // FRAGMENT
 
 // <fragment-definition> ::= <fragment-declaration> (<body> | ";")
 fn fragment_def(i: &str) -> R<'_, FragmentDef> {
-    spaced(map(
-        pair(fragment_decl, alt((map(body, Some), map(stag(";"), |_| None)))),
-        |(decl, body)| FragmentDef { decl, body },
-    ))
+    spaced(map(pair(fragment_decl, alt((map(body, Some), map(stag(";"), |_| None)))), |(decl, body)| FragmentDef {
+        decl,
+        body,
+    }))
     .parse(i)
 }
 
@@ -192,10 +171,7 @@ fn result_list(i: &str) -> R<'_, Vec<Result_>> {
 // <parameter> ::= <identifier> ":" <type-spec> ["=" <literal-expr>]
 fn parameter(i: &str) -> R<'_, Parameter> {
     map(
-        pair(
-            separated_pair(identifier, stag(":"), cut(type_spec)),
-            opt(preceded(stag("="), literal_expr)),
-        ),
+        pair(separated_pair(identifier, stag(":"), cut(type_spec)), opt(preceded(stag("="), literal_expr))),
         |((id, spec), lit)| Parameter { id, spec, lit, doc: None },
     )
     .parse(i)
@@ -203,8 +179,7 @@ fn parameter(i: &str) -> R<'_, Parameter> {
 
 // <result> ::= <identifier> ":" <type-spec>
 fn result(i: &str) -> R<'_, Result_> {
-    map(separated_pair(identifier, stag(":"), cut(type_spec)), |(id, spec)| Result_ { id, spec })
-        .parse(i)
+    map(separated_pair(identifier, stag(":"), cut(type_spec)), |(id, spec)| Result_ { id, spec }).parse(i)
 }
 
 fn literal_expr(i: &str) -> R<'_, Literal> {
@@ -222,9 +197,7 @@ fn type_spec(i: &str) -> R<'_, TypeSpec> {
         alt((tuple_type_spec, map(type_name, TypeSpec::Single), tensor_type_spec)).parse(i)
     }
     alt((
-        (map(terminated(non_array_type, pair(stag("["), stag("]"))), |t| {
-            TypeSpec::Array(Box::new(t))
-        })),
+        (map(terminated(non_array_type, pair(stag("["), stag("]"))), |t| TypeSpec::Array(Box::new(t)))),
         non_array_type,
     ))
     .parse(i)
@@ -251,8 +224,7 @@ fn tensor_type_spec(i: &str) -> R<'_, TypeSpec> {
 
 // <tuple-type-spec> ::= "(" <type-spec> ("," <type-spec>)+ ")"
 fn tuple_type_spec(i: &str) -> R<'_, TypeSpec> {
-    map(delimited(stag("("), separated_list0(stag(","), type_spec), stag(")")), TypeSpec::Tuple)
-        .parse(i)
+    map(delimited(stag("("), separated_list0(stag(","), type_spec), stag(")")), TypeSpec::Tuple).parse(i)
 }
 
 // GRAPH
@@ -296,23 +268,15 @@ fn assignment(i: &str) -> R<'_, Assignment> {
 fn lvalue(i: &str) -> R<'_, LValue> {
     fn inner_lvalue(i: &str) -> R<'_, LValue> {
         alt((
-            map(
-                delimited(stag("["), separated_list0(stag(","), inner_lvalue), stag("]")),
-                LValue::Array,
-            ),
-            map(
-                delimited(stag("("), separated_list0(stag(","), inner_lvalue), stag(")")),
-                LValue::Tuple,
-            ),
+            map(delimited(stag("["), separated_list0(stag(","), inner_lvalue), stag("]")), LValue::Array),
+            map(delimited(stag("("), separated_list0(stag(","), inner_lvalue), stag(")")), LValue::Tuple),
             map(spaced(identifier), LValue::Identifier),
         ))
         .parse(i)
     }
 
-    map(separated_list0(stag(","), inner_lvalue), |mut iv| {
-        if iv.len() == 1 { iv.remove(0) } else { LValue::Tuple(iv) }
-    })
-    .parse(i)
+    map(separated_list0(stag(","), inner_lvalue), |mut iv| if iv.len() == 1 { iv.remove(0) } else { LValue::Tuple(iv) })
+        .parse(i)
 }
 
 // <invocation> ::= <identifier> ["<" <type-name> ">"] "(" <argument-list> ")"
@@ -332,11 +296,7 @@ fn argument_list(i: &str) -> R<'_, Vec<Argument>> {
 
 // <argument> ::= <rvalue-expr> | <identifier> "=" <rvalue-expr>
 fn argument(i: &str) -> R<'_, Argument> {
-    spaced(map(pair(opt(terminated(identifier, stag("="))), rvalue), |(id, rvalue)| Argument {
-        id,
-        rvalue,
-    }))
-    .parse(i)
+    spaced(map(pair(opt(terminated(identifier, stag("="))), rvalue), |(id, rvalue)| Argument { id, rvalue })).parse(i)
 }
 
 //<rvalue-expr> ::= <identifier> | <literal> | <binary-expr> | <unary-expr> | <paren-expr>
@@ -348,16 +308,12 @@ fn rvalue(i: &str) -> R<'_, RValue> {
             map(invocation, RValue::Invocation),
             map(literal, RValue::Literal),
             map(identifier, RValue::Identifier),
-            map(pair(spaced(recognize(one_of("+-!"))), rvalue), |(op, rv)| {
-                RValue::Unary(op.into(), Box::new(rv))
-            }),
+            map(pair(spaced(recognize(one_of("+-!"))), rvalue), |(op, rv)| RValue::Unary(op.into(), Box::new(rv))),
             map(delimited(tag("("), separated_list0(stag(","), rvalue), tag(")")), |mut rvs| {
                 if rvs.len() == 1 { rvs.remove(0) } else { RValue::Tuple(rvs) }
             }),
             map(comprehension_expr, |c| RValue::Comprehension(Box::new(c))),
-            map(delimited(tag("["), separated_list0(stag(","), rvalue), tag("]")), |rvs| {
-                RValue::Array(rvs)
-            }),
+            map(delimited(tag("["), separated_list0(stag(","), rvalue), tag("]")), |rvs| RValue::Array(rvs)),
         )))
         .parse(i)
     }
@@ -368,9 +324,7 @@ fn rvalue(i: &str) -> R<'_, RValue> {
                 fold_many0(
                     pair($operator, $operand),
                     move || init.clone(),
-                    |left, (op, right)| {
-                        RValue::Binary(Box::new(left), op.to_string(), Box::new(right))
-                    },
+                    |left, (op, right)| RValue::Binary(Box::new(left), op.to_string(), Box::new(right)),
                 )
                 .parse(i)
             }
@@ -386,9 +340,7 @@ fn rvalue(i: &str) -> R<'_, RValue> {
                     delimited(
                         stag("["),
                         alt((
-                            map(separated_pair(opt(rvalue), stag(":"), opt(rvalue)), |(a, b)| {
-                                Subscript::Range(a, b)
-                            }),
+                            map(separated_pair(opt(rvalue), stag(":"), opt(rvalue)), |(a, b)| Subscript::Range(a, b)),
                             map(rvalue, Subscript::Single),
                         )),
                         stag("]"),
@@ -430,8 +382,10 @@ fn rvalue(i: &str) -> R<'_, RValue> {
 fn comprehension_expr(i: &str) -> R<'_, Comprehension> {
     delimited(
         pair(stag("["), stag("for")),
-        map(separated_pair(loop_iters, stag("yield"), rvalue), |(loop_iters, yields)| {
-            Comprehension { loop_iters, filter: None, yields }
+        map(separated_pair(loop_iters, stag("yield"), rvalue), |(loop_iters, yields)| Comprehension {
+            loop_iters,
+            filter: None,
+            yields,
         }),
         stag("]"),
     )
@@ -453,11 +407,7 @@ pub(super) fn identifier(i: &str) -> R<'_, Identifier> {
 }
 
 pub(super) fn direct_identifier(i: &str) -> R<'_, Identifier> {
-    map(
-        recognize(pair(alt((alpha1, tag("_"))), many0(alt((alphanumeric1, tag("_")))))),
-        Identifier::from,
-    )
-    .parse(i)
+    map(recognize(pair(alt((alpha1, tag("_"))), many0(alt((alphanumeric1, tag("_")))))), Identifier::from).parse(i)
 }
 
 pub(super) fn escaped_identifier(i: &str) -> R<'_, Identifier> {
@@ -481,10 +431,9 @@ pub(super) fn numeric_literal(i: &str) -> R<'_, String> {
     fn frac_part(i: &str) -> R<'_, &str> {
         recognize((tag("."), digit0)).parse(i)
     }
-    spaced(map(
-        recognize((opt(tag("-")), alt((digit1, tag("inf"))), opt(frac_part), opt(exp_part))),
-        |s: &str| s.to_owned(),
-    ))
+    spaced(map(recognize((opt(tag("-")), alt((digit1, tag("inf"))), opt(frac_part), opt(exp_part))), |s: &str| {
+        s.to_owned()
+    }))
     .parse(i)
 }
 
@@ -499,8 +448,7 @@ fn string_literal(i: &str) -> R<'_, String> {
         )
         .parse(i)
     }
-    map(alt((delimited(tag("'"), inner, tag("'")), delimited(tag("\""), inner, tag("\"")))), |s| s)
-        .parse(i)
+    map(alt((delimited(tag("'"), inner, tag("'")), delimited(tag("\""), inner, tag("\"")))), |s| s).parse(i)
 }
 
 pub(super) fn logical_literal(i: &str) -> R<'_, bool> {
@@ -510,11 +458,7 @@ pub(super) fn logical_literal(i: &str) -> R<'_, bool> {
 // SPACES
 
 fn space_and_comments(i: &str) -> R<'_, ()> {
-    map(
-        many0(alt((recognize(one_of(" \t\n\r")), recognize((tag("#"), many0(none_of("\r\n"))))))),
-        |_| (),
-    )
-    .parse(i)
+    map(many0(alt((recognize(one_of(" \t\n\r")), recognize((tag("#"), many0(none_of("\r\n"))))))), |_| ()).parse(i)
 }
 
 fn spaced<'s, O, F>(it: F) -> impl Parser<&'s str, Output = O, Error = SyntaxError<'s>>
@@ -524,9 +468,7 @@ where
     delimited(space_and_comments, it, space_and_comments)
 }
 
-pub(super) fn stag<'s>(
-    t: &'static str,
-) -> impl Parser<&'s str, Output = &'s str, Error = SyntaxError<'s>> {
+pub(super) fn stag<'s>(t: &'static str) -> impl Parser<&'s str, Output = &'s str, Error = SyntaxError<'s>> {
     spaced(tag(t))
 }
 
@@ -575,10 +517,7 @@ mod test {
 
     #[test]
     fn test_fragment_decl_fizz() {
-        let parsed = p(
-            fragment_decl,
-            "fragment fizz<? = scalar>( shape: integer[] ) -> ( output: tensor<?> )",
-        );
+        let parsed = p(fragment_decl, "fragment fizz<? = scalar>( shape: integer[] ) -> ( output: tensor<?> )");
         assert_eq!(
             parsed,
             FragmentDecl {
@@ -613,10 +552,7 @@ mod test {
 
     #[test]
     fn test_fragment_decl_external() {
-        p(
-            fragment_decl,
-            "fragment external<? = scalar>( shape: integer[] ) -> ( output: tensor<?> )",
-        );
+        p(fragment_decl, "fragment external<? = scalar>( shape: integer[] ) -> ( output: tensor<?> )");
     }
 
     #[test]
@@ -768,10 +704,7 @@ mod test {
             many1(spaced(identifier)).parse(" foo bar\n").unwrap().1,
             &[Identifier("foo".to_string()), Identifier("bar".to_string())]
         );
-        assert_eq!(
-            many1(spaced(identifier)).parse(" foo # bar\n").unwrap().1,
-            &[Identifier("foo".to_string())]
-        );
+        assert_eq!(many1(spaced(identifier)).parse(" foo # bar\n").unwrap().1, &[Identifier("foo".to_string())]);
         assert_eq!(
             many1(spaced(identifier)).parse(" foo # bar\nbaz").unwrap().1,
             &[Identifier("foo".to_string()), Identifier("baz".to_string())]
@@ -821,10 +754,7 @@ mod test {
         p(assignment, "input = external(shape = [1, 3, 224, 224]);");
         p(assignment, "sigma = bias + alpha * box(sqr(input), size = size, normalize = true);");
         p(assignment, "output = offset + scale * (input - mean) / sqrt(variance + epsilon);");
-        p(
-            assignment,
-            "size = [for i in range_of(output_size) yield output_size[i] * sampling_rate[i]];",
-        );
+        p(assignment, "size = [for i in range_of(output_size) yield output_size[i] * sampling_rate[i]];");
         p(assignment, "r = scalar(2 ^ bits - 1 - integer(signed && symmetric));");
         p(
             assignment,

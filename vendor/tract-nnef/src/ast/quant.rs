@@ -7,33 +7,27 @@ use nom::combinator::{map_res, recognize};
 use nom::sequence::{delimited, pair};
 use tract_core::internal::*;
 
+use nom::IResult;
 use nom::branch::alt;
-use nom::{IResult, combinator::all_consuming};
 use nom::{bytes::complete::*, multi::*};
 use nom::{combinator::opt, number::complete::float};
 
 use crate::ast::*;
 
 use super::dump::write_identifier;
-use super::parse::{
-    SyntaxError, direct_identifier, escaped_identifier, logical_literal, stag, translate_error,
-};
+use super::parse::{SyntaxError, direct_identifier, escaped_identifier, logical_literal, stag, unwrap_parse};
 
 type R<'i, O> = IResult<&'i str, O, SyntaxError<'i>>;
 
 #[inline(never)]
 pub fn parse_quantization(doc: &str) -> TractResult<Vec<(Identifier, QuantFormat)>> {
-    all_consuming(many0(quantization))
-        .parse(doc)
-        .map(|pair| pair.1)
-        .map_err(|e| translate_error(doc, e))
+    unwrap_parse(doc, many0(quantization))
 }
 
 // <quantization> ::= "<identifier>": <qparam>
 fn quantization(i: &str) -> R<'_, (Identifier, QuantFormat)> {
     let (i, _) = stag("").parse(i)?;
-    let (i, id) =
-        alt((delimited(tag("\""), direct_identifier, tag("\"")), escaped_identifier)).parse(i)?;
+    let (i, id) = alt((delimited(tag("\""), direct_identifier, tag("\"")), escaped_identifier)).parse(i)?;
     let (i, _) = stag(":").parse(i)?;
     let (i, qp) = qparam(i)?;
     let (i, _) = stag(";").parse(i)?;
@@ -46,14 +40,12 @@ fn integer_numeric<T: FromStr>(i: &str) -> R<'_, T> {
 
 // <qparam> ::= "<identifier>": <qparam>
 fn qparam(i: &str) -> R<'_, QuantFormat> {
-    let (i, id) =
-        nom::branch::alt((stag("linear_quantize"), stag("zero_point_linear_quantize"))).parse(i)?;
+    let (i, id) = nom::branch::alt((stag("linear_quantize"), stag("zero_point_linear_quantize"))).parse(i)?;
     let (i, _) = stag("(").parse(i)?;
     let (i, params, bits, signed) = match id {
         "linear_quantize" => {
             let (i, (bits, max, min)) =
-                permutation((arg("bits", integer_numeric), arg("max", float), arg("min", float)))
-                    .parse(i)?;
+                permutation((arg("bits", integer_numeric), arg("max", float), arg("min", float))).parse(i)?;
 
             (i, QParams::MinMax { min, max }, bits, true)
         }
@@ -96,13 +88,11 @@ pub(crate) fn write_quant_format(
 ) -> TractResult<()> {
     write_identifier(w, name, allow_extended_identifier_syntax, true)?;
     match format {
-        QuantFormat::Linear { params: QParams::ZpScale { zero_point, scale }, bits, signed } => {
-            writeln!(
-                w,
-                ": zero_point_linear_quantize(zero_point = {zero_point}, scale = {scale:.9}, bits = {bits}, signed = {signed}, symmetric = {});",
-                zero_point == 0
-            )?
-        }
+        QuantFormat::Linear { params: QParams::ZpScale { zero_point, scale }, bits, signed } => writeln!(
+            w,
+            ": zero_point_linear_quantize(zero_point = {zero_point}, scale = {scale:.9}, bits = {bits}, signed = {signed}, symmetric = {});",
+            zero_point == 0
+        )?,
         QuantFormat::Linear { params: QParams::MinMax { min, max }, bits, signed: _ } => {
             writeln!(w, ": linear_quantize(max = {max:.9}, min = {min:.9}, bits = {bits});")?
         }
@@ -135,11 +125,7 @@ mod test {
     fn test_qparam() {
         assert_eq!(
             p(qparam, "linear_quantize(min = 0.5, max = 123.8, bits = 8)"),
-            QuantFormat::Linear {
-                params: QParams::MinMax { min: 0.5, max: 123.8 },
-                bits: 8,
-                signed: true
-            }
+            QuantFormat::Linear { params: QParams::MinMax { min: 0.5, max: 123.8 }, bits: 8, signed: true }
         );
     }
 
@@ -149,11 +135,7 @@ mod test {
             p(quantization, r#""tensor_name": linear_quantize(min = 0.5, max = 123.8, bits = 8);"#),
             (
                 "tensor_name".into(),
-                QuantFormat::Linear {
-                    params: QParams::MinMax { min: 0.5, max: 123.8 },
-                    bits: 8,
-                    signed: true
-                }
+                QuantFormat::Linear { params: QParams::MinMax { min: 0.5, max: 123.8 }, bits: 8, signed: true }
             )
         );
     }
@@ -171,19 +153,11 @@ mod test {
             vec![
                 (
                     Identifier("tensor_name1".to_string()),
-                    QuantFormat::Linear {
-                        params: QParams::MinMax { min: 0.5, max: 123.8 },
-                        bits: 8,
-                        signed: true
-                    }
+                    QuantFormat::Linear { params: QParams::MinMax { min: 0.5, max: 123.8 }, bits: 8, signed: true }
                 ),
                 (
                     Identifier("tensor_name2".to_string()),
-                    QuantFormat::Linear {
-                        params: QParams::MinMax { max: 0.52, min: 123.82 },
-                        bits: 82,
-                        signed: true
-                    }
+                    QuantFormat::Linear { params: QParams::MinMax { max: 0.52, min: 123.82 }, bits: 82, signed: true }
                 ),
                 (
                     Identifier("tensor_name3".to_string()),
@@ -210,19 +184,11 @@ mod test {
             vec![
                 (
                     Identifier("tensor.name1".to_string()),
-                    QuantFormat::Linear {
-                        params: QParams::MinMax { min: 0.5, max: 123.8 },
-                        bits: 8,
-                        signed: true
-                    }
+                    QuantFormat::Linear { params: QParams::MinMax { min: 0.5, max: 123.8 }, bits: 8, signed: true }
                 ),
                 (
                     Identifier("tensor/name2".to_string()),
-                    QuantFormat::Linear {
-                        params: QParams::MinMax { max: 0.52, min: 123.82 },
-                        bits: 82,
-                        signed: true
-                    }
+                    QuantFormat::Linear { params: QParams::MinMax { max: 0.52, min: 123.82 }, bits: 82, signed: true }
                 ),
                 (
                     Identifier("tensor_name3".to_string()),
