@@ -561,15 +561,15 @@ async fn failed_deliveries_are_retried_recorded_and_never_block_the_alarms() {
     for command in after["commands"].as_array().unwrap() {
         assert!(!command["deliveredAt"].is_null(), "{command}");
     }
-    assert_eq!(
-        after["commands"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["deliveredBy"] == "heartbeat")
-            .count(),
-        2
-    );
+    // The two whose pushes failed were handed theirs by heartbeat. The working
+    // alarm's own heartbeat may take its command before the push lands, so it
+    // is not counted: how it got it does not matter, only how soon (above).
+    let failed = [premises.camera.0.as_str(), premises.alarm.0.as_str()];
+    for command in after["commands"].as_array().unwrap() {
+        if failed.iter().any(|id| command["deviceId"] == *id) {
+            assert_eq!(command["deliveredBy"], "heartbeat", "{command}");
+        }
+    }
 
     // Failed notifications are recorded with their attempts and why.
     let notifications = after["notifications"].as_array().unwrap();
