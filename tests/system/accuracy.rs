@@ -1,7 +1,6 @@
 //! The detector judges every public test image right at the chosen threshold.
 
-use human_detection::detector::{PERSON_THRESHOLD, PersonDetector, SCORE_FLOOR};
-use human_detection::frame;
+use seccom_detector::{PERSON_THRESHOLD, PersonDetector, SCORE_FLOOR, frame};
 use seccom_system_tests::{repository_root, test_image};
 
 #[test]

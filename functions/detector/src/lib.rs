@@ -1,6 +1,9 @@
 //! The person detector: an SSDLite-MobileNetV2 person model (see
 //! `models/README.md`) run by tract, with the anchor decoding and
-//! non-maximum suppression the ONNX graph leaves to us.
+//! non-maximum suppression the ONNX graph leaves to us, and the decoding of a
+//! camera's frame it runs on ([`frame`]). A crate of its own, free of AWS, so
+//! the Lambda, `seccom detect` and the inference benchmark share it and the
+//! benchmark builds tract and image decoding only.
 //!
 //! The function carries the model as tract's NNEF, parsed, typed and
 //! decluttered from the ONNX file beforehand ([`onnx_to_nnef`], written by
@@ -9,6 +12,7 @@
 //! runs on (docs/performance.md has the figures).
 
 mod anchors;
+pub mod frame;
 mod layout;
 
 use std::io::Cursor;
@@ -21,14 +25,16 @@ use tract_onnx::prelude::*;
 use anchors::{Anchor, anchors};
 
 /// The model as decluttered NNEF (a tar), compiled into the function so a cold start reads no file.
-static MODEL: &[u8] = include_bytes!("../../../../models/person-detector.nnef.tar");
+static MODEL: &[u8] = include_bytes!("../../../models/person-detector.nnef.tar");
 
 /// The model's square input size.
 const INPUT_SIZE: u32 = 300;
 /// Scores from this up count as a person (no test image is wrong at 0.5; see docs/performance.md).
 pub const PERSON_THRESHOLD: f32 = 0.5;
-/// Boxes are reported down to this score, so a camera's `minScore` may go below the default.
-pub use seccom_domain::detection::zones::SCORE_FLOOR;
+/// Boxes are reported down to this score, so a camera's `minScore` may go below
+/// the default (the core's lowest `minScore` is the same; human detection checks
+/// they agree).
+pub const SCORE_FLOOR: f32 = 0.3;
 /// Overlapping boxes above this intersection-over-union are one person.
 const NMS_IOU: f32 = 0.45;
 /// At most this many boxes are reported per frame.

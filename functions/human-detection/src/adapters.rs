@@ -15,16 +15,16 @@ use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameOutcome, FrameRecord, 
 use seccom_domain::error::DomainError;
 use seccom_runtime::metrics::Metrics;
 
-use crate::detector::{self, Detection, PersonDetector};
-use crate::snapshot::{self, Marked};
-use crate::{frame, privacy};
+use seccom_detector::{self as detector, Detection, PersonDetector, frame};
 
-impl From<frame::Rejection> for Rejection {
-    fn from(rejection: frame::Rejection) -> Self {
-        Self {
-            code: rejection.code().to_owned(),
-            reason: rejection.to_string(),
-        }
+use crate::privacy;
+use crate::snapshot::{self, Marked};
+
+/// A frame the detector's decoding refused, as the core records it.
+fn refused(rejection: frame::Rejection) -> Rejection {
+    Rejection {
+        code: rejection.code().to_owned(),
+        reason: rejection.to_string(),
     }
 }
 
@@ -52,9 +52,9 @@ impl FrameObjects for S3Frames {
         let object = match self.s3.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(object) => object,
             Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-                return Ok(Err(
-                    frame::Rejection::Corrupt("the object no longer exists".into()).into()
-                ));
+                return Ok(Err(refused(frame::Rejection::Corrupt(
+                    "the object no longer exists".into(),
+                ))));
             }
             Err(e) => return Err(DomainError::unavailable("cannot fetch a frame", e)),
         };
@@ -72,7 +72,7 @@ impl FrameObjects for S3Frames {
                 }));
             }
         } else if length > frame::MAX_FRAME_BYTES {
-            return Ok(Err(frame::Rejection::TooManyBytes(length).into()));
+            return Ok(Err(refused(frame::Rejection::TooManyBytes(length))));
         }
         let bytes = object
             .body
@@ -85,6 +85,9 @@ impl FrameObjects for S3Frames {
         }))
     }
 }
+
+// A camera's lowest `minScore` is the lowest score the detector reports a box at.
+const _: () = assert!(detector::SCORE_FLOOR == seccom_domain::detection::zones::SCORE_FLOOR);
 
 /// The tract person detector, run off the async threads (it is CPU-bound).
 pub struct TractFinder {
@@ -122,7 +125,7 @@ impl PersonFinder for TractFinder {
                     .map(|b| [b.x1, b.y1, b.x2, b.y2, b.score])
                     .collect(),
             })
-            .map_err(Rejection::from))
+            .map_err(refused))
     }
 }
 

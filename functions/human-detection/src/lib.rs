@@ -5,8 +5,6 @@
 //! tract adapters it plugs in are in [`adapters`].
 
 pub mod adapters;
-pub mod detector;
-pub mod frame;
 pub mod privacy;
 mod snapshot;
 
@@ -26,7 +24,7 @@ use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
 
 use adapters::{S3Evidence, S3Frames, TractFinder};
-use detector::PersonDetector;
+use seccom_detector::PersonDetector;
 
 /// How long the detector keeps a site's arming and a camera's settings before reading them again (default 30).
 pub const SETTINGS_CACHE_SECONDS: &str = "SETTINGS_CACHE_SECONDS";

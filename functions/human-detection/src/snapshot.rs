@@ -8,7 +8,7 @@ use std::io::Cursor;
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, Rgb, RgbImage};
 
-use crate::detector::PersonBox;
+use seccom_detector::PersonBox;
 
 const COUNTED: Rgb<u8> = Rgb([255, 32, 32]);
 const NOT_COUNTED: Rgb<u8> = Rgb([255, 200, 0]);

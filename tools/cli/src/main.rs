@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use human_detection::detector::PersonDetector;
-use human_detection::frame;
+use seccom_detector::{PersonDetector, frame};
 use seccom_devices::camera::{self, CameraOptions};
 use seccom_devices::edge::{self, config::CameraConfig, config::EdgeConfig};
 use seccom_devices::{DeviceLink, DeviceOptions, alarm};
@@ -506,7 +505,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Model { onnx, nnef } => {
             use anyhow::Context as _;
             let model = std::fs::read(&onnx).with_context(|| format!("cannot read {}", onnx.display()))?;
-            let written = human_detection::detector::onnx_to_nnef(&model)?;
+            let written = seccom_detector::onnx_to_nnef(&model)?;
             std::fs::write(&nnef, &written).with_context(|| format!("cannot write {}", nnef.display()))?;
             println!("{}: {} bytes from {}", nnef.display(), written.len(), onnx.display());
         }
