@@ -15,6 +15,9 @@ use std::time::Instant;
 use anyhow::Context;
 use seccom_detector::{ModelInput, PersonDetector, frame};
 
+mod stats;
+use stats::{median, millis, p90};
+
 const INFERENCE_RUNS: usize = 40;
 
 fn root() -> PathBuf {
@@ -28,20 +31,6 @@ fn root() -> PathBuf {
 fn image(name: &str) -> anyhow::Result<image::DynamicImage> {
     let bytes = std::fs::read(root().join("target/test-images").join(name)).context("run scripts/fetch-test-images")?;
     frame::decode(&bytes).map_err(|r| anyhow::anyhow!(r.to_string()))
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
-fn p90(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() * 9 / 10 - 1]
-}
-
-fn millis(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1000.0
 }
 
 fn peak_rss_mib() -> f64 {

@@ -14,6 +14,10 @@ use anyhow::Context;
 use seccom_local::idp::{LocalIdp, LocalUser};
 use seccom_local::{LocalOptions, LocalStack};
 
+#[path = "../../../functions/detector/benches/stats/mod.rs"]
+mod stats;
+use stats::{median, millis, p90};
+
 const HANDLER_FRAMES: u64 = 48;
 /// Added to each DynamoDB and S3 request for a second handler measure: about an
 /// in-region round trip to DynamoDB (S3 GETs take longer in AWS).
@@ -27,20 +31,6 @@ fn root() -> PathBuf {
         .nth(2)
         .expect("tools/cli is in the repository")
         .to_path_buf()
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
-fn p90(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() * 9 / 10 - 1]
-}
-
-fn millis(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1000.0
 }
 
 /// A local stack of the benchmark's own, with `round_trip` added to every
@@ -144,20 +134,56 @@ impl BenchStack {
     }
 }
 
+/// Inference alone, in this process between the frames sent, so that the
+/// invocation / inference ratio is measured side by side (the inference half
+/// ran minutes earlier, and this machine's speed swings from minute to minute).
+struct Inference {
+    detector: seccom_detector::PersonDetector,
+    input: seccom_detector::ModelInput,
+}
+
+impl Inference {
+    fn load() -> anyhow::Result<Self> {
+        let bytes =
+            std::fs::read(root().join("target/test-images/astronaut.png")).context("run scripts/fetch-test-images")?;
+        let image = seccom_detector::frame::decode(&bytes).map_err(|r| anyhow::anyhow!(r.to_string()))?;
+        let inference = Self {
+            input: seccom_detector::ModelInput::from_image(&image)?,
+            detector: seccom_detector::PersonDetector::load()?,
+        };
+        for _ in 0..3 {
+            inference.time()?;
+        }
+        Ok(inference)
+    }
+
+    /// One inference's time, in milliseconds.
+    fn time(&self) -> anyhow::Result<f64> {
+        let started = Instant::now();
+        self.detector.detect_input(&self.input)?;
+        Ok(millis(started))
+    }
+}
+
 /// Single frames through the local stack: S3 upload, notification, fetch,
 /// decode, inference, DynamoDB writes. Answers each frame's time from asking
-/// for the upload URL until the stack settled, and the detector's invocations.
-async fn handler_per_frame(round_trip: std::time::Duration) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+/// for the upload URL until the stack settled, the detector's invocations, and
+/// an inference alone timed before each frame is sent.
+async fn handler_per_frame(
+    round_trip: std::time::Duration,
+    inference: &Inference,
+) -> anyhow::Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     let bench = BenchStack::start(round_trip).await?;
     let camera = bench.camera(true).await?;
-    let (mut end_to_end, mut invocations) = (Vec::new(), Vec::new());
+    let (mut end_to_end, mut invocations, mut inferences) = (Vec::new(), Vec::new(), Vec::new());
     for seq in 0..HANDLER_FRAMES {
+        inferences.push(inference.time()?);
         let (total, invocation) = bench.send(&camera, seq..seq + 1).await?;
         end_to_end.push(total);
         invocations.push(invocation);
     }
     bench.stack.stop().await;
-    Ok((end_to_end, invocations))
+    Ok((end_to_end, invocations, inferences))
 }
 
 /// The same frames sent alone by one camera and in bundles of `BUNDLE_FRAMES`
@@ -197,17 +223,20 @@ fn inference_results() -> anyhow::Result<(serde_json::Map<String, serde_json::Va
 
 fn main() -> anyhow::Result<()> {
     let (mut summary, inference_rows, inference_notes) = inference_results()?;
-    let tract_median = summary["tractMedianMs"].as_f64().unwrap_or(f64::NAN);
+    let inference = Inference::load()?;
 
     let runtime = tokio::runtime::Runtime::new()?;
     let in_region = std::time::Duration::from_millis(IN_REGION_ROUND_TRIP_MS);
-    let (end_to_end, handler) = runtime.block_on(handler_per_frame(std::time::Duration::ZERO))?;
-    let (_, handler_in_region) = runtime.block_on(handler_per_frame(in_region))?;
+    let (end_to_end, handler, inferences) =
+        runtime.block_on(handler_per_frame(std::time::Duration::ZERO, &inference))?;
+    let tract_median = median(inferences);
+    let (_, handler_in_region, _) = runtime.block_on(handler_per_frame(in_region, &inference))?;
     let (unarmed_single, bundled_in_region, bundled_end_to_end) = runtime.block_on(single_and_bundled(in_region))?;
 
     let figures = serde_json::json!({
         "handlerMedianMs": median(handler.clone()),
         "handlerToInference": median(handler.clone()) / tract_median,
+        "inferenceBesideHandlerMedianMs": tract_median,
         "handlerWithRoundTripsMedianMs": median(handler_in_region.clone()),
         "unarmedSingleMedianMs": median(unarmed_single.clone()),
         "bundledHandlerPerFrameMedianMs": median(bundled_in_region.clone()),
@@ -225,6 +254,7 @@ fn main() -> anyhow::Result<()> {
          | Measure | Median | p90 |\n|---|---|---|\n\
          {inference_rows}\
          | Detector invocation per frame, local stack (GetObject, decode, inference, DynamoDB reads and writes) | {handler:.1} ms | {handler_p90:.1} ms |\n\
+         | Inference alone, in the invocation half's process, one before each frame sent (the ratio's denominator) | {tract_median:.1} ms | |\n\
          | **Detector invocation / inference** | **{handler_ratio:.2}x** | |\n\
          | Detector invocation with {round_trip} ms added to every DynamoDB and S3 request | {handler_in_region:.1} ms | {handler_in_region_p90:.1} ms |\n\
          | The same at a disarmed site (each frame analysed and recorded, no rule: the path of a frame without a person) | {unarmed_single:.1} ms | {unarmed_single_p90:.1} ms |\n\
