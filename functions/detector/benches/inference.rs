@@ -5,8 +5,9 @@
 //! and preprocessing, where tract's time goes, and peak memory. It builds
 //! tract and image decoding only, so a clean build takes minutes, not the
 //! local stack's half hour. Prints its table, then its figures as one JSON
-//! object on the last line; with `SECCOM_BENCH_RESULTS` set, also writes both
-//! there for the invocation half (seccom-tools' `invocation` bench).
+//! object on the last line; with `SECCOM_BENCH_RESULTS` set, also writes its
+//! rows, its notes and its figures there for the invocation half (seccom-tools'
+//! `invocation` bench).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

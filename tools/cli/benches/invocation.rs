@@ -168,16 +168,18 @@ impl Inference {
 /// Single frames through the local stack: S3 upload, notification, fetch,
 /// decode, inference, DynamoDB writes. Answers each frame's time from asking
 /// for the upload URL until the stack settled, the detector's invocations, and
-/// an inference alone timed before each frame is sent.
+/// (given `inference`) an inference alone timed before each frame is sent.
 async fn handler_per_frame(
     round_trip: std::time::Duration,
-    inference: &Inference,
+    inference: Option<&Inference>,
 ) -> anyhow::Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     let bench = BenchStack::start(round_trip).await?;
     let camera = bench.camera(true).await?;
     let (mut end_to_end, mut invocations, mut inferences) = (Vec::new(), Vec::new(), Vec::new());
     for seq in 0..HANDLER_FRAMES {
-        inferences.push(inference.time()?);
+        if let Some(inference) = inference {
+            inferences.push(inference.time()?);
+        }
         let (total, invocation) = bench.send(&camera, seq..seq + 1).await?;
         end_to_end.push(total);
         invocations.push(invocation);
@@ -228,9 +230,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let in_region = std::time::Duration::from_millis(IN_REGION_ROUND_TRIP_MS);
     let (end_to_end, handler, inferences) =
-        runtime.block_on(handler_per_frame(std::time::Duration::ZERO, &inference))?;
+        runtime.block_on(handler_per_frame(std::time::Duration::ZERO, Some(&inference)))?;
     let tract_median = median(inferences);
-    let (_, handler_in_region, _) = runtime.block_on(handler_per_frame(in_region, &inference))?;
+    let (_, handler_in_region, _) = runtime.block_on(handler_per_frame(in_region, None))?;
     let (unarmed_single, bundled_in_region, bundled_end_to_end) = runtime.block_on(single_and_bundled(in_region))?;
 
     let figures = serde_json::json!({
