@@ -1,15 +1,19 @@
 """Times onnxruntime on the person-detector model with one thread, on an input
 tensor written by the Rust benchmark, so both runtimes see identical input.
-Prints one JSON object: load time, per-inference times, and the max person score."""
+
+Prints one JSON object on loading (version, load time, max person score), then
+serves the benchmark's rounds: for each line read (a number of runs) it runs
+that many inferences and prints their times as one JSON list, until stdin
+closes. The benchmark alternates these rounds with tract's, so both runtimes
+are timed under the same load."""
 import json
-import statistics
 import sys
 import time
 
 import numpy as np
 import onnxruntime as ort
 
-model, input_path, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+model, input_path = sys.argv[1], sys.argv[2]
 options = ort.SessionOptions()
 options.intra_op_num_threads = 1
 options.inter_op_num_threads = 1
@@ -21,19 +25,14 @@ load_ms = (time.perf_counter() - started) * 1000
 tensor = np.fromfile(input_path, dtype=np.float32).reshape(1, 300, 300, 3)
 name = session.get_inputs()[0].name
 for _ in range(3):
-    session.run(None, {name: tensor})
-times = []
-for _ in range(runs):
-    started = time.perf_counter()
     outputs = session.run(None, {name: tensor})
-    times.append((time.perf_counter() - started) * 1000)
 logits = outputs[1]
 score = float((1 / (1 + np.exp(-logits[0, :, 1]))).max())
-print(json.dumps({
-    "version": ort.__version__,
-    "load_ms": load_ms,
-    "min_ms": min(times),
-    "median_ms": statistics.median(times),
-    "p90_ms": sorted(times)[int(len(times) * 0.9) - 1],
-    "score": score,
-}))
+print(json.dumps({"version": ort.__version__, "load_ms": load_ms, "score": score}), flush=True)
+for line in sys.stdin:
+    times = []
+    for _ in range(int(line)):
+        started = time.perf_counter()
+        session.run(None, {name: tensor})
+        times.append((time.perf_counter() - started) * 1000)
+    print(json.dumps(times), flush=True)
