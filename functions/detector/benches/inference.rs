@@ -2,8 +2,8 @@
 //! runs it first; `scripts/bench-detector --inference` runs only it): model
 //! load (cold start) by stage, per-frame inference with tract beside
 //! onnxruntime on the same ONNX file, input and thread count (the two taking
-//! turns, five runs each), frame decoding
-//! and preprocessing, where tract's time goes, and peak memory. It builds
+//! turns, five runs each), frame decoding and preprocessing, where tract's
+//! time goes, and peak memory. It builds
 //! tract and image decoding only, so a clean build takes minutes, not the
 //! local stack's half hour. Prints its table, then its figures as one JSON
 //! object on the last line; with `SECCOM_BENCH_RESULTS` set, also writes its
