@@ -379,9 +379,9 @@ mod store_along_m {
             assert_eq!(mm.c_m_axis, Some(1), "the channels are m");
             assert_eq!(mm.mmm[0].name(), "avx512_mmm_f32_48x4");
         }
-        let map = tensor1(&values(pixels * inputs, 5)).into_shape(&[pixels, inputs])?;
-        let weights = values(inputs * outputs, 7);
         let map_values = values(pixels * inputs, 5);
+        let map = tensor1(&map_values).into_shape(&[pixels, inputs])?;
+        let weights = values(inputs * outputs, 7);
         let expected: Vec<f32> = (0..pixels * outputs)
             .map(|ix| {
                 let (pixel, output) = (ix / outputs, ix % outputs);
