@@ -65,7 +65,7 @@ fn m_axis_contiguous(model: &TypedModel, node: &TypedNode, op: &EinSumMatMul) ->
 /// True on a host whose f32 kernels store a tile's m lanes as whole vectors
 /// where m is C's innermost axis and lane by lane where it is not: the AVX-512
 /// kernels (with the contiguous store of this vendored tract-linalg).
-fn stores_along_m() -> bool {
+pub(crate) fn stores_along_m() -> bool {
     tract_linalg::isa::native().has(tract_linalg::isa::Isa::X86_64Avx512f)
 }
 
@@ -97,21 +97,17 @@ pub(super) fn turn_to_store_along_m(
     }
 }
 
-/// The kernel for a matmul [turned to store along m](turn_to_store_along_m),
-/// which is the case where m is C's innermost axis and smaller than n: short-k
-/// expansions over large maps, where the tile loop's per-tile work outweighs
-/// the arithmetic. The fewest tiles, then the tallest (fewer broadcasts per
-/// multiply-add). The fitted cost model picks 256-bit or 80x2 tiles for these
-/// shapes, slower than the ones they replace.
-fn along_m_kernel(
-    model: &TypedModel,
-    node: &TypedNode,
-    op: &EinSumMatMul,
-    query: &Query,
-    suitable: &[Impl],
-) -> Option<usize> {
+/// The kernel for a matmul whose C has m as its innermost axis, m smaller than
+/// n and at least 16, on a host that [stores along m](stores_along_m): the
+/// matmuls [turned to store along m](turn_to_store_along_m), short-k expansions
+/// over large maps, and a channel-last convolution's own matmul (`Conv` asks
+/// too), where the tile loop's per-tile work outweighs the arithmetic. The
+/// fewest tiles, then the tallest (fewer broadcasts per multiply-add). The
+/// fitted cost model picks 256-bit or 80x2 tiles for these shapes, slower than
+/// the ones they replace. `None` leaves the choice to the cost model.
+pub(crate) fn along_m_kernel(query: &Query, m_innermost: bool, suitable: &[Impl]) -> Option<usize> {
     let (m, n) = (query.m?, query.n?);
-    if !(stores_along_m() && m < n && m >= 16 && m_axis_contiguous(model, node, op)) {
+    if !(stores_along_m() && m_innermost && m < n && m >= 16) {
         return None;
     }
     suitable
@@ -130,7 +126,7 @@ pub fn strategize(model: &TypedModel, node: &TypedNode, op: &EinSumMatMul) -> Tr
     let query = query(model, node, op)?;
     let mut suitable = tract_linalg::MmmDispatch::native().suitable(&query);
     ensure!(suitable.len() > 0);
-    if let Some(ix) = along_m_kernel(model, node, op, &query, &suitable) {
+    if let Some(ix) = along_m_kernel(&query, m_axis_contiguous(model, node, op), &suitable) {
         return Ok(single_strat(suitable.swap_remove(ix)));
     }
     // Only with `n` in hand: a symbolic `n` is what the packing-group reasoning below is for,
