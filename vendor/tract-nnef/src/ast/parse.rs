@@ -317,40 +317,47 @@ fn rvalue(i: &str) -> R<'_, RValue> {
         )))
         .parse(i)
     }
+    // A left-associative chain of one precedence level. The left operand is
+    // moved into each new node as the chain grows: seeding a fold with a copy
+    // of it cloned the whole operand tree at each of the six levels.
     macro_rules! bin {
         ($name:ident, $operand: ident, $operator: expr) => {
             fn $name(i: &str) -> R<'_, RValue> {
-                let (i, init) = $operand(i)?;
-                fold_many0(
-                    pair($operator, $operand),
-                    move || init.clone(),
-                    |left, (op, right)| RValue::Binary(Box::new(left), op.to_string(), Box::new(right)),
-                )
-                .parse(i)
+                let (mut i, mut left) = $operand(i)?;
+                loop {
+                    match pair($operator, $operand).parse(i) {
+                        Ok((rest, (op, right))) => {
+                            left = RValue::Binary(Box::new(left), op.to_string(), Box::new(right));
+                            i = rest;
+                        }
+                        Err(nom::Err::Error(_)) => return Ok((i, left)),
+                        Err(e) => return Err(e),
+                    }
+                }
             }
         };
     }
 
     // <subscript-expr> ::= <rvalue-expr> "[" (<rvalue-expr> | [<rvalue-expr>] ":" [<rvalue-expr>]) "]"
+    // The atom is parsed once and the subscript is optional after it. Tried
+    // as two alternatives, an atom without a subscript (nearly all of them)
+    // was parsed twice, and so were the atoms inside it, at every level of
+    // nesting: twice the work per level of arrays or invocations.
     fn sub(i: &str) -> R<'_, RValue> {
-        alt((
-            map(
-                pair(
-                    atom,
-                    delimited(
-                        stag("["),
-                        alt((
-                            map(separated_pair(opt(rvalue), stag(":"), opt(rvalue)), |(a, b)| Subscript::Range(a, b)),
-                            map(rvalue, Subscript::Single),
-                        )),
-                        stag("]"),
-                    ),
-                ),
-                |(rv, range)| RValue::Subscript(Box::new(rv), Box::new(range)),
-            ),
-            atom,
+        let (i, rv) = atom(i)?;
+        let (i, subscript) = opt(delimited(
+            stag("["),
+            alt((
+                map(separated_pair(opt(rvalue), stag(":"), opt(rvalue)), |(a, b)| Subscript::Range(a, b)),
+                map(rvalue, Subscript::Single),
+            )),
+            stag("]"),
         ))
-        .parse(i)
+        .parse(i)?;
+        match subscript {
+            Some(range) => Ok((i, RValue::Subscript(Box::new(rv), Box::new(range)))),
+            None => Ok((i, rv)),
+        }
     }
 
     bin!(exp, sub, tag("^"));
@@ -407,7 +414,8 @@ pub(super) fn identifier(i: &str) -> R<'_, Identifier> {
 }
 
 pub(super) fn direct_identifier(i: &str) -> R<'_, Identifier> {
-    map(recognize(pair(alt((alpha1, tag("_"))), many0(alt((alphanumeric1, tag("_")))))), Identifier::from).parse(i)
+    map(recognize(pair(alt((alpha1, tag("_"))), many0_count(alt((alphanumeric1, tag("_")))))), Identifier::from)
+        .parse(i)
 }
 
 pub(super) fn escaped_identifier(i: &str) -> R<'_, Identifier> {
@@ -457,8 +465,11 @@ pub(super) fn logical_literal(i: &str) -> R<'_, bool> {
 
 // SPACES
 
+// Counted, not collected: this runs before and after nearly every token, and
+// `many0` allocated a vector each time for what is thrown away.
 fn space_and_comments(i: &str) -> R<'_, ()> {
-    map(many0(alt((recognize(one_of(" \t\n\r")), recognize((tag("#"), many0(none_of("\r\n"))))))), |_| ()).parse(i)
+    map(many0_count(alt((recognize(one_of(" \t\n\r")), recognize((tag("#"), many0_count(none_of("\r\n"))))))), |_| ())
+        .parse(i)
 }
 
 fn spaced<'s, O, F>(it: F) -> impl Parser<&'s str, Output = O, Error = SyntaxError<'s>>
@@ -786,6 +797,28 @@ mod test {
         p(rvalue, "1 + sqrt(var + eps)");
         p(rvalue, "[for i in range_of(output_size) yield output_size[i] * sampling_rate[i]]");
         p(rvalue, "scalar(2 ^ (bits - 1) - integer(symmetric) if signed else 0)");
+    }
+
+    #[test]
+    fn test_rvalue_trees() {
+        let id = |s: &str| RValue::Identifier(Identifier(s.to_string()));
+        let num = |s: &str| RValue::Literal(Literal::Numeric(s.to_string()));
+        let bin = |l, op: &str, r| RValue::Binary(Box::new(l), op.to_string(), Box::new(r));
+        let sub = |rv, s| RValue::Subscript(Box::new(rv), Box::new(s));
+        assert_eq!(p(rvalue, "a - b - c"), bin(bin(id("a"), "-", id("b")), "-", id("c")));
+        assert_eq!(p(rvalue, "a - b * c ^ 2"), bin(id("a"), "-", bin(id("b"), "*", bin(id("c"), "^", num("2")))));
+        let shape_of = RValue::Invocation(Invocation {
+            id: Identifier("shape_of".to_string()),
+            generic_type_name: None,
+            arguments: vec![Argument { id: None, rvalue: id("x") }],
+        });
+        assert_eq!(p(rvalue, "shape_of(x)[1:]"), sub(shape_of.clone(), Subscript::Range(Some(num("1")), None)));
+        assert_eq!(p(rvalue, "shape_of(x) [ i ]"), sub(shape_of, Subscript::Single(id("i"))));
+        assert_eq!(p(rvalue, "[[0.0]]"), RValue::Array(vec![RValue::Array(vec![num("0.0")])]));
+        assert_eq!(
+            p(rvalue, "[a][0] + 1"),
+            bin(sub(RValue::Array(vec![id("a")]), Subscript::Single(num("0"))), "+", num("1"))
+        );
     }
 
     #[test]
