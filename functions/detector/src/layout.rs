@@ -9,8 +9,8 @@
 //! would keep both the slow layout and the transposes. This pass finds that
 //! shape (channel-last to channel-first, the convolution, and back) and puts
 //! one channel-last convolution in its place, reading and writing the
-//! channel-last wires directly; then it drops the transposes that change no
-//! shape (those around the 1x1 maps). The plan computes the same sums as the
+//! channel-last wires directly; then it drops the transposes that change
+//! neither a shape nor where a value is (those around the 1x1 maps). The plan computes the same sums as the
 //! one tract's axis-change search gives (outputs the same to the bit) in a
 //! few milliseconds instead of 29-49 (`docs/performance.md`).
 
@@ -47,15 +47,25 @@ fn wrapped_conv(model: &TypedModel, node: &TypedNode) -> Option<WrappedConv> {
     })
 }
 
-/// A move of an axis that changes no shape (it only passes unit axes, as the
-/// transposes the file keeps around the 1x1 maps do): a copy for nothing.
+/// A move that changes neither the shape nor where any value is, as the
+/// transposes the file keeps around the 1x1 maps: the same shape, and the
+/// moved axis is a unit axis or every axis it passes is. A copy for nothing.
+/// (The same shape alone is not enough: swapping the two axes of a square map
+/// keeps the shape and transposes the values.)
 fn idle_move(model: &TypedModel, node: &TypedNode) -> bool {
-    let moves = matches!(node.op_as::<AxisOp>(), Some(AxisOp::Move(..)));
-    moves && model.outlet_fact(node.inputs[0]).map(|fact| &fact.shape).ok() == Some(&node.outputs[0].fact.shape)
+    let Some(&AxisOp::Move(from, to)) = node.op_as::<AxisOp>() else {
+        return false;
+    };
+    let Ok(fact) = model.outlet_fact(node.inputs[0]) else {
+        return false;
+    };
+    let unit = |axis: usize| fact.shape[axis].is_one();
+    let in_place = unit(from) || (from.min(to)..=from.max(to)).filter(|&axis| axis != from).all(unit);
+    in_place && fact.shape == node.outputs[0].fact.shape
 }
 
 /// Replaces every wrapped convolution by a channel-last one, then drops the
-/// moves left that change no shape, one patch each.
+/// idle moves left, one patch each.
 pub fn restore_layouts(model: &mut TypedModel) -> TractResult<()> {
     let mut from = 0;
     while let Some(wrapped) = model.nodes()[from..].iter().find_map(|node| wrapped_conv(model, node)) {
@@ -134,17 +144,32 @@ mod tests {
         run(model)?.close_enough(&expected, Approximation::Exact)
     }
 
-    #[test]
-    fn a_move_between_unit_axes_is_dropped_and_a_real_one_kept() -> TractResult<()> {
-        let mut model = TypedModel::default();
-        let pixel = model.add_source("pixel", f32::fact([1, 1, 8]))?;
-        let idle = model.wire_node("idle", AxisOp::Move(0, 1), &[pixel])?;
-        let real = model.wire_node("real", AxisOp::Move(2, 0), &idle)?;
-        model.select_output_outlets(&real)?;
+    /// The nodes left after the pass, by name.
+    fn restored(mut model: TypedModel) -> TractResult<Vec<String>> {
         restore_layouts(&mut model)?;
         model.compact()?;
-        let names: Vec<&str> = model.nodes().iter().map(|node| &*node.name).collect();
-        assert_eq!(names, ["pixel", "real"]);
+        Ok(model.nodes().iter().map(|node| node.name.clone()).collect())
+    }
+
+    #[test]
+    fn a_move_between_unit_axes_is_dropped_and_real_or_reshaping_ones_kept() -> TractResult<()> {
+        let mut model = TypedModel::default();
+        let pixel = model.add_source("pixel", f32::fact([1, 1, 8, 2]))?;
+        let idle = model.wire_node("idle", AxisOp::Move(0, 1), &[pixel])?;
+        let real = model.wire_node("real", AxisOp::Move(3, 2), &idle)?;
+        let reshaping = model.wire_node("reshaping", AxisOp::Move(1, 3), &real)?;
+        model.select_output_outlets(&reshaping)?;
+        assert_eq!(restored(model)?, ["pixel", "real", "reshaping"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_square_map_transposed_is_kept_though_its_shape_is_the_same() -> TractResult<()> {
+        let mut model = TypedModel::default();
+        let map = model.add_source("map", f32::fact([1, 5, 5, 3]))?;
+        let transposed = model.wire_node("transposed", AxisOp::Move(1, 2), &[map])?;
+        model.select_output_outlets(&transposed)?;
+        assert_eq!(restored(model)?, ["map", "transposed"]);
         Ok(())
     }
 }
