@@ -509,6 +509,24 @@ mod tests {
     }
 
     #[test]
+    fn float_binary_operators_are_read_without_casts() -> TractResult<()> {
+        let mut model = TypedModel::default();
+        let x = model.add_source("x", f32::fact([3]))?;
+        let k = model.add_const("k", tensor1(&[1f32, 2., 3.]))?;
+        let sum = model.wire_node("sum", tract_core::ops::math::add(), &[x, k])?;
+        let y = model.wire_node("y", tract_core::ops::math::max(), &[sum[0], x])?;
+        model.select_output_outlets(&y)?;
+        let mut tar = vec![];
+        nnef().write(&model, &mut tar)?;
+        let read = nnef().model_for_read(&mut std::io::Cursor::new(tar))?;
+        let kinds: Vec<_> = read.nodes().iter().map(|node| node.op().name().to_string()).collect();
+        assert!(!kinds.iter().any(|kind| kind == "Cast"), "{kinds:?}");
+        let input = tensor1(&[-2f32, 0., 2.]);
+        let out = read.into_runnable()?.run(tvec!(input.into()))?;
+        out[0].close_enough(&tensor1(&[-1f32, 2., 5.]), Approximation::Exact)
+    }
+
+    #[test]
     fn hostile_const_name_does_not_escape_output_dir() -> TractResult<()> {
         let mut model = TypedModel::default();
         let x = model.add_source("x", f32::fact([9]))?;

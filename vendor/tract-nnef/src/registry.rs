@@ -240,9 +240,18 @@ impl Registry {
                 bin.1.operating_datum_type(a_dt, b_dt)?
             };
 
+            // A cast only where the type differs: a cast to the type a wire
+            // already has is removed again while optimising, one patch each
+            // (two per binary operator of a float model, twice its nodes).
             if !a_dt.is_quantized() || !b_dt.is_quantized() {
-                a = builder.wire_as_outlets(tract_core::ops::cast::cast(operating_dt), &[a])?[0];
-                b = builder.wire_as_outlets(tract_core::ops::cast::cast(operating_dt), &[b])?[0];
+                if a_dt != operating_dt {
+                    a = builder.wire_as_outlets(tract_core::ops::cast::cast(operating_dt), &[a])?
+                        [0];
+                }
+                if b_dt != operating_dt {
+                    b = builder.wire_as_outlets(tract_core::ops::cast::cast(operating_dt), &[b])?
+                        [0];
+                }
             }
             let inputs = multi_rank_broadcast(builder, &[a, b])?;
 
