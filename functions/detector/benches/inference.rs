@@ -317,7 +317,7 @@ fn main() -> anyhow::Result<()> {
     });
     let rows = format!(
         "| Model load (tract, cold start: the embedded decluttered NNEF read and code generated, the first load in a fresh process, median of {cold_loads}) | {load:.1} ms | |\n\
-         | The same load again in a warm process (median of 5) | {warm_load:.1} ms | |\n\
+         | The same load repeated in one process (median of 5; only the first of them is the process's first) | {warm_load:.1} ms | |\n\
          | The same from the ONNX file: read from disk / analyse / declutter / optimise | {onnx_parse:.1} / {onnx_analyse:.1} / {onnx_declutter:.1} / {onnx_optimise:.1} ms | |\n\
          | The NNEF with tract's declutter passes run again: read / optimise | {nnef_read:.1} / {nnef_optimise:.1} ms | |\n\
          | Inference of the plan made from the ONNX file (same input, median of 10) | {onnx_plan_inference:.1} ms | |\n\

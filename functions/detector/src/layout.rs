@@ -10,9 +10,10 @@
 //! shape (channel-last to channel-first, the convolution, and back) and puts
 //! one channel-last convolution in its place, reading and writing the
 //! channel-last wires directly; then it drops the transposes that change
-//! neither a shape nor where a value is (those around the 1x1 maps). The plan computes the same sums as the
-//! one tract's axis-change search gives (outputs the same to the bit) in a
-//! few milliseconds instead of 29-49 (`docs/performance.md`).
+//! neither a shape nor where a value is (those around the 1x1 maps). The plan
+//! computes the same sums as the one tract's axis-change search gives
+//! (outputs the same to the bit) in a few milliseconds instead of 29-49
+//! (`docs/performance.md`).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::change_axes::AxisOp;

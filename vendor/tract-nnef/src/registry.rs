@@ -241,8 +241,8 @@ impl Registry {
             };
 
             // A cast only where the type differs: a cast to the type a wire
-            // already has is removed again while optimising, one patch each
-            // (two per binary operator of a float model, twice its nodes).
+            // already has is removed again while optimising, one patch each,
+            // and a float model would bring two per binary operator.
             if !a_dt.is_quantized() || !b_dt.is_quantized() {
                 if a_dt != operating_dt {
                     a = builder.wire_as_outlets(tract_core::ops::cast::cast(operating_dt), &[a])?
