@@ -8,6 +8,8 @@ use crate::deser::Value;
 
 use tract_core::dyn_clone::clone_box;
 use tract_core::ops::binary::*;
+use tract_core::ops::cast::wire_cast;
+use tract_core::tract_data::itertools::Itertools;
 
 pub type ToTract = fn(&mut ModelBuilder, &ResolvedInvocation) -> TractResult<Value>;
 pub type FromTract =
@@ -240,18 +242,15 @@ impl Registry {
                 bin.1.operating_datum_type(a_dt, b_dt)?
             };
 
-            // A cast only where the type differs: a cast to the type a wire
-            // already has is removed again while optimising, one patch each,
-            // and a float model would bring two per binary operator.
+            // `wire_cast` casts only where the type differs: a cast to the type
+            // a wire already has is removed again while optimising, one patch
+            // each, and a float model would bring two per binary operator. It
+            // makes the name it is given unique, and only for a cast it wires,
+            // so the assignment's scope is prefix enough.
             if !a_dt.is_quantized() || !b_dt.is_quantized() {
-                if a_dt != operating_dt {
-                    a = builder.wire_as_outlets(tract_core::ops::cast::cast(operating_dt), &[a])?
-                        [0];
-                }
-                if b_dt != operating_dt {
-                    b = builder.wire_as_outlets(tract_core::ops::cast::cast(operating_dt), &[b])?
-                        [0];
-                }
+                let prefix = builder.naming_scopes.iter().map(|n| &n.0).join("_");
+                let cast = wire_cast(prefix, &mut builder.model, &[a, b], operating_dt)?;
+                (a, b) = (cast[0], cast[1]);
             }
             let inputs = multi_rank_broadcast(builder, &[a, b])?;
 

@@ -7,7 +7,7 @@ use ops::cnn::deconv::Deconv;
 use ops::cnn::{Conv, KernelFormat};
 use tract_core::internal::*;
 use tract_core::ops::array::{PadMode, TypedConcat};
-use tract_core::ops::cast::cast;
+use tract_core::ops::cast::{cast, wire_cast};
 use tract_core::ops::cnn::PaddingSpec;
 use tract_core::ops::cnn::PoolSpec;
 use tract_core::ops::cnn::deconv::adjustments;
@@ -512,9 +512,7 @@ pub fn conv_like(
 
     let bias_dt =
         if input_fact.datum_type.is_float() { input_fact.datum_type } else { i32::datum_type() };
-    if builder.model.outlet_fact(bias)?.datum_type != bias_dt {
-        bias = builder.model.wire_node(format!("{name}.cast_bias"), cast(bias_dt), &[bias])?[0];
-    }
+    bias = wire_cast(format!("{name}.bias"), &mut builder.model, &[bias], bias_dt)?[0];
 
     let mut inputs = tvec!(input, kernel, bias);
     let kernel_shape: ShapeFact = block_quant_aware_input_shape(&kernel_fact)?.iter().collect();
