@@ -1,4 +1,6 @@
 use crate::internal::*;
+use crate::ops::binary::OptBinByScalar;
+use crate::ops::change_axes::IntoShape;
 use crate::ops::cnn::Patch;
 use crate::ops::cnn::patches::ZoneScanner;
 use crate::ops::nn::DataShape;
@@ -13,6 +15,50 @@ pub struct DepthWise {
     patch: Patch,
     input_shape: DataShape,
     output_shape: DataShape,
+    /// A `Max` and a `Min` by a constant that followed this convolution (a ReLU6), applied to
+    /// each output row while it is still in cache instead of in a pass of their own.
+    #[new(default)]
+    clamp: FusedClamp,
+}
+
+/// `min(max(x, low), high)`, either bound optional, on f32 channel-last outputs: the values
+/// the `Max` and `Min` by a scalar gave after the convolution, a NaN included (it gives the
+/// bound). The bounds are kept as bits so the op stays `Hash` and `Eq`.
+#[derive(Debug, Clone, Copy, Default, Hash, PartialEq, Eq)]
+struct FusedClamp {
+    low: Option<u32>,
+    high: Option<u32>,
+}
+
+impl FusedClamp {
+    fn is_active(&self) -> bool {
+        self.low.is_some() || self.high.is_some()
+    }
+
+    /// The clamp with `x = max(x, value)` applied after it, if that is still a clamp: a `Max`
+    /// can only come first.
+    fn then_max(self, value: f32) -> Option<FusedClamp> {
+        (!self.is_active()).then_some(FusedClamp { low: Some(value.to_bits()), high: None })
+    }
+
+    /// The clamp with `x = min(x, value)` applied after it, if that is still a clamp.
+    fn then_min(self, value: f32) -> Option<FusedClamp> {
+        self.high.is_none().then_some(FusedClamp { high: Some(value.to_bits()), ..self })
+    }
+
+    /// One pass over the row. `x > low` and `y < high` are false for a NaN, which then gives
+    /// the bound, as `f32::max` and `f32::min` do; written so, each is one `maxps` or `minps`
+    /// per vector where `f32::max` also tests for NaN.
+    fn apply(&self, values: &mut [f32]) {
+        let max = |x: f32, low: f32| if x > low { x } else { low };
+        let min = |x: f32, high: f32| if x < high { x } else { high };
+        match (self.low.map(f32::from_bits), self.high.map(f32::from_bits)) {
+            (Some(low), Some(high)) => values.iter_mut().for_each(|x| *x = min(max(*x, low), high)),
+            (Some(low), None) => values.iter_mut().for_each(|x| *x = max(*x, low)),
+            (None, Some(high)) => values.iter_mut().for_each(|x| *x = min(*x, high)),
+            (None, None) => (),
+        }
+    }
 }
 
 impl Op for DepthWise {
@@ -21,7 +67,13 @@ impl Op for DepthWise {
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
-        Ok(vec![format!("{:?}", self.patch)])
+        let mut info = vec![format!("{:?}", self.patch)];
+        if self.clamp.is_active() {
+            let bound =
+                |b: Option<u32>| b.map(|b| f32::from_bits(b).to_string()).unwrap_or_default();
+            info.push(format!("clamp: {}..{}", bound(self.clamp.low), bound(self.clamp.high)));
+        }
+        Ok(info)
     }
 
     fn validation(&self) -> Validation {
@@ -80,6 +132,51 @@ impl TypedOp for DepthWise {
         Ok(tvec!(inputs[0].datum_type.fact(&self.output_shape.shape)))
     }
 
+    /// Takes in a `Max` or `Min` by a constant scalar that is this convolution's only
+    /// successor, or the only successor of an `IntoShape` that is (a map's batch axis dropped
+    /// for the next 1x1 convolution): the separate pass re-read and re-wrote the whole output
+    /// (a 75x75x144 map is 3.2 MB), the fused clamp runs on each row as it is stored.
+    /// Channel-last f32 only.
+    fn fuse(&self, model: &TypedModel, node: &TypedNode) -> TractResult<Option<TypedModelPatch>> {
+        rule_if!(self.input_shape.fmt.c_is_last());
+        rule_if!(model.outlet_fact(node.inputs[0])?.datum_type == f32::datum_type());
+        let only_successor = |node: &TypedNode| -> TractResult<Option<usize>> {
+            let outlet = OutletId::new(node.id, 0);
+            let successors = &node.outputs[0].successors;
+            Ok((successors.len() == 1
+                && successors[0].slot == 0
+                && !model.output_outlets()?.contains(&outlet))
+            .then(|| successors[0].node))
+        };
+        rule_if_some!(succ = only_successor(node)?);
+        let mut succ = model.node(succ);
+        let reshape = succ.op_as::<IntoShape>().map(|_| succ);
+        if let Some(reshape) = reshape {
+            rule_if_some!(next = only_successor(reshape)?);
+            succ = model.node(next);
+        }
+        rule_if_some!(op = succ.op_as::<OptBinByScalar>());
+        rule_if_some!(value = model.outlet_fact(succ.inputs[1])?.konst.as_ref());
+        rule_if!(value.datum_type() == f32::datum_type() && value.len() == 1);
+        rule_if!(succ.outputs[0].fact == model.outlet_fact(succ.inputs[0])?.clone());
+        let value = value.cast_to_scalar::<f32>()?;
+        let clamp = match op.linalg_op {
+            tract_linalg::BinOp::Max => self.clamp.then_max(value),
+            tract_linalg::BinOp::Min => self.clamp.then_min(value),
+            _ => None,
+        };
+        rule_if_some!(clamp = clamp);
+        let mut patch = TypedModelPatch::new(format!("fusing {succ}"));
+        let inputs = patch.taps(model, &node.inputs)?;
+        let name = if reshape.is_some() { &node.name } else { &succ.name };
+        let mut output = patch.wire_node(name, DepthWise { clamp, ..self.clone() }, &inputs)?;
+        if let Some(reshape) = reshape {
+            output = patch.wire_node(&reshape.name, reshape.op.clone(), &output)?;
+        }
+        patch.shunt_outside(model, succ.id.into(), output[0])?;
+        Ok(Some(patch))
+    }
+
     fn cost(&self, inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
         let [_input, kernel, _bias] = inputs else {
             bail!("Depthwise expects three inputs");
@@ -105,6 +202,11 @@ macro_rules! impl_eval {
                 mul: impl Fn(T, T) -> T + Copy + Send + Sync + 'static,
             ) -> TractResult<TVec<TValue>> {
                 let (img, kernel, bias) = args_3!(inputs);
+                anyhow::ensure!(
+                    !dw.clamp.is_active()
+                        || (T::datum_type() == f32::datum_type() && dw.input_shape.fmt.c_is_last()),
+                    "DepthWise clamps only channel-last f32"
+                );
                 let mut output = unsafe { Tensor::uninitialized::<T>(&dw.output_shape.shape)? };
                 let iptr = img.as_ptr::<T>()?;
                 let optr = output.as_ptr_mut::<T>()?;
@@ -332,6 +434,16 @@ macro_rules! impl_eval {
                                             out[c] = add(out[c], mul(k[c], x[c]));
                                         }
                                     }
+                                }
+                            }
+                            if dw.clamp.is_active() {
+                                // `eval_t` checked that T is f32 when there is a clamp.
+                                for i in 0..visitor.inner_loop_len as isize {
+                                    dw.clamp.apply(std::slice::from_raw_parts_mut(
+                                        optr.offset(visitor.inner_loop_output_stride * i)
+                                            as *mut f32,
+                                        width,
+                                    ));
                                 }
                             }
                             visitor.next_non_inner_axis()
@@ -874,6 +986,109 @@ mod tests {
     use crate::ops::cnn::conv::{BlockedConv, Conv, KernelFormat};
     use crate::ops::cnn::{PaddingSpec, PoolSpec};
     use crate::ops::nn::DataFormat;
+
+    /// A depthwise convolution followed by `Max` and `Min` by constants (after its batch axis
+    /// is dropped if `drop_batch`), optimised: the plan and its outputs, with the convolution
+    /// alone optimised and clamped here beside them.
+    fn dw_then(drop_batch: bool, bounds: &[(&str, f32)]) -> (TypedModel, Tensor, Tensor) {
+        let (c, h, w) = (40, 9, 11);
+        let x: Vec<f32> = (0..c * h * w).map(|i| (i as f32 * 0.137).sin() * 30.0).collect();
+        let kernel: Vec<f32> = (0..c * 9).map(|i| (i as f32 * 0.091).cos()).collect();
+        let bias: Vec<f32> = (0..c).map(|i| i as f32 * 0.05 - 1.0).collect();
+        let model = |bounds: &[(&str, f32)]| {
+            let mut model = TypedModel::default();
+            let xv = model.add_source("x", f32::fact([1, h, w, c])).unwrap();
+            let k = model.add_const("k", tensor1(&kernel).into_shape(&[c, 1, 3, 3]).unwrap());
+            let b = model.add_const("b", tensor1(&bias)).unwrap();
+            let pool_spec = PoolSpec {
+                data_format: DataFormat::NHWC,
+                kernel_shape: tvec!(3, 3),
+                padding: PaddingSpec::Explicit(tvec!(1, 1), tvec!(1, 1)),
+                dilations: None,
+                strides: Some(tvec!(2, 2)),
+                input_channels: c,
+                output_channels: c,
+            };
+            let conv = Conv { pool_spec, kernel_fmt: KernelFormat::OIHW, group: c, q_params: None };
+            let mut wire = model.wire_node("dw", conv, &[xv, k.unwrap(), b]).unwrap();
+            if drop_batch {
+                wire = model.wire_node("drop_batch", AxisOp::Rm(0), &wire).unwrap();
+            }
+            for (ix, (op, value)) in bounds.iter().enumerate() {
+                let mini_op =
+                    if *op == "max" { crate::ops::math::max() } else { crate::ops::math::min() };
+                let value = tensor0(*value).broadcast_into_rank(4 - drop_batch as usize).unwrap();
+                let value = model.add_const(format!("bound{ix}"), value).unwrap();
+                wire = model.wire_node(format!("{op}{ix}"), mini_op, &[wire[0], value]).unwrap();
+            }
+            model.select_output_outlets(&wire).unwrap();
+            let model = model.into_optimized().unwrap();
+            let input = Tensor::from_shape(&[1, h, w, c], &x).unwrap();
+            let out =
+                model.clone().into_runnable().unwrap().run(tvec![input.into_tvalue()]).unwrap();
+            (model, out[0].clone().into_tensor())
+        };
+        let (plan, clamped) = model(bounds);
+        let (_, mut expected) = model(&[]);
+        for v in expected.to_plain_array_view_mut::<f32>().unwrap().iter_mut() {
+            for (op, value) in bounds {
+                *v = if *op == "max" { v.max(*value) } else { v.min(*value) };
+            }
+        }
+        (plan, clamped, expected)
+    }
+
+    fn bits(t: &Tensor) -> Vec<u32> {
+        t.to_plain_array_view::<f32>().unwrap().iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn relu6_is_fused_into_a_channel_last_depthwise() {
+        for drop_batch in [false, true] {
+            relu6_is_fused(drop_batch);
+        }
+    }
+
+    fn relu6_is_fused(drop_batch: bool) {
+        let (plan, got, expected) = dw_then(drop_batch, &[("max", 0.0), ("min", 6.0)]);
+        let names: Vec<_> = plan.nodes.iter().map(|n| n.op().name()).collect();
+        let dw = plan.nodes.iter().find_map(|n| n.op_as::<DepthWise>()).expect("DepthWise");
+        assert_eq!(dw.clamp.low, Some(0f32.to_bits()), "{names:?}");
+        assert_eq!(dw.clamp.high, Some(6f32.to_bits()), "{names:?}");
+        assert!(!names.iter().any(|n| n.contains("Bin")), "{names:?}");
+        assert_eq!(got.shape(), expected.shape());
+        // The batch axis is dropped between the convolution and the clamp, as in the detector.
+        assert_eq!(names.iter().any(|n| n == "IntoShape"), drop_batch, "{names:?}");
+        let values = got.to_plain_array_view::<f32>().unwrap();
+        assert!(values.iter().any(|v| *v == 0.0) && values.iter().any(|v| *v == 6.0));
+        assert!(values.iter().any(|v| *v > 0.0 && *v < 6.0));
+        assert_eq!(bits(&got), bits(&expected));
+    }
+
+    #[test]
+    fn the_fused_clamp_agrees_with_max_and_min() {
+        let values = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -3.5, 0.25, 6.0, 9.0];
+        for (low, high) in [(Some(0f32), Some(6f32)), (Some(0.0), None), (None, Some(6.0))] {
+            let clamp = FusedClamp { low: low.map(f32::to_bits), high: high.map(f32::to_bits) };
+            let mut got = values;
+            clamp.apply(&mut got);
+            let expected = values.map(|x| {
+                let x = low.map_or(x, |low| x.max(low));
+                high.map_or(x, |high| x.min(high))
+            });
+            assert_eq!(got.map(f32::to_bits), expected.map(f32::to_bits), "{low:?}..{high:?}");
+        }
+    }
+
+    #[test]
+    fn a_max_after_a_min_is_left_to_its_own_pass() {
+        // min then max is not `min(max(x, low), high)`: only the min is taken in.
+        let (plan, got, expected) = dw_then(false, &[("min", 6.0), ("max", 7.0)]);
+        let dw = plan.nodes.iter().find_map(|n| n.op_as::<DepthWise>()).expect("DepthWise");
+        assert_eq!((dw.clamp.low, dw.clamp.high), (None, Some(6f32.to_bits())));
+        assert!(got.to_plain_array_view::<f32>().unwrap().iter().all(|v| *v == 7.0));
+        assert_eq!(bits(&got), bits(&expected));
+    }
 
     #[allow(clippy::too_many_arguments)]
     fn run_dw(
