@@ -158,7 +158,7 @@ impl TypedOp for DepthWise {
         rule_if_some!(op = succ.op_as::<OptBinByScalar>());
         rule_if_some!(value = model.outlet_fact(succ.inputs[1])?.konst.as_ref());
         rule_if!(value.datum_type() == f32::datum_type() && value.len() == 1);
-        rule_if!(succ.outputs[0].fact == model.outlet_fact(succ.inputs[0])?.clone());
+        rule_if!(succ.outputs[0].fact == *model.outlet_fact(succ.inputs[0])?);
         let value = value.cast_to_scalar::<f32>()?;
         let clamp = match op.linalg_op {
             tract_linalg::BinOp::Max => self.clamp.then_max(value),
