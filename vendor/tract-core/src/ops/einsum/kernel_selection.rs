@@ -97,17 +97,19 @@ pub(super) fn turn_to_store_along_m(
     }
 }
 
-/// The kernel for a matmul whose C has m as its innermost axis, m smaller than
-/// n and at least 16, on a host that [stores along m](stores_along_m): the
-/// matmuls [turned to store along m](turn_to_store_along_m), short-k expansions
-/// over large maps, and a channel-last convolution's own matmul (`Conv` asks
-/// too), where the tile loop's per-tile work outweighs the arithmetic. The
-/// fewest tiles, then the tallest (fewer broadcasts per multiply-add). The
-/// fitted cost model picks 256-bit or 80x2 tiles for these shapes, slower than
-/// the ones they replace. `None` leaves the choice to the cost model.
+/// The kernel for a matmul whose C has m as its innermost axis, m and n at
+/// least 16 (a matrix-vector product keeps the cost model's vector kernels),
+/// on a host that [stores along m](stores_along_m): the matmuls [turned to
+/// store along m](turn_to_store_along_m), short-k expansions over large maps
+/// and projections over small ones alike, and a channel-last convolution's
+/// own matmul (`Conv` asks too). The fewest tiles, then the tallest (fewer
+/// broadcasts per multiply-add). The fitted cost model picks 256-bit or 80x2
+/// tiles for the short-k shapes, and the 16x12 (12 broadcasts for 12
+/// multiply-adds) where m is the larger, both slower than the ones they
+/// replace. `None` leaves the choice to the cost model.
 pub(crate) fn along_m_kernel(query: &Query, m_innermost: bool, suitable: &[Impl]) -> Option<usize> {
     let (m, n) = (query.m?, query.n?);
-    if !(stores_along_m() && m_innermost && m < n && m >= 16) {
+    if !(stores_along_m() && m_innermost && m >= 16 && n >= 16) {
         return None;
     }
     suitable
@@ -368,12 +370,28 @@ mod store_along_m {
     /// run by the AVX-512 tile with the fewest tiles; the result is the same.
     #[test]
     fn short_k_expansion_over_a_large_map_is_turned() -> TractResult<()> {
-        let (pixels, inputs, outputs) = (1000, 16, 96);
+        turned_to_the_fewest_tiles(1000, 16, 96, "avx512_mmm_f32_48x4")
+    }
+
+    /// A projection to more channels than the map has pixels (the detection
+    /// head's 1x1 convolutions on a 10x10 map) gets the fewest tiles too, not
+    /// the cost model's 16x12: 675 tiles of 48x4 against 720.
+    #[test]
+    fn long_k_projection_over_a_small_map_gets_the_fewest_tiles() -> TractResult<()> {
+        turned_to_the_fewest_tiles(100, 320, 1280, "avx512_mmm_f32_48x4")
+    }
+
+    fn turned_to_the_fewest_tiles(
+        pixels: usize,
+        inputs: usize,
+        outputs: usize,
+        kernel: &str,
+    ) -> TractResult<()> {
         let model = conv_1x1(pixels, inputs, outputs)?;
         let mm = model.nodes.iter().find_map(|n| n.op_as::<OptMatMul>()).expect("OptMatMul");
         if stores_along_m() {
             assert_eq!(mm.c_m_axis, Some(1), "the channels are m");
-            assert_eq!(mm.mmm[0].name(), "avx512_mmm_f32_48x4");
+            assert_eq!(mm.mmm[0].name(), kernel);
         }
         let map_values = values(pixels * inputs, 5);
         let map = tensor1(&map_values).into_shape(&[pixels, inputs])?;
