@@ -675,6 +675,9 @@ impl TypedOp for OptMatMul {
             patch.dont_apply_twice = Some(format!("Fuse {succ} into {node}"));
             return Ok(Some(patch));
         }
+        if let Some(patch) = self.fuse_scalar_across_reshape(model, node, succ)? {
+            return Ok(Some(patch));
+        }
         if let Some(into) = succ.op_as::<IntoShape>()
             && let Some(new_op) = self.absorb_squeeze(into)
         {
@@ -998,6 +1001,48 @@ impl OptMatMul {
         inputs.extend(additional_inputs.iter().cloned());
         let output = patch.wire_node(&succ.name, new_op, &inputs)?;
         patch.shunt_outside(model, succ.id.into(), output[0])?;
+        Ok(Some(patch))
+    }
+
+    /// Takes in an operation by a constant scalar (a `Max` or a `Min`: ReLU6)
+    /// that is the only successor of an `IntoShape` that is this matmul's only
+    /// successor: a convolution through im2col stores its output as
+    /// (batch, pixels, group, channels) and reshapes it to the map, so the
+    /// detector's first convolution clamped its 2.9 MB output in a pass of its
+    /// own. A reshape moves no value, so the clamp joins the store and the
+    /// reshape follows it.
+    fn fuse_scalar_across_reshape(
+        &self,
+        model: &TypedModel,
+        node: &TypedNode,
+        reshape: &TypedNode,
+    ) -> TractResult<Option<TypedModelPatch>> {
+        use crate::ops::binary::OptBinByScalar;
+        rule_if!(reshape.op_is::<IntoShape>());
+        rule_if!(!model.output_outlets()?.contains(&reshape.id.into()));
+        rule_if_let!([next] = &*reshape.outputs[0].successors);
+        let clamp = model.node(next.node);
+        rule_if_some!(op = clamp.op_as::<OptBinByScalar>());
+        rule_if_some!(mut binop = op.binop.as_linalg_binop());
+        rule_if!(clamp.inputs.len() == 2 && clamp.inputs[next.slot] == reshape.id.into());
+        rule_if!(clamp.outputs[0].fact == reshape.outputs[0].fact);
+        let value = clamp.inputs[1 - next.slot];
+        let fact = model.outlet_fact(value)?;
+        rule_if!(fact.shape.volume().is_one());
+        rule_if!(fact.datum_type == self.mmm[0].internal_type());
+        if next.slot == 0 {
+            binop = binop.flip();
+        }
+        let mut patch = TypedModelPatch::new(format!("fusing {clamp} across {reshape}"));
+        let mut inputs = patch.taps(model, &node.inputs)?;
+        inputs.push(patch.tap_model(model, value)?);
+        let mut new_op = self.clone();
+        let store = new_op.micro_ops.len() - 1;
+        new_op.micro_ops.insert(store, ProtoFusedSpec::BinScalar(node.inputs.len(), binop));
+        new_op.update_trivial_path();
+        let output = patch.wire_node(&node.name, new_op, &inputs)?;
+        let output = patch.wire_node(&reshape.name, reshape.op.clone(), &output)?;
+        patch.shunt_outside(model, clamp.id.into(), output[0])?;
         Ok(Some(patch))
     }
 

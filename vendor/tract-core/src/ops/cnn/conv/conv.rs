@@ -1627,6 +1627,62 @@ mod test {
     use crate::ops::array::Pad;
     use DataFormat::*;
 
+    /// The detector's first layer: a channel-last 3x3 convolution through
+    /// im2col, whose matmul is followed by the reshape to the map, then
+    /// ReLU6. The clamp is taken into the matmul's store across the reshape,
+    /// and the outputs are those of the unfused clamp to the bit.
+    #[test]
+    fn relu6_is_fused_into_a_convolution_across_its_reshape() -> TractResult<()> {
+        let (h, w, ci, co) = (9, 11, 3, 32);
+        let x: Vec<f32> = (0..h * w * ci).map(|i| (i as f32 * 0.137).sin() * 30.0).collect();
+        let kernel: Vec<f32> = (0..co * ci * 9).map(|i| (i as f32 * 0.091).cos()).collect();
+        let bias: Vec<f32> = (0..co).map(|i| i as f32 * 0.05 - 1.0).collect();
+        let model = |clamped: bool| -> TractResult<(TypedModel, Tensor)> {
+            let mut model = TypedModel::default();
+            let input = model.add_source("x", f32::fact([1, h, w, ci]))?;
+            let k = model.add_const("k", tensor1(&kernel).into_shape(&[co, ci, 3, 3])?)?;
+            let b = model.add_const("b", tensor1(&bias))?;
+            let pool_spec = PoolSpec {
+                data_format: NHWC,
+                kernel_shape: tvec!(3, 3),
+                padding: crate::ops::cnn::PaddingSpec::Explicit(tvec!(0, 0), tvec!(1, 1)),
+                dilations: None,
+                strides: Some(tvec!(2, 2)),
+                input_channels: ci,
+                output_channels: co,
+            };
+            let conv = Conv { pool_spec, kernel_fmt: KernelFormat::OIHW, group: 1, q_params: None };
+            let mut wire = model.wire_node("conv", conv, &[input, k, b])?;
+            if clamped {
+                for (name, op, bound) in
+                    [("max", crate::ops::math::max(), 0f32), ("min", crate::ops::math::min(), 6.0)]
+                {
+                    let bound = model.add_const(name, tensor0(bound).broadcast_into_rank(4)?)?;
+                    wire = model.wire_node(format!("relu6.{name}"), op, &[wire[0], bound])?;
+                }
+            }
+            model.select_output_outlets(&wire)?;
+            let model = model.into_optimized()?;
+            let x = Tensor::from_shape(&[1, h, w, ci], &x)?;
+            let out = model.clone().into_runnable()?.run(tvec![x.into_tvalue()])?;
+            Ok((model, out[0].clone().into_tensor()))
+        };
+        let (plan, got) = model(true)?;
+        let (_, mut expected) = model(false)?;
+        expected.to_plain_array_view_mut::<f32>()?.mapv_inplace(|v| v.max(0.0).min(6.0));
+        let names: Vec<_> = plan.nodes.iter().map(|n| n.op().name()).collect();
+        assert!(names.iter().any(|n| n == "IntoShape"), "no reshape to fuse across: {names:?}");
+        assert!(!names.iter().any(|n| n.contains("Bin")), "the clamp is a pass: {names:?}");
+        let values = got.to_plain_array_view::<f32>()?;
+        assert!(values.iter().any(|v| *v == 0.0) && values.iter().any(|v| *v == 6.0));
+        assert!(values.iter().any(|v| *v > 0.0 && *v < 6.0));
+        let bits = |t: &Tensor| -> TractResult<Vec<u32>> {
+            Ok(t.to_plain_array_view::<f32>()?.iter().map(|v| v.to_bits()).collect())
+        };
+        assert_eq!(bits(&got)?, bits(&expected)?);
+        Ok(())
+    }
+
     #[test]
     fn onnx_basic_convinteger() {
         let op = Conv {
