@@ -1004,9 +1004,9 @@ impl OptMatMul {
         Ok(Some(patch))
     }
 
-    /// Takes in an operation by a constant scalar (a `Max` or a `Min`: ReLU6)
-    /// that is the only successor of an `IntoShape` that is this matmul's only
-    /// successor: a convolution through im2col stores its output as
+    /// Takes in an operation by a scalar (the `Max` and the `Min` of a ReLU6,
+    /// one fuse at a time) that is the only successor of an `IntoShape` that is
+    /// this matmul's only successor: a convolution through im2col stores its output as
     /// (batch, pixels, group, channels) and reshapes it to the map, so the
     /// detector's first convolution clamped its 2.9 MB output in a pass of its
     /// own. A reshape moves no value, so the clamp joins the store and the
