@@ -40,21 +40,19 @@ impl Pad {
             (&self.mode, input.as_slice(), output.as_slice_mut())
         {
             Self::copy_rows(input.shape(), &self.pads, data, out);
-            let mut output = output.into_tensor();
-            unsafe { output.set_datum_type(input_tensor.datum_type()) }
-            return Ok(output.into_tvalue());
+        } else {
+            let slice_spec: Vec<SliceInfoElem> = self
+                .pads
+                .iter()
+                .map(|&(a, b)| SliceInfoElem::Slice {
+                    start: a as isize,
+                    end: if b != 0 { Some(-(b as isize)) } else { None },
+                    step: 1,
+                })
+                .collect();
+            let slice_info = SliceInfo::<_, IxDyn, IxDyn>::try_from(slice_spec).unwrap();
+            output.slice_mut(slice_info.as_ref()).assign(&input);
         }
-        let slice_spec: Vec<SliceInfoElem> = self
-            .pads
-            .iter()
-            .map(|&(a, b)| SliceInfoElem::Slice {
-                start: a as isize,
-                end: if b != 0 { Some(-(b as isize)) } else { None },
-                step: 1,
-            })
-            .collect();
-        let slice_info = SliceInfo::<_, IxDyn, IxDyn>::try_from(slice_spec).unwrap();
-        output.slice_mut(slice_info.as_ref()).assign(&input);
         if self.mode == PadMode::Reflect || self.mode == PadMode::Edge {
             for (ax, &(bef, aft)) in self.pads.iter().enumerate() {
                 let axis = Axis(ax);
@@ -93,9 +91,7 @@ impl Pad {
         unsafe { output.set_datum_type(input_tensor.datum_type()) }
         Ok(output.into_tvalue())
     }
-}
 
-impl Pad {
     /// Copies a row-major input into its place in a row-major output already
     /// filled with the constant: from the last padded axis in, a row of the
     /// input is one contiguous run in both (a 300x300x3 image padded on its
@@ -115,18 +111,14 @@ impl Pad {
         for axis in (0..shape.len().saturating_sub(1)).rev() {
             strides[axis] = strides[axis + 1] * padded[axis + 1];
         }
-        let tail: usize = shape[last + 1..].iter().product();
-        let mut coords = vec![0usize; last];
+        // Axes after `last` are not padded: the run is contiguous in the output too.
         for (row, source) in input.chunks_exact(run).enumerate() {
             let mut at = pads[last].0 * strides[last];
             let mut rest = row;
             for axis in (0..last).rev() {
-                coords[axis] = rest % shape[axis];
+                at += (rest % shape[axis] + pads[axis].0) * strides[axis];
                 rest /= shape[axis];
-                at += (coords[axis] + pads[axis].0) * strides[axis];
             }
-            // Axes after `last` are not padded: the run is contiguous in the output too.
-            debug_assert_eq!(strides[last], tail);
             output[at..][..run].copy_from_slice(source);
         }
     }

@@ -1024,7 +1024,7 @@ impl OptMatMul {
         let clamp = model.node(next.node);
         rule_if_some!(op = clamp.op_as::<OptBinByScalar>());
         rule_if_some!(mut binop = op.binop.as_linalg_binop());
-        rule_if!(clamp.inputs.len() == 2 && clamp.inputs[next.slot] == reshape.id.into());
+        rule_if!(clamp.inputs.len() == 2);
         rule_if!(clamp.outputs[0].fact == reshape.outputs[0].fact);
         let value = clamp.inputs[1 - next.slot];
         let fact = model.outlet_fact(value)?;
