@@ -14,11 +14,19 @@
 //! computes the same sums as the one tract's axis-change search gives
 //! (outputs the same to the bit) in a few milliseconds instead of 29-49
 //! (`docs/performance.md`).
+//!
+//! Last, on a host whose 1x1 convolutions can read a channel-last map in
+//! place, it turns the stretches the file keeps channel-first (from each
+//! projection's output through the residual sums to the next expansion's
+//! input) channel-last, so none packs its map first.
 
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::change_axes::AxisOp;
+use tract_onnx::tract_core::ops::change_axes::{AxisChange, AxisOp};
 use tract_onnx::tract_core::ops::cnn::Conv;
+use tract_onnx::tract_core::ops::einsum::EinSum;
+use tract_onnx::tract_core::ops::konst::Const;
 use tract_onnx::tract_core::ops::nn::DataFormat;
+use tract_onnx::tract_core::optim::change_axes::change_axes;
 
 /// A channel-first convolution wrapped in transposes from and back to the
 /// channel-last layout, as tract-nnef writes a channel-last one.
@@ -91,6 +99,71 @@ pub fn restore_layouts(model: &mut TypedModel) -> TractResult<()> {
             patch.apply(model)?;
         }
     }
+    if reads_maps_in_place() {
+        channel_last_everywhere(model)?;
+    }
+    Ok(())
+}
+
+/// True where tract's 1x1 convolutions read a channel-last map in place (the
+/// AVX-512 kernels of the vendored tract-linalg), the only hosts where the
+/// turn to channel-last is measured (0.82-0.88x of inference). Elsewhere,
+/// arm64 included, the plan stays as the file has it.
+fn reads_maps_in_place() -> bool {
+    use tract_onnx::tract_core::tract_linalg::isa::{Isa, native};
+    native().has(Isa::X86_64Avx512f)
+}
+
+/// Where a 1x1 convolution's matmul writes its output channels before its
+/// pixels: the output positions of the weights' own axis (in the constant
+/// only) and the map's (in the activation only).
+fn channel_first_output(model: &TypedModel, node: &TypedNode) -> Option<(usize, usize)> {
+    let einsum = node.op_as::<EinSum>()?;
+    if node.inputs.len() != 2 || !model.node(node.inputs[0].node).op_is::<Const>() {
+        return None;
+    }
+    let only_in = |slot: usize| -> Option<usize> {
+        let mut axes = einsum.axes.iter_all_axes().filter(|axis| {
+            axis.inputs[slot].len() == 1 && axis.inputs[1 - slot].is_empty() && axis.outputs[0].len() == 1
+        });
+        let axis = axes.next()?;
+        axes.next().is_none().then_some(axis.outputs[0][0])
+    };
+    let (channels, pixels) = (only_in(0)?, only_in(1)?);
+    (channels < pixels).then_some((channels, pixels))
+}
+
+/// Moves the channel axis of every channel-first 1x1 convolution's output
+/// last, with everything the change reaches (the residual sums, the reshapes
+/// around the map, the next expansion's input), where tract can carry it
+/// through. In the file the residual stretches are channel-first: each
+/// projection wrote its output channels first and the next expansion read
+/// them so. Each projection packed the channel-last map it read into panels
+/// before its product (`pack_k_major`, 8 % of an inference), each expansion
+/// its channel-first input. Channel-last end to end, every 1x1 convolution
+/// reads its map in place as rows (the `StridedRows` packing of the vendored
+/// tract-linalg).
+fn channel_last_everywhere(model: &mut TypedModel) -> TractResult<()> {
+    let locked: Vec<OutletId> = model
+        .output_outlets()?
+        .iter()
+        .chain(model.input_outlets()?)
+        .copied()
+        .collect();
+    let mut from = 0;
+    while let Some((id, (channels, pixels))) = model.nodes()[from..]
+        .iter()
+        .find_map(|node| channel_first_output(model, node).map(|axes| (node.id, axes)))
+    {
+        from = id + 1;
+        let change = AxisChange {
+            outlet: id.into(),
+            op: AxisOp::Move(channels, pixels),
+        };
+        if let Some((patch, _)) = change_axes(model, &change, &locked, &[], &mut Default::default())? {
+            patch.apply(model)?;
+        }
+    }
     Ok(())
 }
 
@@ -142,6 +215,76 @@ mod tests {
             .find_map(|node| node.op_as::<Conv>())
             .expect("a convolution");
         assert_eq!(conv.pool_spec.data_format, DataFormat::NHWC);
+        run(model)?.close_enough(&expected, Approximation::Exact)
+    }
+
+    /// A residual stretch as the file has it: two projections of a
+    /// channel-last map of 24 channels over 30 pixels write 16 channels
+    /// first, summed with a bias each, reshaped to the 6x5 map and back, and
+    /// read by an expansion to 32 channels that writes them last.
+    fn channel_first_stretch() -> TractResult<TypedModel> {
+        let mut model = TypedModel::default();
+        let map = model.add_source("map", f32::fact([30, 24]))?;
+        let mut sums = tvec!();
+        for name in ["projection", "skip"] {
+            let weights = tensor1(&values(16 * 24)).into_shape(&[16, 24])?;
+            let weights = model.add_const(format!("{name}.weights"), weights)?;
+            let projection = EinSum::new("mk,nk->mn".parse()?, f32::datum_type());
+            let output = model.wire_node(name, projection, &[weights, map])?;
+            let bias = model.add_const(format!("{name}.bias"), tensor1(&values(16)).into_shape(&[16, 1])?)?;
+            sums.push(
+                model.wire_node(
+                    format!("{name}.biased"),
+                    tract_onnx::tract_core::ops::math::add(),
+                    &[output[0], bias],
+                )?[0],
+            );
+        }
+        let sum = model.wire_node("residual", tract_onnx::tract_core::ops::math::add(), &sums)?;
+        let unmerged = model.wire_node(
+            "unmerge",
+            AxisOp::Reshape(1, tvec!(30.into()), tvec!(6.into(), 5.into())),
+            &sum,
+        )?;
+        let merged = model.wire_node(
+            "merge",
+            AxisOp::Reshape(1, tvec!(6.into(), 5.into()), tvec!(30.into())),
+            &unmerged,
+        )?;
+        let weights = model.add_const("expansion.weights", tensor1(&values(32 * 16)).into_shape(&[32, 16])?)?;
+        let expansion = EinSum::new("km,nk->mn".parse()?, f32::datum_type());
+        let output = model.wire_node("expansion", expansion, &[merged[0], weights])?;
+        model.select_output_outlets(&output)?;
+        Ok(model)
+    }
+
+    #[test]
+    fn a_channel_first_stretch_turns_channel_last_with_the_same_sums() -> TractResult<()> {
+        let mut model = channel_first_stretch()?;
+        let map = tensor1(&values(30 * 24)).into_shape(&[30, 24])?;
+        let run = |model: TypedModel| -> TractResult<Arc<Tensor>> {
+            let outputs = model
+                .into_optimized()?
+                .into_runnable()?
+                .run(tvec!(map.clone().into()))?;
+            Ok(outputs[0].clone().into_arc_tensor())
+        };
+        let expected = run(model.clone())?;
+        channel_last_everywhere(&mut model)?;
+        model.compact()?;
+        for name in ["projection", "skip"] {
+            let node = model.node(model.node_id_by_name(name)?);
+            assert_eq!(
+                node.outputs[0].fact.shape.to_tvec(),
+                tvec!(30.to_dim(), 16.to_dim()),
+                "{name}"
+            );
+        }
+        let kinds: Vec<String> = model.nodes().iter().map(|node| node.op().name().to_string()).collect();
+        assert!(
+            !kinds.iter().any(|kind| kind == "MoveAxis"),
+            "a transpose was left: {kinds:?}"
+        );
         run(model)?.close_enough(&expected, Approximation::Exact)
     }
 

@@ -295,7 +295,30 @@ impl AxisOp {
                     None
                 }
             }
-            (Reshape(_, _, _), Move(_, _)) => None, // todo, some are manageable
+            (Reshape(at, from, to), Move(f, t)) => {
+                let (at, end) = (*at, at + from.len());
+                let grow = to.len() as isize - from.len() as isize;
+                let shifted = |axis: usize| (axis as isize + grow) as usize;
+                let reshape = |at| Some(Reshape(at, from.clone(), to.clone()));
+                let through = |f: usize, t: usize| {
+                    if f < at && t < at {
+                        Some((reshape(at), Some(Move(f, t))))
+                    } else if f >= end && t >= end {
+                        Some((reshape(at), Some(Move(shifted(f), shifted(t)))))
+                    } else if f < at && t + 1 >= end {
+                        // From before the block to after it: the block moves back one.
+                        Some((reshape(at - 1), Some(Move(f, shifted(t)))))
+                    } else if f >= end && t <= at {
+                        // From after the block to before it: the block moves on one.
+                        Some((reshape(at + 1), Some(Move(shifted(f), t))))
+                    } else {
+                        None
+                    }
+                };
+                // A swap of neighbours reads both ways; the canonical one may
+                // name the block's axis as the one moved.
+                through(*f, *t).or_else(|| if *t == f + 1 { through(*t, *f) } else { None })
+            }
             (Move(_, _), Reshape(_, _, _)) => None, // todo, some are manageable
             (Reshape(_, _, _), Reshape(_, _, _)) => None, // todo, some are manageable
             _ => None,
@@ -1251,6 +1274,43 @@ impl TypedOp for IntoShape {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    /// A move across or beside a reshape's block goes through it: moving
+    /// then reshaping as the merge says gives the tensor that reshaping then
+    /// moving as the merge says does (the channel axis of a channel-first map
+    /// [c, h*w] moved last across the reshape to [c, h, w], and the others).
+    #[test]
+    fn a_move_beside_or_across_a_reshape_goes_through_it() -> TractResult<()> {
+        let reshape = |at, from: &[usize], to: &[usize]| {
+            Reshape(
+                at,
+                from.iter().map(|d| d.to_dim()).collect(),
+                to.iter().map(|d| d.to_dim()).collect(),
+            )
+        };
+        let cases = [
+            (vec![4, 30], reshape(1, &[30], &[6, 5]), Move(0, 1)),
+            (vec![4, 6, 5], reshape(1, &[6, 5], &[30]), Move(0, 2)),
+            (vec![2, 4, 30], reshape(2, &[30], &[6, 5]), Move(1, 2)),
+            (vec![30, 4], reshape(0, &[30], &[6, 5]), Move(1, 0)),
+            (vec![2, 3, 30], reshape(2, &[30], &[5, 6]), Move(0, 1)),
+            (vec![30, 2, 3], reshape(0, &[30], &[5, 6]), Move(2, 1)),
+        ];
+        for (shape, op, change) in cases {
+            let (new_op, new_change) = op.merge_incoming_change(&change).context("refused")?;
+            let values: Vec<f32> = (0..shape.iter().product::<usize>()).map(|v| v as f32).collect();
+            let mut expected = Tensor::from_shape(&shape, &values)?;
+            op.change_tensor(&mut expected, false)?;
+            new_change.context("no output change")?.change_tensor(&mut expected, false)?;
+            let mut found = Tensor::from_shape(&shape, &values)?;
+            change.change_tensor(&mut found, false)?;
+            new_op.context("no op")?.change_tensor(&mut found, false)?;
+            assert_eq!(found, expected, "{op:?} with {change:?}");
+        }
+        let inside = reshape(1, &[6, 5], &[30]);
+        assert!(inside.merge_incoming_change(&Move(1, 0)).is_none(), "an axis of the block moved");
+        Ok(())
+    }
 
     #[test]
     fn test_perm_to_cycles() {

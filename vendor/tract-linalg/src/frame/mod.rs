@@ -59,3 +59,4 @@ pub mod tanh;
 #[macro_use]
 pub mod weights;
 pub mod strided_panel;
+pub mod strided_rows;

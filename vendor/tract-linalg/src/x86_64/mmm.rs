@@ -8,6 +8,7 @@ use crate::mmm_tiers::MmmTier;
 use crate::pack::PackedFormat;
 #[cfg(any(tract_avx512vnni, tract_avxvnni, tract_amx_int8))]
 use crate::pack::PackedI8K4;
+use crate::strided_rows::StridedRows;
 
 #[cfg(tract_amx_int8)]
 use super::amx::PackedAmxA;
@@ -125,12 +126,22 @@ MMMExternKernel!(x86_64; fma_mmm_f32_32x3<f32>(32,3)@(256,4) isa(X86_64Avx, X86_
 
 MMMExternKernel!(x86_64; avx512_mmm_f32_128x1<f32>(128, 1)@(512,4) isa(X86_64Avx512f));
 MMMExternKernel!(x86_64; avx512_mmm_f32_16x1 <f32>( 16, 1)@(512,4) isa(X86_64Avx512f));
-MMMExternKernel!(x86_64; avx512_mmm_f32_16x12<f32>( 16,12)@(512,4) isa(X86_64Avx512f));
+// Packing 1: B as rows of k contiguous values read in place (a channel-last
+// activation), A as packing 0 has it, so weights packed once serve both.
+MMMExternKernel!(x86_64; avx512_mmm_f32_16x12<f32>( 16,12)@(512,4) isa(X86_64Avx512f)
+    packing[1] = rows => |k| { let a = k.regular_pack_a(); k.with_packing(a, StridedRows::new(12)) };
+);
 MMMExternKernel!(x86_64; avx512_mmm_f32_16x8 <f32>( 16, 8)@(512,4) isa(X86_64Avx512f));
-MMMExternKernel!(x86_64; avx512_mmm_f32_32x6 <f32>( 32, 6)@(512,4) isa(X86_64Avx512f));
+MMMExternKernel!(x86_64; avx512_mmm_f32_32x6 <f32>( 32, 6)@(512,4) isa(X86_64Avx512f)
+    packing[1] = rows => |k| { let a = k.regular_pack_a(); k.with_packing(a, StridedRows::new(6)) };
+);
 MMMExternKernel!(x86_64; avx512_mmm_f32_32x5 <f32>( 32, 5)@(512,4) isa(X86_64Avx512f));
-MMMExternKernel!(x86_64; avx512_mmm_f32_48x4 <f32>( 48, 4)@(512,4) isa(X86_64Avx512f));
-MMMExternKernel!(x86_64; avx512_mmm_f32_64x3 <f32>( 64, 3)@(512,4) isa(X86_64Avx512f));
+MMMExternKernel!(x86_64; avx512_mmm_f32_48x4 <f32>( 48, 4)@(512,4) isa(X86_64Avx512f)
+    packing[1] = rows => |k| { let a = k.regular_pack_a(); k.with_packing(a, StridedRows::new(4)) };
+);
+MMMExternKernel!(x86_64; avx512_mmm_f32_64x3 <f32>( 64, 3)@(512,4) isa(X86_64Avx512f)
+    packing[1] = rows => |k| { let a = k.regular_pack_a(); k.with_packing(a, StridedRows::new(3)) };
+);
 MMMExternKernel!(x86_64; avx512_mmm_f32_80x2 <f32>( 80, 2)@(512,4) isa(X86_64Avx512f));
 
 // 128-bit VEX i32 sibling of avx2_mmm_i32_8x8 for the avx-without-avx2 tier:
@@ -757,5 +768,72 @@ mod tests {
         each!(avx512_mmm_f32_16x8, avx512_mmm_f32_32x6, avx512_mmm_f32_32x5);
         each!(avx512_mmm_f32_48x4, avx512_mmm_f32_64x3, avx512_mmm_f32_80x2);
         Ok(())
+    }
+
+    /// The AVX-512 tiles with a `StridedRows` packing read a channel-last map
+    /// where it lies: here one of two maps interleaved pixel by pixel (rows
+    /// 2k apart, k in), with a short last tile. Their sums are the packed
+    /// path's to the bit (the same multiply-adds in the same order).
+    #[test]
+    fn rows_packing_reads_a_channel_last_map_in_place() -> TractResult<()> {
+        use crate::frame::mmm::MatMatMul;
+        use crate::strided_rows::{StridedRows, StridedRowsInput};
+        fn run<K: MatMatMulKer<Acc = f32>>(ker: &K) -> TractResult<()> {
+            if !ker.runnable() {
+                return Ok(());
+            }
+            let rows = (ker.packings().iter().position(|(_, b)| b.is::<StridedRows>()))
+                .context("no StridedRows packing")?;
+            let (m, k, n) = (ker.mr() + 5, 7, 3 * ker.nr() + 1);
+            let weights: Vec<f32> = (0..m * k).map(|i| (i % 13) as f32 * 0.37 - 2.1).collect();
+            let maps: Vec<f32> = (0..n * 2 * k).map(|i| (i % 11) as f32 * 0.53 - 2.6).collect();
+            let weights = tract_ndarray::Array2::from_shape_vec((m, k), weights)?.into_tensor();
+            let maps = std::sync::Arc::new(
+                tract_ndarray::Array3::from_shape_vec((n, 2, k), maps)?.into_tensor(),
+            );
+            let second = tract_ndarray::Array2::from_shape_fn((n, k), |(p, c)| {
+                maps.to_plain_array_view::<f32>().unwrap()[[p, 1, c]]
+            })
+            .into_tensor();
+            let pa = ker.packings()[0].0.prepare_one(&weights, 1, 0)?;
+            let in_place =
+                StridedRows::new(ker.nr()).rows_from_arc(maps.clone(), 4 * k as isize, 2, 0)?;
+            let in_place_input = in_place.downcast_ref::<StridedRowsInput>().unwrap();
+            assert!(in_place_input.is_view_of(&maps), "{} copied the map", ker.name());
+            let packed = ker.packings()[0].1.prepare_one(&second, 1, 0)?;
+            let product = |b: &dyn crate::mmm::MMMInputValue, packing| -> TractResult<Tensor> {
+                let mut c = Tensor::zero::<f32>(&[m, n])?;
+                unsafe {
+                    let store = ker.c_view(Some(0), Some(1)).wrap(&c.view_mut());
+                    let ops = tvec!(
+                        FusedSpec::AddMatMul {
+                            a: AsInputValue::Borrowed(&*pa),
+                            b: AsInputValue::Borrowed(b),
+                            packing,
+                        },
+                        FusedSpec::Store(store),
+                    );
+                    ker.run(m, n, &ops)?;
+                }
+                Ok(c)
+            };
+            let found = product(&*in_place, rows)?;
+            let expected = product(&*packed, 0)?;
+            ensure!(
+                found.to_plain_array_view::<f32>()? == expected.to_plain_array_view::<f32>()?,
+                "{} in place differs from packed",
+                ker.name()
+            );
+            let weights = weights.to_plain_array_view::<f32>()?;
+            let second = second.to_plain_array_view::<f32>()?;
+            let reference = weights
+                .into_dimensionality::<tract_ndarray::Ix2>()?
+                .dot(&second.into_dimensionality::<tract_ndarray::Ix2>()?.t());
+            found.close_enough(&reference.into_tensor(), Approximation::Close)
+        }
+        run(&*avx512_mmm_f32_16x12)?;
+        run(&*avx512_mmm_f32_32x6)?;
+        run(&*avx512_mmm_f32_48x4)?;
+        run(&*avx512_mmm_f32_64x3)
     }
 }

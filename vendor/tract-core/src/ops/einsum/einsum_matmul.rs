@@ -927,6 +927,26 @@ fn optimized_mat_mul(
         && input_facts[0].datum_type == DatumType::F32
         && impls[0].0.name() == "sme_mmm_f32_32x32";
 
+    // A channel-last activation as B (k its innermost axis, so each mn index
+    // is a row of k contiguous values) is read in place by a kernel offering
+    // a `StridedRows` packing with packing 0's A: no pack of B runs.
+    let rows_b = if impls.len() == 1
+        && impls[0].1 == 0
+        && impls[0].2.is_none()
+        && !strided_a
+        && input_facts[1].konst.is_none()
+        && input_facts[1].exotic_fact.is_none()
+        && input_facts[1].datum_type == DatumType::F32
+        && op.b_k() + 1 == input_facts[1].rank()
+    {
+        let packings = impls[0].0.packings();
+        packings.iter().position(|(a, b)| {
+            b.is::<tract_linalg::strided_rows::StridedRows>() && a.dyn_eq(&*packings[0].0)
+        })
+    } else {
+        None
+    };
+
     let pack_a: Box<dyn TypedOp> = if input_facts[0].konst.is_some() {
         if let Some(packed_format) = left_pack.downcast_ref::<PackedBlockQuantFormat>().cloned() {
             Box::new(OptSimpleMatMulPack {
@@ -973,7 +993,10 @@ fn optimized_mat_mul(
         OptMatMulPack {
             k_axis: op.b_k(),
             mn_axis: op.b_n(),
-            packers: impls.iter().map(|(mmm, p, _)| mmm.packings()[*p].1.clone()).collect(),
+            packers: impls
+                .iter()
+                .map(|(mmm, p, _)| mmm.packings()[rows_b.unwrap_or(*p)].1.clone())
+                .collect(),
             mode_picker: mode_picker.clone(),
         },
         &[taps[1]],
@@ -1011,9 +1034,12 @@ fn optimized_mat_mul(
     if strided_a {
         packings[0] = 1;
     }
+    if let Some(rows) = rows_b {
+        packings[0] = rows;
+    }
     let outputs = mmms.iter().map(|mmm| unsafe { mmm.c_view(op.c_m(), op.c_n()) }).collect();
     let trivial_packing = mmms.len() == 1
-        && (packings[0] == 0 || strided_a)
+        && (packings[0] == 0 || strided_a || rows_b.is_some())
         && extractor[0].is_none()
         && input_facts[0].exotic_fact.is_none();
     let opt = OptMatMul::new(

@@ -348,6 +348,7 @@ mod store_along_m {
     use super::*;
     use crate::ops::einsum::EinSum;
     use crate::ops::matmul::optimized::OptMatMul;
+    use crate::ops::matmul::pack::OptMatMulPack;
 
     fn values(len: usize, period: usize) -> Vec<f32> {
         (0..len).map(|i| (i % period) as f32 - (period / 2) as f32).collect()
@@ -392,6 +393,12 @@ mod store_along_m {
         if stores_along_m() {
             assert_eq!(mm.c_m_axis, Some(1), "the channels are m");
             assert_eq!(mm.mmm[0].name(), kernel);
+            let reads_in_place = model.nodes.iter().any(|n| {
+                n.op_as::<OptMatMulPack>().is_some_and(|pack| {
+                    pack.packers.iter().all(|p| p.is::<tract_linalg::strided_rows::StridedRows>())
+                })
+            });
+            assert!(reads_in_place, "the map is packed, not read in place as rows");
         }
         let map_values = values(pixels * inputs, 5);
         let map = tensor1(&map_values).into_shape(&[pixels, inputs])?;
@@ -407,6 +414,13 @@ mod store_along_m {
         let expected = tensor1(&expected).into_shape(&[pixels, outputs])?;
         let found = model.into_runnable()?.run(tvec!(map.into_tvalue()))?;
         found[0].close_enough(&expected, Approximation::Exact)
+    }
+
+    /// A map whose pixels do not fill the last tile: the kernel reads that
+    /// tile's rows from a copy with zero rows after them (64x3: 1001 = 333 x 3 + 2).
+    #[test]
+    fn a_map_with_a_short_last_tile_is_read_in_place_too() -> TractResult<()> {
+        turned_to_the_fewest_tiles(1001, 16, 64, "avx512_mmm_f32_64x3")
     }
 
     /// Fewer than 16 channels fill no AVX-512 register: the map stays m.

@@ -78,11 +78,20 @@ impl OptMatMulPack {
         let mode = self.mode_picker.pick(input.shape()[self.mn_axis])?;
         let packer = &self.packers[mode];
         let output_shape: TVec<usize> = self.output_shape(input.shape());
-        if let Some(strided) = packer.downcast_ref::<tract_linalg::strided_panel::StridedKMajor>() {
-            // Share the activation allocation. A copy here is the pack this format exists to skip.
+        let strided = packer.downcast_ref::<tract_linalg::strided_panel::StridedKMajor>();
+        let rows = packer.downcast_ref::<tract_linalg::strided_rows::StridedRows>();
+        if strided.is_some() || rows.is_some() {
+            // Share the activation allocation. A copy here is the pack these formats exist to skip.
+            let in_place = |arc: Arc<Tensor>, offset: isize| match (strided, rows) {
+                (Some(strided), _) => {
+                    strided.panel_from_arc(arc, offset, self.k_axis, self.mn_axis)
+                }
+                (_, Some(rows)) => rows.rows_from_arc(arc, offset, self.k_axis, self.mn_axis),
+                _ => unreachable!(),
+            };
             let arc = input.as_arc_tensor().unwrap().clone();
             let values = if output_shape.iter().all(|d| *d == 1) {
-                tvec![strided.panel_from_arc(arc, 0, self.k_axis, self.mn_axis)?]
+                tvec![in_place(arc, 0)?]
             } else {
                 let mut bc_shape: TVec<usize> = input.shape().into();
                 bc_shape[self.k_axis] = 1;
@@ -97,12 +106,7 @@ impl OptMatMulPack {
                         .map(|(x, s)| *x as isize * s)
                         .sum::<isize>()
                         * input.datum_type().size_of() as isize;
-                    values.push(strided.panel_from_arc(
-                        arc.clone(),
-                        offset,
-                        self.k_axis,
-                        self.mn_axis,
-                    )?);
+                    values.push(in_place(arc.clone(), offset)?);
                 }
                 values
             };

@@ -195,6 +195,9 @@ impl MmmDispatch {
                     && query.store.is_none_or(|s| mmm.stores().contains(&s))
             })
             .flat_map(|mmm| mmm.packings().iter().enumerate().map(move |(ix, p)| (mmm, ix, p)))
+            // B read in place as rows only fits a layout the lowering sees (a
+            // channel-last activation); the lowering asks for it by name.
+            .filter(|(_, _, (_, b))| !b.is::<crate::strided_rows::StridedRows>())
             .filter(|(_, _, (_, b))| {
                 b.precursor().as_dt().is_some_and(|dt| dt == query.activation.unquantized())
             })
