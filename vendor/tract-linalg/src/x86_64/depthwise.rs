@@ -277,7 +277,11 @@ pub unsafe fn depthwise_c_f32_avx512(
     }
 }
 
-/// The channels of [`depthwise_c_f32_avx512`], a multiple of 16.
+/// The channels of [`depthwise_c_f32_avx512`], a multiple of 16: four output positions at a
+/// time (then two, then one), each run of channels as 64, then 32, then 16 at a time. Taken
+/// one position and 16 channels at a time, a sum is one chain of multiply-adds, each waiting on
+/// the one before; side by side, the chains overlap and each tap's kernel values serve every
+/// position.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
@@ -294,45 +298,92 @@ unsafe fn channel_inner_avx512(
     in_stride: isize,
     out_stride: isize,
 ) {
-    use std::arch::x86_64::*;
-    unsafe {
-        for i in 0..len {
-            let iptr = input.offset(i as isize * in_stride);
-            let optr = output.offset(i as isize * out_stride);
-            let mut c = 0usize;
+    #[target_feature(enable = "avx512f")]
+    unsafe fn positions<const P: usize>(
+        input: *const f32,
+        output: *mut f32,
+        taps: &Taps,
+        channels: usize,
+        i: usize,
+        in_stride: isize,
+        out_stride: isize,
+    ) {
+        let at = |p: usize| (i + p) as isize;
+        let inputs: [*const f32; P] =
+            std::array::from_fn(|p| unsafe { input.offset(at(p) * in_stride) });
+        let outputs: [*mut f32; P] =
+            std::array::from_fn(|p| unsafe { output.offset(at(p) * out_stride) });
+        let mut c = 0;
+        unsafe {
             while c + 64 <= channels {
-                let mut a0 = _mm512_loadu_ps(bias.add(c));
-                let mut a1 = _mm512_loadu_ps(bias.add(c + 16));
-                let mut a2 = _mm512_loadu_ps(bias.add(c + 32));
-                let mut a3 = _mm512_loadu_ps(bias.add(c + 48));
-                for (&kix, &off) in tap_indices.iter().zip(offsets) {
-                    let k = kernel.add(kix * k_stride + c);
-                    let x = iptr.offset(off).add(c);
-                    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x), _mm512_loadu_ps(k), a0);
-                    a1 =
-                        _mm512_fmadd_ps(_mm512_loadu_ps(x.add(16)), _mm512_loadu_ps(k.add(16)), a1);
-                    a2 =
-                        _mm512_fmadd_ps(_mm512_loadu_ps(x.add(32)), _mm512_loadu_ps(k.add(32)), a2);
-                    a3 =
-                        _mm512_fmadd_ps(_mm512_loadu_ps(x.add(48)), _mm512_loadu_ps(k.add(48)), a3);
-                }
-                _mm512_storeu_ps(optr.add(c), a0);
-                _mm512_storeu_ps(optr.add(c + 16), a1);
-                _mm512_storeu_ps(optr.add(c + 32), a2);
-                _mm512_storeu_ps(optr.add(c + 48), a3);
+                blocks_avx512::<4, P>(inputs, outputs, taps, c);
                 c += 64;
             }
-            while c + 16 <= channels {
-                let mut acc = _mm512_loadu_ps(bias.add(c));
-                for (&kix, &off) in tap_indices.iter().zip(offsets) {
-                    acc = _mm512_fmadd_ps(
-                        _mm512_loadu_ps(iptr.offset(off).add(c)),
-                        _mm512_loadu_ps(kernel.add(kix * k_stride + c)),
-                        acc,
-                    );
+            if c + 32 <= channels {
+                blocks_avx512::<2, P>(inputs, outputs, taps, c);
+                c += 32;
+            }
+            if c + 16 <= channels {
+                blocks_avx512::<1, P>(inputs, outputs, taps, c);
+            }
+        }
+    }
+    let taps = Taps { kernel, tap_indices, offsets, bias, k_stride };
+    let mut i = 0;
+    unsafe {
+        while i + 4 <= len {
+            positions::<4>(input, output, &taps, channels, i, in_stride, out_stride);
+            i += 4;
+        }
+        if i + 2 <= len {
+            positions::<2>(input, output, &taps, channels, i, in_stride, out_stride);
+            i += 2;
+        }
+        if i < len {
+            positions::<1>(input, output, &taps, channels, i, in_stride, out_stride);
+        }
+    }
+}
+
+/// What every output position of one [`depthwise_c_f32_avx512`] call shares.
+#[cfg(target_arch = "x86_64")]
+struct Taps<'a> {
+    kernel: *const f32,
+    tap_indices: &'a [usize],
+    offsets: &'a [isize],
+    bias: *const f32,
+    k_stride: usize,
+}
+
+/// `B` blocks of 16 channels from `c` for `P` output positions: `B * P` independent sums, each
+/// tap's `B` kernel registers loaded once for all `P`. Each sum takes the taps in order with one
+/// fused multiply-add each, as the one-at-a-time loop did.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn blocks_avx512<const B: usize, const P: usize>(
+    inputs: [*const f32; P],
+    outputs: [*mut f32; P],
+    taps: &Taps,
+    c: usize,
+) {
+    use std::arch::x86_64::*;
+    unsafe {
+        let bias: [__m512; B] = std::array::from_fn(|b| _mm512_loadu_ps(taps.bias.add(c + 16 * b)));
+        let mut sums = [bias; P];
+        for (&kix, &off) in taps.tap_indices.iter().zip(taps.offsets) {
+            let k = taps.kernel.add(kix * taps.k_stride + c);
+            let weights: [__m512; B] = std::array::from_fn(|b| _mm512_loadu_ps(k.add(16 * b)));
+            for (sums, input) in sums.iter_mut().zip(inputs) {
+                let x = input.offset(off).add(c);
+                for (b, sum) in sums.iter_mut().enumerate() {
+                    *sum = _mm512_fmadd_ps(_mm512_loadu_ps(x.add(16 * b)), weights[b], *sum);
                 }
-                _mm512_storeu_ps(optr.add(c), acc);
-                c += 16;
+            }
+        }
+        for (sums, output) in sums.iter().zip(outputs) {
+            for (b, sum) in sums.iter().enumerate() {
+                _mm512_storeu_ps(output.add(c + 16 * b), *sum);
             }
         }
     }
@@ -408,7 +459,13 @@ mod tests {
     /// `taps` taps, `len` output positions and an input stride of `s` positions, and checks it
     /// against the contract's sum, fused in the same order, bit for bit. Channels outside the
     /// block must be left alone.
-    fn compare_c(taps: usize, channels: usize, block: std::ops::Range<usize>, len: usize, s: isize) {
+    fn compare_c(
+        taps: usize,
+        channels: usize,
+        block: std::ops::Range<usize>,
+        len: usize,
+        s: isize,
+    ) {
         if !(std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")) {
             return;
         }
@@ -431,7 +488,8 @@ mod tests {
             for c in block.clone() {
                 let mut sum = bias[c];
                 for (t, &kix) in tap_indices.iter().enumerate() {
-                    let x = input[(center as isize + i as isize * in_stride + offsets[t]) as usize + c];
+                    let x =
+                        input[(center as isize + i as isize * in_stride + offsets[t]) as usize + c];
                     sum = x.mul_add(kernel[kix * channels + c], sum);
                 }
                 want[i * channels + c] = sum;
