@@ -202,8 +202,10 @@ impl Display for StridedKMajor {
     }
 }
 
+/// The exotic fact of an operand read in place: it needs no buffer of its own
+/// (shared with `strided_rows`).
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-struct NoFact;
+pub(crate) struct NoFact;
 
 impl ExoticFact for NoFact {
     fn buffer_sizes(&self) -> TVec<TDim> {

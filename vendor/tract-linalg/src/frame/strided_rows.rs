@@ -20,6 +20,7 @@ use tract_data::internal::*;
 
 use crate::WeightType;
 use crate::mmm::{EagerPackedInput, MMMInputFormat, MMMInputValue, PackedMatrixStorage};
+use crate::strided_panel::NoFact;
 
 /// What an `AddMatMul` passes as `pb` with this packing: two machine words,
 /// the first row's address and the row stride in bytes.
@@ -167,15 +168,6 @@ impl MMMInputFormat for StridedRows {
 impl Display for StridedRows {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "RowsF32[{}]", self.r)
-    }
-}
-
-#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
-struct NoFact;
-
-impl ExoticFact for NoFact {
-    fn buffer_sizes(&self) -> TVec<TDim> {
-        tvec!(0.to_dim())
     }
 }
 
