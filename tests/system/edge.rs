@@ -151,7 +151,6 @@ async fn a_pedestrian_stream_opens_an_intrusion_whose_clip_is_the_recording_from
     let settings = [
         ("CLIP_PRE_ROLL_SECONDS", "3"),
         ("CLIP_POST_ROLL_SECONDS", "2"),
-        ("SETTINGS_CACHE_SECONDS", "0"),
     ];
     let stack = TestStack::start_with(tempfile::tempdir().unwrap(), &settings).await;
     // Disarmed first, so seconds of recording exist before the intrusion's pre-roll.

@@ -14,9 +14,10 @@ fn at(seq: u64) -> DateTime<Utc> {
     Utc::now() - TimeDelta::minutes(1) + TimeDelta::milliseconds(500 * seq as i64)
 }
 
-/// Settings the detector reads at once (no 30 s cache), so a test can change them between frames.
+/// The stack with the detector's settings cache at its deployed 30 s: a
+/// change applies to the next frame with someone in it all the same.
 async fn stack() -> TestStack {
-    TestStack::start_with(tempfile::tempdir().unwrap(), &[("SETTINGS_CACHE_SECONDS", "0")]).await
+    TestStack::start().await
 }
 
 struct Premises {

@@ -3,6 +3,7 @@
 //! fed those events in-process.
 
 mod accuracy;
+mod alarm_chain;
 mod audit;
 mod auth;
 mod bad_input;

@@ -179,13 +179,30 @@ impl DetectionTables {
             .put_in_transaction(item, Some("attribute_not_exists(pk)"))
     }
 
+    /// Points the resolved intrusion `followed` at the one that followed it.
+    fn followed(&self, followed: &Intrusion, by: &Intrusion) -> Result<TransactWriteItem, DomainError> {
+        let update = Update::builder()
+            .table_name(&self.intrusions.name)
+            .key("pk", s(camera_key(followed.camera_id)))
+            .key("sk", s(intrusion_key(followed)))
+            .update_expression("SET followedBy = :by")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":by", s(by.id.to_string()))
+            .build()
+            .map_err(unavailable("build an intrusion update"))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     fn extend(&self, existing: &Intrusion, merged: &rule::Extent) -> Result<TransactWriteItem, DomainError> {
         let update = Update::builder()
             .table_name(&self.intrusions.name)
             .key("pk", s(camera_key(existing.camera_id)))
             .key("sk", s(intrusion_key(existing)))
             .update_expression("SET firstSeq = :first, lastSeq = :last, lastSeenAt = :last_at, peakScore = :peak")
-            .condition_expression("attribute_exists(pk)")
+            // A resolved intrusion never grows: resolved since it was read, the decision is made again.
+            .condition_expression("attribute_exists(pk) AND #status <> :resolved")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":resolved", s(IntrusionStatus::Resolved.as_str()))
             .expression_attribute_values(":first", n(merged.first_seq))
             .expression_attribute_values(":last", n(merged.last_seq))
             .expression_attribute_values(":last_at", s(merged.last_at.to_rfc3339()))
@@ -270,10 +287,15 @@ impl DetectionStore for DetectionTables {
         seen_version: u64,
         change: &IntrusionChange,
     ) -> Result<Commit, DomainError> {
-        let write = match change {
-            IntrusionChange::Open(intrusion) => self.open(intrusion)?,
-            IntrusionChange::Extend { existing, merged } => self.extend(existing, merged)?,
-        };
+        let mut writes = Vec::with_capacity(3);
+        match change {
+            IntrusionChange::Open(intrusion) => writes.push(self.open(intrusion)?),
+            IntrusionChange::OpenAfter { opened, resolved } => {
+                writes.push(self.open(opened)?);
+                writes.push(self.followed(resolved, opened)?);
+            }
+            IntrusionChange::Extend { existing, merged } => writes.push(self.extend(existing, merged)?),
+        }
         let bump = Update::builder()
             .table_name(&self.frames.name)
             .key("pk", s(camera_key(camera)))
@@ -284,7 +306,7 @@ impl DetectionStore for DetectionTables {
             .expression_attribute_values(":current", n(seen_version))
             .build()
             .map_err(unavailable("build a version bump"))?;
-        let writes = vec![TransactWriteItem::builder().update(bump).build(), write];
+        writes.insert(0, TransactWriteItem::builder().update(bump).build());
         Ok(match transact(&self.frames.db, writes, "record an intrusion").await? {
             Transaction::Committed => Commit::Done,
             Transaction::Cancelled { .. } => Commit::Contended,

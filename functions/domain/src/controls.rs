@@ -4,7 +4,8 @@
 //! thresholds (see [`crate::detection::zones`]); and the site's escalation
 //! policy, which staff set and the client may read (see
 //! [`crate::response::EscalationPolicy`]). The store is a port; the
-//! detector reads it through [`CachedControls`], a short per-container cache.
+//! detector reads it through [`CachedControls`], a short per-container cache
+//! that serves the frames in which nobody was found.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -51,7 +52,10 @@ type Entries<K, V> = Mutex<HashMap<K, (DateTime<Utc>, Option<V>)>>;
 
 /// Reads site controls through a cache that keeps each answer for `ttl`, so a
 /// detector handling a stream of frames reads them about once a `ttl` per
-/// container; a change takes effect within `ttl`.
+/// container. The cache serves only what no change could alter: the detector
+/// judges every frame in which it found someone on settings read for that
+/// notification ([`CachedControls::arming_now`], [`CachedControls::camera_detection_now`]),
+/// so a change applies to the next frame.
 pub struct CachedControls {
     inner: Arc<dyn ControlStore>,
     clock: Arc<dyn Clock>,
@@ -79,6 +83,20 @@ impl CachedControls {
             .get(key)
             .filter(|(read_at, _)| now - *read_at < self.ttl)
             .map(|(_, value)| value.clone())
+    }
+
+    /// A site's arming as stored now, bypassing (and refreshing) the cache.
+    pub async fn arming_now(&self, site: SiteId) -> Result<Option<SiteArming>, DomainError> {
+        let arming = self.inner.arming(site).await?;
+        self.keep(&self.arming, site, arming.clone());
+        Ok(arming)
+    }
+
+    /// A camera's detection settings as stored now, bypassing (and refreshing) the cache.
+    pub async fn camera_detection_now(&self, camera: DeviceId) -> Result<Option<CameraDetection>, DomainError> {
+        let settings = self.inner.camera_detection(camera).await?;
+        self.keep(&self.detection, camera, settings.clone());
+        Ok(settings)
     }
 
     fn keep<K: Eq + Hash, V>(&self, entries: &Entries<K, V>, key: K, value: Option<V>) {
@@ -169,21 +187,36 @@ impl SiteControls {
         Ok(ArmingView::of(&arming, self.clock.now()))
     }
 
-    /// Replaces a site's standing plan; a manual change in force ends.
+    /// Replaces a site's standing plan. A manual arm or disarm in force stays
+    /// until its end (the answer shows it), unless the body asks to end it.
     #[tracing::instrument(skip(self, who, body), fields(user = %who.subject))]
     pub async fn set_plan(&self, who: &Principal, site: SiteId, body: ArmingBody) -> Result<ArmingView, DomainError> {
         let client = self.directory.get_site(who, site).await?.client_id;
+        let end_manual = body.end_manual;
         let plan = body.parse()?;
         let now = self.clock.now();
+        let current = self.store.arming(site).await?.unwrap_or_default();
+        let mode = plan.mode;
+        let arming = current.with_plan(plan, now, end_manual);
+        let note = match (current.manual_at(now), &arming.manual) {
+            (Some(kept), Some(_)) => Some(format!(
+                "the manual {} stays in force",
+                if kept.armed { "arm" } else { "disarm" }
+            )),
+            (Some(ended), None) => Some(format!(
+                "the manual {} was ended",
+                if ended.armed { "arm" } else { "disarm" }
+            )),
+            _ => None,
+        };
         let change = ArmingChange {
             at: now,
             by: who.subject.clone(),
             action: ArmingAction::Plan,
-            mode: plan.mode,
-            until: None,
-            note: None,
+            mode,
+            until: arming.manual.as_ref().and_then(|m| m.until),
+            note,
         };
-        let arming = SiteArming { plan, manual: None };
         self.store.save_arming(site, &arming, &change).await?;
         self.audited(who, AuditAction::ChangedArming, client, format!("site/{site}"))
             .await?;
@@ -292,5 +325,92 @@ impl SiteControls {
         target: String,
     ) -> Result<(), DomainError> {
         self.directory.audit().record(who, action, client, target).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arming::{ExceptionBody, PeriodBody};
+    use crate::clock::FixedClock;
+    use crate::fixtures::{self, start, user_of};
+    use crate::memory::MemoryControls;
+
+    fn plan(mode: &str, end_manual: bool) -> ArmingBody {
+        ArmingBody {
+            mode: mode.into(),
+            time_zone: Some("Europe/Lisbon".into()),
+            schedule: vec![PeriodBody {
+                days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+                    .map(String::from)
+                    .to_vec(),
+                from: "19:00".into(),
+                to: "07:00".into(),
+            }],
+            exceptions: Vec::<ExceptionBody>::new(),
+            end_manual,
+        }
+    }
+
+    /// A client's site, disarmed by hand until 07:00 tomorrow for a stocktake,
+    /// while its plan says armed around the clock.
+    async fn disarmed_for_a_stocktake() -> (SiteControls, Principal, SiteId, Arc<FixedClock>, DateTime<Utc>) {
+        let clock = Arc::new(FixedClock::at(start()));
+        let (directory, _) = fixtures::directory(clock.clone());
+        let (client, site) = fixtures::client_with_site(&directory, "Stocktake Ltd").await;
+        let controls = SiteControls::new(directory, Arc::new(MemoryControls::default()), clock.clone());
+        let user = user_of(client.id);
+        let until = start() + TimeDelta::hours(10);
+        let manual = ManualBody {
+            until: Some(until.to_rfc3339()),
+            note: Some("stocktake".into()),
+        };
+        let view = controls.set_by_hand(&user, site.id, false, manual).await.unwrap();
+        assert!(!view.armed_now);
+        (controls, user, site.id, clock, until)
+    }
+
+    #[tokio::test]
+    async fn saving_a_plan_keeps_a_manual_disarm_until_it_ends() {
+        let (controls, user, site, clock, until) = disarmed_for_a_stocktake().await;
+        clock.advance(TimeDelta::minutes(5));
+        let saved = controls.set_plan(&user, site, plan("armed", false)).await.unwrap();
+        assert!(!saved.armed_now, "still disarmed by hand");
+        let manual = saved.manual.expect("the answer shows the manual disarm kept");
+        assert_eq!((manual.armed, manual.until), (false, Some(until)));
+        assert_eq!(saved.next_change_at, Some(until));
+        let history = controls.arming_history(&user, site, fixtures::page()).await.unwrap();
+        assert_eq!(history.items[0].action, ArmingAction::Plan);
+        assert_eq!(history.items[0].until, Some(until));
+        assert_eq!(
+            history.items[0].note.as_deref(),
+            Some("the manual disarm stays in force")
+        );
+        clock.advance(TimeDelta::hours(10));
+        assert!(
+            controls.arming(&user, site).await.unwrap().armed_now,
+            "the plan after it"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_plan_saved_asking_to_end_the_manual_disarm_applies_at_once() {
+        let (controls, user, site, clock, _) = disarmed_for_a_stocktake().await;
+        clock.advance(TimeDelta::minutes(5));
+        let saved = controls.set_plan(&user, site, plan("armed", true)).await.unwrap();
+        assert!(saved.armed_now);
+        assert!(saved.manual.is_none());
+        let history = controls.arming_history(&user, site, fixtures::page()).await.unwrap();
+        assert_eq!(history.items[0].note.as_deref(), Some("the manual disarm was ended"));
+    }
+
+    #[tokio::test]
+    async fn a_manual_change_that_ended_is_not_carried_into_a_new_plan() {
+        let (controls, user, site, clock, _) = disarmed_for_a_stocktake().await;
+        clock.advance(TimeDelta::hours(11));
+        let saved = controls.set_plan(&user, site, plan("scheduled", false)).await.unwrap();
+        assert!(saved.manual.is_none());
+        let history = controls.arming_history(&user, site, fixtures::page()).await.unwrap();
+        assert_eq!(history.items[0].note, None);
     }
 }

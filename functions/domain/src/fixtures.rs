@@ -76,5 +76,7 @@ pub fn intrusion(client: ClientId, site: SiteId, camera: DeviceId, at: DateTime<
         acknowledged: None,
         resolved: None,
         reopened: None,
+        follows: None,
+        followed_by: None,
     }
 }

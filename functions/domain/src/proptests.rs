@@ -103,6 +103,7 @@ proptest! {
             time_zone: Some(zone),
             schedule: vec![PeriodBody { days: vec![day], from, to }],
             exceptions: vec![ExceptionBody { date, armed: true }],
+            end_manual: false,
         };
         if let Ok(plan) = body.parse() {
             let _ = plan.next_change(chrono::Utc::now());

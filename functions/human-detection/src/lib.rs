@@ -16,7 +16,7 @@ use aws_lambda_events::s3::S3Event;
 use chrono::TimeDelta;
 use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, FRAME_RETENTION_HOURS, QUIET_GAP_SECONDS};
-use seccom_domain::controls::{CachedControls, ControlStore};
+use seccom_domain::controls::CachedControls;
 use seccom_domain::detection::ports::{Cameras, PersonFinder};
 use seccom_domain::detection::{DetectionPorts, DetectionSettings, DetectionStore, FrameObserver, FrameReport};
 use seccom_domain::error::DomainError;
@@ -26,7 +26,9 @@ use seccom_runtime::runner::EventFunction;
 use adapters::{S3Evidence, S3Frames, TractFinder};
 use seccom_detector::PersonDetector;
 
-/// How long the detector keeps a site's arming and a camera's settings before reading them again (default 30).
+/// How long the detector keeps a site's arming and a camera's settings for frames
+/// in which nobody was found (default 30); frames with someone in them are
+/// judged on the settings as stored.
 pub const SETTINGS_CACHE_SECONDS: &str = "SETTINGS_CACHE_SECONDS";
 
 /// The function, built once per Lambda container.
@@ -35,7 +37,7 @@ pub struct HumanDetection {
     store: Arc<dyn DetectionStore>,
     cameras: Arc<dyn Cameras>,
     finder: Arc<dyn PersonFinder>,
-    controls: Arc<dyn ControlStore>,
+    controls: Arc<CachedControls>,
     settings: DetectionSettings,
     metrics: Metrics,
 }

@@ -125,6 +125,12 @@ async fn site_page(
                     }
                 }
             }
+            @if let Some(manual) = &arming.manual {
+                label { span { input type="checkbox" name="endManual" value="true";
+                    " Also end the manual " (if manual.armed { "arm" } else { "disarm" })
+                    @if let Some(until) = manual.until { " (in force until " (time(until)) ")" }
+                    "; otherwise it stays in force and the plan applies after it" } }
+            }
             button type="submit" { "Save the plan" }
         }
         h2 { "Cameras" }
@@ -165,7 +171,9 @@ fn arming_state(arming: &ArmingView, who: &Principal) -> Markup {
         @if let Some(manual) = &arming.manual {
             p.muted { (if manual.armed { "Armed" } else { "Disarmed" }) " by hand by "
                 (if manual.by == who.subject { "you" } else { manual.by.as_str() }) " on " (time(manual.at))
-                @if let Some(note) = &manual.note { ": " q { (note) } } "." }
+                @if let Some(until) = manual.until { " until " (time(until)) }
+                @if let Some(note) = &manual.note { ": " q { (note) } } "."
+                " Saving the plan keeps it in force unless you also end it." }
         }
     }
 }
@@ -218,6 +226,7 @@ fn plan_of(fields: &Fields) -> ArmingBody {
         time_zone: value(fields, "timeZone").map(str::to_owned),
         schedule,
         exceptions,
+        end_manual: value(fields, "endManual") == Some("true"),
     }
 }
 

@@ -49,6 +49,7 @@ impl Versions {
                 intrusion.acknowledged,
                 intrusion.resolved,
                 intrusion.reopened,
+                intrusion.followed_by,
                 detail.subject,
             ])),
             media: version(serde_json::json!([
@@ -122,7 +123,7 @@ pub fn intrusion_page(
         p { "Started " (time(intrusion.started_at)) ", last seen " (time(intrusion.last_seen_at))
             " (" (seen_for(intrusion)) "), " (format!("{:.0} %", intrusion.peak_score * 100.0)) " sure at best"
             ". Status: " (crate::views::status(intrusion.status)) "." }
-        (handled(intrusion))
+        (handled(intrusion, portal))
         }
         div data-version=(versions.media) {
         div.media {
@@ -232,9 +233,15 @@ pub fn intrusion_page(
     }
 }
 
-/// Who acknowledged, reopened and resolved the intrusion, and when.
-fn handled(intrusion: &Intrusion) -> Markup {
+/// Who acknowledged, reopened and resolved the intrusion, and when; and the
+/// intrusion people seen after the resolution opened, or the one this followed.
+fn handled(intrusion: &Intrusion, portal: Portal) -> Markup {
+    let link = |id: &IntrusionId| format!("{}/intrusions/{id}", portal.prefix());
     html! {
+        @if let Some(follows) = &intrusion.follows {
+            p.handled { "People were seen again after " a href=(link(follows)) { "an intrusion resolved here" }
+                " was resolved: this is a new intrusion." }
+        }
         @if let Some(handled) = &intrusion.acknowledged {
             p.handled { "Acknowledged " (time(handled.at)) " by " span.who { (handled.who()) }
                 @if let Some(note) = &handled.note { ": " q { (note) } } }
@@ -249,6 +256,10 @@ fn handled(intrusion: &Intrusion) -> Markup {
             p.handled { "Resolved " (time(handled.at)) " by " span.who { (handled.who()) }
                 @if handled.false_alarm == Some(true) { " as a false alarm" }
                 @if let Some(note) = &handled.note { ": " q { (note) } } }
+        }
+        @if let Some(next) = &intrusion.followed_by {
+            p.handled role="status" { "People were seen here again after it was resolved: "
+                a href=(link(next)) { "the intrusion that followed" } "." }
         }
     }
 }

@@ -104,6 +104,10 @@ pub struct ArmingBody {
     /// Local days armed or disarmed whatever the schedule says.
     #[serde(default)]
     pub exceptions: Vec<ExceptionBody>,
+    /// Also end the manual arm or disarm in force; by default it stays until its `until`
+    /// (the answer's `manual` shows it).
+    #[serde(default)]
+    pub end_manual: bool,
 }
 
 impl ArmingBody {

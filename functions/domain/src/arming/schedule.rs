@@ -246,6 +246,20 @@ impl SiteArming {
         }
     }
 
+    /// The manual change in force at `at`, if any.
+    pub fn manual_at(&self, at: DateTime<Utc>) -> Option<&ManualArming> {
+        self.manual.as_ref().filter(|manual| manual.in_force_at(at))
+    }
+
+    /// The arming with `plan` as its standing plan from `at`: a manual change
+    /// in force stays until its end, unless `end_manual`.
+    pub fn with_plan(&self, plan: ArmingPlan, at: DateTime<Utc>, end_manual: bool) -> Self {
+        Self {
+            plan,
+            manual: self.manual_at(at).filter(|_| !end_manual).cloned(),
+        }
+    }
+
     /// The first moment after `at` when the site's state changes, if one comes within [`HORIZON`].
     pub fn next_change(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match &self.manual {

@@ -2,6 +2,7 @@
 //! about each, and the intrusions that bursts of person frames open.
 
 pub mod bundle;
+mod decide;
 mod observe;
 pub mod ports;
 pub mod rule;
@@ -14,9 +15,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use observe::{
-    CAPTURED_AT_METADATA, Decision, DetectionPorts, DetectionSettings, FrameObserver, FrameReport, decide,
-};
+pub use decide::decide;
+pub use observe::{CAPTURED_AT_METADATA, Decision, DetectionPorts, DetectionSettings, FrameObserver, FrameReport};
 pub use ports::DetectionStore;
 
 use crate::audit::AuditAction;
@@ -191,6 +191,13 @@ pub struct Intrusion {
     /// Who last opened it again after it was resolved, and the resolution that undid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reopened: Option<Reopening>,
+    /// The resolved intrusion of the same camera whose burst this one continued:
+    /// people seen after that one was resolved open this one, never extend that one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follows: Option<IntrusionId>,
+    /// The intrusion opened by people seen at the same camera after this one was resolved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followed_by: Option<IntrusionId>,
 }
 
 /// Staff opening a resolved intrusion again: who, when, why, and the resolution it undid.

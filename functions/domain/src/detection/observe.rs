@@ -6,29 +6,24 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
+use tokio::sync::OnceCell;
 
 use super::bundle::{self, BundleKey, FrameObject};
-use super::ports::{
-    Cameras, Commit, DetectionStore, EvidenceKeeper, FrameBytes, FrameObjects, IntrusionChange, PersonFinder, Rejection,
-};
-use super::rule::{self, PersonRun};
+use super::decide::decide;
+use super::ports::{Cameras, DetectionStore, EvidenceKeeper, FrameBytes, FrameObjects, PersonFinder, Rejection};
 use super::zones::{CameraDetection, Sighting};
-use super::{FrameKey, FrameOutcome, FrameRecord, Intrusion, IntrusionStatus};
+use super::{FrameKey, FrameOutcome, FrameRecord, Intrusion};
+use crate::arming::SiteArming;
 use crate::clock::Clock;
-use crate::controls::ControlStore;
+use crate::controls::{CachedControls, ControlStore};
 use crate::directory::{Device, DeviceKind};
 use crate::error::DomainError;
-use crate::ids::IntrusionId;
 
 /// The object metadata a camera sends with each frame (`x-amz-meta-captured-at`).
 pub const CAPTURED_AT_METADATA: &str = "captured-at";
-
-/// How often a decision is retried when another invocation decided for the same camera first.
-const MAX_ATTEMPTS: u32 = 20;
 
 /// What a frame's decision did.
 #[derive(Clone, Debug, PartialEq)]
@@ -107,9 +102,20 @@ pub struct DetectionPorts {
     pub objects: Arc<dyn FrameObjects>,
     pub finder: Arc<dyn PersonFinder>,
     pub evidence: Arc<dyn EvidenceKeeper>,
-    /// Site arming and camera settings; give the detector a [`crate::controls::CachedControls`].
-    pub controls: Arc<dyn ControlStore>,
+    /// Site arming and camera settings: cached for frames in which nobody was
+    /// found, read afresh for each notification with someone in a frame.
+    pub controls: Arc<CachedControls>,
     pub clock: Arc<dyn Clock>,
+}
+
+/// The settings one notification's frames are judged by once someone is found
+/// in one: read from the store when first needed, at most once each, so a
+/// change saved before the notification applies to its frames (one read of
+/// each for a bundle, not one per frame).
+#[derive(Default)]
+struct Current {
+    detection: OnceCell<CameraDetection>,
+    arming: OnceCell<SiteArming>,
 }
 
 /// The frame-observed use case.
@@ -131,9 +137,12 @@ impl FrameObserver {
     /// notification is delivered again and the work finished then.
     #[tracing::instrument(skip(self, notified_at), fields(decision))]
     pub async fn observe(&self, key: &str, notified_at: DateTime<Utc>) -> Result<Vec<FrameReport>, DomainError> {
+        let current = Current::default();
         match FrameObject::parse(key) {
-            Ok(FrameObject::Frame(frame_key)) => Ok(vec![self.observe_frame(key, frame_key, notified_at).await?]),
-            Ok(FrameObject::Bundle(bundle)) => self.observe_bundle(key, bundle, notified_at).await,
+            Ok(FrameObject::Frame(frame_key)) => {
+                Ok(vec![self.observe_frame(key, frame_key, notified_at, &current).await?])
+            }
+            Ok(FrameObject::Bundle(bundle)) => self.observe_bundle(key, bundle, notified_at, &current).await,
             Err(reason) => {
                 tracing::warn!(reason, "unroutable frame");
                 self.ports
@@ -153,6 +162,7 @@ impl FrameObserver {
         key: &str,
         frame_key: FrameKey,
         notified_at: DateTime<Utc>,
+        current: &Current,
     ) -> Result<FrameReport, DomainError> {
         // The three reads a new frame needs go out together: whether it was seen
         // before, its camera, and its bytes. A repeated notification or an unknown
@@ -167,13 +177,13 @@ impl FrameObserver {
             Some(stored) => stored,
             None => {
                 let record = self
-                    .analyse(key, frame_key, camera.as_ref(), fetched?, notified_at)
+                    .analyse(key, frame_key, camera.as_ref(), fetched?, notified_at, current)
                     .await?;
                 self.ports.store.put_frame(&record).await?;
                 record
             }
         };
-        self.report(&stored, camera.as_ref()).await
+        self.report(&stored, camera.as_ref(), current).await
     }
 
     /// A bundle's frames go through the same steps as single frames, in sequence
@@ -185,6 +195,7 @@ impl FrameObserver {
         key: &str,
         bundle: BundleKey,
         notified_at: DateTime<Utc>,
+        current: &Current,
     ) -> Result<Vec<FrameReport>, DomainError> {
         let (stored, camera, fetched) = tokio::join!(
             self.ports
@@ -215,7 +226,7 @@ impl FrameObserver {
                 Some(record) => records.push(record),
                 None => {
                     let record = self
-                        .analyse(&address, frame_key, camera.as_ref(), frame, notified_at)
+                        .analyse(&address, frame_key, camera.as_ref(), frame, notified_at, current)
                         .await?;
                     new.push(records.len());
                     records.push(record);
@@ -225,13 +236,18 @@ impl FrameObserver {
         futures::future::try_join_all(new.iter().map(|&n| self.ports.store.put_frame(&records[n]))).await?;
         let mut reports = Vec::with_capacity(records.len());
         for record in &records {
-            reports.push(self.report(record, camera.as_ref()).await?);
+            reports.push(self.report(record, camera.as_ref(), current).await?);
         }
         Ok(reports)
     }
 
     /// Reports on a recorded frame, deciding on it if it shows a person while armed.
-    async fn report(&self, stored: &FrameRecord, camera: Option<&Device>) -> Result<FrameReport, DomainError> {
+    async fn report(
+        &self,
+        stored: &FrameRecord,
+        camera: Option<&Device>,
+        current: &Current,
+    ) -> Result<FrameReport, DomainError> {
         let key = stored.object_key.clone();
         match &stored.outcome {
             FrameOutcome::Rejected { code, reason } => Ok(FrameReport::Rejected {
@@ -243,7 +259,7 @@ impl FrameObserver {
                 person, score, armed, ..
             } => {
                 let decision = match camera {
-                    Some(camera) if *person && *armed => self.decide(stored, camera).await?,
+                    Some(camera) if *person && *armed => self.decide(stored, camera, current).await?,
                     _ => Decision::NoRun,
                 };
                 tracing::Span::current().record("decision", decision.name());
@@ -271,6 +287,7 @@ impl FrameObserver {
         camera: Option<&Device>,
         fetched: Result<FrameBytes, Rejection>,
         notified_at: DateTime<Utc>,
+        current: &Current,
     ) -> Result<FrameRecord, DomainError> {
         let mut captured_at = notified_at;
         let outcome = match camera {
@@ -278,7 +295,7 @@ impl FrameObserver {
                 Ok(frame) => {
                     captured_at = frame.captured_at.unwrap_or(notified_at);
                     match self.ports.finder.analyse(frame).await? {
-                        Ok(sighting) => self.judge(device, sighting, captured_at).await?,
+                        Ok(sighting) => self.judge(device, sighting, captured_at, current).await?,
                         Err(rejection) => rejection.into(),
                     }
                 }
@@ -304,22 +321,30 @@ impl FrameObserver {
         Ok(record)
     }
 
-    /// Applies the camera's settings and the site's arming to what the detector saw.
+    /// Applies the camera's settings and the site's arming to what the detector
+    /// saw. A frame with nobody in it comes out the same whatever the settings,
+    /// so the cache serves it; any other is judged on the settings as stored now.
     async fn judge(
         &self,
         camera: &Device,
         sighting: Sighting,
         captured_at: DateTime<Utc>,
+        current: &Current,
     ) -> Result<FrameOutcome, DomainError> {
-        let settings = self.settings_of(camera).await?;
+        let controls = &self.ports.controls;
+        let (settings, arming) = if sighting.boxes.is_empty() {
+            let (settings, arming) =
+                tokio::try_join!(controls.camera_detection(camera.id), controls.arming(camera.site_id))?;
+            (settings.unwrap_or_default(), arming.unwrap_or_default())
+        } else {
+            let (settings, arming) = tokio::try_join!(
+                self.current_detection(camera, current),
+                self.current_arming(camera, current)
+            )?;
+            (settings.clone(), arming.clone())
+        };
         let judgement = settings.judge(&sighting);
-        let armed = self
-            .ports
-            .controls
-            .arming(camera.site_id)
-            .await?
-            .unwrap_or_default()
-            .armed_at(captured_at);
+        let armed = arming.armed_at(captured_at);
         Ok(FrameOutcome::Analysed {
             person: !judgement.counted.is_empty(),
             score: sighting.score,
@@ -332,141 +357,50 @@ impl FrameObserver {
         })
     }
 
-    async fn settings_of(&self, camera: &Device) -> Result<CameraDetection, DomainError> {
-        Ok(self
-            .ports
-            .controls
-            .camera_detection(camera.id)
-            .await?
-            .unwrap_or_default())
+    /// The camera's detection settings as stored when this notification first needed them.
+    async fn current_detection<'c>(
+        &self,
+        camera: &Device,
+        current: &'c Current,
+    ) -> Result<&'c CameraDetection, DomainError> {
+        current
+            .detection
+            .get_or_try_init(|| async {
+                Ok(self
+                    .ports
+                    .controls
+                    .camera_detection_now(camera.id)
+                    .await?
+                    .unwrap_or_default())
+            })
+            .await
     }
 
-    /// Applies the rule to a person frame, then makes sure the intrusion it belongs to has its evidence.
-    async fn decide(&self, frame: &FrameRecord, camera: &Device) -> Result<Decision, DomainError> {
+    /// The site's arming as stored when this notification first needed it.
+    async fn current_arming<'c>(&self, camera: &Device, current: &'c Current) -> Result<&'c SiteArming, DomainError> {
+        current
+            .arming
+            .get_or_try_init(|| async {
+                Ok(self
+                    .ports
+                    .controls
+                    .arming_now(camera.site_id)
+                    .await?
+                    .unwrap_or_default())
+            })
+            .await
+    }
+
+    /// Applies the rule to a person frame, then makes sure the intrusion it
+    /// belongs to has its evidence, masked as the camera's settings are now.
+    async fn decide(&self, frame: &FrameRecord, camera: &Device, current: &Current) -> Result<Decision, DomainError> {
         let decision = decide(self.ports.store.as_ref(), frame, camera, self.settings.quiet_gap).await?;
         if let Some(intrusion) = decision.intrusion().filter(|i| i.snapshot_key.is_none()) {
-            let settings = self.settings_of(camera).await?;
-            let snapshot_key = self.ports.evidence.keep(intrusion, frame, &settings).await?;
+            let settings = self.current_detection(camera, current).await?;
+            let snapshot_key = self.ports.evidence.keep(intrusion, frame, settings).await?;
             self.ports.store.set_snapshot(intrusion, &snapshot_key).await?;
         }
         Ok(decision)
-    }
-}
-
-/// Applies the intrusion rule after `frame` was stored: opens an intrusion for a
-/// new burst, extends the one its burst belongs to, or does nothing. Decisions
-/// for one camera are serialised by the store's versioned commit, so concurrent
-/// invocations that see the same burst open it exactly once.
-pub async fn decide(
-    store: &dyn DetectionStore,
-    frame: &FrameRecord,
-    camera: &Device,
-    quiet_gap: TimeDelta,
-) -> Result<Decision, DomainError> {
-    // The camera's state is read beside the neighbours: most person frames have
-    // a run, and the first attempt then needs no further round trip.
-    let (neighbours, state) = tokio::try_join!(
-        store.frames_between(
-            frame.camera_id,
-            frame.seq.saturating_sub(2),
-            frame.seq.saturating_add(2),
-        ),
-        store.camera_state(frame.camera_id),
-    )?;
-    let mut first_state = Some(state);
-    let known: BTreeMap<u64, rule::Observation> = neighbours.iter().map(|f| (f.seq, f.observation())).collect();
-    let Some(run) = rule::run_around(frame.seq, &known) else {
-        return Ok(Decision::NoRun);
-    };
-    let key_of = |seq: u64| {
-        neighbours
-            .iter()
-            .find(|f| f.seq == seq)
-            .map_or_else(String::new, |f| f.object_key.clone())
-    };
-    for attempt in 0..MAX_ATTEMPTS {
-        let state = match first_state.take() {
-            Some(state) => state,
-            None => store.camera_state(frame.camera_id).await?,
-        };
-        let (decision, change) = match state
-            .recent
-            .into_iter()
-            .find(|i| i.extent().same_burst(&run, quiet_gap))
-        {
-            Some(existing) => {
-                let merged = existing.extent().merged(&run);
-                if merged == existing.extent() {
-                    return Ok(Decision::Unchanged(existing));
-                }
-                let extended = Intrusion {
-                    first_seq: merged.first_seq,
-                    last_seq: merged.last_seq,
-                    last_seen_at: merged.last_at,
-                    peak_score: merged.peak_score,
-                    ..existing.clone()
-                };
-                (
-                    Decision::Extended(extended),
-                    IntrusionChange::Extend { existing, merged },
-                )
-            }
-            None => {
-                let mut opened = opened_intrusion(&run, camera, run.opening.map(key_of).to_vec());
-                opened.zones = zones_of(&neighbours, &run.opening);
-                (Decision::Opened(opened.clone()), IntrusionChange::Open(opened))
-            }
-        };
-        match store.commit(frame.camera_id, state.version, &change).await? {
-            Commit::Done => return Ok(decision),
-            Commit::Contended => {
-                tracing::debug!(camera = %frame.camera_id, attempt, "another invocation decided first; deciding again");
-                tokio::time::sleep(Duration::from_millis(5 + u64::from(attempt) * 10)).await;
-            }
-        }
-    }
-    Err(DomainError::unavailable(
-        "cannot record an intrusion",
-        format!(
-            "{MAX_ATTEMPTS} attempts lost to concurrent decisions for camera {}",
-            frame.camera_id
-        ),
-    ))
-}
-
-/// The zones named by the opening frames, each once, in order of appearance.
-fn zones_of(frames: &[FrameRecord], opening: &[u64]) -> Vec<String> {
-    let mut zones: Vec<String> = Vec::new();
-    for frame in frames.iter().filter(|f| opening.contains(&f.seq)) {
-        if let FrameOutcome::Analysed { zones: seen, .. } = &frame.outcome {
-            for zone in seen {
-                if !zones.contains(zone) {
-                    zones.push(zone.clone());
-                }
-            }
-        }
-    }
-    zones
-}
-
-fn opened_intrusion(run: &PersonRun, camera: &Device, frame_keys: Vec<String>) -> Intrusion {
-    Intrusion {
-        id: IntrusionId::generate(),
-        client_id: camera.client_id,
-        site_id: camera.site_id,
-        camera_id: camera.id,
-        started_at: run.first_at,
-        last_seen_at: run.last_at,
-        first_seq: run.first_seq,
-        last_seq: run.last_seq,
-        frame_keys,
-        zones: Vec::new(),
-        peak_score: run.peak_score,
-        status: IntrusionStatus::Open,
-        snapshot_key: None,
-        acknowledged: None,
-        resolved: None,
-        reopened: None,
     }
 }
 

@@ -9,6 +9,7 @@ use super::*;
 use crate::arming::{ArmingAction, ArmingChange, ArmingMode, ArmingPlan, SiteArming};
 use crate::clock::FixedClock;
 use crate::controls::{CachedControls, ControlStore};
+use crate::detection::IntrusionStatus;
 use crate::detection::bundle;
 use crate::detection::ports::FrameBytes;
 use crate::detection::zones::{DetectionBody, MaskBody, ZoneBody};
@@ -589,16 +590,97 @@ async fn an_open_intrusion_is_not_closed_by_disarming() {
 }
 
 #[tokio::test]
-async fn settings_are_read_through_the_cache_about_once_a_period() {
+async fn frames_with_nobody_in_them_are_judged_through_the_cache() {
     let w = world();
     for seq in 1..=6 {
-        w.send(seq, "person").await;
+        w.send(seq, "empty").await;
     }
     let reads = w.controls.reads();
     assert_eq!(reads, 2, "arming and camera settings, read once each");
     w.clock.advance(TimeDelta::seconds(31));
-    w.send(7, "person").await;
+    w.send(7, "empty").await;
     assert_eq!(w.controls.reads(), reads + 2);
+}
+
+#[tokio::test]
+async fn a_frame_with_someone_in_it_is_judged_on_the_settings_as_stored() {
+    let w = world();
+    for seq in 1..=3 {
+        w.send(seq, "person").await;
+    }
+    assert_eq!(
+        w.controls.reads(),
+        6,
+        "arming and camera settings, once each per notification"
+    );
+    let bundle = w.upload_bundle(4, &["person", "person", "empty", "person"]);
+    w.observe_all(&bundle).await;
+    assert_eq!(w.controls.reads(), 8, "once each for the whole bundle");
+}
+
+/// Saves the site's mode as a person would, with no time for any cache to expire.
+async fn change_mode_now(w: &World, mode: ArmingMode) {
+    let arming = SiteArming {
+        plan: ArmingPlan {
+            mode,
+            ..ArmingPlan::default()
+        },
+        manual: None,
+    };
+    let change = ArmingChange {
+        at: w.clock.now(),
+        by: "client".into(),
+        action: ArmingAction::Plan,
+        mode,
+        until: None,
+        note: None,
+    };
+    w.controls
+        .save_arming(w.camera.site_id, &arming, &change)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn arming_applies_to_the_next_frame_in_both_directions() {
+    let w = world();
+    change_mode_now(&w, ArmingMode::Disarmed).await;
+    assert_eq!(w.three(1, "person").await, ["none"; 3], "disarmed");
+    w.send(4, "empty").await;
+    change_mode_now(&w, ArmingMode::Armed).await;
+    assert_eq!(
+        w.three(5, "person").await,
+        ["none", "none", "opened"],
+        "armed a moment ago"
+    );
+    w.send(8, "empty").await;
+    change_mode_now(&w, ArmingMode::Disarmed).await;
+    assert_eq!(w.three(20, "person").await, ["none"; 3], "disarmed a moment ago");
+    assert_eq!(w.spans(), vec![(5, 7)]);
+}
+
+#[tokio::test]
+async fn zones_masks_and_thresholds_apply_to_the_next_frame() {
+    let w = world();
+    w.send(1, "empty").await;
+    w.controls
+        .save_camera_detection(
+            w.camera.id,
+            &DetectionBody {
+                min_score: Some(0.95),
+                ..DetectionBody::default()
+            }
+            .parse()
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.three(2, "person 0.9").await, ["none"; 3], "below the new minimum");
+    w.controls
+        .save_camera_detection(w.camera.id, &DetectionBody::default().parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(w.three(10, "person 0.9").await, ["none", "none", "opened"]);
 }
 
 #[tokio::test]
@@ -708,3 +790,6 @@ async fn a_bundle_with_gaps_keeps_the_frames_it_has_and_an_unreadable_one_is_rej
     let seqs: Vec<u64> = w.store.frames().iter().map(|f| f.seq).collect();
     assert_eq!(seqs, [1, 4, 9]);
 }
+
+#[path = "resolution_tests.rs"]
+mod after_a_resolution;

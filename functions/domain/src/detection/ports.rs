@@ -27,6 +27,12 @@ pub struct CameraState {
 pub enum IntrusionChange {
     /// Store this new intrusion.
     Open(Intrusion),
+    /// Store this new intrusion (whose `follows` names `resolved`) and point
+    /// the resolved one it followed at it (`followedBy`).
+    OpenAfter {
+        opened: Intrusion,
+        resolved: Box<Intrusion>,
+    },
     /// Widen `existing` to `merged`.
     Extend { existing: Intrusion, merged: Extent },
 }

@@ -145,12 +145,20 @@ impl DetectionStore for MemoryDetectionStore {
             return Ok(Commit::Contended);
         }
         match change {
-            IntrusionChange::Open(intrusion) => {
+            IntrusionChange::Open(intrusion) | IntrusionChange::OpenAfter { opened: intrusion, .. } => {
                 if tables.intrusions.contains_key(&intrusion.id) {
                     return Err(DomainError::unavailable(
                         "cannot record an intrusion",
                         "an intrusion with this id exists",
                     ));
+                }
+                if let IntrusionChange::OpenAfter { resolved, .. } = change {
+                    // As the table's transaction: the one followed must still exist.
+                    let Some(followed) = tables.intrusions.get_mut(&resolved.id) else {
+                        self.contended.fetch_add(1, Ordering::SeqCst);
+                        return Ok(Commit::Contended);
+                    };
+                    followed.followed_by = Some(intrusion.id);
                 }
                 *tables.versions.entry(camera).or_insert(0) += 1;
                 tables.intrusions.insert(intrusion.id, intrusion.clone());
@@ -162,6 +170,11 @@ impl DetectionStore for MemoryDetectionStore {
                         "the intrusion to extend is gone",
                     ));
                 };
+                if stored.status == IntrusionStatus::Resolved {
+                    // Resolved since it was read: as the table's condition, decide again.
+                    self.contended.fetch_add(1, Ordering::SeqCst);
+                    return Ok(Commit::Contended);
+                }
                 stored.first_seq = merged.first_seq;
                 stored.last_seq = merged.last_seq;
                 stored.last_seen_at = merged.last_at;
