@@ -368,6 +368,45 @@ impl TestStack {
             .unwrap()
     }
 
+    /// Signs in at the local stand-in for the ALB's Cognito sign-in as
+    /// `account` (`admin`, or `client:<client id>`) and answers the portal
+    /// session's cookie (`name=value`).
+    pub async fn portal_session(&self, account: &str) -> String {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = http.get(self.url("/oauth2/sign-in")).send().await.unwrap();
+        let first_cookie = |response: &reqwest::Response| {
+            response.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        let csrf_cookie = first_cookie(&page);
+        let body = page.text().await.unwrap();
+        let token = body
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the sign-in form has a CSRF token")
+            .to_owned();
+        let fields = [("account", account), ("redirect", "/"), ("csrf", token.as_str())];
+        let signed_in = http
+            .post(self.url("/oauth2/sign-in"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", csrf_cookie)
+            .body(serde_urlencoded::to_string(fields).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), 303, "signed in as {account}");
+        first_cookie(&signed_in)
+    }
+
     /// Waits (up to `seconds`) until `check` gives a value, calling it every 200 ms.
     pub async fn eventually<T, F, Fut>(&self, seconds: u64, what: &str, mut check: F) -> T
     where

@@ -148,10 +148,7 @@ async fn camera_state(stack: &TestStack, camera: &str) -> Value {
 async fn a_pedestrian_stream_opens_an_intrusion_whose_clip_is_the_recording_from_a_keyframe() {
     let media = media();
     let server = RtspServer::start(free_port(), &media);
-    let settings = [
-        ("CLIP_PRE_ROLL_SECONDS", "3"),
-        ("CLIP_POST_ROLL_SECONDS", "2"),
-    ];
+    let settings = [("CLIP_PRE_ROLL_SECONDS", "3"), ("CLIP_POST_ROLL_SECONDS", "2")];
     let stack = TestStack::start_with(tempfile::tempdir().unwrap(), &settings).await;
     // Disarmed first, so seconds of recording exist before the intrusion's pre-roll.
     let (edge, site) = Edge::start(&stack, "Edge Pedestrians", server.url("pedestrians"), false, 4).await;

@@ -1,9 +1,11 @@
 //! Privacy masks through the local stack: a camera's region marked private is
 //! blurred in the evidence frames kept of an intrusion, and nowhere else; the
-//! detector still saw the whole frame (the intrusion opened).
+//! detector still saw the whole frame (the intrusion opened); and a full-frame
+//! mask leaves no pixel unblurred in any picture a person is shown.
 
 use image::RgbImage;
 use reqwest::Method;
+use seccom_domain::detection::zones::Polygon;
 use seccom_system_tests::{TestStack, frames_bucket, test_image};
 use serde_json::json;
 
@@ -78,4 +80,157 @@ async fn a_private_region_is_blurred_in_the_evidence_and_nowhere_else() {
         intrusion.snapshot_key.is_some(),
         "the detector saw the person all the same"
     );
+}
+
+/// Whether `shown` keeps any pixel of `original` unblurred: among the pixels
+/// the blur changes clearly, the share that look like the original (within
+/// JPEG's error of it and nearer it than the blurred picture; the boxes a
+/// snapshot draws are near neither).
+fn unblurred_share(original: &RgbImage, shown: &RgbImage) -> f64 {
+    let everywhere = Polygon::parse(&[vec![0.0, 0.0], vec![1.0, 0.0], vec![1.0, 1.0], vec![0.0, 1.0]]).unwrap();
+    let blurred = seccom_pictures::privacy::blur(&image::DynamicImage::ImageRgb8(original.clone()), &[everywhere]);
+    let distance = |a: &image::Rgb<u8>, b: &image::Rgb<u8>| (0..3).map(|c| u32::from(a[c].abs_diff(b[c]))).sum::<u32>();
+    let (mut changed, mut unblurred) = (0u32, 0u32);
+    for (x, y, pixel) in shown.enumerate_pixels() {
+        let (raw, soft) = (original.get_pixel(x, y), blurred.get_pixel(x, y));
+        if distance(raw, soft) > 90 {
+            changed += 1;
+            if distance(pixel, raw) < distance(pixel, soft).min(45) {
+                unblurred += 1;
+            }
+        }
+    }
+    assert!(changed > 1000, "the picture has detail the blur removes");
+    f64::from(unblurred) / f64::from(changed)
+}
+
+async fn fetched(url: &str, cookie: Option<&str>) -> RgbImage {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    assert!(response.status().is_success(), "{url}: {}", response.status());
+    image::load_from_memory(&response.bytes().await.unwrap())
+        .unwrap()
+        .to_rgb8()
+}
+
+/// The picture the camera page of `portal` shows as the camera's latest frame.
+async fn camera_page_picture(stack: &TestStack, portal: &str, camera: &str, cookie: &str) -> RgbImage {
+    let page = reqwest::Client::new()
+        .get(stack.url(&format!("{portal}/cameras/{camera}")))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let src = page
+        .split("<img")
+        .nth(1)
+        .and_then(|tag| tag.split("src=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("the camera page shows a picture: {page}"))
+        .replace("&amp;", "&");
+    let url = if src.starts_with("http") { src } else { stack.url(&src) };
+    fetched(&url, Some(cookie)).await
+}
+
+#[tokio::test]
+async fn a_full_frame_privacy_mask_leaves_no_unblurred_pixel_in_any_picture_shown() {
+    let stack = TestStack::start().await;
+    let client = stack.create_client("Masked Ltd").await;
+    let site = stack.create_site(&client, "Depot").await;
+    let camera = stack.create_device(&site, "cameras", "Gate").await;
+    let everything = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+    stack
+        .call(
+            Method::PUT,
+            &format!("/api/cameras/{camera}/detection"),
+            Some(&stack.admin()),
+            Some(json!({ "privacy": [{ "polygon": everything }] })),
+        )
+        .await
+        .expect(200);
+    let original = image::load_from_memory(&test_image("astronaut.png")).unwrap().to_rgb8();
+    let intrusion = stack.person_seen(&camera).await;
+    assert!(
+        intrusion.snapshot_key.is_some(),
+        "the detector saw the person all the same"
+    );
+    let user = stack.client_user(&client);
+    let detail = stack
+        .call(
+            Method::GET,
+            &format!("/api/intrusions/{}", intrusion.id),
+            Some(&user),
+            None,
+        )
+        .await
+        .expect(200);
+    let mut shown = vec![(
+        "snapshot".to_owned(),
+        fetched(detail["snapshotUrl"].as_str().unwrap(), None).await,
+    )];
+    for (index, url) in detail["evidenceUrls"].as_array().unwrap().iter().enumerate() {
+        shown.push((format!("evidence {index}"), fetched(url.as_str().unwrap(), None).await));
+    }
+    // The camera page's latest frame, a frame uploaded alone, in both portals.
+    let staff = stack.portal_session("admin").await;
+    let own = stack.portal_session(&format!("client:{client}")).await;
+    shown.push((
+        "manager portal's latest frame".into(),
+        camera_page_picture(&stack, "/manage", &camera, &staff).await,
+    ));
+    shown.push((
+        "client portal's latest frame".into(),
+        camera_page_picture(&stack, "", &camera, &own).await,
+    ));
+    // The export's footage links.
+    let link = stack
+        .call(
+            Method::POST,
+            &format!("/api/clients/{client}/export"),
+            Some(&user),
+            None,
+        )
+        .await
+        .expect(200);
+    let document: serde_json::Value = reqwest::get(link["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let exported = &document["intrusions"][0];
+    shown.push((
+        "exported snapshot".into(),
+        fetched(exported["snapshotUrl"].as_str().unwrap(), None).await,
+    ));
+    for url in exported["evidenceUrls"].as_array().unwrap() {
+        shown.push(("exported evidence".into(), fetched(url.as_str().unwrap(), None).await));
+    }
+    // A bundle member as the camera's latest frame.
+    let bundle = seccom_domain::detection::bundle::BundleKey::new(camera.parse().unwrap(), 10, 2).unwrap();
+    let person = test_image("astronaut.png");
+    let now = chrono::Utc::now();
+    let packed = seccom_domain::detection::bundle::pack(&[(10, now, &person), (11, now, &person)]).unwrap();
+    stack.put_object(&bundle.to_string(), packed, Some(now)).await;
+    stack.settled().await;
+    shown.push((
+        "bundled latest frame".into(),
+        camera_page_picture(&stack, "", &camera, &own).await,
+    ));
+
+    for (what, picture) in &shown {
+        assert_eq!(picture.dimensions(), original.dimensions(), "{what}");
+        let share = unblurred_share(&original, picture);
+        assert!(
+            share == 0.0,
+            "{what}: {:.3} % of the pixels the blur changes are shown unblurred",
+            share * 100.0
+        );
+    }
 }

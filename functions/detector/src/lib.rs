@@ -12,7 +12,7 @@
 //! runs on (docs/performance.md has the figures).
 
 mod anchors;
-pub mod frame;
+pub use seccom_pictures::frame;
 mod layout;
 
 use std::io::Cursor;

@@ -16,8 +16,8 @@ use seccom_domain::error::DomainError;
 use seccom_runtime::metrics::Metrics;
 
 use seccom_detector::{self as detector, Detection, PersonDetector, frame};
+use seccom_pictures::privacy;
 
-use crate::privacy;
 use crate::snapshot::{self, Marked};
 
 /// A frame the detector's decoding refused, as the core records it.

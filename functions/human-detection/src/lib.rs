@@ -5,7 +5,6 @@
 //! tract adapters it plugs in are in [`adapters`].
 
 pub mod adapters;
-pub mod privacy;
 mod snapshot;
 
 use std::sync::Arc;

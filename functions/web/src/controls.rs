@@ -15,13 +15,14 @@ use seccom_domain::arming::{ArmingBody, ArmingView, ExceptionBody, ManualBody, P
 use seccom_domain::auth::Principal;
 use seccom_domain::detection::FrameOutcome;
 use seccom_domain::detection::bundle;
-use seccom_domain::detection::zones::{CameraDetection, DetectionBody, MaskBody, ZoneBody};
+use seccom_domain::detection::zones::{CameraDetection, DetectionBody, MaskBody, Polygon, ZoneBody};
 use seccom_domain::directory::DeviceKind;
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{DeviceId, SiteId};
 use seccom_domain::media;
 use seccom_domain::page::PageRequest;
 use seccom_domain::values::FieldError;
+use seccom_pictures::privacy;
 
 use crate::page::{maybe_time, time};
 use crate::{CsrfToken, Form, PageError, Portal, PortalState, PortalUser, Signed};
@@ -319,11 +320,13 @@ async fn camera_page(
     let saved = state.controls.detection(who, id).await?;
     let settings = sent.unwrap_or(&saved);
     let latest = state.intrusions.latest_frame(who, id).await?;
+    // A frame uploaded alone and with nothing to blur is linked straight from
+    // the bucket; any other is sent by the picture route, masked.
     let frame_url = match &latest {
-        Some(frame) if bundle::frame_location(&frame.object_key).1.is_some() => {
-            Some(format!("{}/cameras/{id}/picture", portal.prefix()))
+        Some(frame) if saved.privacy.is_empty() && bundle::frame_location(&frame.object_key).1.is_none() => {
+            Some(state.links.frame_link(&frame.object_key).await?)
         }
-        Some(frame) => Some(state.links.frame_link(&frame.object_key).await?),
+        Some(_) => Some(format!("{}/cameras/{id}/picture", portal.prefix())),
         None => None,
     };
     let (width, height) = match latest.as_ref().map(|f| &f.outcome) {
@@ -487,9 +490,10 @@ async fn camera<U: PortalUser>(
     Ok(user.page("Camera", body))
 }
 
-/// The camera's latest frame, when it came in a bundle (a frame uploaded alone
-/// is linked straight from the bucket): read out of the bundle and sent, as
-/// long as it fits in a load balancer response.
+/// The camera's latest frame with its privacy masks blurred (as saved now),
+/// or read out of its bundle: sent as long as it fits in a load balancer
+/// response. A frame uploaded alone with nothing to blur is linked straight
+/// from the bucket.
 async fn picture<U: PortalUser>(
     State(state): State<PortalState>,
     Signed(user): Signed<U>,
@@ -502,12 +506,30 @@ async fn picture<U: PortalUser>(
     let Some(frame) = latest else {
         return Err(DomainError::NotFound("frame").into());
     };
-    if bundle::frame_location(&frame.object_key).1.is_none() {
+    let private: Vec<Polygon> = state
+        .controls
+        .detection(user.principal(), id)
+        .await?
+        .privacy
+        .into_iter()
+        .map(|mask| mask.polygon)
+        .collect();
+    let bundled = bundle::frame_location(&frame.object_key).1.is_some();
+    if !bundled && private.is_empty() {
         return Ok(Redirect::to(&state.links.frame_link(&frame.object_key).await?).into_response());
     }
-    let bytes = media::bundled_frame(state.frames.as_ref(), &frame.object_key)
-        .await?
-        .ok_or(DomainError::NotFound("frame"))?;
+    let mut bytes = if bundled {
+        media::bundled_frame(state.frames.as_ref(), &frame.object_key).await?
+    } else {
+        state.frames.read(&frame.object_key).await?
+    }
+    .ok_or(DomainError::NotFound("frame"))?;
+    if !private.is_empty() {
+        bytes = tokio::task::spawn_blocking(move || privacy::shown(&bytes, &private))
+            .await
+            .map_err(|e| DomainError::unavailable("the blurring stopped", e))?
+            .map_err(|e| DomainError::unavailable("cannot blur the camera's latest frame", e.into_boxed_dyn_error()))?;
+    }
     if bytes.len() > MOST_PICTURE_BYTES {
         return Err(DomainError::unavailable(
             "the camera's latest frame is too large to show here",

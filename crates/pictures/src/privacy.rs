@@ -1,7 +1,8 @@
 //! Privacy masks: the regions of a camera's view marked private (a
-//! neighbour's window, a public pavement) are blurred in every picture SecCom
-//! keeps of it (the snapshot and the evidence frames). The detector has seen
-//! the raw frame already; only what is stored is blurred.
+//! neighbour's window, a public pavement) are blurred in every picture a
+//! person can see of it: the snapshot and the evidence frames SecCom keeps,
+//! and the camera's latest frame in the portals. The detector has seen the raw
+//! frame already; only what is shown is blurred.
 
 use std::io::Cursor;
 
@@ -39,6 +40,13 @@ pub fn blurred_jpeg(frame: &DynamicImage, regions: &[Polygon]) -> anyhow::Result
     let mut bytes = Vec::new();
     JpegEncoder::new_with_quality(Cursor::new(&mut bytes), 90).encode_image(&blur(frame, regions))?;
     Ok(bytes)
+}
+
+/// An uploaded frame as a person may see it: decoded within the limits of
+/// [`crate::frame::decode`] and given back as a JPEG with `regions` blurred.
+pub fn shown(uploaded: &[u8], regions: &[Polygon]) -> anyhow::Result<Vec<u8>> {
+    let frame = crate::frame::decode(uploaded).map_err(|rejection| anyhow::anyhow!(rejection.to_string()))?;
+    blurred_jpeg(&frame, regions)
 }
 
 #[cfg(test)]
