@@ -368,6 +368,13 @@ impl TestStack {
             .unwrap()
     }
 
+    /// An intrusion with its response and links, as staff read it.
+    pub async fn intrusion_detail(&self, id: &str) -> Value {
+        self.call(Method::GET, &format!("/api/intrusions/{id}"), Some(&self.admin()), None)
+            .await
+            .expect(200)
+    }
+
     /// Signs in at the local stand-in for the ALB's Cognito sign-in as
     /// `account` (`admin`, or `client:<client id>`) and answers the portal
     /// session's cookie (`name=value`).

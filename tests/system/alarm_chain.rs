@@ -70,18 +70,6 @@ async fn people_at(stack: &TestStack, camera: &str, seqs: std::ops::RangeInclusi
     stack.settled().await;
 }
 
-async fn intrusion(stack: &TestStack, id: &str) -> Value {
-    stack
-        .call(
-            Method::GET,
-            &format!("/api/intrusions/{id}"),
-            Some(&stack.admin()),
-            None,
-        )
-        .await
-        .expect(200)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_person_two_seconds_after_a_false_alarm_resolution_opens_a_second_intrusion_that_rings() {
     let stack = TestStack::start().await;
@@ -126,10 +114,10 @@ async fn a_person_two_seconds_after_a_false_alarm_resolution_opens_a_second_intr
             (activations_for(&activations, &second) == 1).then_some(())
         })
         .await;
-    let resolved = intrusion(&stack, &first).await;
+    let resolved = stack.intrusion_detail(&first).await;
     assert_eq!(resolved["status"], "resolved");
     assert_eq!(resolved["followedBy"], second.as_str());
-    let next = intrusion(&stack, &second).await;
+    let next = stack.intrusion_detail(&second).await;
     assert_eq!(next["status"], "open");
     assert_eq!(next["follows"], first.as_str());
     assert!(next["snapshotUrl"].is_string(), "the second keeps its own evidence");

@@ -104,6 +104,20 @@ fn unblurred_share(original: &RgbImage, shown: &RgbImage) -> f64 {
     f64::from(unblurred) / f64::from(changed)
 }
 
+/// Marks the whole of `camera`'s view private.
+async fn mask_everything(stack: &TestStack, camera: &str) {
+    let everything = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+    stack
+        .call(
+            Method::PUT,
+            &format!("/api/cameras/{camera}/detection"),
+            Some(&stack.admin()),
+            Some(json!({ "privacy": [{ "polygon": everything }] })),
+        )
+        .await
+        .expect(200);
+}
+
 async fn fetched(url: &str, cookie: Option<&str>) -> RgbImage {
     let mut request = reqwest::Client::new().get(url);
     if let Some(cookie) = cookie {
@@ -144,16 +158,7 @@ async fn a_full_frame_privacy_mask_leaves_no_unblurred_pixel_in_any_picture_show
     let client = stack.create_client("Masked Ltd").await;
     let site = stack.create_site(&client, "Depot").await;
     let camera = stack.create_device(&site, "cameras", "Gate").await;
-    let everything = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
-    stack
-        .call(
-            Method::PUT,
-            &format!("/api/cameras/{camera}/detection"),
-            Some(&stack.admin()),
-            Some(json!({ "privacy": [{ "polygon": everything }] })),
-        )
-        .await
-        .expect(200);
+    mask_everything(&stack, &camera).await;
     let original = image::load_from_memory(&test_image("astronaut.png")).unwrap().to_rgb8();
     let intrusion = stack.person_seen(&camera).await;
     assert!(
@@ -233,4 +238,97 @@ async fn a_full_frame_privacy_mask_leaves_no_unblurred_pixel_in_any_picture_show
             share * 100.0
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_frame_privacy_mask_leaves_no_unblurred_pixel_in_the_clip_and_the_upload_is_not_kept() {
+    let settings = [
+        ("CLIP_PRE_ROLL_SECONDS", "3"),
+        ("CLIP_POST_ROLL_SECONDS", "3"),
+        ("CLIP_GRACE_SECONDS", "60"),
+    ];
+    let stack = TestStack::start_with(tempfile::tempdir().unwrap(), &settings).await;
+    let client = stack.create_client("Masked Clips Ltd").await;
+    let site = stack.create_site(&client, "Depot").await;
+    let (camera, credential) = stack.register_device(&site, "cameras", "Gate").await;
+    mask_everything(&stack, &camera).await;
+    // The camera films the astronaut for 3 seconds at 4 pictures a second.
+    let mut sent = Vec::new();
+    image::load_from_memory(&test_image("astronaut.png"))
+        .unwrap()
+        .to_rgb8()
+        .write_to(&mut std::io::Cursor::new(&mut sent), image::ImageFormat::Jpeg)
+        .unwrap();
+    let original = image::load_from_memory(&sent).unwrap().to_rgb8();
+    let work = tempfile::tempdir().unwrap();
+    let frames = work.path().join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    for index in 0..12 {
+        std::fs::write(frames.join(format!("{index:03}.jpg")), &sent).unwrap();
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let camera_task = tokio::spawn(seccom_devices::camera::run(
+        seccom_devices::camera::CameraOptions {
+            device: seccom_devices::DeviceOptions {
+                api: stack.url(""),
+                id: camera.clone(),
+                credential,
+                listen: "127.0.0.1:0".parse().unwrap(),
+                heartbeat_every: std::time::Duration::from_millis(500),
+            },
+            frames: seccom_devices::camera::frames_in(&frames).unwrap(),
+            fps: 4.0,
+            buffer_dir: work.path().join("buffer"),
+            buffer_for: std::time::Duration::from_secs(420),
+            once: true,
+        },
+        stopped,
+    ));
+    let admin = stack.admin();
+    let detail = stack
+        .eventually(90, "the clip is stored", || async {
+            let list = stack
+                .call(
+                    Method::GET,
+                    &format!("/api/intrusions?cameraId={camera}"),
+                    Some(&admin),
+                    None,
+                )
+                .await
+                .expect(200);
+            let detail = stack.intrusion_detail(list["items"][0]["id"].as_str()?).await;
+            (detail["clip"]["state"] == "stored").then_some(detail)
+        })
+        .await;
+    let _ = stop.send(true);
+    let _ = camera_task.await;
+    let intrusion = detail["id"].as_str().unwrap();
+    let url = detail["clip"]["url"].as_str().unwrap();
+    assert!(url.contains(".masked.mp4"), "the masked rendition is shown: {url}");
+    let video = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+    let mut pictures = Vec::new();
+    seccom_footage::rework::rework(&video, |picture| {
+        pictures.push(picture.clone());
+        picture
+    })
+    .unwrap();
+    assert!(
+        pictures.len() >= 8,
+        "the clip has the pictures filmed: {}",
+        pictures.len()
+    );
+    for (index, picture) in pictures.iter().enumerate() {
+        let share = unblurred_share(&original, picture);
+        assert!(share == 0.0, "picture {index}: {:.3} % shown unblurred", share * 100.0);
+    }
+    // The camera's upload is not kept.
+    let upload = stack
+        .s3()
+        .await
+        .head_object()
+        .bucket(seccom_local::template::local_bucket_name("ClipsBucket"))
+        .key(format!("clips/{camera}/{intrusion}.mp4"))
+        .send()
+        .await;
+    assert!(upload.is_err(), "the unmasked upload is gone: {upload:?}");
 }

@@ -147,18 +147,6 @@ fn device(stack: &TestStack, (id, credential): &(String, String)) -> DeviceOptio
     }
 }
 
-async fn intrusion_detail(stack: &TestStack, id: &str) -> Value {
-    stack
-        .call(
-            Method::GET,
-            &format!("/api/intrusions/{id}"),
-            Some(&stack.admin()),
-            None,
-        )
-        .await
-        .expect(200)
-}
-
 async fn first_intrusion(stack: &TestStack, camera: &str) -> String {
     stack
         .eventually(60, "an intrusion opens", || async {
@@ -331,7 +319,7 @@ async fn three_person_frames_ring_the_alarms_archive_the_clip_and_notify_everyon
     let intrusion = first_intrusion(&stack, &premises.camera.0).await;
     let detail = stack
         .eventually(60, "the clip is stored", || async {
-            let detail = intrusion_detail(&stack, &intrusion).await;
+            let detail = stack.intrusion_detail(&intrusion).await;
             (detail["clip"]["state"] == "stored").then_some(detail)
         })
         .await;
@@ -443,7 +431,7 @@ async fn three_person_frames_ring_the_alarms_archive_the_clip_and_notify_everyon
     std::fs::remove_file(data.path().join("stream-positions.json")).unwrap();
     let stack = TestStack::start_with(data, SETTINGS).await;
     stack.settled().await;
-    let replayed = intrusion_detail(&stack, &intrusion).await;
+    let replayed = stack.intrusion_detail(&intrusion).await;
     assert_eq!(replayed["commands"], detail["commands"]);
     assert_eq!(replayed["notifications"], detail["notifications"]);
     assert_eq!(webhooks.count(), 1);
@@ -524,7 +512,7 @@ async fn failed_deliveries_are_retried_recorded_and_never_block_the_alarms() {
     }
     stack.settled().await;
     let intrusion = first_intrusion(&stack, &premises.camera.0).await;
-    let detail = intrusion_detail(&stack, &intrusion).await;
+    let detail = stack.intrusion_detail(&intrusion).await;
     let commands = detail["commands"].as_array().unwrap();
     let by_device = |id: &str| commands.iter().find(|c| c["deviceId"] == id).unwrap().clone();
 
@@ -557,7 +545,7 @@ async fn failed_deliveries_are_retried_recorded_and_never_block_the_alarms() {
         alarm.heartbeat().await.unwrap().commands.is_empty(),
         "a command is handed over once"
     );
-    let after = intrusion_detail(&stack, &intrusion).await;
+    let after = stack.intrusion_detail(&intrusion).await;
     for command in after["commands"].as_array().unwrap() {
         assert!(!command["deliveredAt"].is_null(), "{command}");
     }

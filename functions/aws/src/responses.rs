@@ -407,7 +407,8 @@ impl ResponseStore for ResponseTable {
     async fn clip_stored(
         &self,
         intrusion: IntrusionId,
-        key: &str,
+        uploaded: &str,
+        stored: &str,
         size: u64,
         at: DateTime<Utc>,
     ) -> Result<bool, DomainError> {
@@ -418,13 +419,14 @@ impl ResponseStore for ResponseTable {
             .table_name(&self.table.name)
             .key("pk", s(intrusion_key(intrusion)))
             .key("sk", s("CLIP"))
-            .update_expression("SET storedAt = :at, #size = :size")
-            .condition_expression("attribute_exists(pk) AND #key = :key")
+            .update_expression("SET storedAt = :at, #size = :size, #key = :stored")
+            .condition_expression("attribute_exists(pk) AND #key = :uploaded")
             .expression_attribute_names("#key", "key")
             .expression_attribute_names("#size", "size")
             .expression_attribute_values(":at", s(at.to_rfc3339()))
             .expression_attribute_values(":size", n(size))
-            .expression_attribute_values(":key", s(key))
+            .expression_attribute_values(":uploaded", s(uploaded))
+            .expression_attribute_values(":stored", s(stored))
             .send()
             .await;
         Ok(updated(result, "record a stored clip")?.is_some())

@@ -5,7 +5,7 @@
 
 pub mod alarm;
 pub mod camera;
-pub mod clip;
+pub use seccom_footage::clip;
 pub mod edge;
 mod inbox;
 mod link;

@@ -430,25 +430,7 @@ impl World {
     }
 
     async fn set_mode(&self, mode: ArmingMode) {
-        let arming = SiteArming {
-            plan: ArmingPlan {
-                mode,
-                ..ArmingPlan::default()
-            },
-            manual: None,
-        };
-        let change = ArmingChange {
-            at: self.clock.now(),
-            by: "staff".into(),
-            action: ArmingAction::Plan,
-            mode,
-            until: None,
-            note: None,
-        };
-        self.controls
-            .save_arming(self.camera.site_id, &arming, &change)
-            .await
-            .unwrap();
+        change_mode_now(self, mode).await;
         // The detector's cache takes the change within its 30 s.
         self.clock.advance(TimeDelta::seconds(31));
     }

@@ -5,6 +5,7 @@
 
 mod audit;
 mod channels;
+mod clips;
 mod controls;
 mod detection;
 mod directory;
@@ -17,6 +18,7 @@ mod retention;
 
 pub use audit::MemoryAudit;
 pub use channels::{FAILING_ATTEMPTS, MemoryChannels, Sent};
+pub use clips::{MemoryClips, UNREADABLE_CLIP};
 pub use controls::MemoryControls;
 pub use detection::{LABELLED_SIZE, LabelledFrames, MemoryCameras, MemoryDetectionStore, MemoryEvidence, MemoryFrames};
 pub use directory::MemoryDirectory;

@@ -125,14 +125,16 @@ impl ResponseStore for MemoryResponses {
     async fn clip_stored(
         &self,
         intrusion: IntrusionId,
-        key: &str,
+        uploaded: &str,
+        stored: &str,
         size: u64,
         at: DateTime<Utc>,
     ) -> Result<bool, DomainError> {
         round_trip().await;
         let mut records = lock(&self.records);
         match records.clips.get_mut(&intrusion) {
-            Some(clip) if clip.key == key => {
+            Some(clip) if clip.key == uploaded => {
+                clip.key = stored.to_owned();
                 clip.stored_at = Some(at);
                 clip.size = Some(size);
                 Ok(true)

@@ -1,49 +1,141 @@
 //! Clip arrived: when an object lands in the clips bucket, the intrusion that
 //! requested it records it as stored, so the intrusion shows it (and stops
-//! counting down to "missing"). Anything else is reported, never recorded.
+//! counting down to "missing"). A camera with privacy masks never has its
+//! upload shown: the masked rendition ([`ClipMasker`]) is stored in its place
+//! and the upload deleted. Anything else is reported, never recorded.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Clip, ResponseStore};
+use super::{Clip, ClipKey, ResponseStore};
+use crate::controls::ControlStore;
+use crate::detection::zones::Polygon;
 use crate::error::DomainError;
 
 /// The largest clip accepted: 6 minutes at 8 Mbit/s is 360 MB.
 pub const MAX_CLIP_BYTES: u64 = 400 * 1024 * 1024;
 
+/// An object that landed in the clips bucket, as its notification names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArrivedClip {
+    pub key: String,
+    /// The object's version, in a versioned bucket.
+    pub version: Option<String>,
+    pub size: u64,
+}
+
+/// Blurs a camera's privacy masks into a clip.
+#[async_trait]
+pub trait ClipMasker: Send + Sync {
+    /// Stores at `masked_key` the clip `uploaded` with `privacy` blurred in
+    /// every picture and deletes the upload (that version of it); answers the
+    /// new clip's size, or why the upload is no clip that can be masked (it is
+    /// deleted all the same: an unmasked clip is never kept). An error only
+    /// when storage fails.
+    async fn mask(
+        &self,
+        uploaded: &ArrivedClip,
+        masked_key: &str,
+        privacy: &[Polygon],
+    ) -> Result<Result<u64, String>, DomainError>;
+}
+
 /// What became of one arrived object.
 #[derive(Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "result")]
 pub enum ClipReport {
-    /// The clip of a requested intrusion was recorded as stored.
+    /// The clip of a requested intrusion was recorded as stored (under `key`).
     Stored { key: String },
+    /// The camera's privacy masks were blurred into the clip: the rendition
+    /// `key` is stored, the upload `uploaded` deleted.
+    Masked { key: String, uploaded: String },
+    /// The masked rendition the archiver itself stored; nothing more to do.
+    Rendition { key: String },
+    /// The camera has privacy masks and the upload could not be masked: deleted, not shown.
+    Unmaskable { key: String, reason: String },
     /// An object nobody asked for (wrong layout or no request); left alone and logged.
     Unexpected { key: String },
     /// A clip larger than any 6-minute camera recording; not accepted as the intrusion's clip.
     TooLarge { key: String, size: u64 },
 }
 
-/// Records the object `key` of `size` bytes that arrived `at`, if an intrusion asked for it.
-#[tracing::instrument(skip(store))]
+/// What the clip-arrived use case works through.
+pub struct ClipPorts<'a> {
+    pub store: &'a dyn ResponseStore,
+    /// Camera settings, read as stored now: a mask saved a moment ago applies.
+    pub controls: &'a dyn ControlStore,
+    pub masker: &'a dyn ClipMasker,
+}
+
+/// Records the object that arrived `at`, if an intrusion asked for it; masked
+/// first when its camera has privacy masks.
+#[tracing::instrument(skip(ports))]
 pub async fn clip_arrived(
-    store: &dyn ResponseStore,
-    key: String,
-    size: u64,
+    ports: &ClipPorts<'_>,
+    arrived: ArrivedClip,
     at: DateTime<Utc>,
 ) -> Result<ClipReport, DomainError> {
-    if size > MAX_CLIP_BYTES {
+    let key = arrived.key.clone();
+    if arrived.size > MAX_CLIP_BYTES {
         tracing::error!("a clip larger than any recording of the window was refused");
-        return Ok(ClipReport::TooLarge { key, size });
+        return Ok(ClipReport::TooLarge {
+            key,
+            size: arrived.size,
+        });
     }
-    let stored = match Clip::intrusion_of_key(&key) {
-        Some((_, intrusion)) => store.clip_stored(intrusion, &key, size, at).await?,
-        None => false,
+    let (camera, intrusion) = match Clip::parse_key(&key) {
+        Some(ClipKey::Upload { camera, intrusion }) => (camera, intrusion),
+        Some(ClipKey::Masked { .. }) => return Ok(ClipReport::Rendition { key }),
+        None => return Ok(unexpected(key)),
     };
-    Ok(if stored {
-        tracing::info!("clip stored");
-        ClipReport::Stored { key }
-    } else {
-        tracing::warn!("an object no clip request expects landed in the clips bucket");
-        ClipReport::Unexpected { key }
-    })
+    let privacy: Vec<Polygon> = ports
+        .controls
+        .camera_detection(camera)
+        .await?
+        .unwrap_or_default()
+        .privacy
+        .into_iter()
+        .map(|mask| mask.polygon)
+        .collect();
+    if privacy.is_empty() {
+        return Ok(
+            if ports.store.clip_stored(intrusion, &key, &key, arrived.size, at).await? {
+                tracing::info!("clip stored");
+                ClipReport::Stored { key }
+            } else {
+                unexpected(key)
+            },
+        );
+    }
+    // Only a clip an intrusion still waits for is worth decoding.
+    let expected = ports.store.records(intrusion).await?.clip;
+    if !expected.is_some_and(|clip| clip.key == key && clip.stored_at.is_none()) {
+        return Ok(unexpected(key));
+    }
+    let masked_key = Clip::masked_key(camera, intrusion);
+    match ports.masker.mask(&arrived, &masked_key, &privacy).await? {
+        Ok(size) => {
+            if !ports.store.clip_stored(intrusion, &key, &masked_key, size, at).await? {
+                return Ok(unexpected(key));
+            }
+            tracing::info!(masked_key, size, "clip stored with the camera's privacy masks blurred");
+            Ok(ClipReport::Masked {
+                key: masked_key,
+                uploaded: key,
+            })
+        }
+        Err(reason) => {
+            tracing::error!(
+                reason,
+                "a clip of a camera with privacy masks could not be masked; deleted"
+            );
+            Ok(ClipReport::Unmaskable { key, reason })
+        }
+    }
+}
+
+fn unexpected(key: String) -> ClipReport {
+    tracing::warn!("an object no clip request expects landed in the clips bucket");
+    ClipReport::Unexpected { key }
 }

@@ -129,6 +129,18 @@ pub struct Clip {
     pub size: Option<u64>,
 }
 
+/// How a masked rendition's key ends.
+const MASKED_SUFFIX: &str = ".masked.mp4";
+
+/// What an object of the clips bucket is, by its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClipKey {
+    /// A camera's upload of an intrusion's clip.
+    Upload { camera: DeviceId, intrusion: IntrusionId },
+    /// The clip archiver's rendition of it with the camera's privacy masks blurred.
+    Masked { camera: DeviceId, intrusion: IntrusionId },
+}
+
 /// Where a clip is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -147,12 +159,25 @@ impl Clip {
         format!("clips/{camera}/{intrusion}.mp4")
     }
 
-    /// The intrusion a clips bucket key belongs to, if it has the layout of [`Clip::key_for`].
-    pub fn intrusion_of_key(key: &str) -> Option<(DeviceId, IntrusionId)> {
+    /// The clips bucket key of an intrusion's clip with its camera's privacy
+    /// masks blurred, stored by the clip archiver in place of the upload.
+    pub fn masked_key(camera: DeviceId, intrusion: IntrusionId) -> String {
+        format!("clips/{camera}/{intrusion}{MASKED_SUFFIX}")
+    }
+
+    /// What a clips bucket key is, if it has the layout of [`Clip::key_for`] or [`Clip::masked_key`].
+    pub fn parse_key(key: &str) -> Option<ClipKey> {
         let rest = key.strip_prefix("clips/")?;
         let (camera, file) = rest.split_once('/')?;
-        let intrusion = file.strip_suffix(".mp4")?;
-        Some((camera.parse().ok()?, intrusion.parse().ok()?))
+        let camera = camera.parse().ok()?;
+        if let Some(intrusion) = file.strip_suffix(MASKED_SUFFIX) {
+            return Some(ClipKey::Masked {
+                camera,
+                intrusion: intrusion.parse().ok()?,
+            });
+        }
+        let intrusion = file.strip_suffix(".mp4")?.parse().ok()?;
+        Some(ClipKey::Upload { camera, intrusion })
     }
 
     /// Whether the clip has arrived, is still expected, or is overdue.
@@ -217,9 +242,13 @@ mod tests {
     fn clip_keys_name_their_intrusion() {
         let (camera, intrusion) = (DeviceId::generate(), IntrusionId::generate());
         let key = Clip::key_for(camera, intrusion);
-        assert_eq!(Clip::intrusion_of_key(&key), Some((camera, intrusion)));
-        assert_eq!(Clip::intrusion_of_key("clips/x/y.mp4"), None);
-        assert_eq!(Clip::intrusion_of_key(&key.replace(".mp4", ".avi")), None);
+        assert_eq!(Clip::parse_key(&key), Some(ClipKey::Upload { camera, intrusion }));
+        assert_eq!(
+            Clip::parse_key(&Clip::masked_key(camera, intrusion)),
+            Some(ClipKey::Masked { camera, intrusion })
+        );
+        assert_eq!(Clip::parse_key("clips/x/y.mp4"), None);
+        assert_eq!(Clip::parse_key(&key.replace(".mp4", ".avi")), None);
     }
 
     #[test]

@@ -74,12 +74,14 @@ pub trait ResponseStore: Send + Sync {
 
     /// Records a clip request unless one was recorded before.
     async fn claim_clip(&self, clip: &Clip) -> Result<Claim<Clip>, DomainError>;
-    /// Records that an intrusion's clip arrived under `key`; `false` when no
-    /// clip was requested under that key.
+    /// Records that an intrusion's clip, uploaded under `uploaded`, is stored
+    /// under `stored` (the upload itself, or its masked rendition); `false`
+    /// when no clip was requested under `uploaded`.
     async fn clip_stored(
         &self,
         intrusion: IntrusionId,
-        key: &str,
+        uploaded: &str,
+        stored: &str,
         size: u64,
         at: DateTime<Utc>,
     ) -> Result<bool, DomainError>;

@@ -7,10 +7,11 @@ use chrono::TimeDelta;
 use super::outbound::Queued;
 use super::world::*;
 use super::*;
+use crate::controls::ControlStore;
 use crate::directory::{DeviceState, HealthChange};
 use crate::fixtures::start;
 use crate::ids::SiteId;
-use crate::memory::FAILING_ATTEMPTS;
+use crate::memory::{FAILING_ATTEMPTS, MemoryClips, UNREADABLE_CLIP};
 
 #[tokio::test]
 async fn an_intrusion_rings_every_alarm_requests_its_clip_and_tells_the_client() {
@@ -248,14 +249,21 @@ async fn a_clip_is_recorded_only_when_an_intrusion_asked_for_it() {
     let intrusion = w.intrusion();
     w.responder().respond(&intrusion).await.unwrap();
     let key = Clip::key_for(w.camera.id, intrusion.id);
-    let too_large = clip_arrived(w.store.as_ref(), key.clone(), MAX_CLIP_BYTES + 1, start()).await;
+    let clips = MemoryClips::default();
+    let ports = clip_ports(&w, &clips);
+    let arrived = |key: &str, size| ArrivedClip {
+        key: key.to_owned(),
+        version: None,
+        size,
+    };
+    let too_large = clip_arrived(&ports, arrived(&key, MAX_CLIP_BYTES + 1), start()).await;
     assert!(matches!(too_large, Ok(ClipReport::TooLarge { .. })));
-    let stray = clip_arrived(w.store.as_ref(), "clips/other.mp4".into(), 10, start()).await;
+    let stray = clip_arrived(&ports, arrived("clips/other.mp4", 10), start()).await;
     assert!(matches!(stray, Ok(ClipReport::Unexpected { .. })));
     let unasked = Clip::key_for(w.camera.id, IntrusionId::generate());
-    let unasked = clip_arrived(w.store.as_ref(), unasked, 10, start()).await;
+    let unasked = clip_arrived(&ports, arrived(&unasked, 10), start()).await;
     assert!(matches!(unasked, Ok(ClipReport::Unexpected { .. })));
-    let stored = clip_arrived(w.store.as_ref(), key, 2048, start()).await.unwrap();
+    let stored = clip_arrived(&ports, arrived(&key, 2048), start()).await.unwrap();
     assert!(matches!(stored, ClipReport::Stored { .. }));
     let clip = w.store.records(intrusion.id).await.unwrap().clip.unwrap();
     assert_eq!((clip.size, clip.stored_at), (Some(2048), Some(start())));
@@ -301,4 +309,111 @@ async fn a_silent_device_is_reported_once_to_its_client_and_staff_and_its_recove
         back.iter().map(|e| e.change).collect::<Vec<_>>(),
         [HealthChange::Recovered]
     );
+}
+
+fn clip_ports<'a>(w: &'a World, clips: &'a MemoryClips) -> ClipPorts<'a> {
+    ClipPorts {
+        store: w.store.as_ref(),
+        controls: w.controls.as_ref(),
+        masker: clips,
+    }
+}
+
+/// A world whose camera has a privacy mask over its left half, and an intrusion it responded to.
+async fn masked_camera() -> (World, crate::detection::Intrusion, MemoryClips) {
+    let w = world().await;
+    let settings = crate::detection::zones::DetectionBody {
+        privacy: vec![crate::detection::zones::MaskBody {
+            polygon: vec![vec![0.0, 0.0], vec![0.5, 0.0], vec![0.5, 1.0], vec![0.0, 1.0]],
+        }],
+        ..Default::default()
+    }
+    .parse()
+    .unwrap();
+    w.controls.save_camera_detection(w.camera.id, &settings).await.unwrap();
+    let intrusion = w.intrusion();
+    w.responder().respond(&intrusion).await.unwrap();
+    (w, intrusion, MemoryClips::default())
+}
+
+#[tokio::test]
+async fn a_clip_of_a_camera_with_privacy_masks_is_stored_masked_and_its_upload_deleted() {
+    let (w, intrusion, clips) = masked_camera().await;
+    let ports = clip_ports(&w, &clips);
+    let key = Clip::key_for(w.camera.id, intrusion.id);
+    clips.put(&key, b"the camera's recording");
+    let arrived = ArrivedClip {
+        key: key.clone(),
+        version: Some("v1".into()),
+        size: 22,
+    };
+    let report = clip_arrived(&ports, arrived.clone(), start()).await.unwrap();
+    let masked = Clip::masked_key(w.camera.id, intrusion.id);
+    assert_eq!(
+        report,
+        ClipReport::Masked {
+            key: masked.clone(),
+            uploaded: key.clone()
+        }
+    );
+    assert_eq!(clips.get(&key), None, "the unmasked upload is not kept");
+    assert_eq!(
+        clips.get(&masked).as_deref(),
+        Some(&b"masked 1 regions: the camera's recording"[..])
+    );
+    let clip = w.store.records(intrusion.id).await.unwrap().clip.unwrap();
+    assert_eq!(
+        (clip.key.as_str(), clip.size, clip.stored_at),
+        (masked.as_str(), Some(40), Some(start()))
+    );
+    // The rendition's own notification, and the upload's again, change nothing.
+    let rendition = ArrivedClip {
+        key: masked.clone(),
+        version: None,
+        size: 40,
+    };
+    assert_eq!(
+        clip_arrived(&ports, rendition, start()).await.unwrap(),
+        ClipReport::Rendition { key: masked.clone() }
+    );
+    assert_eq!(
+        clip_arrived(&ports, arrived, start()).await.unwrap(),
+        ClipReport::Unexpected { key }
+    );
+}
+
+#[tokio::test]
+async fn an_upload_that_cannot_be_masked_is_deleted_and_never_shown() {
+    let (w, intrusion, clips) = masked_camera().await;
+    let ports = clip_ports(&w, &clips);
+    let key = Clip::key_for(w.camera.id, intrusion.id);
+    clips.put(&key, UNREADABLE_CLIP);
+    let arrived = ArrivedClip {
+        key: key.clone(),
+        version: None,
+        size: 10,
+    };
+    let report = clip_arrived(&ports, arrived, start()).await.unwrap();
+    assert!(matches!(report, ClipReport::Unmaskable { .. }), "{report:?}");
+    assert_eq!(clips.get(&key), None);
+    let clip = w.store.records(intrusion.id).await.unwrap().clip.unwrap();
+    assert_eq!((clip.key, clip.stored_at), (key, None), "still awaited, then missing");
+}
+
+#[tokio::test]
+async fn a_clip_nobody_asked_for_is_not_decoded_even_with_masks() {
+    let (w, _, clips) = masked_camera().await;
+    let ports = clip_ports(&w, &clips);
+    let unasked = Clip::key_for(w.camera.id, IntrusionId::generate());
+    clips.put(&unasked, b"anything");
+    let arrived = ArrivedClip {
+        key: unasked.clone(),
+        version: None,
+        size: 8,
+    };
+    assert_eq!(
+        clip_arrived(&ports, arrived, start()).await.unwrap(),
+        ClipReport::Unexpected { key: unasked.clone() }
+    );
+    assert!(clips.get(&unasked).is_some(), "the masker never ran");
 }

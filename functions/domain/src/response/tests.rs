@@ -193,7 +193,7 @@ async fn an_intrusion_comes_with_what_its_response_did_for_those_who_may_see_it(
     assert!(matches!(w.store.claim_clip(&clip).await.unwrap(), Claim::Existing(_)));
     assert!(
         !w.store
-            .clip_stored(intrusion.id, "clips/elsewhere.mp4", 10, start())
+            .clip_stored(intrusion.id, "clips/elsewhere.mp4", "clips/elsewhere.mp4", 10, start())
             .await
             .unwrap(),
         "only the requested key counts"
@@ -229,7 +229,7 @@ async fn an_intrusion_comes_with_what_its_response_did_for_those_who_may_see_it(
 
     assert!(
         w.store
-            .clip_stored(intrusion.id, &clip.key, 1024, start())
+            .clip_stored(intrusion.id, &clip.key, &clip.key, 1024, start())
             .await
             .unwrap()
     );

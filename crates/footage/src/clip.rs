@@ -232,6 +232,39 @@ fn moov_first(mut file: Vec<u8>) -> anyhow::Result<Vec<u8>> {
     Ok(file)
 }
 
+/// An H.264 track's parameter sets (`avcC`) as an Annex B stream, for a decoder's first packet.
+pub fn annex_b_parameter_sets(track: &mp4::Mp4Track) -> anyhow::Result<Vec<u8>> {
+    let avc = &track
+        .trak
+        .mdia
+        .minf
+        .stbl
+        .stsd
+        .avc1
+        .as_ref()
+        .context("the track is not H.264")?
+        .avcc;
+    let mut annex_b = Vec::new();
+    for set in avc.sequence_parameter_sets.iter().chain(&avc.picture_parameter_sets) {
+        annex_b.extend_from_slice(&[0, 0, 0, 1]);
+        annex_b.extend_from_slice(&set.bytes);
+    }
+    Ok(annex_b)
+}
+
+/// Appends an MP4 sample's length-prefixed NAL units to `packet` as Annex B.
+pub fn annex_b_sample(sample: &[u8], packet: &mut Vec<u8>) -> anyhow::Result<()> {
+    let mut rest = sample;
+    while rest.len() >= 4 {
+        let length = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let unit = rest.get(4..4 + length).context("a NAL unit is cut short")?;
+        packet.extend_from_slice(&[0, 0, 0, 1]);
+        packet.extend_from_slice(unit);
+        rest = &rest[4 + length..];
+    }
+    Ok(())
+}
+
 /// What a clip holds, read back from its MP4 file.
 pub struct ClipSummary {
     pub width: u16,
@@ -251,35 +284,14 @@ pub fn summarise(mp4_bytes: &[u8]) -> anyhow::Result<ClipSummary> {
     let (width, height) = (track.width(), track.height());
     let frames = track.sample_count();
     let duration_ms = track.duration().as_millis() as u64;
-    let avc = &track
-        .trak
-        .mdia
-        .minf
-        .stbl
-        .stsd
-        .avc1
-        .as_ref()
-        .context("the track is not H.264")?
-        .avcc;
-    let mut annex_b = Vec::new();
-    for set in avc.sequence_parameter_sets.iter().chain(&avc.picture_parameter_sets) {
-        annex_b.extend_from_slice(&[0, 0, 0, 1]);
-        annex_b.extend_from_slice(&set.bytes);
-    }
+    let parameter_sets = annex_b_parameter_sets(track)?;
     let mut decoder = openh264::decoder::Decoder::new()?;
     let mut first = None;
     let mut last = None;
     for id in 1..=frames {
         let sample = reader.read_sample(track_id, id)?.context("a sample is missing")?;
-        let mut packet = if id == 1 { annex_b.clone() } else { Vec::new() };
-        let mut rest = &sample.bytes[..];
-        while rest.len() >= 4 {
-            let length = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-            let unit = rest.get(4..4 + length).context("a NAL unit is cut short")?;
-            packet.extend_from_slice(&[0, 0, 0, 1]);
-            packet.extend_from_slice(unit);
-            rest = &rest[4 + length..];
-        }
+        let mut packet = if id == 1 { parameter_sets.clone() } else { Vec::new() };
+        annex_b_sample(&sample.bytes, &mut packet)?;
         if let Some(picture) = decoder.decode(&packet)? {
             use openh264::formats::YUVSource;
             let (w, h) = picture.dimensions();
