@@ -268,3 +268,87 @@ async fn a_bundle_of_frames_is_one_upload_and_one_detector_run_and_keeps_its_evi
         stack.send(request).await.assert_problem(422);
     }
 }
+
+/// A bundle of two frames whose second member's PAX header claims `claimed` bytes.
+fn bundle_claiming(person: &[u8], claimed: &str) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (seq, pax) in [(1, None), (2, Some(claimed))] {
+        if let Some(claimed) = pax {
+            builder.append_pax_extensions([("size", claimed.as_bytes())]).unwrap();
+        }
+        let mut header = tar::Header::new_ustar();
+        header.set_size(person.len() as u64);
+        header.set_mode(0o644);
+        builder.append_data(&mut header, format!("{seq}.png"), person).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+#[tokio::test]
+async fn a_crafted_bundle_is_refused_with_its_reason_and_a_frame_url_stores_one_frame_only() {
+    let stack = TestStack::start().await;
+    let ours = install(&stack, "Crafted").await;
+    let person = test_image("astronaut.png");
+    let upload = format!("/api/devices/cameras/{}/frames", ours.camera);
+    let url_for = async |seq: u64, frames: u64| {
+        let request = stack
+            .request(Method::POST, &upload)
+            .bearer_auth(&ours.credential)
+            .json(&json!({ "seq": seq, "capturedAt": chrono::Utc::now(), "frames": frames }));
+        stack.send(request).await.expect(201)
+    };
+    let put = async |granted: &serde_json::Value, body: Vec<u8>| {
+        let mut request = reqwest::Client::new()
+            .put(granted["uploadUrl"].as_str().unwrap())
+            .body(body);
+        for (name, value) in granted["headers"].as_object().unwrap() {
+            request = request.header(name, value.as_str().unwrap());
+        }
+        request.send().await.unwrap().status()
+    };
+
+    // Found from outside: a member claiming 2^40 bytes aborted the detector (and the local stack with it).
+    let granted = url_for(1, 2).await;
+    assert!(
+        put(&granted, bundle_claiming(&person, "1099511627776"))
+            .await
+            .is_success()
+    );
+    stack.settled().await;
+    let refused = stack.frame(&ours.camera, 1).await.expect("recorded");
+    assert!(
+        matches!(&refused.outcome, FrameOutcome::Rejected { code, reason } if code == "bad-bundle" && reason.contains("claims")),
+        "{refused:?}"
+    );
+
+    // A frame's URL stores one object: a second PUT, even of other bytes, is refused and changes nothing.
+    let granted = url_for(10, 1).await;
+    assert!(put(&granted, person.clone()).await.is_success());
+    assert_eq!(put(&granted, test_image("coffee.png")).await, 412);
+    stack.settled().await;
+    let key = granted["key"].as_str().unwrap();
+    let stored = stack
+        .s3()
+        .await
+        .get_object()
+        .bucket(frames_bucket())
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .to_vec();
+    assert_eq!(stored, person, "the frame analysed is the frame kept");
+
+    // The stack still serves every client after it.
+    let camera = DeviceLink::new(&stack.url(""), &ours.camera, &ours.credential);
+    let at = chrono::Utc::now();
+    for seq in 20..=22 {
+        camera.send_frame(seq, at, person.clone()).await.unwrap();
+    }
+    stack.settled().await;
+    assert_eq!(stack.intrusions(&ours.camera).await.len(), 1);
+}

@@ -180,12 +180,14 @@ impl UploadSigner for S3Media {
                 .key(key)
                 .content_type("video/mp4")
                 .if_none_match("*"),
+            // So is a frame or bundle: once analysed, it cannot be swapped for another.
             Upload::Frame { key, captured_at } => self
                 .s3
                 .put_object()
                 .bucket(self.bucket(Store::Frames)?)
                 .key(key)
-                .metadata(CAPTURED_AT_METADATA, captured_at.to_rfc3339()),
+                .metadata(CAPTURED_AT_METADATA, captured_at.to_rfc3339())
+                .if_none_match("*"),
         };
         let presigned = request
             .presigned(presigning(lifetime)?)

@@ -21,6 +21,7 @@ use seccom_domain::response::{ClipWindow, Responder};
 use seccom_outbound::OutboundChannels;
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
+use tracing::Instrument;
 
 /// What the function holds between invocations.
 pub struct IntrusionResponder {
@@ -62,16 +63,26 @@ impl EventFunction for IntrusionResponder {
     type Output = DynamoDbEventResponse;
     type Error = std::convert::Infallible;
 
-    /// Responds to every new intrusion of a stream batch, in order. A record
-    /// whose response could not be recorded (a store failure) is reported, so
-    /// Lambda retries from it; records before it are done and not sent again.
+    /// Responds to every new intrusion of a stream batch, side by side, so no
+    /// intrusion waits for another's devices. The first record (in stream
+    /// order) whose response could not be recorded (a store failure) is
+    /// reported, so Lambda retries from it; what was done for it and the
+    /// records after it was claimed, and is not done again.
     async fn handle(&self, event: Event) -> Result<DynamoDbEventResponse, Self::Error> {
         let mut response = DynamoDbEventResponse::default();
-        for record in &event.records {
-            let Some(intrusion) = new_intrusion(record) else {
-                continue;
-            };
-            match self.responder.respond(&intrusion).await {
+        let intrusions: Vec<(&EventRecord, Intrusion)> = event
+            .records
+            .iter()
+            .filter_map(|record| new_intrusion(record).map(|intrusion| (record, intrusion)))
+            .collect();
+        let responses = futures::future::join_all(intrusions.iter().map(|(_, intrusion)| {
+            self.responder
+                .respond(intrusion)
+                .instrument(tracing::info_span!("respond", intrusion = %intrusion.id))
+        }))
+        .await;
+        for ((record, intrusion), result) in intrusions.iter().zip(responses) {
+            match result {
                 Ok(report) => self.metrics.emit(&[
                     ("CommandsPushed", f64::from(report.commands_pushed), "Count"),
                     ("CommandsQueuedForHeartbeat", f64::from(report.commands_queued), "Count"),

@@ -36,20 +36,35 @@ impl OutboundChannels {
     }
 }
 
-#[async_trait]
-impl Channels for OutboundChannels {
-    async fn send(&self, what: &str, outgoing: Outgoing<'_>) -> Outcome {
+impl OutboundChannels {
+    async fn send_by(&self, policy: &RetryPolicy, what: &str, outgoing: Outgoing<'_>) -> Outcome {
         match outgoing {
             Outgoing::Signed { url, keys, body } => {
-                self.policy
+                policy
                     .run(what, ENDPOINT_REFUSED, || self.http.post_signed(url, keys, body))
                     .await
             }
             Outgoing::Message(message) => {
-                self.policy
+                policy
                     .run(what, MESSAGE_NOT_SENT, || self.messenger.send(&message))
                     .await
             }
         }
+    }
+}
+
+#[async_trait]
+impl Channels for OutboundChannels {
+    async fn send(&self, what: &str, outgoing: Outgoing<'_>) -> Outcome {
+        self.send_by(&self.policy, what, outgoing).await
+    }
+
+    async fn send_now(&self, what: &str, outgoing: Outgoing<'_>, deadline: std::time::Duration) -> Outcome {
+        let once = RetryPolicy {
+            attempts: 1,
+            timeout: deadline.min(self.policy.timeout),
+            ..self.policy
+        };
+        self.send_by(&once, what, outgoing).await
     }
 }

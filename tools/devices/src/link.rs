@@ -119,7 +119,8 @@ impl DeviceLink {
             put = put.header(name, value);
         }
         let stored = put.send().await.context("S3 cannot be reached")?;
-        if !stored.status().is_success() {
+        // A frame's URL is single-use: 412 says an earlier attempt stored it.
+        if !stored.status().is_success() && stored.status() != reqwest::StatusCode::PRECONDITION_FAILED {
             return Err(refused(&format!("S3 refused {what}"), stored).await);
         }
         Ok(upload.key)

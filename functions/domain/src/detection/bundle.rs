@@ -25,6 +25,12 @@ pub const MAX_BUNDLE_FRAMES: u64 = 16;
 /// The most bytes one bundle may have.
 pub const MAX_BUNDLE_BYTES: u64 = 32 * 1024 * 1024;
 
+/// The most bytes one frame of a bundle may have (as a frame uploaded alone).
+pub const MAX_MEMBER_BYTES: u64 = 10 * 1024 * 1024;
+
+/// The most members (of any kind: frames, directories, links) a bundle may have.
+const MAX_MEMBERS: usize = 2 * MAX_BUNDLE_FRAMES as usize;
+
 /// A bundle's place in the frames bucket: `frames/<camera id>/<first>-<last>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BundleKey {
@@ -132,7 +138,10 @@ pub fn unpack(bundle: &BundleKey, bytes: &[u8]) -> Result<Vec<BundledFrame>, Rej
     let entries = archive
         .entries()
         .map_err(|e| refuse(format!("the bundle is not a tar archive: {e}")))?;
-    for entry in entries {
+    for (index, entry) in entries.enumerate() {
+        if index >= MAX_MEMBERS {
+            return Err(refuse(format!("the bundle has more than {MAX_MEMBERS} members")));
+        }
         let mut entry = entry.map_err(|e| refuse(format!("the bundle is not a whole tar archive: {e}")))?;
         if !entry.header().entry_type().is_file() {
             continue;
@@ -154,14 +163,34 @@ pub fn unpack(bundle: &BundleKey, bytes: &[u8]) -> Result<Vec<BundledFrame>, Rej
         if frames.iter().any(|f| f.seq == seq) {
             return Err(refuse(format!("frame {seq} is in the bundle twice")));
         }
+        // The size a header (or a PAX `size`) claims is the uploader's word:
+        // checked against the limit and the bytes there are before anything is kept.
+        let size = entry.size();
+        if size > MAX_MEMBER_BYTES || size > bytes.len() as u64 {
+            return Err(refuse(format!(
+                "frame {seq} claims {size} bytes, more than the {} a frame or this bundle can have",
+                MAX_MEMBER_BYTES.min(bytes.len() as u64)
+            )));
+        }
         let captured_at = captured_at(&mut entry);
-        let mut bytes = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or_default());
+        let mut kept = Vec::with_capacity(size as usize);
         entry
-            .read_to_end(&mut bytes)
+            .by_ref()
+            .take(size)
+            .read_to_end(&mut kept)
             .map_err(|e| refuse(format!("frame {seq} is cut short: {e}")))?;
+        if kept.len() as u64 != size {
+            return Err(refuse(format!(
+                "frame {seq} is cut short: {} of {size} bytes",
+                kept.len()
+            )));
+        }
         frames.push(BundledFrame {
             seq,
-            frame: FrameBytes { bytes, captured_at },
+            frame: FrameBytes {
+                bytes: kept,
+                captured_at,
+            },
         });
     }
     if frames.is_empty() {
@@ -324,5 +353,47 @@ mod tests {
         let frames = unpack(&key, &builder.into_inner().unwrap()).unwrap();
         assert_eq!(frames[0].frame.captured_at, Some(at(0)));
         assert_eq!(frames[1].frame.captured_at, None);
+    }
+
+    /// A bundle of two small frames whose second member's PAX header claims `claimed` bytes.
+    fn claiming(claimed: &str) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_ustar();
+        header.set_size(4);
+        header.set_mode(0o644);
+        builder.append_data(&mut header, "1.jpg", &b"jpeg"[..]).unwrap();
+        builder.append_pax_extensions([("size", claimed.as_bytes())]).unwrap();
+        let mut header = tar::Header::new_ustar();
+        header.set_size(4);
+        header.set_mode(0o644);
+        builder.append_data(&mut header, "2.jpg", &b"jpeg"[..]).unwrap();
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn a_member_claiming_more_bytes_than_a_frame_or_the_bundle_is_refused_before_anything_is_kept() {
+        // Found from outside: a PAX size of 2^40 made the detector allocate a
+        // terabyte and abort, with every client's traffic.
+        for claimed in ["1099511627776", "10485761", "5000"] {
+            let refused = unpack(&bundle(1, 2), &claiming(claimed)).unwrap_err();
+            assert_eq!(refused.code, "bad-bundle");
+            assert!(refused.reason.contains("claims"), "{claimed}: {}", refused.reason);
+        }
+        assert_eq!(unpack(&bundle(1, 2), &claiming("4")).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_bundle_of_countless_members_is_refused() {
+        let mut builder = tar::Builder::new(Vec::new());
+        for index in 0..100 {
+            let mut header = tar::Header::new_ustar();
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_size(0);
+            builder
+                .append_data(&mut header, format!("d{index}/"), std::io::empty())
+                .unwrap();
+        }
+        let refused = unpack(&bundle(1, 2), &builder.into_inner().unwrap()).unwrap_err();
+        assert!(refused.reason.contains("members"), "{}", refused.reason);
     }
 }

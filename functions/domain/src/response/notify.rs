@@ -74,6 +74,50 @@ impl Notifier {
                 self.push.announce(self.push_sender.as_ref(), due).await?;
                 Ok(Delivered::Pushed)
             }
+            Queued::Command(command) => self.push_command(command).await,
+        }
+    }
+
+    /// Pushes a command again, with the one retry policy, unless it reached its
+    /// device meanwhile (by an earlier push or its heartbeat) or the device is gone.
+    #[tracing::instrument(skip_all, fields(command = %command.id, device = %command.device_id))]
+    async fn push_command(&self, command: &super::Command) -> Result<Delivered, DomainError> {
+        let records = self.store.records(command.intrusion_id).await?;
+        let delivered = records
+            .deliveries
+            .iter()
+            .find(|d| d.command.id == command.id)
+            .is_none_or(|d| d.delivered_at.is_some());
+        if delivered {
+            return Ok(Delivered::AlreadySent);
+        }
+        let Some(target) = self.directory.command_target(command.device_id).await? else {
+            tracing::warn!("the device was removed; the command is dropped");
+            return Ok(Delivered::NotNeeded);
+        };
+        let Some(endpoint) = &target.device.endpoint else {
+            return Ok(Delivered::NotNeeded);
+        };
+        let body = serde_json::to_vec(command).map_err(|e| DomainError::unavailable("cannot encode a command", e))?;
+        let outgoing = Outgoing::Signed {
+            url: endpoint,
+            keys: &[target.signing_key.as_slice()],
+            body: &body,
+        };
+        let outcome = self.channels.send("device command", outgoing).await;
+        match outcome.error {
+            None => {
+                tracing::info!(attempts = outcome.attempts, "command pushed from the queue");
+                self.store
+                    .delivered(command, super::DeliveredBy::Push, self.clock.now())
+                    .await?;
+                Ok(Delivered::Sent)
+            }
+            Some(error) => {
+                tracing::warn!(error, "push failed again; the command waits for the device's heartbeat");
+                self.store.push_failed(command, outcome.attempts, &error).await?;
+                Ok(Delivered::Failed)
+            }
         }
     }
 

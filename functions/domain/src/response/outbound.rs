@@ -65,6 +65,10 @@ pub struct Outcome {
 pub trait Channels: Send + Sync {
     /// Sends `outgoing`, retrying by the one policy; `what` names it in the logs.
     async fn send(&self, what: &str, outgoing: Outgoing<'_>) -> Outcome;
+    /// One attempt at `outgoing`, given up after `deadline`: for a sender that
+    /// must not wait on a slow endpoint (the responder's first push of a
+    /// command; the retries then go through the queue).
+    async fn send_now(&self, what: &str, outgoing: Outgoing<'_>, deadline: Duration) -> Outcome;
 }
 
 /// One notification waiting to be sent: the message of the notification
@@ -104,6 +108,9 @@ pub enum Queued {
     Escalation(super::escalation::EscalationDue),
     /// A new intrusion, pushed to the browsers that opted in.
     Push(super::push::PushDue),
+    /// A device command whose first push failed or was slow, pushed again with
+    /// the one retry policy away from the response (which no device may hold up).
+    Command(super::Command),
 }
 
 impl Queued {
@@ -112,7 +119,7 @@ impl Queued {
         match self {
             Self::Notification(queued) => Some(&queued.notification.recipient.address),
             Self::Confirmation(request) => Some(&request.address),
-            Self::Escalation(_) | Self::Push(_) => None,
+            Self::Escalation(_) | Self::Push(_) | Self::Command(_) => None,
         }
     }
 }

@@ -13,6 +13,9 @@
 //! is sent or queued, so a replayed intrusion finds what was done instead of
 //! ringing or notifying twice. Commands are queued for the device's heartbeat
 //! before they are pushed, so a failed push delays a command but never loses it.
+//! A push is tried once, for at most [`FIRST_PUSH_DEADLINE`]; a command it did
+//! not deliver goes to the queue, where the notifier retries it on its own, so
+//! a slow device holds up no response, its own or another client's.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +36,11 @@ use crate::error::DomainError;
 
 /// The longest a signed upload URL may live (S3's limit for SigV4).
 const MAX_UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How long the first push of a command may take before it is left to the
+/// queue (its retries) and the device's heartbeat: well inside the 2 s in
+/// which a siren must ring, whatever another device does.
+pub const FIRST_PUSH_DEADLINE: Duration = Duration::from_millis(1500);
 
 /// The clip window around an intrusion's start.
 #[derive(Clone, Copy, Debug)]
@@ -235,10 +243,15 @@ impl Responder {
             keys: &[target.signing_key.as_slice()],
             body: &body,
         };
-        let outcome = self.channels.send("device command", outgoing).await;
+        // One attempt, given up after FIRST_PUSH_DEADLINE: a slow device holds up
+        // neither the rest of this response nor any other intrusion's.
+        let outcome = self
+            .channels
+            .send_now("device command", outgoing, FIRST_PUSH_DEADLINE)
+            .await;
         match outcome.error {
             None => {
-                tracing::info!(command = command.id, device = %command.device_id, attempts = outcome.attempts, "command pushed");
+                tracing::info!(command = command.id, device = %command.device_id, "command pushed");
                 self.store
                     .delivered(&command, DeliveredBy::Push, self.clock.now())
                     .await?;
@@ -248,8 +261,9 @@ impl Responder {
                 })
             }
             Some(error) => {
-                tracing::warn!(command = command.id, device = %command.device_id, error, "push failed; the command waits for the device's heartbeat");
+                tracing::warn!(command = command.id, device = %command.device_id, error, "first push failed; retried from the queue, and the command waits for the device's heartbeat");
                 self.store.push_failed(&command, outcome.attempts, &error).await?;
+                self.queue.enqueue(&Queued::Command(command)).await?;
                 Ok(queued)
             }
         }

@@ -182,7 +182,11 @@ async fn a_command_whose_push_fails_reaches_the_device_with_its_next_heartbeat_o
         .iter()
         .find(|d| d.command.device_id == w.siren.id)
         .unwrap();
-    assert_eq!((siren.push_attempts, siren.delivered_at), (FAILING_ATTEMPTS, None));
+    assert_eq!(
+        (siren.push_attempts, siren.delivered_at),
+        (1, None),
+        "one attempt, then the queue"
+    );
 
     w.clock.advance(TimeDelta::seconds(20));
     let beat = w.heartbeats().beat(&w.siren, false).await.unwrap();
@@ -416,4 +420,50 @@ async fn a_clip_nobody_asked_for_is_not_decoded_even_with_masks() {
         ClipReport::Unexpected { key: unasked.clone() }
     );
     assert!(clips.get(&unasked).is_some(), "the masker never ran");
+}
+
+#[tokio::test]
+async fn a_command_whose_first_push_fails_is_retried_from_the_queue_until_delivered_once() {
+    let w = world().await;
+    let intrusion = w.intrusion();
+    w.channels.fail(ALARM_URL);
+    w.responder().respond(&intrusion).await.unwrap();
+    let retries: Vec<Command> = w
+        .queue
+        .take()
+        .into_iter()
+        .filter_map(|queued| match queued {
+            super::outbound::Queued::Command(command) => Some(command),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retries.len(), 1, "only the siren's push failed");
+    assert_eq!(retries[0].device_id, w.siren.id);
+    let retry = super::outbound::Queued::Command(retries[0].clone());
+
+    // Still failing: recorded with the policy's attempts, and the queue retries the message.
+    assert_eq!(w.notifier().deliver(&retry).await.unwrap(), Delivered::Failed);
+    let attempts = async |w: &World| {
+        let records = w.store.records(intrusion.id).await.unwrap();
+        let siren = records
+            .deliveries
+            .into_iter()
+            .find(|d| d.command.device_id == w.siren.id)
+            .unwrap();
+        (siren.push_attempts, siren.delivered_by)
+    };
+    assert_eq!(attempts(&w).await, (1 + FAILING_ATTEMPTS, None));
+
+    // The siren answers again: delivered by push, once.
+    w.channels.recover(ALARM_URL);
+    assert_eq!(w.notifier().deliver(&retry).await.unwrap(), Delivered::Sent);
+    assert_eq!(attempts(&w).await.1, Some(DeliveredBy::Push));
+    let pushes = w.sent_to(ALARM_URL);
+    assert_eq!(w.notifier().deliver(&retry).await.unwrap(), Delivered::AlreadySent);
+    assert_eq!(
+        w.sent_to(ALARM_URL),
+        pushes,
+        "a delivered command is never pushed again"
+    );
+    assert!(w.heartbeats().beat(&w.siren, false).await.unwrap().commands.is_empty());
 }
