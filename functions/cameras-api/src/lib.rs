@@ -19,7 +19,7 @@ use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::destinations::Destinations;
 use seccom_domain::detection::FrameKey;
-use seccom_domain::detection::bundle::{BundleKey, MAX_BUNDLE_FRAMES};
+use seccom_domain::detection::bundle::{BundleKey, MAX_BUNDLE_FRAMES, MAX_FIRST_SEQ};
 use seccom_domain::directory::{Device, DeviceAuth, DeviceEndpoint, DeviceKind, DeviceState, Directory};
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::DeviceId;
@@ -94,9 +94,10 @@ impl FromRequestParts<AppState> for DeviceCaller {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FrameUploadBody {
     /// The camera's own frame counter: consecutive frames have consecutive numbers
-    /// (0 to 2^53 - 1, the whole numbers every JSON reader keeps exactly).
+    /// (0 to 2^53 - 16, so that every frame of a bundle of up to 16 from it stays
+    /// among the whole numbers every JSON reader keeps exactly).
     #[serde(deserialize_with = "seccom_http::whole_number")]
-    #[schema(minimum = 0, maximum = 9007199254740991_u64)]
+    #[schema(minimum = 0, maximum = 9007199254740976_u64)]
     pub seq: u64,
     /// When the camera captured the frame (RFC 3339); of a bundle, its first frame.
     pub captured_at: DateTime<Utc>,
@@ -208,15 +209,20 @@ async fn request_frame_upload(
     if device.kind != DeviceKind::Camera {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "only cameras upload frames"));
     }
+    if body.seq > MAX_FIRST_SEQ {
+        return Err(DomainError::Invalid(vec![FieldError {
+            name: "seq".into(),
+            reason: format!("seq is 0 to {MAX_FIRST_SEQ} (2^53 - {MAX_BUNDLE_FRAMES})"),
+        }])
+        .into());
+    }
     let key = match body.frames {
         1 => FrameKey { camera, seq: body.seq }.to_string(),
         frames => BundleKey::new(camera, body.seq, frames)
             .ok_or_else(|| {
                 DomainError::Invalid(vec![FieldError {
                     name: "frames".into(),
-                    reason: format!(
-                        "frames is 1 to {MAX_BUNDLE_FRAMES}, and seq + frames - 1 at most 9007199254740991"
-                    ),
+                    reason: format!("frames is 1 to {MAX_BUNDLE_FRAMES}"),
                 }])
             })?
             .to_string(),

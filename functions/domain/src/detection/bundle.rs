@@ -22,6 +22,10 @@ use crate::ids::DeviceId;
 /// The most frames one bundle may carry (8 seconds at 2 frames per second).
 pub const MAX_BUNDLE_FRAMES: u64 = 16;
 
+/// The highest sequence number an upload may start at: a bundle of the most
+/// frames from it still ends below 2^53 (the whole numbers JSON keeps exactly).
+pub const MAX_FIRST_SEQ: u64 = (1 << 53) - MAX_BUNDLE_FRAMES;
+
 /// The most bytes one bundle may have.
 pub const MAX_BUNDLE_BYTES: u64 = 32 * 1024 * 1024;
 
