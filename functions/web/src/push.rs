@@ -76,7 +76,7 @@ async fn unsubscribe<U: PortalUser>(
     Signed(user): Signed<U>,
     Form(form): Form<EndpointForm>,
 ) -> Result<StatusCode, PageError> {
-    let id = subscription_id(form.endpoint.trim());
+    let id = subscription_id(user.principal(), form.endpoint.trim());
     state.push.unsubscribe(user.principal(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

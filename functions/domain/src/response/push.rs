@@ -204,9 +204,15 @@ fn invalid(field: &str, reason: &str) -> DomainError {
     }])
 }
 
-/// The hex SHA-256 of an endpoint: its subscription's id.
-pub fn subscription_id(endpoint: &str) -> String {
-    crate::credential::hash(endpoint)
+/// A subscription's id: the hex SHA-256 of its user (and tenant) and endpoint, so the
+/// same endpoint saved by another user is another subscription, never a
+/// takeover of the first (its owner and audience rewritten, its alerts
+/// silenced for its owner and sent to the taker).
+pub fn subscription_id(who: &Principal, endpoint: &str) -> String {
+    let tenant = who
+        .tenant()
+        .map_or_else(|| "staff".to_owned(), |client| client.to_string());
+    crate::credential::hash(&format!("{}\n{tenant}\n{endpoint}", who.subject))
 }
 
 /// Whether `text` is base64url of `length` bytes.
@@ -277,7 +283,7 @@ impl WebPush {
         }
         let audience = audience_of(who);
         let subscription = PushSubscription {
-            id: subscription_id(&endpoint),
+            id: subscription_id(who, &endpoint),
             endpoint,
             p256dh: p256dh.to_owned(),
             auth: auth.to_owned(),

@@ -140,7 +140,7 @@ async fn staff_and_the_clients_users_are_told_on_their_own_pages_and_gone_subscr
     );
 
     // Unsubscribing: one's own only.
-    let id = subscription_id("https://push.example.com/acme");
+    let id = subscription_id(&user_of(acme), "https://push.example.com/acme");
     let refused = push.unsubscribe(&user_of(other), &id).await;
     assert!(matches!(refused, Err(DomainError::NotFound(_))));
     push.unsubscribe(&user_of(acme), &id).await.unwrap();
@@ -175,4 +175,31 @@ async fn an_opened_intrusion_is_pushed_through_the_queue() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].1.title, "Intrusion at Depot");
     assert!(sent[0].1.body.starts_with("Gate saw a person at "), "{:?}", sent[0].1);
+}
+
+#[tokio::test]
+async fn an_endpoint_saved_by_another_user_is_another_subscription_never_a_takeover() {
+    // Found from outside: saving someone's endpoint again rewrote its owner and
+    // audience, so the victim's alerts went silent and the taker got them.
+    let store = Arc::new(MemoryPush::default());
+    let push = web_push(store.clone());
+    let (victim, taker) = (ClientId::generate(), ClientId::generate());
+    let endpoint = "https://push.example.com/victim";
+    let own = push.subscribe(&user_of(victim), body(endpoint)).await.unwrap();
+    let taken = push.subscribe(&user_of(taker), body(endpoint)).await.unwrap();
+    assert_ne!(own.id, taken.id);
+    let kept = store.subscriptions(PushAudience::Client(victim)).await.unwrap();
+    assert_eq!(kept.len(), 1, "the victim still hears of its intrusions");
+    assert_eq!(
+        (kept[0].id.as_str(), kept[0].subject.as_str()),
+        (own.id.as_str(), own.subject.as_str())
+    );
+    assert_eq!(kept[0].p256dh, own.p256dh, "with its own keys");
+    // Saving one's own again replaces it in place.
+    let again = push.subscribe(&user_of(victim), body(endpoint)).await.unwrap();
+    assert_eq!(again.id, own.id);
+    assert_eq!(
+        store.subscriptions(PushAudience::Client(victim)).await.unwrap().len(),
+        1
+    );
 }
