@@ -348,3 +348,43 @@ async fn erasing_a_site_or_a_camera_leaves_the_rest_of_the_client() {
         .await
         .expect(200);
 }
+
+#[tokio::test]
+async fn a_clip_url_kept_by_an_erased_camera_brings_no_footage_back() {
+    let stack = TestStack::start().await;
+    let admin = stack.admin();
+    let client = stack.create_client("Erased Camera Ltd").await;
+    let site = stack.create_site(&client, "Depot").await;
+    let (camera, credential) = stack.register_device(&site, "cameras", "Gate").await;
+    stack.person_seen(&camera).await;
+    // The camera keeps the clip request its heartbeat handed over.
+    let link = seccom_devices::DeviceLink::new(&stack.url(""), &camera, &credential);
+    let commands = link.heartbeat().await.unwrap().commands;
+    let (url, headers) = commands
+        .iter()
+        .find_map(|c| match &c.action {
+            seccom_domain::response::CommandAction::RecordClip {
+                upload_url,
+                upload_headers,
+                ..
+            } => Some((upload_url.clone(), upload_headers.clone())),
+            _ => None,
+        })
+        .expect("a clip request");
+
+    let path = format!("/api/cameras/{camera}/erase");
+    stack.call(Method::POST, &path, Some(&admin), None).await.expect(202);
+    stack.settled().await;
+
+    // Found from outside: the URL still stores a clip (S3 cannot revoke it), which
+    // stayed in the bucket with no record, no expiry, invisible to purge and export.
+    link.upload_clip(&url, &headers, b"footage after erasure".to_vec())
+        .await
+        .unwrap();
+    stack.settled().await;
+    let clips = objects(&stack, &seccom_local::template::local_bucket_name("ClipsBucket")).await;
+    assert!(
+        left(&clips, &[&camera], &[]).is_empty(),
+        "the archiver deleted what no record expects: {clips:?}"
+    );
+}

@@ -2,7 +2,8 @@
 //! clip-arrived use case ([`clip_arrived`]) marks the intrusion's clip stored,
 //! so the intrusion shows it (and stops counting down to "missing"). When the
 //! camera has privacy masks, the clip stored is a rendition with them blurred
-//! in every picture ([`masker::S3ClipMasker`]); the upload is deleted.
+//! in every picture ([`masker::S3ClipMasker`]); the upload is deleted, as is
+//! anything that lands in the bucket without an intrusion waiting for it.
 
 pub mod masker;
 
@@ -63,7 +64,7 @@ impl EventFunction for ClipArchiver {
             let ports = ClipPorts {
                 store: self.table.as_ref(),
                 controls: self.controls.as_ref(),
-                masker: &masker,
+                bucket: &masker,
             };
             let arrived = ArrivedClip {
                 key: seccom_domain::s3_key::from_notification(record.s3.object.key.as_deref().unwrap_or_default()),

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use seccom_domain::detection::zones::Polygon;
 use seccom_domain::error::DomainError;
-use seccom_domain::response::{ArrivedClip, ClipMasker, MAX_CLIP_BYTES};
+use seccom_domain::response::{ArrivedClip, ClipBucket, MAX_CLIP_BYTES};
 use seccom_footage::rework::rework;
 use seccom_pictures::privacy::PrivacyBlur;
 use seccom_runtime::metrics::Metrics;
@@ -44,7 +44,7 @@ impl S3ClipMasker {
         Ok(Ok(bytes.to_vec()))
     }
 
-    /// Deletes the upload, that version of it where the bucket keeps versions.
+    /// Deletes an object, that version of it where the bucket keeps versions.
     async fn delete(&self, uploaded: &ArrivedClip) -> Result<(), DomainError> {
         self.s3
             .delete_object()
@@ -53,13 +53,17 @@ impl S3ClipMasker {
             .set_version_id(uploaded.version.clone())
             .send()
             .await
-            .map_err(|e| DomainError::unavailable("cannot delete an unmasked clip", e))?;
+            .map_err(|e| DomainError::unavailable("cannot delete a clip nobody keeps", e))?;
         Ok(())
     }
 }
 
 #[async_trait]
-impl ClipMasker for S3ClipMasker {
+impl ClipBucket for S3ClipMasker {
+    async fn discard(&self, arrived: &ArrivedClip) -> Result<(), DomainError> {
+        self.delete(arrived).await
+    }
+
     #[tracing::instrument(skip(self, privacy), fields(key = uploaded.key))]
     async fn mask(
         &self,

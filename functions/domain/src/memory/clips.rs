@@ -1,6 +1,6 @@
-//! The clip masker, in memory: the clips bucket as a map of keys to bytes, a
-//! "masked" rendition that records the regions blurred, and uploads it cannot
-//! read (marked as such) deleted as the real masker deletes them.
+//! The clips bucket, in memory: a map of keys to bytes, a "masked" rendition
+//! that records the regions blurred, uploads it cannot read (marked as such)
+//! deleted as the real masker deletes them, and objects nobody keeps discarded.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -10,12 +10,12 @@ use async_trait::async_trait;
 use super::{lock, round_trip};
 use crate::detection::zones::Polygon;
 use crate::error::DomainError;
-use crate::response::{ArrivedClip, ClipMasker};
+use crate::response::{ArrivedClip, ClipBucket};
 
 /// What an upload that cannot be decoded holds, for tests.
 pub const UNREADABLE_CLIP: &[u8] = b"not a clip";
 
-/// The clips bucket and the masker over it, in memory.
+/// The clips bucket, in memory.
 #[derive(Default)]
 pub struct MemoryClips {
     objects: Mutex<BTreeMap<String, Vec<u8>>>,
@@ -34,7 +34,13 @@ impl MemoryClips {
 }
 
 #[async_trait]
-impl ClipMasker for MemoryClips {
+impl ClipBucket for MemoryClips {
+    async fn discard(&self, arrived: &ArrivedClip) -> Result<(), DomainError> {
+        round_trip().await;
+        lock(&self.objects).remove(&arrived.key);
+        Ok(())
+    }
+
     async fn mask(
         &self,
         uploaded: &ArrivedClip,

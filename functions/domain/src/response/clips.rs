@@ -1,8 +1,10 @@
 //! Clip arrived: when an object lands in the clips bucket, the intrusion that
 //! requested it records it as stored, so the intrusion shows it (and stops
 //! counting down to "missing"). A camera with privacy masks never has its
-//! upload shown: the masked rendition ([`ClipMasker`]) is stored in its place
-//! and the upload deleted. Anything else is reported, never recorded.
+//! upload shown: the masked rendition ([`ClipBucket::mask`]) is stored in its
+//! place and the upload deleted. Anything else (no request expects it, or it is
+//! larger than any recording) is reported and deleted, never kept: a clip URL
+//! of an erased camera brings no footage back.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -25,9 +27,12 @@ pub struct ArrivedClip {
     pub size: u64,
 }
 
-/// Blurs a camera's privacy masks into a clip.
+/// The clips bucket, as the clip-arrived use case changes it.
 #[async_trait]
-pub trait ClipMasker: Send + Sync {
+pub trait ClipBucket: Send + Sync {
+    /// Deletes an object nobody keeps (that version of it).
+    async fn discard(&self, arrived: &ArrivedClip) -> Result<(), DomainError>;
+
     /// Stores at `masked_key` the clip `uploaded` with `privacy` blurred in
     /// every picture and deletes the upload (that version of it); answers the
     /// new clip's size, or why the upload is no clip that can be masked (it is
@@ -54,9 +59,10 @@ pub enum ClipReport {
     Rendition { key: String },
     /// The camera has privacy masks and the upload could not be masked: deleted, not shown.
     Unmaskable { key: String, reason: String },
-    /// An object nobody asked for (wrong layout or no request); left alone and logged.
+    /// An object nobody asked for (wrong layout, no request, or an erased
+    /// camera's); deleted and logged.
     Unexpected { key: String },
-    /// A clip larger than any 6-minute camera recording; not accepted as the intrusion's clip.
+    /// A clip larger than any 6-minute camera recording; deleted, not accepted as the intrusion's clip.
     TooLarge { key: String, size: u64 },
 }
 
@@ -65,11 +71,11 @@ pub struct ClipPorts<'a> {
     pub store: &'a dyn ResponseStore,
     /// Camera settings, read as stored now: a mask saved a moment ago applies.
     pub controls: &'a dyn ControlStore,
-    pub masker: &'a dyn ClipMasker,
+    pub bucket: &'a dyn ClipBucket,
 }
 
 /// Records the object that arrived `at`, if an intrusion asked for it; masked
-/// first when its camera has privacy masks.
+/// first when its camera has privacy masks. What nobody asked for is deleted.
 #[tracing::instrument(skip(ports))]
 pub async fn clip_arrived(
     ports: &ClipPorts<'_>,
@@ -78,7 +84,8 @@ pub async fn clip_arrived(
 ) -> Result<ClipReport, DomainError> {
     let key = arrived.key.clone();
     if arrived.size > MAX_CLIP_BYTES {
-        tracing::error!("a clip larger than any recording of the window was refused");
+        tracing::error!("a clip larger than any recording of the window was refused; deleted");
+        ports.bucket.discard(&arrived).await?;
         return Ok(ClipReport::TooLarge {
             key,
             size: arrived.size,
@@ -87,7 +94,7 @@ pub async fn clip_arrived(
     let (camera, intrusion) = match Clip::parse_key(&key) {
         Some(ClipKey::Upload { camera, intrusion }) => (camera, intrusion),
         Some(ClipKey::Masked { .. }) => return Ok(ClipReport::Rendition { key }),
-        None => return Ok(unexpected(key)),
+        None => return unexpected(ports, &arrived).await,
     };
     let privacy: Vec<Polygon> = ports
         .controls
@@ -99,25 +106,22 @@ pub async fn clip_arrived(
         .map(|mask| mask.polygon)
         .collect();
     if privacy.is_empty() {
-        return Ok(
-            if ports.store.clip_stored(intrusion, &key, &key, arrived.size, at).await? {
-                tracing::info!("clip stored");
-                ClipReport::Stored { key }
-            } else {
-                unexpected(key)
-            },
-        );
+        if !ports.store.clip_stored(intrusion, &key, &key, arrived.size, at).await? {
+            return unexpected(ports, &arrived).await;
+        }
+        tracing::info!("clip stored");
+        return Ok(ClipReport::Stored { key });
     }
     // Only a clip an intrusion still waits for is worth decoding.
     let expected = ports.store.records(intrusion).await?.clip;
     if !expected.is_some_and(|clip| clip.key == key && clip.stored_at.is_none()) {
-        return Ok(unexpected(key));
+        return unexpected(ports, &arrived).await;
     }
     let masked_key = Clip::masked_key(camera, intrusion);
-    match ports.masker.mask(&arrived, &masked_key, &privacy).await? {
+    match ports.bucket.mask(&arrived, &masked_key, &privacy).await? {
         Ok(size) => {
             if !ports.store.clip_stored(intrusion, &key, &masked_key, size, at).await? {
-                return Ok(unexpected(key));
+                return unexpected(ports, &arrived).await;
             }
             tracing::info!(masked_key, size, "clip stored with the camera's privacy masks blurred");
             Ok(ClipReport::Masked {
@@ -135,7 +139,11 @@ pub async fn clip_arrived(
     }
 }
 
-fn unexpected(key: String) -> ClipReport {
-    tracing::warn!("an object no clip request expects landed in the clips bucket");
-    ClipReport::Unexpected { key }
+/// Deletes an object no clip request expects, and says so.
+async fn unexpected(ports: &ClipPorts<'_>, arrived: &ArrivedClip) -> Result<ClipReport, DomainError> {
+    tracing::warn!("an object no clip request expects landed in the clips bucket; deleted");
+    ports.bucket.discard(arrived).await?;
+    Ok(ClipReport::Unexpected {
+        key: arrived.key.clone(),
+    })
 }

@@ -28,7 +28,7 @@ use base64::Engine;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub use clips::{ArrivedClip, ClipMasker, ClipPorts, ClipReport, MAX_CLIP_BYTES, clip_arrived};
+pub use clips::{ArrivedClip, ClipBucket, ClipPorts, ClipReport, MAX_CLIP_BYTES, clip_arrived};
 pub use escalation::{
     ContactChannel, EscalationContact, EscalationDue, EscalationPolicy, EscalationRecord, EscalationStep,
     MAX_STEPS as MAX_ESCALATION_STEPS,

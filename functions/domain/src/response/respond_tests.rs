@@ -262,15 +262,22 @@ async fn a_clip_is_recorded_only_when_an_intrusion_asked_for_it() {
     };
     let too_large = clip_arrived(&ports, arrived(&key, MAX_CLIP_BYTES + 1), start()).await;
     assert!(matches!(too_large, Ok(ClipReport::TooLarge { .. })));
-    let stray = clip_arrived(&ports, arrived("clips/other.mp4", 10), start()).await;
-    assert!(matches!(stray, Ok(ClipReport::Unexpected { .. })));
+    let stray = "clips/other.mp4";
+    clips.put(stray, b"anything");
+    let report = clip_arrived(&ports, arrived(stray, 10), start()).await;
+    assert!(matches!(report, Ok(ClipReport::Unexpected { .. })));
+    assert_eq!(clips.get(stray), None, "what nobody asked for is not kept");
     let unasked = Clip::key_for(w.camera.id, IntrusionId::generate());
-    let unasked = clip_arrived(&ports, arrived(&unasked, 10), start()).await;
-    assert!(matches!(unasked, Ok(ClipReport::Unexpected { .. })));
+    clips.put(&unasked, b"an erased camera's recording");
+    let report = clip_arrived(&ports, arrived(&unasked, 10), start()).await;
+    assert!(matches!(report, Ok(ClipReport::Unexpected { .. })));
+    assert_eq!(clips.get(&unasked), None);
+    clips.put(&key, b"the recording");
     let stored = clip_arrived(&ports, arrived(&key, 2048), start()).await.unwrap();
     assert!(matches!(stored, ClipReport::Stored { .. }));
     let clip = w.store.records(intrusion.id).await.unwrap().clip.unwrap();
     assert_eq!((clip.size, clip.stored_at), (Some(2048), Some(start())));
+    assert!(clips.get(&key).is_some(), "the clip asked for is kept");
     let before = w.channels.sent().len();
     w.responder().respond(&intrusion).await.unwrap();
     assert_eq!(w.channels.sent().len(), before, "a stored clip is not asked for again");
@@ -319,7 +326,7 @@ fn clip_ports<'a>(w: &'a World, clips: &'a MemoryClips) -> ClipPorts<'a> {
     ClipPorts {
         store: w.store.as_ref(),
         controls: w.controls.as_ref(),
-        masker: clips,
+        bucket: clips,
     }
 }
 
@@ -419,7 +426,7 @@ async fn a_clip_nobody_asked_for_is_not_decoded_even_with_masks() {
         clip_arrived(&ports, arrived, start()).await.unwrap(),
         ClipReport::Unexpected { key: unasked.clone() }
     );
-    assert!(clips.get(&unasked).is_some(), "the masker never ran");
+    assert_eq!(clips.get(&unasked), None, "not decoded, and not kept either");
 }
 
 #[tokio::test]
