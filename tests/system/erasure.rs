@@ -350,7 +350,7 @@ async fn erasing_a_site_or_a_camera_leaves_the_rest_of_the_client() {
 }
 
 #[tokio::test]
-async fn a_clip_url_kept_by_an_erased_camera_brings_no_footage_back() {
+async fn upload_urls_kept_by_an_erased_camera_bring_no_footage_back() {
     let stack = TestStack::start().await;
     let admin = stack.admin();
     let client = stack.create_client("Erased Camera Ltd").await;
@@ -372,9 +372,33 @@ async fn a_clip_url_kept_by_an_erased_camera_brings_no_footage_back() {
         })
         .expect("a clip request");
 
+    // And a frame URL it asked for.
+    let request = stack
+        .request(Method::POST, &format!("/api/devices/cameras/{camera}/frames"))
+        .bearer_auth(&credential)
+        .json(&serde_json::json!({ "seq": 100, "capturedAt": chrono::Utc::now() }));
+    let frame_url = stack.send(request).await.expect(201);
+
     let path = format!("/api/cameras/{camera}/erase");
     stack.call(Method::POST, &path, Some(&admin), None).await.expect(202);
     stack.settled().await;
+
+    let mut put = reqwest::Client::new()
+        .put(frame_url["uploadUrl"].as_str().unwrap())
+        .body(seccom_system_tests::test_image("astronaut.png"));
+    for (name, value) in frame_url["headers"].as_object().unwrap() {
+        put = put.header(name, value.as_str().unwrap());
+    }
+    assert!(
+        put.send().await.unwrap().status().is_success(),
+        "S3 cannot revoke the URL"
+    );
+    stack.settled().await;
+    let frames = objects(&stack, &frames_bucket()).await;
+    assert!(
+        left(&frames, &[&camera], &[]).is_empty(),
+        "the detector deleted the frame no camera owns: {frames:?}"
+    );
 
     // Found from outside: the URL still stores a clip (S3 cannot revoke it), which
     // stayed in the bucket with no record, no expiry, invisible to purge and export.

@@ -84,6 +84,17 @@ impl FrameObjects for S3Frames {
             captured_at,
         }))
     }
+
+    async fn discard(&self, key: &str) -> Result<(), DomainError> {
+        self.s3
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| DomainError::unavailable("cannot delete a frame no camera owns", e))?;
+        Ok(())
+    }
 }
 
 // A camera's lowest `minScore` is the lowest score the detector reports a box at.

@@ -133,8 +133,10 @@ impl FrameObserver {
 
     /// Handles one notification of an object in the frames bucket (a frame or a
     /// bundle of frames), reporting on each frame in sequence order. Bad frames
-    /// are recorded and reported; only a failing dependency is an error, so the
-    /// notification is delivered again and the work finished then.
+    /// are recorded and reported; the object of a camera that does not exist
+    /// (erased, or never registered) is deleted once recorded. Only a failing
+    /// dependency is an error, so the notification is delivered again and the
+    /// work finished then.
     #[tracing::instrument(skip(self, notified_at), fields(decision))]
     pub async fn observe(&self, key: &str, notified_at: DateTime<Utc>) -> Result<Vec<FrameReport>, DomainError> {
         let current = Current::default();
@@ -183,6 +185,9 @@ impl FrameObserver {
                 record
             }
         };
+        if camera.is_none() {
+            self.ports.objects.discard(key).await?;
+        }
         self.report(&stored, camera.as_ref(), current).await
     }
 
@@ -234,6 +239,9 @@ impl FrameObserver {
             }
         }
         futures::future::try_join_all(new.iter().map(|&n| self.ports.store.put_frame(&records[n]))).await?;
+        if camera.is_none() {
+            self.ports.objects.discard(key).await?;
+        }
         let mut reports = Vec::with_capacity(records.len());
         for record in &records {
             reports.push(self.report(record, camera.as_ref(), current).await?);

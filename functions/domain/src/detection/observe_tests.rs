@@ -338,12 +338,23 @@ async fn frames_of_unknown_cameras_and_of_alarms_are_rejected() {
     w.cameras.add(alarm.clone());
     for camera in [DeviceId::generate(), alarm.id] {
         let key = FrameKey { camera, seq: 1 }.to_string();
+        w.frames.put(
+            key.clone(),
+            FrameBytes {
+                bytes: b"person".to_vec(),
+                captured_at: None,
+            },
+        );
         let report = w.observe(&key).await;
         assert!(
             matches!(&report, FrameReport::Rejected { code, .. } if code == "unknown-camera"),
             "{report:?}"
         );
+        assert!(!w.frames.has(&key), "no camera owns it: deleted once recorded");
     }
+    let kept = w.upload(1, "person");
+    w.observe(&kept).await;
+    assert!(w.frames.has(&kept), "a camera's own frame stays");
 }
 
 #[tokio::test]

@@ -138,6 +138,9 @@ impl From<Rejection> for FrameOutcome {
 pub trait FrameObjects: Send + Sync {
     /// A frame's bytes, or why they are unusable (gone, too large); an error only when storage fails.
     async fn fetch(&self, key: &str) -> Result<Result<FrameBytes, Rejection>, DomainError>;
+    /// Deletes an object no camera owns (an unknown or erased camera's, or an
+    /// alarm's), so an upload URL used after an erasure brings nothing back.
+    async fn discard(&self, key: &str) -> Result<(), DomainError>;
 }
 
 /// The person detector.

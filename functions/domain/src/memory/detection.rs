@@ -309,6 +309,11 @@ impl MemoryFrames {
     pub fn put(&self, key: impl Into<String>, frame: FrameBytes) {
         lock(&self.objects).insert(key.into(), frame);
     }
+
+    /// Whether the bucket holds `key`.
+    pub fn has(&self, key: &str) -> bool {
+        lock(&self.objects).contains_key(key)
+    }
 }
 
 #[async_trait]
@@ -319,6 +324,12 @@ impl FrameObjects for MemoryFrames {
             code: "corrupt".into(),
             reason: "the object no longer exists".into(),
         }))
+    }
+
+    async fn discard(&self, key: &str) -> Result<(), DomainError> {
+        round_trip().await;
+        lock(&self.objects).remove(key);
+        Ok(())
     }
 }
 
