@@ -368,6 +368,61 @@ impl TestStack {
             .unwrap()
     }
 
+    /// Runs the alarm simulator as the site's alarm `(id, credential)` (heartbeats
+    /// every 500 ms, pushes on a port of its own); its activations land in
+    /// `activations`, one JSON line each. Stop it with the sender.
+    pub fn run_alarm(
+        &self,
+        (id, credential): &(String, String),
+        activations: &Path,
+    ) -> (
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    ) {
+        let options = seccom_devices::DeviceOptions {
+            api: self.url(""),
+            id: id.clone(),
+            credential: credential.clone(),
+            listen: "127.0.0.1:0".parse().expect("a loopback address"),
+            heartbeat_every: std::time::Duration::from_millis(500),
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let activations = activations.to_path_buf();
+        let task = tokio::spawn(async move { seccom_devices::alarm::run(&options, activations, stopped).await });
+        (stop, task)
+    }
+
+    /// The bytes of an object of the frames bucket (a frame, evidence, a snapshot).
+    pub async fn frame_object(&self, key: &str) -> Vec<u8> {
+        self.s3()
+            .await
+            .get_object()
+            .bucket(frames_bucket())
+            .key(key)
+            .send()
+            .await
+            .expect("the object is stored")
+            .body
+            .collect()
+            .await
+            .expect("the object reads")
+            .to_vec()
+    }
+
+    /// The id of a camera's newest intrusion, as staff list it; `None` before one opens.
+    pub async fn newest_intrusion_id(&self, camera: &str) -> Option<String> {
+        let list = self
+            .call(
+                Method::GET,
+                &format!("/api/intrusions?cameraId={camera}"),
+                Some(&self.admin()),
+                None,
+            )
+            .await
+            .expect(200);
+        list["items"][0]["id"].as_str().map(str::to_owned)
+    }
+
     /// An intrusion with its response and links, as staff read it.
     pub async fn intrusion_detail(&self, id: &str) -> Value {
         self.call(Method::GET, &format!("/api/intrusions/{id}"), Some(&self.admin()), None)

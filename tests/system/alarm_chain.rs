@@ -9,10 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
-use seccom_devices::{DeviceOptions, alarm};
 use seccom_system_tests::{TestStack, test_image};
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
 struct Premises {
     client: String,
@@ -32,21 +30,6 @@ async fn premises(stack: &TestStack, name: &str) -> Premises {
         camera,
         alarm,
     }
-}
-
-/// The site's alarm, running as the alarm simulator does; its activations land in `activations`.
-fn ring_into(stack: &TestStack, (id, credential): &(String, String), activations: &Path) -> watch::Sender<bool> {
-    let options = DeviceOptions {
-        api: stack.url(""),
-        id: id.clone(),
-        credential: credential.clone(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        heartbeat_every: Duration::from_millis(500),
-    };
-    let (stop, stopped) = watch::channel(false);
-    let activations = activations.to_path_buf();
-    tokio::spawn(async move { alarm::run(&options, activations, stopped).await });
-    stop
 }
 
 fn activations_for(path: &Path, intrusion: &str) -> usize {
@@ -75,7 +58,7 @@ async fn a_person_two_seconds_after_a_false_alarm_resolution_opens_a_second_intr
     let stack = TestStack::start().await;
     let place = premises(&stack, "Cleaned Ltd").await;
     let activations = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-    let stop = ring_into(&stack, &place.alarm, &activations);
+    let (stop, _) = stack.run_alarm(&place.alarm, &activations);
     people_at(&stack, &place.camera, 1..=3, Utc::now()).await;
     let [first] = stack.intrusions(&place.camera).await.try_into().expect("one intrusion");
     let first = first.id.to_string();

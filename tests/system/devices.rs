@@ -326,21 +326,7 @@ async fn a_crafted_bundle_is_refused_with_its_reason_and_a_frame_url_stores_one_
     assert!(put(&granted, person.clone()).await.is_success());
     assert_eq!(put(&granted, test_image("coffee.png")).await, 412);
     stack.settled().await;
-    let key = granted["key"].as_str().unwrap();
-    let stored = stack
-        .s3()
-        .await
-        .get_object()
-        .bucket(frames_bucket())
-        .key(key)
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .to_vec();
+    let stored = stack.frame_object(granted["key"].as_str().unwrap()).await;
     assert_eq!(stored, person, "the frame analysed is the frame kept");
 
     // The stack still serves every client after it.

@@ -98,21 +98,8 @@ async fn a_notification_the_responder_may_not_queue_is_refused_and_stays_pending
             .await;
     }
     stack.settled().await;
-    let admin = stack.admin();
-    let list = stack
-        .call(
-            Method::GET,
-            &format!("/api/intrusions?cameraId={camera}"),
-            Some(&admin),
-            None,
-        )
-        .await
-        .expect(200);
-    let intrusion = list["items"][0]["id"].as_str().expect("an intrusion opened");
-    let detail = stack
-        .call(Method::GET, &format!("/api/intrusions/{intrusion}"), Some(&admin), None)
-        .await
-        .expect(200);
+    let intrusion = stack.newest_intrusion_id(&camera).await.expect("an intrusion opened");
+    let detail = stack.intrusion_detail(&intrusion).await;
     let notifications = detail["notifications"].as_array().unwrap();
     assert!(!notifications.is_empty());
     assert!(

@@ -6,7 +6,7 @@
 use image::RgbImage;
 use reqwest::Method;
 use seccom_domain::detection::zones::Polygon;
-use seccom_system_tests::{TestStack, frames_bucket, test_image};
+use seccom_system_tests::{TestStack, test_image};
 use serde_json::json;
 
 /// How much neighbouring pixels differ in the part `xs` × `ys` (fractions) of a picture.
@@ -44,20 +44,7 @@ async fn a_private_region_is_blurred_in_the_evidence_and_nowhere_else() {
 
     let intrusion = stack.person_seen(&camera).await;
     let (_, kept) = intrusion.evidence_keys().remove(0);
-    let bytes = stack
-        .s3()
-        .await
-        .get_object()
-        .bucket(frames_bucket())
-        .key(kept)
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .to_vec();
+    let bytes = stack.frame_object(&kept).await;
     let evidence = image::load_from_memory(&bytes).unwrap().to_rgb8();
     let original = image::load_from_memory(&test_image("astronaut.png")).unwrap().to_rgb8();
     assert_eq!(evidence.dimensions(), original.dimensions());
@@ -284,19 +271,9 @@ async fn a_full_frame_privacy_mask_leaves_no_unblurred_pixel_in_the_clip_and_the
         },
         stopped,
     ));
-    let admin = stack.admin();
     let detail = stack
         .eventually(90, "the clip is stored", || async {
-            let list = stack
-                .call(
-                    Method::GET,
-                    &format!("/api/intrusions?cameraId={camera}"),
-                    Some(&admin),
-                    None,
-                )
-                .await
-                .expect(200);
-            let detail = stack.intrusion_detail(list["items"][0]["id"].as_str()?).await;
+            let detail = stack.intrusion_detail(&stack.newest_intrusion_id(&camera).await?).await;
             (detail["clip"]["state"] == "stored").then_some(detail)
         })
         .await;

@@ -149,19 +149,29 @@ fn device(stack: &TestStack, (id, credential): &(String, String)) -> DeviceOptio
 
 async fn first_intrusion(stack: &TestStack, camera: &str) -> String {
     stack
-        .eventually(60, "an intrusion opens", || async {
-            let list = stack
-                .call(
-                    Method::GET,
-                    &format!("/api/intrusions?cameraId={camera}"),
-                    Some(&stack.admin()),
-                    None,
-                )
-                .await
-                .expect(200);
-            list["items"][0]["id"].as_str().map(str::to_owned)
-        })
+        .eventually(60, "an intrusion opens", || stack.newest_intrusion_id(camera))
         .await
+}
+
+/// Shows `camera` a person in three frames captured now; answers when its
+/// intrusion was seen open, and how long after that its site's alarm (logging
+/// to `activations`) rang.
+async fn opened_and_rang(stack: &TestStack, camera: &str, activations: &Path) -> (tokio::time::Instant, Duration) {
+    let person = test_image("astronaut.png");
+    for seq in 1..=3 {
+        stack.upload_frame(camera, seq, person.clone(), Utc::now()).await;
+    }
+    let intrusion = first_intrusion(stack, camera).await;
+    let opened = tokio::time::Instant::now();
+    stack
+        .eventually(30, "the alarm rings", || async {
+            lines(activations)
+                .iter()
+                .any(|a| a["intrusionId"] == intrusion.as_str())
+                .then_some(())
+        })
+        .await;
+    (opened, opened.elapsed())
 }
 
 fn lines(path: &Path) -> Vec<Value> {
@@ -624,13 +634,8 @@ async fn a_slow_webhook_of_one_client_delays_no_other_clients_alarm_or_notificat
     webhook_only(&stack, &other.client, &other_url).await;
     confirmed(&stack, &slow.client, &slow_url).await;
     confirmed(&stack, &other.client, &other_url).await;
-    let (stop, stopped) = watch::channel(false);
     let activations = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-    let alarm_options = device(&stack, &other.alarm);
-    let alarm_task = tokio::spawn({
-        let activations = activations.to_path_buf();
-        async move { alarm::run(&alarm_options, activations, stopped).await }
-    });
+    let (stop, alarm_task) = stack.run_alarm(&other.alarm, &activations);
 
     // The slow client's intrusion: its webhook is called and holds on.
     let person = test_image("astronaut.png");
@@ -646,22 +651,7 @@ async fn a_slow_webhook_of_one_client_delays_no_other_clients_alarm_or_notificat
         .await;
 
     // The other client's intrusion, while the slow webhook is still answering.
-    for seq in 1..=3 {
-        stack
-            .upload_frame(&other.camera.0, seq, person.clone(), Utc::now())
-            .await;
-    }
-    let intrusion = first_intrusion(&stack, &other.camera.0).await;
-    let opened = tokio::time::Instant::now();
-    stack
-        .eventually(10, "the other client's alarm rings", || async {
-            lines(&activations)
-                .iter()
-                .any(|a| a["intrusionId"] == intrusion.as_str())
-                .then_some(())
-        })
-        .await;
-    let rang = opened.elapsed();
+    let (opened, rang) = opened_and_rang(&stack, &other.camera.0, &activations).await;
     stack
         .eventually(10, "the other client's webhook is called", || async {
             (other_hooks.count() == 1).then_some(())
@@ -937,13 +927,8 @@ async fn a_slow_siren_of_one_client_delays_no_other_clients_siren() {
         .register_endpoint(&slow_url)
         .await
         .unwrap();
-    let (stop, stopped) = watch::channel(false);
     let activations = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-    let alarm_options = device(&stack, &other.alarm);
-    let alarm_task = tokio::spawn({
-        let activations = activations.to_path_buf();
-        async move { alarm::run(&alarm_options, activations, stopped).await }
-    });
+    let (stop, alarm_task) = stack.run_alarm(&other.alarm, &activations);
 
     // The slow client's intrusion: its siren is pushed and takes its time.
     let person = test_image("astronaut.png");
@@ -959,22 +944,7 @@ async fn a_slow_siren_of_one_client_delays_no_other_clients_siren() {
         .await;
 
     // The other client's intrusion, while the slow siren is still answering.
-    for seq in 1..=3 {
-        stack
-            .upload_frame(&other.camera.0, seq, person.clone(), Utc::now())
-            .await;
-    }
-    let intrusion = first_intrusion(&stack, &other.camera.0).await;
-    let opened = tokio::time::Instant::now();
-    stack
-        .eventually(30, "the other client's siren rings", || async {
-            lines(&activations)
-                .iter()
-                .any(|a| a["intrusionId"] == intrusion.as_str())
-                .then_some(())
-        })
-        .await;
-    let rang = opened.elapsed();
+    let (_, rang) = opened_and_rang(&stack, &other.camera.0, &activations).await;
     assert!(
         rang < Duration::from_secs(2),
         "the siren rang {rang:?} after the intrusion opened"
