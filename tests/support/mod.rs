@@ -423,6 +423,30 @@ impl TestStack {
         list["items"][0]["id"].as_str().map(str::to_owned)
     }
 
+    /// A client's records as `token`'s holder downloads them: the export
+    /// asked for, then the document its link points to.
+    pub async fn export(&self, client: &str, token: &str) -> Value {
+        let link = self
+            .call(
+                Method::POST,
+                &format!("/api/clients/{client}/export"),
+                Some(token),
+                None,
+            )
+            .await
+            .expect(200);
+        self.http
+            .get(link["url"].as_str().expect("a download link"))
+            .send()
+            .await
+            .expect("the link answers")
+            .error_for_status()
+            .expect("the link works")
+            .json()
+            .await
+            .expect("the export is JSON")
+    }
+
     /// An intrusion with its response and links, as staff read it.
     pub async fn intrusion_detail(&self, id: &str) -> Value {
         self.call(Method::GET, &format!("/api/intrusions/{id}"), Some(&self.admin()), None)

@@ -4,7 +4,6 @@
 
 use reqwest::Method;
 use seccom_system_tests::TestStack;
-use serde_json::Value;
 
 #[tokio::test]
 async fn a_client_downloads_its_records_with_working_footage_links() {
@@ -16,26 +15,8 @@ async fn a_client_downloads_its_records_with_working_footage_links() {
     let intrusion = stack.person_seen(&camera).await.id.to_string();
     let user = stack.client_user(&client);
 
-    let link = stack
-        .call(
-            Method::POST,
-            &format!("/api/clients/{client}/export"),
-            Some(&user),
-            None,
-        )
-        .await
-        .expect(200);
+    let document = stack.export(&client, &user).await;
     let http = reqwest::Client::new();
-    let document: Value = http
-        .get(link["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     assert_eq!(document["client"]["id"], client.as_str());
     assert_eq!(document["devices"][0]["id"], camera.as_str());
     let exported = &document["intrusions"][0];

@@ -181,21 +181,7 @@ async fn a_full_frame_privacy_mask_leaves_no_unblurred_pixel_in_any_picture_show
         camera_page_picture(&stack, "", &camera, &own).await,
     ));
     // The export's footage links.
-    let link = stack
-        .call(
-            Method::POST,
-            &format!("/api/clients/{client}/export"),
-            Some(&user),
-            None,
-        )
-        .await
-        .expect(200);
-    let document: serde_json::Value = reqwest::get(link["url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document = stack.export(&client, &user).await;
     let exported = &document["intrusions"][0];
     shown.push((
         "exported snapshot".into(),

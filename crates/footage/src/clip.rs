@@ -265,6 +265,15 @@ pub fn annex_b_sample(sample: &[u8], packet: &mut Vec<u8>) -> anyhow::Result<()>
     Ok(())
 }
 
+/// A decoded picture as RGB.
+pub fn rgb_picture(picture: &openh264::decoder::DecodedYUV<'_>) -> anyhow::Result<RgbImage> {
+    use openh264::formats::YUVSource;
+    let (w, h) = picture.dimensions();
+    let mut rgb = vec![0; w * h * 3];
+    picture.write_rgb8(&mut rgb);
+    RgbImage::from_raw(w as u32, h as u32, rgb).context("a decoded picture has the wrong size")
+}
+
 /// What a clip holds, read back from its MP4 file.
 pub struct ClipSummary {
     pub width: u16,
@@ -293,11 +302,7 @@ pub fn summarise(mp4_bytes: &[u8]) -> anyhow::Result<ClipSummary> {
         let mut packet = if id == 1 { parameter_sets.clone() } else { Vec::new() };
         annex_b_sample(&sample.bytes, &mut packet)?;
         if let Some(picture) = decoder.decode(&packet)? {
-            use openh264::formats::YUVSource;
-            let (w, h) = picture.dimensions();
-            let mut rgb = vec![0; w * h * 3];
-            picture.write_rgb8(&mut rgb);
-            let image = RgbImage::from_raw(w as u32, h as u32, rgb).context("a decoded picture has the wrong size")?;
+            let image = rgb_picture(&picture)?;
             if first.is_none() {
                 first = Some(image.clone());
             }

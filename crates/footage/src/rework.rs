@@ -14,7 +14,7 @@ use openh264::decoder::Decoder;
 use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate};
 use openh264::formats::{RgbSliceU8, YUVBuffer, YUVSource};
 
-use crate::clip::{ParameterSets, annex_b_parameter_sets, annex_b_sample, timed_sample, write_mp4};
+use crate::clip::{ParameterSets, annex_b_parameter_sets, annex_b_sample, rgb_picture, timed_sample, write_mp4};
 
 /// The widest or tallest picture reworked (8K UHD, as frames).
 pub const MAX_SIDE: u16 = 7680;
@@ -76,7 +76,6 @@ pub fn rework(mp4_bytes: &[u8], mut change: impl FnMut(RgbImage) -> RgbImage) ->
     let (even_width, even_height) = (u32::from(width) & !1, u32::from(height) & !1);
     let mut sets: ParameterSets = (None, None);
     let mut samples: Vec<Mp4Sample> = Vec::with_capacity(pictures as usize);
-    let mut reworked = 0;
     for id in 1..=pictures {
         let sample = reader
             .read_sample(track_id, id)?
@@ -103,10 +102,7 @@ pub fn rework(mp4_bytes: &[u8], mut change: impl FnMut(RgbImage) -> RgbImage) ->
             (w, h) == (usize::from(width), usize::from(height)),
             "picture {id} is {w}x{h}, not the track's {width}x{height}"
         );
-        let mut rgb = vec![0; w * h * 3];
-        picture.write_rgb8(&mut rgb);
-        let image = RgbImage::from_raw(w as u32, h as u32, rgb).context("a decoded picture has the wrong size")?;
-        let mut changed = change(image);
+        let mut changed = change(rgb_picture(&picture)?);
         ensure!(
             changed.dimensions() == (u32::from(width), u32::from(height)),
             "the change resized a picture"
@@ -123,7 +119,6 @@ pub fn rework(mp4_bytes: &[u8], mut change: impl FnMut(RgbImage) -> RgbImage) ->
         ));
         let stream = encoder.encode(&yuv).context("the H.264 encoder failed")?.to_vec();
         samples.push(timed_sample(&stream, start, next, &mut sets));
-        reworked += 1;
     }
     let (Some(sps), Some(pps)) = sets else {
         bail!("no picture of the clip could be decoded");
@@ -131,7 +126,7 @@ pub fn rework(mp4_bytes: &[u8], mut change: impl FnMut(RgbImage) -> RgbImage) ->
     let size = (even_width as u16, even_height as u16);
     Ok(Reworked {
         bytes: write_mp4(&samples, sps, pps, size)?,
-        pictures: reworked,
+        pictures: samples.len() as u32,
         width: size.0,
         height: size.1,
     })

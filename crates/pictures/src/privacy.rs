@@ -113,7 +113,7 @@ impl PrivacyBlur {
 }
 
 /// A frame's bytes with `regions` blurred, as a JPEG.
-pub fn blurred_jpeg(frame: &DynamicImage, regions: &[Polygon]) -> anyhow::Result<Vec<u8>> {
+fn blurred_jpeg(frame: &DynamicImage, regions: &[Polygon]) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     JpegEncoder::new_with_quality(Cursor::new(&mut bytes), 90).encode_image(&blur(frame, regions))?;
     Ok(bytes)

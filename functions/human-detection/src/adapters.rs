@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use seccom_domain::detection::bundle::{self, FrameObject, MAX_BUNDLE_BYTES};
 use seccom_domain::detection::ports::{EvidenceKeeper, FrameBytes, FrameObjects, PersonFinder, Rejection};
-use seccom_domain::detection::zones::{CameraDetection, Polygon, Sighting};
+use seccom_domain::detection::zones::{CameraDetection, Sighting};
 use seccom_domain::detection::{CAPTURED_AT_METADATA, FrameOutcome, FrameRecord, Intrusion};
 use seccom_domain::error::DomainError;
 use seccom_runtime::metrics::Metrics;
@@ -152,7 +152,7 @@ impl EvidenceKeeper for S3Evidence {
         settings: &CameraDetection,
     ) -> Result<String, DomainError> {
         let S3Frames { s3, bucket } = self.0.as_ref();
-        let private: Vec<Polygon> = settings.privacy.iter().map(|m| m.polygon.clone()).collect();
+        let private = settings.private_regions();
         for (key, evidence) in intrusion.evidence_keys() {
             let (_, member) = bundle::frame_location(key);
             if private.is_empty() && member.is_none() {
@@ -170,13 +170,10 @@ impl EvidenceKeeper for S3Evidence {
             } else {
                 let bytes = self.bytes_of(key).await?;
                 let regions = private.clone();
-                let jpeg = tokio::task::spawn_blocking(move || {
-                    let image = frame::decode(&bytes).map_err(|r| anyhow::anyhow!(r.to_string()))?;
-                    privacy::blurred_jpeg(&image, &regions)
-                })
-                .await
-                .map_err(|e| DomainError::unavailable("the blurring stopped", e))?
-                .map_err(|e| DomainError::unavailable("cannot blur a frame", e.into_boxed_dyn_error()))?;
+                let jpeg = tokio::task::spawn_blocking(move || privacy::shown(&bytes, &regions))
+                    .await
+                    .map_err(|e| DomainError::unavailable("the blurring stopped", e))?
+                    .map_err(|e| DomainError::unavailable("cannot blur a frame", e.into_boxed_dyn_error()))?;
                 self.put_once(&evidence, jpeg, "cannot keep an intrusion's frame")
                     .await?;
             }

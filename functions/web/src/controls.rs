@@ -15,7 +15,7 @@ use seccom_domain::arming::{ArmingBody, ArmingView, ExceptionBody, ManualBody, P
 use seccom_domain::auth::Principal;
 use seccom_domain::detection::FrameOutcome;
 use seccom_domain::detection::bundle;
-use seccom_domain::detection::zones::{CameraDetection, DetectionBody, MaskBody, Polygon, ZoneBody};
+use seccom_domain::detection::zones::{CameraDetection, DetectionBody, MaskBody, ZoneBody};
 use seccom_domain::directory::DeviceKind;
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{DeviceId, SiteId};
@@ -506,24 +506,13 @@ async fn picture<U: PortalUser>(
     let Some(frame) = latest else {
         return Err(DomainError::NotFound("frame").into());
     };
-    let private: Vec<Polygon> = state
-        .controls
-        .detection(user.principal(), id)
-        .await?
-        .privacy
-        .into_iter()
-        .map(|mask| mask.polygon)
-        .collect();
-    let bundled = bundle::frame_location(&frame.object_key).1.is_some();
-    if !bundled && private.is_empty() {
+    let private = state.controls.detection(user.principal(), id).await?.private_regions();
+    if private.is_empty() && bundle::frame_location(&frame.object_key).1.is_none() {
         return Ok(Redirect::to(&state.links.frame_link(&frame.object_key).await?).into_response());
     }
-    let mut bytes = if bundled {
-        media::bundled_frame(state.frames.as_ref(), &frame.object_key).await?
-    } else {
-        state.frames.read(&frame.object_key).await?
-    }
-    .ok_or(DomainError::NotFound("frame"))?;
+    let mut bytes = media::bundled_frame(state.frames.as_ref(), &frame.object_key)
+        .await?
+        .ok_or(DomainError::NotFound("frame"))?;
     if !private.is_empty() {
         bytes = tokio::task::spawn_blocking(move || privacy::shown(&bytes, &private))
             .await

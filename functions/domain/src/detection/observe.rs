@@ -4,6 +4,7 @@
 //! makes sure a new intrusion keeps its evidence, retrying that on every later
 //! frame of the burst until it is done.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -340,16 +341,19 @@ impl FrameObserver {
         current: &Current,
     ) -> Result<FrameOutcome, DomainError> {
         let controls = &self.ports.controls;
-        let (settings, arming) = if sighting.boxes.is_empty() {
+        let (settings, arming): (Cow<'_, CameraDetection>, Cow<'_, SiteArming>) = if sighting.boxes.is_empty() {
             let (settings, arming) =
                 tokio::try_join!(controls.camera_detection(camera.id), controls.arming(camera.site_id))?;
-            (settings.unwrap_or_default(), arming.unwrap_or_default())
+            (
+                Cow::Owned(settings.unwrap_or_default()),
+                Cow::Owned(arming.unwrap_or_default()),
+            )
         } else {
             let (settings, arming) = tokio::try_join!(
                 self.current_detection(camera, current),
                 self.current_arming(camera, current)
             )?;
-            (settings.clone(), arming.clone())
+            (Cow::Borrowed(settings), Cow::Borrowed(arming))
         };
         let judgement = settings.judge(&sighting);
         let armed = arming.armed_at(captured_at);

@@ -282,6 +282,11 @@ pub struct Judgement {
 }
 
 impl CameraDetection {
+    /// The regions marked private, blurred in every picture and video shown.
+    pub fn private_regions(&self) -> Vec<Polygon> {
+        self.privacy.iter().map(|mask| mask.polygon.clone()).collect()
+    }
+
     /// Applies the settings to a sighting.
     pub fn judge(&self, sighting: &Sighting) -> Judgement {
         let (width, height) = (sighting.width.max(1) as f32, sighting.height.max(1) as f32);

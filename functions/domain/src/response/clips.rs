@@ -96,15 +96,12 @@ pub async fn clip_arrived(
         Some(ClipKey::Masked { .. }) => return Ok(ClipReport::Rendition { key }),
         None => return unexpected(ports, &arrived).await,
     };
-    let privacy: Vec<Polygon> = ports
+    let privacy = ports
         .controls
         .camera_detection(camera)
         .await?
         .unwrap_or_default()
-        .privacy
-        .into_iter()
-        .map(|mask| mask.polygon)
-        .collect();
+        .private_regions();
     if privacy.is_empty() {
         if !ports.store.clip_stored(intrusion, &key, &key, arrived.size, at).await? {
             return unexpected(ports, &arrived).await;

@@ -98,24 +98,18 @@ impl Notifier {
         let Some(endpoint) = &target.device.endpoint else {
             return Ok(Delivered::NotNeeded);
         };
-        let body = serde_json::to_vec(command).map_err(|e| DomainError::unavailable("cannot encode a command", e))?;
-        let outgoing = Outgoing::Signed {
-            url: endpoint,
-            keys: &[target.signing_key.as_slice()],
-            body: &body,
+        let pushing = super::respond::PushCommand {
+            channels: self.channels.as_ref(),
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
         };
-        let outcome = self.channels.send("device command", outgoing).await;
-        match outcome.error {
+        match pushing.push(&target, endpoint, command, None).await? {
             None => {
-                tracing::info!(attempts = outcome.attempts, "command pushed from the queue");
-                self.store
-                    .delivered(command, super::DeliveredBy::Push, self.clock.now())
-                    .await?;
+                tracing::info!("command pushed from the queue");
                 Ok(Delivered::Sent)
             }
             Some(error) => {
                 tracing::warn!(error, "push failed again; the command waits for the device's heartbeat");
-                self.store.push_failed(command, outcome.attempts, &error).await?;
                 Ok(Delivered::Failed)
             }
         }

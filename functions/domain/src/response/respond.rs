@@ -42,6 +42,51 @@ const MAX_UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 /// which a siren must ring, whatever another device does.
 pub const FIRST_PUSH_DEADLINE: Duration = Duration::from_millis(1500);
 
+/// Pushes a device command and records how it went: what the responder (its
+/// first push) and the notifier (the retries from the queue) share.
+pub(super) struct PushCommand<'a> {
+    pub channels: &'a dyn Channels,
+    pub store: &'a dyn ResponseStore,
+    pub clock: &'a dyn Clock,
+}
+
+impl PushCommand<'_> {
+    /// Pushes `command` to `endpoint`, signed with the target device's key:
+    /// once within `deadline` when one is given, else by the one retry policy.
+    /// Records it delivered by push, or the failed attempts (the command stays
+    /// queued for the device's heartbeat); answers the error when it failed.
+    pub(super) async fn push(
+        &self,
+        target: &CommandTarget,
+        endpoint: &str,
+        command: &Command,
+        deadline: Option<Duration>,
+    ) -> Result<Option<String>, DomainError> {
+        let body = serde_json::to_vec(command).map_err(|e| DomainError::unavailable("cannot encode a command", e))?;
+        let outgoing = Outgoing::Signed {
+            url: endpoint,
+            keys: &[target.signing_key.as_slice()],
+            body: &body,
+        };
+        let outcome = match deadline {
+            Some(deadline) => self.channels.send_now("device command", outgoing, deadline).await,
+            None => self.channels.send("device command", outgoing).await,
+        };
+        match outcome.error {
+            None => {
+                self.store
+                    .delivered(command, DeliveredBy::Push, self.clock.now())
+                    .await?;
+                Ok(None)
+            }
+            Some(error) => {
+                self.store.push_failed(command, outcome.attempts, &error).await?;
+                Ok(Some(error))
+            }
+        }
+    }
+}
+
 /// The clip window around an intrusion's start.
 #[derive(Clone, Copy, Debug)]
 pub struct ClipWindow {
@@ -237,24 +282,19 @@ impl Responder {
                 .await?;
             return Ok(queued);
         };
-        let body = serde_json::to_vec(&command).map_err(|e| DomainError::unavailable("cannot encode a command", e))?;
-        let outgoing = Outgoing::Signed {
-            url: endpoint,
-            keys: &[target.signing_key.as_slice()],
-            body: &body,
-        };
         // One attempt, given up after FIRST_PUSH_DEADLINE: a slow device holds up
         // neither the rest of this response nor any other intrusion's.
-        let outcome = self
-            .channels
-            .send_now("device command", outgoing, FIRST_PUSH_DEADLINE)
-            .await;
-        match outcome.error {
+        let pushing = PushCommand {
+            channels: self.channels.as_ref(),
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+        };
+        match pushing
+            .push(target, endpoint, &command, Some(FIRST_PUSH_DEADLINE))
+            .await?
+        {
             None => {
                 tracing::info!(command = command.id, device = %command.device_id, "command pushed");
-                self.store
-                    .delivered(&command, DeliveredBy::Push, self.clock.now())
-                    .await?;
                 Ok(ResponseReport {
                     commands_pushed: 1,
                     ..Default::default()
@@ -262,7 +302,6 @@ impl Responder {
             }
             Some(error) => {
                 tracing::warn!(command = command.id, device = %command.device_id, error, "first push failed; retried from the queue, and the command waits for the device's heartbeat");
-                self.store.push_failed(&command, outcome.attempts, &error).await?;
                 self.queue.enqueue(&Queued::Command(command)).await?;
                 Ok(queued)
             }
