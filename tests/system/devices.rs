@@ -113,6 +113,14 @@ async fn frames_sent_through_the_devices_api_become_an_intrusion_its_client_sees
         .call(Method::GET, "/api/intrusions?from=yesterday", Some(&own), None)
         .await
         .assert_problem(400);
+
+    // What the camera's uploads cost in detector time is in the metrics, by camera.
+    let summary = seccom_local::metrics_summary(stack.data_dir.path()).unwrap();
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with(&ours.camera))
+        .unwrap_or_else(|| panic!("no detector time for the camera: {summary}"));
+    assert!(line.ends_with(" ms") && !line.contains(" 0.0 ms"), "{line}");
 }
 
 #[tokio::test]
@@ -337,4 +345,42 @@ async fn a_crafted_bundle_is_refused_with_its_reason_and_a_frame_url_stores_one_
     }
     stack.settled().await;
     assert_eq!(stack.intrusions(&ours.camera).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_camera_asking_for_more_upload_urls_than_it_films_is_told_to_wait() {
+    let stack = TestStack::start().await;
+    let flooding = install(&stack, "Flooding").await;
+    let steady = install(&stack, "Steady").await;
+    let ask = async |installed: &Installed, seq: u64| {
+        let request = stack
+            .request(
+                Method::POST,
+                &format!("/api/devices/cameras/{}/frames", installed.camera),
+            )
+            .bearer_auth(&installed.credential)
+            .json(&json!({ "seq": seq, "capturedAt": chrono::Utc::now() }));
+        stack.send(request).await
+    };
+    // Found from outside: 100 URLs in a second, all granted. Now 4 a second with bursts of 20.
+    let started = std::time::Instant::now();
+    let mut granted = 0_u32;
+    let refused = loop {
+        let answer = ask(&flooding, u64::from(granted)).await;
+        if answer.status.as_u16() != 201 {
+            break answer;
+        }
+        granted += 1;
+        assert!(granted <= 100, "a hundred URLs granted in {:?}", started.elapsed());
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    refused.assert_problem(429);
+    assert_eq!(refused.headers["retry-after"], "1");
+    assert!(
+        f64::from(granted) <= 20.0 + 4.0 * elapsed + 1.0,
+        "{granted} URLs in {elapsed:.2} s"
+    );
+    ask(&steady, 1).await.expect(201);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    ask(&flooding, 1000).await.expect(201);
 }

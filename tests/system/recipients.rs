@@ -116,3 +116,75 @@ async fn only_staff_vouch_for_a_recipient() {
         .await
         .assert_problem(404);
 }
+
+fn phones(first: usize, count: usize) -> Value {
+    (first..first + count)
+        .map(|i| json!({ "role": "client", "channel": "sms", "address": format!("+4420794611{i:02}") }))
+        .collect()
+}
+
+#[tokio::test]
+async fn removing_and_adding_recipients_again_pumps_no_messages() {
+    let stack = TestStack::start().await;
+    let client = stack.create_client("Pumped Ltd").await;
+    let user = stack.client_user(&client);
+    let path = format!("/api/clients/{client}/notification-preferences");
+    let save = |recipients: Value| {
+        let (stack, path, user) = (&stack, &path, &user);
+        async move {
+            stack
+                .call(Method::PUT, path, Some(user), Some(json!({ "recipients": recipients })))
+                .await
+        }
+    };
+    for _ in 0..5 {
+        save(phones(0, 20)).await.expect(200);
+        save(json!([])).await.expect(200);
+    }
+    stack.settled().await;
+    let sms = |outbox: &[Value]| outbox.iter().filter(|m| m["channel"] == "sms").count();
+    let outbox = seccom_local::outbox(stack.data_dir.path()).unwrap();
+    assert_eq!(sms(&outbox), 20, "five cycles of twenty numbers: one message each");
+    let link = outbox
+        .iter()
+        .find(|m| m["to"] == "+442079461100")
+        .and_then(|m| m["message"].as_str())
+        .and_then(|text| {
+            text.split_whitespace()
+                .find(|w| w.contains("/api/recipient-confirmations/"))
+        })
+        .unwrap()
+        .to_owned();
+    let browser = reqwest::Client::new();
+    let removed = browser.post(&link).send().await.unwrap();
+    assert_eq!(removed.status(), 404, "the recipient is removed: its link is dead");
+
+    // Twenty more new numbers reach the client's 40 a day; one more is refused whole.
+    save(phones(20, 20)).await.expect(200);
+    let refused = save(
+        phones(0, 1)
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(phones(40, 1).as_array().unwrap())
+            .cloned()
+            .collect(),
+    )
+    .await;
+    refused.assert_problem(429);
+    assert!(refused.headers.contains_key("retry-after"), "{:?}", refused.headers);
+    let kept = stack.call(Method::GET, &path, Some(&user), None).await.expect(200);
+    assert_eq!(
+        kept["recipients"].as_array().unwrap().len(),
+        20,
+        "the refused save changed nothing"
+    );
+
+    // Added back within the hour, a number's first link works again.
+    save(phones(0, 1)).await.expect(200);
+    let confirmed = browser.post(&link).send().await.unwrap();
+    assert_eq!(confirmed.status(), 200);
+    assert_eq!(status_of(&stack, &client, "+442079461100").await, "confirmed");
+    stack.settled().await;
+    assert_eq!(sms(&seccom_local::outbox(stack.data_dir.path()).unwrap()), 40);
+}

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWrite
 use chrono::{DateTime, Utc};
 use seccom_domain::directory::{
     Client, ClientChanges, Deletion, Device, DeviceKind, DeviceUpdate, DirectoryStore, FailureSubject, HealthUpdate,
-    Site, SiteChanges,
+    Site, SiteChanges, UploadRate,
 };
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, DeviceId, SiteId};
@@ -689,6 +689,44 @@ impl DirectoryStore for DirectoryTable {
         };
         self.count_failure_on(&pk, now.timestamp(), until.timestamp(), create)
             .await
+    }
+
+    /// Two conditional writes at most, each the whole rule for one case: a
+    /// camera quiet until now starts again from now; a busy one moves its
+    /// time on by an interval while that stays within the burst. The first is
+    /// tried first (a camera within its rate needs only it); when both
+    /// conditions fail, the budget is spent.
+    async fn take_upload(&self, id: DeviceId, rate: UploadRate, now: DateTime<Utc>) -> Result<bool, DomainError> {
+        let now_ms = now.timestamp_millis();
+        let quiet = self
+            .table
+            .db
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(device_key(id)))
+            .update_expression("SET uploadTat = :first")
+            .condition_expression("attribute_exists(pk) AND (attribute_not_exists(uploadTat) OR uploadTat < :now)")
+            .expression_attribute_values(":first", n(rate.first(now)))
+            .expression_attribute_values(":now", n(now_ms))
+            .send()
+            .await;
+        if updated(quiet, "take an upload from a camera's budget")?.is_some() {
+            return Ok(true);
+        }
+        let busy = self
+            .table
+            .db
+            .update_item()
+            .table_name(&self.table.name)
+            .key("pk", s(device_key(id)))
+            .update_expression("SET uploadTat = uploadTat + :interval")
+            .condition_expression("attribute_exists(pk) AND uploadTat BETWEEN :now AND :latest")
+            .expression_attribute_values(":interval", n(rate.interval_ms))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":latest", n(rate.latest_allowed(now)))
+            .send()
+            .await;
+        Ok(updated(busy, "take an upload from a camera's budget")?.is_some())
     }
 
     async fn signed_out_at(&self, subject: &str) -> Result<Option<DateTime<Utc>>, DomainError> {

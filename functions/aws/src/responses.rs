@@ -10,7 +10,8 @@
 //! | `INTRUSION#<id>` | `ESCALATION#<step, 3 digits>` | an escalation step taken |
 //! | `DEVICE#<id>` | `COMMAND#<command id>` | a command waiting for the device's heartbeat |
 //! | `CLIENT#<id>` | `PREFERENCES` | notification preferences |
-//! | `CONFIRMATION#<sha-256 of the token>` | `CONFIRMATION` | a confirmation link not followed yet (expires by TTL) |
+//! | `CLIENT#<id>` | `CONFIRMATION#<address key>` | the confirmation link last sent to an address (expires by TTL) |
+//! | `CLIENT#<id>` | `CONFIRMATIONS#<day>` | confirmation messages sent that day (expires by TTL) |
 //!
 //! Every first write is conditional, so a retried stream batch finds what an
 //! earlier attempt did instead of doing it again.
@@ -19,7 +20,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use seccom_domain::error::DomainError;
@@ -77,21 +78,10 @@ struct StoredHealth {
     event: HealthEvent,
 }
 
-/// A pending confirmation with the key that lists it by client.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StoredConfirmation {
-    pk: String,
-    sk: String,
-    sort_key: String,
-    #[serde(flatten)]
-    pending: PendingConfirmation,
-}
-
 /// Which items a newest-first list reads: the table's or an index's
 /// partition (attribute, value); the sort key and the prefix items must start
 /// with, if any; and, when given, only items of that entity (the `byClient`
-/// index also holds a client's health events and pending confirmations).
+/// index also holds a client's health events).
 struct Listing<'a> {
     index: Option<&'a str>,
     partition: (&'a str, String),
@@ -338,27 +328,16 @@ impl ResponseStore for ResponseTable {
         Ok(commands + events)
     }
 
-    /// The client's partition (preferences, health events), then its pending
-    /// confirmations, found through `byClient`.
+    /// The client's partition: preferences, health events, confirmation links
+    /// and their daily counts.
     async fn erase_client(&self, client: ClientId) -> Result<u32, DomainError> {
         let partition = self
             .table
             .query_partition(format!("CLIENT#{client}"))
             .projection_expression("pk, sk");
-        let records = self
-            .table
+        self.table
             .delete_found(partition, &["pk", "sk"], "a client's preferences and health events")
-            .await?;
-        let pending = self.table.query_prefix(
-            Some("byClient"),
-            ("clientId", client.to_string()),
-            ("sortKey", "CONFIRMATION#"),
-        );
-        let confirmations = self
-            .table
-            .delete_found(pending, &["pk", "sk"], "a client's pending confirmations")
-            .await?;
-        Ok(records + confirmations)
+            .await
     }
 
     /// Commands waiting for a device, oldest first.
@@ -498,8 +477,7 @@ impl ResponseStore for ResponseTable {
         scope: NotificationScope,
         page: &PageRequest,
     ) -> Result<Page<Notification>, DomainError> {
-        // `byClient` also holds the client's health events and pending
-        // confirmations; `byEntity`'s partition is the entity already (and a
+        // `byClient` also holds the client's health events; `byEntity`'s partition is the entity already (and a
         // filter may not name an index's key).
         let (index, partition, entity) = match scope {
             NotificationScope::Client(client) => ("byClient", ("clientId", client.to_string()), Some("NOTIFICATION")),
@@ -592,39 +570,71 @@ impl ResponseStore for ResponseTable {
             .await
     }
 
-    async fn save_confirmation(&self, token_sha256: &str, pending: &PendingConfirmation) -> Result<(), DomainError> {
-        // `expiresAt` (epoch seconds) is the table's time to live; `sortKey`
-        // lists it under its client (`byClient`), so erasing the client finds it.
-        let stored = StoredConfirmation {
-            pk: format!("CONFIRMATION#{token_sha256}"),
-            sk: "CONFIRMATION".into(),
-            sort_key: format!("CONFIRMATION#{token_sha256}"),
-            pending: pending.clone(),
-        };
-        let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a confirmation request"))?;
-        self.table.put(item, "save a confirmation request").await
+    async fn confirmation(
+        &self,
+        client: ClientId,
+        address_key: &str,
+    ) -> Result<Option<PendingConfirmation>, DomainError> {
+        self.get(format!("CLIENT#{client}"), format!("CONFIRMATION#{address_key}"))
+            .await
     }
 
-    /// Deletes the request and answers what was deleted, so a link works once.
-    async fn take_confirmation(&self, token_sha256: &str) -> Result<Option<PendingConfirmation>, DomainError> {
-        let output = self
+    /// `expiresAt` (epoch seconds) is the table's time to live.
+    async fn save_confirmation(&self, pending: &PendingConfirmation) -> Result<(), DomainError> {
+        let item = Self::item(
+            format!("CLIENT#{}", pending.client_id),
+            format!("CONFIRMATION#{}", pending.address_key()),
+            pending,
+        )?;
+        self.table.put(item, "save a confirmation link").await
+    }
+
+    /// Deletes the link only if it is still the one sent and not withdrawn,
+    /// so a link works once and a replaced one never.
+    async fn take_confirmation(&self, pending: &PendingConfirmation) -> Result<bool, DomainError> {
+        let result = self
             .table
             .db
             .delete_item()
             .table_name(&self.table.name)
-            .set_key(Some(key(format!("CONFIRMATION#{token_sha256}"), "CONFIRMATION")))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .set_key(Some(key(
+                format!("CLIENT#{}", pending.client_id),
+                format!("CONFIRMATION#{}", pending.address_key()),
+            )))
+            .condition_expression("tokenSha256 = :token AND withdrawn = :no")
+            .expression_attribute_values(":token", s(pending.token_sha256.clone()))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
             .send()
-            .await
-            .map_err(unavailable("take a confirmation request"))?;
-        output
-            .attributes
-            .map(|item| {
-                serde_dynamo::from_item::<_, Stored<PendingConfirmation>>(item)
-                    .map(|stored| stored.record)
-                    .map_err(unavailable("decode a confirmation request"))
-            })
-            .transpose()
+            .await;
+        Ok(updated(result, "take a confirmation link")?.is_some())
+    }
+
+    /// One counter item a day under the client, expiring two days later.
+    async fn reserve_confirmations(
+        &self,
+        client: ClientId,
+        day: NaiveDate,
+        count: u32,
+        cap: u32,
+    ) -> Result<bool, DomainError> {
+        let Some(most_before) = cap.checked_sub(count) else {
+            return Ok(false);
+        };
+        let expires = day.and_time(chrono::NaiveTime::MIN).and_utc() + chrono::TimeDelta::days(2);
+        let result = self
+            .table
+            .db
+            .update_item()
+            .table_name(&self.table.name)
+            .set_key(Some(key(format!("CLIENT#{client}"), format!("CONFIRMATIONS#{day}"))))
+            .update_expression("ADD sent :count SET expiresAt = :expires")
+            .condition_expression("attribute_not_exists(sent) OR sent <= :most")
+            .expression_attribute_values(":count", n(count))
+            .expression_attribute_values(":most", n(most_before))
+            .expression_attribute_values(":expires", n(expires.timestamp()))
+            .send()
+            .await;
+        Ok(updated(result, "count confirmation messages")?.is_some())
     }
 
     /// Saves first preferences unless someone saved some meanwhile; returns what is stored.

@@ -201,6 +201,7 @@ fn require_self(device: &Device, id: DeviceId) -> Result<(), ApiError> {
     responses((status = 201, description = "Where to upload the frame or bundle", body = FrameUpload)))]
 async fn request_frame_upload(
     State(uploads): State<Arc<dyn UploadSigner>>,
+    State(directory): State<Directory>,
     DeviceCaller(device): DeviceCaller,
     PathId(camera): PathId<DeviceId>,
     JsonBody(body): JsonBody<FrameUploadBody>,
@@ -227,6 +228,7 @@ async fn request_frame_upload(
             })?
             .to_string(),
     };
+    directory.take_upload(&device).await?;
     let upload = Upload::Frame {
         key: &key,
         captured_at: body.captured_at,

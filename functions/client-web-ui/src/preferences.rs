@@ -241,6 +241,7 @@ pub(crate) async fn save(
         .filter(|r| !r.remove && !r.address.trim().is_empty())
         .collect();
     let mut errors = Vec::new();
+    let mut status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     let mut recipients = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         match parse_row(row) {
@@ -259,6 +260,13 @@ pub(crate) async fn save(
         {
             Ok(_) => return Ok(Redirect::to("/preferences").into_response()),
             Err(DomainError::Invalid(found)) => errors = found.into_iter().map(row_error).collect(),
+            Err(DomainError::TooMany { detail, .. }) => {
+                status = axum::http::StatusCode::TOO_MANY_REQUESTS;
+                errors.push(FieldError {
+                    name: "recipients".into(),
+                    reason: detail,
+                });
+            }
             Err(other) => return Err(other.into()),
         }
     }
@@ -275,11 +283,7 @@ pub(crate) async fn save(
         &state.responses.view(&current),
         &push_key,
     );
-    Ok((
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        page(&user, "Notifications", body),
-    )
-        .into_response())
+    Ok((status, page(&user, "Notifications", body)).into_response())
 }
 
 /// Maps the use case's `recipients[i].field` names onto the form's rows.

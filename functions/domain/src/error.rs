@@ -23,6 +23,10 @@ pub enum DomainError {
     /// A pagination token was not issued for this list.
     #[error("nextToken is not valid for this list")]
     BadPageToken,
+    /// The caller asked for more than its budget allows (messages a day,
+    /// uploads a second); it may try again after `retry_after` seconds.
+    #[error("{detail}")]
+    TooMany { detail: String, retry_after: u64 },
     /// A dependency (DynamoDB, the identity provider's keys) failed; the caller may retry.
     #[error("{context}")]
     Unavailable {

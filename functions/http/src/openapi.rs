@@ -3,9 +3,11 @@
 //! own, and links from each create to what can be done with what it created.
 
 use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{OpenApi, Ref, RefOr};
 use utoipa::{PartialSchema, ToSchema};
@@ -68,7 +70,7 @@ pub fn complete(document: &mut OpenApi, callers: Callers) {
         .into_iter()
         .flatten()
         {
-            add_problems(path, operation);
+            add_problems(path, operation, callers);
         }
     }
     link_creates(document);
@@ -118,6 +120,14 @@ fn link_creates(document: &mut OpenApi) {
     }
 }
 
+/// The `Retry-After` header of a 429: whole seconds.
+fn retry_after_header() -> Header {
+    HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1))))
+        .description(Some("Seconds until the caller may try again"))
+        .build()
+}
+
 fn methods(item: &PathItem) -> Vec<&'static str> {
     [
         ("get", item.get.is_some()),
@@ -131,12 +141,19 @@ fn methods(item: &PathItem) -> Vec<&'static str> {
     .collect()
 }
 
-fn add_problems(path: &str, operation: &mut Operation) {
+fn add_problems(path: &str, operation: &mut Operation, callers: Callers) {
     let mut problems = vec![
         ("401", "Missing, invalid or expired credentials"),
         ("403", "The caller may not do this"),
         ("503", "A dependency is unavailable; retry"),
     ];
+    if matches!(callers, Callers::Devices) {
+        problems.push((
+            "429",
+            "Too many failed credentials from this address or for this device, or more upload URLs than a camera \
+             films; retry after the seconds in `Retry-After`",
+        ));
+    }
     let names_a_resource_in_its_query = operation.parameters.iter().flatten().any(|parameter| {
         matches!(parameter, RefOr::T(parameter) if parameter.parameter_in == ParameterIn::Query && parameter.name.ends_with("Id"))
     });
@@ -171,6 +188,9 @@ fn add_problems(path: &str, operation: &mut Operation) {
                 let mut response = ResponseBuilder::new()
                     .description(description)
                     .content(PROBLEM_JSON, problem());
+                if status == "429" {
+                    response = response.header("Retry-After", retry_after_header());
+                }
                 if status == "404" {
                     // A path no listener rule routes gets the load balancer's own
                     // fixed response, and an ALB fixed response cannot be

@@ -82,6 +82,7 @@ impl From<DomainError> for ApiError {
                 )
             },
             DomainError::BadPageToken => Self::new(StatusCode::BAD_REQUEST, error.to_string()),
+            DomainError::TooMany { detail, retry_after } => Self::too_many_requests(detail, retry_after),
             DomainError::Unavailable {
                 ref context,
                 ref source,

@@ -16,6 +16,7 @@ use chrono::TimeDelta;
 use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, FRAME_RETENTION_HOURS, QUIET_GAP_SECONDS};
 use seccom_domain::controls::CachedControls;
+use seccom_domain::detection::bundle::FrameObject;
 use seccom_domain::detection::ports::{Cameras, PersonFinder};
 use seccom_domain::detection::{DetectionPorts, DetectionSettings, DetectionStore, FrameObserver, FrameReport};
 use seccom_domain::error::DomainError;
@@ -87,6 +88,14 @@ impl HumanDetection {
     }
 }
 
+/// The camera an object of the frames layout came from (a frame or a bundle).
+fn camera_of(key: &str) -> Option<seccom_domain::ids::DeviceId> {
+    match FrameObject::parse(key).ok()? {
+        FrameObject::Frame(frame) => Some(frame.camera),
+        FrameObject::Bundle(bundle) => Some(bundle.camera),
+    }
+}
+
 impl EventFunction for HumanDetection {
     type Event = S3Event;
     type Output = Vec<FrameReport>;
@@ -101,7 +110,18 @@ impl EventFunction for HumanDetection {
         for record in &event.records {
             let bucket = record.s3.bucket.name.as_deref().unwrap_or_default();
             let key = seccom_domain::s3_key::from_notification(record.s3.object.key.as_deref().unwrap_or_default());
-            for report in self.observer(bucket).observe(&key, record.event_time).await? {
+            let started = std::time::Instant::now();
+            let observed = self.observer(bucket).observe(&key, record.event_time).await?;
+            if let Some(camera) = camera_of(&key) {
+                // Detector time per camera: what one camera's uploads cost, in Logs Insights
+                // (`stats sum(DetectorMilliseconds) by CameraId`).
+                let milliseconds = started.elapsed().as_secs_f64() * 1000.0;
+                self.metrics.emit_about(
+                    &[("DetectorMilliseconds", milliseconds, "Milliseconds")],
+                    &[("CameraId", &camera.to_string())],
+                );
+            }
+            for report in observed {
                 tracing::info!(report = ?report, "frame processed");
                 reports.push(report);
             }

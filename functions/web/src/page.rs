@@ -187,6 +187,9 @@ impl From<DomainError> for PageError {
                 "This page link is not valid",
                 "Open the list again from the start.",
             ),
+            DomainError::TooMany { detail, .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "Too many at once", &detail)
+            }
             DomainError::Unavailable { context, source } => {
                 tracing::error!(context, error = %seccom_domain::error::chain(source.as_ref()), "a dependency failed");
                 Self::new(

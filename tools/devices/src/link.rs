@@ -9,6 +9,9 @@ use chrono::{DateTime, Utc};
 use seccom_domain::response::Command;
 use serde::Deserialize;
 
+/// How many times an upload waits out the camera's upload budget before giving up.
+const MAX_BUDGET_WAITS: u32 = 30;
+
 /// Where to upload one frame, as the devices API answers.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -102,14 +105,32 @@ impl DeviceLink {
             1 => format!("frame {seq}"),
             _ => format!("the bundle of frames {seq}-{}", seq + frames - 1),
         };
-        let response = self
-            .http
-            .post(format!("{}/api/devices/cameras/{}/frames", self.api, self.id))
-            .bearer_auth(&self.credential)
-            .json(&serde_json::json!({ "seq": seq, "capturedAt": captured_at, "frames": frames }))
-            .send()
-            .await
-            .context("the devices API cannot be reached")?;
+        // Beyond its upload budget a camera is told when to ask again (429,
+        // `Retry-After`): it waits, as a camera catching up after an outage does.
+        let mut waits = 0;
+        let response = loop {
+            let response = self
+                .http
+                .post(format!("{}/api/devices/cameras/{}/frames", self.api, self.id))
+                .bearer_auth(&self.credential)
+                .json(&serde_json::json!({ "seq": seq, "capturedAt": captured_at, "frames": frames }))
+                .send()
+                .await
+                .context("the devices API cannot be reached")?;
+            if response.status() != reqwest::StatusCode::TOO_MANY_REQUESTS || waits == MAX_BUDGET_WAITS {
+                break response;
+            }
+            let seconds = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(1)
+                .clamp(1, 60);
+            tracing::info!(seconds, "over the upload budget; waiting");
+            tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+            waits += 1;
+        };
         if !response.status().is_success() {
             return Err(refused(&format!("the devices API refused {what}"), response).await);
         }

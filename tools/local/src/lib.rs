@@ -130,18 +130,27 @@ impl Endpoints {
 }
 
 /// A summary of the metric records in a data directory: each metric's count
-/// of records and sum (and mean, for durations), by function. Every record is
+/// of records and sum (and mean, for durations), by function, then the
+/// detector's time by camera. Every record is
 /// checked to be valid Embedded Metric Format first.
 pub fn metrics_summary(data_dir: &std::path::Path) -> anyhow::Result<String> {
     let path = data_dir.join(METRICS_FILE_NAME);
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let mut totals: BTreeMap<(String, String), (usize, f64, String)> = BTreeMap::new();
+    let mut by_camera: BTreeMap<String, (usize, f64)> = BTreeMap::new();
     for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let record: serde_json::Value =
             serde_json::from_str(line).with_context(|| format!("{}:{}", path.display(), number + 1))?;
         seccom_runtime::metrics::validate(&record)
             .map_err(|e| anyhow::anyhow!("{}:{}: not valid EMF: {e}", path.display(), number + 1))?;
         let function = record["Function"].as_str().unwrap_or_default().to_owned();
+        if let (Some(camera), Some(milliseconds)) =
+            (record["CameraId"].as_str(), record["DetectorMilliseconds"].as_f64())
+        {
+            let entry = by_camera.entry(camera.to_owned()).or_insert((0, 0.0));
+            entry.0 += 1;
+            entry.1 += milliseconds;
+        }
         for metric in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .into_iter()
@@ -165,6 +174,15 @@ pub fn metrics_summary(data_dir: &std::path::Path) -> anyhow::Result<String> {
             format!("{sum}")
         };
         out.push_str(&format!("{function:<22} {name:<28} {count:>8} {value:>14}\n"));
+    }
+    if !by_camera.is_empty() {
+        out.push_str(&format!(
+            "\n{:<37} {:>13} {:>14}\n",
+            "detector time by camera", "uploads", "total"
+        ));
+        for (camera, (count, sum)) in by_camera {
+            out.push_str(&format!("{camera:<37} {count:>13} {:>11.1} ms\n", sum));
+        }
     }
     Ok(out)
 }

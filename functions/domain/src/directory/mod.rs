@@ -5,6 +5,7 @@
 mod health;
 mod model;
 mod ports;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 pub use health::{HealthChange, HealthProblem, HealthTransition};
 pub use model::*;
 pub use ports::{Deletion, DeviceUpdate, DirectoryStore, FailureSubject, HealthUpdate};
+pub use uploads::{UPLOAD_RATE, UploadRate};
 
 use crate::audit::{AuditAction, AuditStore, AuditTrail};
 use crate::auth::Principal;

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::UploadRate;
 use super::health::HealthProblem;
 use super::model::{Client, ClientChanges, Device, DeviceEndpoint, DeviceKind, DeviceState, Site, SiteChanges};
 use crate::error::DomainError;
@@ -126,6 +127,11 @@ pub trait DirectoryStore: Send + Sync {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<u32, DomainError>;
+
+    /// Takes one upload from a device's budget at `rate` (see [`UploadRate`]):
+    /// moves the time kept on its record on, if the budget allows at `now`, in
+    /// one conditional write; `false` when it does not (or the device is gone).
+    async fn take_upload(&self, id: DeviceId, rate: UploadRate, now: DateTime<Utc>) -> Result<bool, DomainError>;
 
     /// When a portal user last signed out, if ever.
     async fn signed_out_at(&self, subject: &str) -> Result<Option<DateTime<Utc>>, DomainError>;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use super::{lock, page_of, round_trip};
 use crate::directory::{
     Client, ClientChanges, Deletion, Device, DeviceKind, DeviceUpdate, DirectoryStore, FailureSubject, HealthUpdate,
-    Site, SiteChanges,
+    Site, SiteChanges, UploadRate,
 };
 use crate::error::DomainError;
 use crate::ids::{ClientId, DeviceId, SiteId};
@@ -25,6 +25,8 @@ struct Records {
     sites: HashMap<SiteId, (Site, u32)>,
     devices: HashMap<DeviceId, (Device, String)>,
     failures: HashMap<FailureSubject, (u32, DateTime<Utc>)>,
+    /// Upload budgets: each device's theoretical arrival time, in milliseconds.
+    uploads: HashMap<DeviceId, i64>,
     sign_outs: HashMap<String, DateTime<Utc>>,
 }
 
@@ -251,6 +253,7 @@ impl DirectoryStore for MemoryDirectory {
     async fn delete_device(&self, device: &Device) -> Result<Deletion, DomainError> {
         round_trip().await;
         let mut records = lock(&self.records);
+        records.uploads.remove(&device.id);
         if records.devices.remove(&device.id).is_none() {
             return Ok(Deletion::Missing);
         }
@@ -279,6 +282,19 @@ impl DirectoryStore for MemoryDirectory {
         }
         entry.0 += 1;
         Ok(entry.0)
+    }
+
+    async fn take_upload(&self, id: DeviceId, rate: UploadRate, now: DateTime<Utc>) -> Result<bool, DomainError> {
+        round_trip().await;
+        let mut records = lock(&self.records);
+        if !records.devices.contains_key(&id) {
+            return Ok(false);
+        }
+        let next = rate.next(records.uploads.get(&id).copied(), now);
+        if let Some(tat) = next {
+            records.uploads.insert(id, tat);
+        }
+        Ok(next.is_some())
     }
 
     async fn signed_out_at(&self, subject: &str) -> Result<Option<DateTime<Utc>>, DomainError> {

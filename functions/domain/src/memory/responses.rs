@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{lock, page_of, round_trip};
 use crate::error::DomainError;
@@ -28,8 +28,10 @@ struct Records {
     notifications: BTreeMap<String, Notification>,
     health: Vec<HealthEvent>,
     preferences: HashMap<ClientId, NotificationPreferences>,
-    /// By the SHA-256 of their token.
-    confirmations: HashMap<String, PendingConfirmation>,
+    /// By client and address key.
+    confirmations: HashMap<(ClientId, String), PendingConfirmation>,
+    /// Confirmation messages counted by client and day.
+    confirmations_sent: HashMap<(ClientId, NaiveDate), u32>,
     /// By intrusion, then step.
     escalations: HashMap<IntrusionId, BTreeMap<u32, EscalationRecord>>,
 }
@@ -255,6 +257,7 @@ impl ResponseStore for MemoryResponses {
         let before = records.health.len() + records.confirmations.len();
         records.health.retain(|e| e.client_id != client);
         records.confirmations.retain(|_, c| c.client_id != client);
+        records.confirmations_sent.retain(|(of, _), _| *of != client);
         let preferences = usize::from(records.preferences.remove(&client).is_some());
         let after = records.health.len() + records.confirmations.len();
         Ok(u32::try_from(before - after + preferences).unwrap_or(u32::MAX))
@@ -299,17 +302,55 @@ impl ResponseStore for MemoryResponses {
         Ok(())
     }
 
-    async fn save_confirmation(&self, token_sha256: &str, pending: &PendingConfirmation) -> Result<(), DomainError> {
+    async fn confirmation(
+        &self,
+        client: ClientId,
+        address_key: &str,
+    ) -> Result<Option<PendingConfirmation>, DomainError> {
+        round_trip().await;
+        Ok(lock(&self.records)
+            .confirmations
+            .get(&(client, address_key.to_owned()))
+            .cloned())
+    }
+
+    async fn save_confirmation(&self, pending: &PendingConfirmation) -> Result<(), DomainError> {
         round_trip().await;
         lock(&self.records)
             .confirmations
-            .insert(token_sha256.to_owned(), pending.clone());
+            .insert((pending.client_id, pending.address_key()), pending.clone());
         Ok(())
     }
 
-    async fn take_confirmation(&self, token_sha256: &str) -> Result<Option<PendingConfirmation>, DomainError> {
+    async fn take_confirmation(&self, pending: &PendingConfirmation) -> Result<bool, DomainError> {
         round_trip().await;
-        Ok(lock(&self.records).confirmations.remove(token_sha256))
+        let mut records = lock(&self.records);
+        let key = (pending.client_id, pending.address_key());
+        let current = records
+            .confirmations
+            .get(&key)
+            .is_some_and(|c| c.token_sha256 == pending.token_sha256 && !c.withdrawn);
+        if current {
+            records.confirmations.remove(&key);
+        }
+        Ok(current)
+    }
+
+    async fn reserve_confirmations(
+        &self,
+        client: ClientId,
+        day: NaiveDate,
+        count: u32,
+        cap: u32,
+    ) -> Result<bool, DomainError> {
+        round_trip().await;
+        let mut records = lock(&self.records);
+        let sent = records.confirmations_sent.entry((client, day)).or_default();
+        let within = sent.checked_add(count).is_some_and(|total| total <= cap);
+        if within {
+            *sent += count;
+        }
+        Ok(within)
     }
 
     async fn create_preferences(

@@ -38,7 +38,7 @@ pub use health_check::HealthCheck;
 pub use heartbeat::{Heartbeat, Heartbeats};
 pub use model::*;
 pub use notify::{Delivered, Notifier};
-pub use ports::{Claim, NotificationScope, PendingConfirmation, ResponseRecords, ResponseStore};
+pub use ports::{Claim, NotificationScope, PendingConfirmation, ResponseRecords, ResponseStore, address_key};
 pub use preferences::*;
 pub use recipients::{ConfirmationSender, VerifyBody, is_confirmation_token};
 pub use respond::{ClipWindow, Responder, ResponseReport};
@@ -219,14 +219,15 @@ impl Responses {
         }
         errors.finish().map_err(DomainError::Invalid)?;
         let current = preferences_of(self.store.as_ref(), &client).await?;
-        let requests = Self::statuses(&client, &current, &mut recipients);
+        let (requests, removed) = Self::statuses(&client, &current, &mut recipients);
+        let plan = self.plan_confirmations(client.id, requests).await?;
         let preferences = NotificationPreferences {
             recipients,
             updated_at: Some(self.directory.now()),
             ..current
         };
         self.store.save_recipients(&preferences).await?;
-        self.request_confirmations(client.id, &requests).await?;
+        self.request_confirmations(client.id, plan, &removed).await?;
         self.audited(who, AuditAction::ChangedNotificationPreferences, client.id)
             .await?;
         Ok(preferences)

@@ -6,7 +6,7 @@
 //! what an earlier attempt did instead of doing it again.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::escalation::EscalationRecord;
@@ -38,17 +38,41 @@ pub struct ResponseRecords {
     pub escalations: Vec<EscalationRecord>,
 }
 
-/// A confirmation link sent to a new recipient and not followed yet.
+/// The confirmation link last sent to one address of a client. An address has
+/// at most one working link: sending another replaces it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingConfirmation {
     pub client_id: ClientId,
     pub channel: Channel,
     pub address: String,
+    /// SHA-256 (hex) of the link's token.
+    pub token_sha256: String,
+    /// When the link was sent: another goes to this address an hour later at the soonest.
+    pub sent_at: DateTime<Utc>,
+    /// The recipient was removed: the link works again only if it is added back
+    /// within the hour the link was sent in.
+    #[serde(default)]
+    pub withdrawn: bool,
     /// After this the link no longer works; in seconds since the epoch, so a
     /// store can forget it by its time to live.
     #[serde(with = "chrono::serde::ts_seconds")]
     pub expires_at: DateTime<Utc>,
+}
+
+impl PendingConfirmation {
+    /// The key the link is kept under within its client (also in the link's token).
+    pub fn address_key(&self) -> String {
+        address_key(self.channel, &self.address)
+    }
+}
+
+/// The key of an address's confirmation link within its client: 128 bits of
+/// the SHA-256 of channel and address, in hex. A look-up key, not a secret.
+pub fn address_key(channel: Channel, address: &str) -> String {
+    let mut key = crate::credential::hash(&format!("{channel:?}:{address}"));
+    key.truncate(32);
+    key
 }
 
 /// Which client's records a list covers.
@@ -127,11 +151,26 @@ pub trait ResponseStore: Send + Sync {
     /// Replaces only the webhook secret of saved preferences (with the one it
     /// retires and when), so a recipient confirming meanwhile is not undone.
     async fn save_webhook_secret(&self, rotated: &NotificationPreferences) -> Result<(), DomainError>;
-    /// Keeps a confirmation request under the SHA-256 of its link's token (hex).
-    async fn save_confirmation(&self, token_sha256: &str, pending: &PendingConfirmation) -> Result<(), DomainError>;
-    /// Removes and answers the confirmation request kept under `token_sha256`:
-    /// a link works once.
-    async fn take_confirmation(&self, token_sha256: &str) -> Result<Option<PendingConfirmation>, DomainError>;
+    /// The confirmation link last sent to an address of `client` ([`address_key`]).
+    async fn confirmation(
+        &self,
+        client: ClientId,
+        address_key: &str,
+    ) -> Result<Option<PendingConfirmation>, DomainError>;
+    /// Keeps an address's confirmation link, replacing the one sent before.
+    async fn save_confirmation(&self, pending: &PendingConfirmation) -> Result<(), DomainError>;
+    /// Removes the address's link if it is still `pending` (same token, not
+    /// withdrawn); `false` when it is not: a link works once.
+    async fn take_confirmation(&self, pending: &PendingConfirmation) -> Result<bool, DomainError>;
+    /// Counts `count` more confirmation messages for `client` on `day` unless
+    /// that would pass `cap`; `false` (and nothing counted) when it would.
+    async fn reserve_confirmations(
+        &self,
+        client: ClientId,
+        day: NaiveDate,
+        count: u32,
+        cap: u32,
+    ) -> Result<bool, DomainError>;
 
     /// Saves first preferences unless someone saved some meanwhile; answers what is stored.
     async fn create_preferences(

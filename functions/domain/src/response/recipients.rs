@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -27,8 +27,14 @@ use crate::values::{Email, Phone};
 
 /// How long a confirmation link works.
 const LINK_LIFETIME: TimeDelta = TimeDelta::days(7);
-/// The longest token a link carries (a client id, a dot, 43 characters).
-const MAX_TOKEN_LENGTH: usize = 100;
+/// The soonest another confirmation message goes to the same address.
+const RESEND_AFTER: TimeDelta = TimeDelta::hours(1);
+/// The most confirmation messages sent for one client in a day (UTC): twice
+/// the recipients it may list.
+pub const DAILY_CONFIRMATIONS: u32 = 2 * super::preferences::MAX_RECIPIENTS as u32;
+/// The longest token a link carries (a client id, an address key and 43
+/// characters of secret, separated by dots).
+const MAX_TOKEN_LENGTH: usize = 128;
 
 /// Where confirmation requests go, and the public address their links start with.
 #[derive(Clone)]
@@ -58,16 +64,36 @@ pub fn is_confirmation_token(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// A fresh token, naming its client so a link needs no other look-up.
-fn new_token(client: ClientId) -> String {
+/// A fresh token, naming its client and address so a link needs no other look-up.
+fn new_token(client: ClientId, address_key: &str) -> String {
     let mut bytes = [0u8; 32];
     SystemRandom::new()
         .fill(&mut bytes)
         .expect("the system random source is available");
     format!(
-        "{client}.{}",
+        "{client}.{address_key}.{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     )
+}
+
+/// The client and address key a token names, if it has a token's shape.
+fn token_parts(token: &str) -> Option<(ClientId, &str)> {
+    let mut parts = token.split('.');
+    let (client, key, secret) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || key.len() != 32 || secret.is_empty() {
+        return None;
+    }
+    Some((client.parse().ok()?, key))
+}
+
+/// What a save does about one address that now awaits confirmation.
+pub(super) enum Asking {
+    /// Its link, withdrawn less than an hour after it was sent, works again.
+    Revive(PendingConfirmation),
+    /// Its link is still out: nothing to send.
+    Pending,
+    /// A new link goes out.
+    Send(Recipient),
 }
 
 /// Whether `recipient` is one of the client's own contacts, which staff entered.
@@ -88,12 +114,13 @@ impl Responses {
 
     /// Gives each recipient its status: what it had, verified for the client's
     /// own contacts, else awaiting confirmation. Answers the recipients that
-    /// need a confirmation request (new and unconfirmed), once per address.
+    /// need a confirmation request (new and unconfirmed), once per address,
+    /// and the unconfirmed ones the save removes (their links are withdrawn).
     pub(super) fn statuses(
         client: &Client,
         current: &NotificationPreferences,
         recipients: &mut [Recipient],
-    ) -> Vec<Recipient> {
+    ) -> (Vec<Recipient>, Vec<Recipient>) {
         let mut requests: Vec<Recipient> = Vec::new();
         for recipient in recipients.iter_mut() {
             let earlier = current.recipients.iter().find(|r| r.same_address(recipient));
@@ -109,65 +136,148 @@ impl Responses {
                 requests.push(recipient.clone());
             }
         }
-        requests
+        let removed = current
+            .recipients
+            .iter()
+            .filter(|r| r.status == RecipientStatus::AwaitingConfirmation)
+            .filter(|r| !recipients.iter().any(|kept| kept.same_address(r)))
+            .cloned()
+            .collect();
+        (requests, removed)
     }
 
-    /// Sends each new recipient its confirmation request.
-    pub(super) async fn request_confirmations(
+    /// What to do about each address that now awaits confirmation: at most
+    /// one message an hour per address, and [`DAILY_CONFIRMATIONS`] a day per
+    /// client (counted here, before anything is saved: beyond it the save is
+    /// refused with 429, and nothing was changed).
+    pub(super) async fn plan_confirmations(
         &self,
         client: ClientId,
-        recipients: &[Recipient],
-    ) -> Result<(), DomainError> {
-        if recipients.is_empty() {
-            return Ok(());
+        requests: Vec<Recipient>,
+    ) -> Result<Vec<Asking>, DomainError> {
+        let now = self.directory.now();
+        let mut plan = Vec::with_capacity(requests.len());
+        for recipient in requests {
+            let key = super::address_key(recipient.channel, &recipient.address);
+            plan.push(match self.store.confirmation(client, &key).await? {
+                Some(sent) if sent.expires_at > now && !sent.withdrawn => Asking::Pending,
+                Some(sent) if sent.expires_at > now && now < sent.sent_at + RESEND_AFTER => Asking::Revive(sent),
+                _ => Asking::Send(recipient),
+            });
         }
-        let Some(sender) = &self.confirmations else {
+        let sending = plan.iter().filter(|a| matches!(a, Asking::Send(_))).count();
+        if sending == 0 {
+            return Ok(plan);
+        }
+        if self.confirmations.is_none() {
             return Err(DomainError::unavailable(
                 "cannot ask new recipients to confirm",
                 "no confirmation sender is configured",
             ));
-        };
-        for recipient in recipients {
-            let token = new_token(client);
+        }
+        let count = u32::try_from(sending).unwrap_or(u32::MAX);
+        let today = now.date_naive();
+        if !self
+            .store
+            .reserve_confirmations(client, today, count, DAILY_CONFIRMATIONS)
+            .await?
+        {
+            let tomorrow = today
+                .succ_opt()
+                .unwrap_or(today)
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc();
+            tracing::warn!(client = %client, new = sending, "daily confirmation budget spent");
+            return Err(DomainError::TooMany {
+                detail: format!(
+                    "at most {DAILY_CONFIRMATIONS} confirmation messages go out for a client in a day, and \
+                     {sending} more would pass it: add these recipients after midnight UTC, or ask SecCom \
+                     staff to verify them"
+                ),
+                retry_after: u64::try_from((tomorrow - now).num_seconds()).unwrap_or(1),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// Carries out a plan once the recipients are saved: links withdrawn with
+    /// the recipients removed (`removed`), revived, or sent.
+    pub(super) async fn request_confirmations(
+        &self,
+        client: ClientId,
+        plan: Vec<Asking>,
+        removed: &[Recipient],
+    ) -> Result<(), DomainError> {
+        for recipient in removed {
+            let key = super::address_key(recipient.channel, &recipient.address);
+            if let Some(sent) = self.store.confirmation(client, &key).await?
+                && !sent.withdrawn
+            {
+                let withdrawn = PendingConfirmation {
+                    withdrawn: true,
+                    ..sent
+                };
+                self.store.save_confirmation(&withdrawn).await?;
+            }
+        }
+        let now = self.directory.now();
+        for asking in plan {
+            let recipient = match asking {
+                Asking::Pending => continue,
+                Asking::Revive(sent) => {
+                    let revived = PendingConfirmation {
+                        withdrawn: false,
+                        ..sent
+                    };
+                    self.store.save_confirmation(&revived).await?;
+                    continue;
+                }
+                Asking::Send(recipient) => recipient,
+            };
+            let Some(sender) = &self.confirmations else {
+                continue; // the plan sends nothing without a sender
+            };
+            let key = super::address_key(recipient.channel, &recipient.address);
+            let token = new_token(client, &key);
             let pending = PendingConfirmation {
                 client_id: client,
                 channel: recipient.channel,
                 address: recipient.address.clone(),
-                expires_at: Utc::now() + LINK_LIFETIME,
+                token_sha256: credential::hash(&token),
+                sent_at: now,
+                withdrawn: false,
+                expires_at: now + LINK_LIFETIME,
             };
-            self.store
-                .save_confirmation(&credential::hash(&token), &pending)
-                .await?;
+            self.store.save_confirmation(&pending).await?;
             let request = ConfirmationRequest {
                 client_id: client,
                 channel: recipient.channel,
-                address: recipient.address.clone(),
+                address: recipient.address,
                 link: format!("{}/api/recipient-confirmations/{token}", sender.base_url),
             };
             sender.queue.enqueue(&Queued::Confirmation(request)).await?;
-            tracing::info!(client = %client, channel = ?recipient.channel, "confirmation requested");
+            tracing::info!(client = %client, channel = ?pending.channel, "confirmation requested");
         }
         Ok(())
     }
 
     /// Follows a confirmation link: the recipient it was sent to is confirmed.
-    /// A link works once, for seven days, and only while the recipient is listed.
+    /// A link works once, for seven days, only while the recipient is listed,
+    /// and only while it is the last link sent to that address.
     #[tracing::instrument(skip_all)]
     pub async fn confirm_recipient(&self, token: &str) -> Result<Recipient, DomainError> {
-        if !is_confirmation_token(token) {
-            return Err(DomainError::NotFound("confirmation link"));
-        }
+        let not_found = || DomainError::NotFound("confirmation link");
+        let (client, key) = token_parts(token)
+            .filter(|_| is_confirmation_token(token))
+            .ok_or_else(not_found)?;
         let pending = self
             .store
-            .take_confirmation(&credential::hash(token))
+            .confirmation(client, key)
             .await?
-            .filter(|p| p.expires_at > Utc::now())
-            .ok_or(DomainError::NotFound("confirmation link"))?;
-        let mut preferences = self
-            .store
-            .preferences(pending.client_id)
-            .await?
-            .ok_or(DomainError::NotFound("confirmation link"))?;
+            .filter(|p| !p.withdrawn && p.expires_at > self.directory.now())
+            .filter(|p| credential::matches(token, &p.token_sha256))
+            .ok_or_else(not_found)?;
+        let mut preferences = self.store.preferences(client).await?.ok_or_else(not_found)?;
         let mut confirmed = None;
         for recipient in &mut preferences.recipients {
             if recipient.channel == pending.channel
@@ -178,9 +288,12 @@ impl Responses {
                 confirmed = Some(recipient.clone());
             }
         }
-        let confirmed = confirmed.ok_or(DomainError::NotFound("confirmation link"))?;
+        let confirmed = confirmed.ok_or_else(not_found)?;
+        if !self.store.take_confirmation(&pending).await? {
+            return Err(not_found());
+        }
         self.store.save_recipients(&preferences).await?;
-        tracing::info!(client = %pending.client_id, channel = ?pending.channel, "recipient confirmed");
+        tracing::info!(client = %client, channel = ?pending.channel, "recipient confirmed");
         Ok(confirmed)
     }
 

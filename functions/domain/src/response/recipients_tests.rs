@@ -180,3 +180,79 @@ async fn a_webhook_is_challenged_with_a_signed_call_that_carries_its_link() {
         "a failed challenge is retried by the queue"
     );
 }
+
+fn phones(first: usize, count: usize) -> Vec<Recipient> {
+    (first..first + count)
+        .map(|i| recipient(RecipientRole::Client, Channel::Sms, &format!("+4420794610{i:02}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn removing_and_adding_again_within_the_hour_sends_nothing_more_and_revives_the_one_link() {
+    let w = world().await;
+    let first = save(&w, phones(0, MAX_RECIPIENTS)).await;
+    assert_eq!(first.len(), MAX_RECIPIENTS);
+    for _ in 0..5 {
+        assert!(save(&w, vec![]).await.is_empty());
+        assert!(
+            matches!(
+                w.responses().confirm_recipient(token_of(&first[0])).await,
+                Err(DomainError::NotFound(_))
+            ),
+            "a removed recipient's link is dead"
+        );
+        assert!(
+            save(&w, phones(0, MAX_RECIPIENTS)).await.is_empty(),
+            "one message an hour per address"
+        );
+    }
+    let confirmed = w.responses().confirm_recipient(token_of(&first[0])).await.unwrap();
+    assert_eq!(
+        confirmed.address, first[0].address,
+        "added back within the hour: its link works again"
+    );
+
+    save(&w, vec![]).await;
+    w.clock.advance(chrono::TimeDelta::minutes(61));
+    let second = save(&w, phones(0, 2)).await;
+    assert_eq!(second.len(), 2, "an hour on, a new link goes out");
+    assert!(
+        matches!(
+            w.responses().confirm_recipient(token_of(&first[1])).await,
+            Err(DomainError::NotFound(_))
+        ),
+        "the earlier link died with the new one"
+    );
+    w.responses().confirm_recipient(token_of(&second[1])).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_client_sends_at_most_its_daily_confirmations_and_a_refused_save_changes_nothing() {
+    let w = world().await;
+    let mut sent = 0;
+    for batch in 0..2 {
+        sent += save(&w, phones(batch * MAX_RECIPIENTS, MAX_RECIPIENTS)).await.len();
+        save(&w, vec![]).await;
+    }
+    assert_eq!(sent, super::recipients::DAILY_CONFIRMATIONS as usize);
+    let before = w.responses().preferences(&staff(), w.client.id).await.unwrap();
+    let refused = w
+        .responses()
+        .set_preferences(
+            &user_of(w.client.id),
+            w.client.id,
+            PreferencesBody {
+                recipients: phones(40, 1),
+            },
+        )
+        .await;
+    let Err(DomainError::TooMany { detail, retry_after }) = refused else {
+        panic!("not refused: {refused:?}");
+    };
+    assert!(detail.contains("SecCom staff"), "{detail}");
+    assert!((1..=86_400).contains(&retry_after), "{retry_after}");
+    assert!(w.queue.take().is_empty(), "nothing sent");
+    assert_eq!(w.responses().preferences(&staff(), w.client.id).await.unwrap(), before);
+    w.clock.advance(chrono::TimeDelta::days(1));
+    assert_eq!(save(&w, phones(40, 1)).await.len(), 1, "a new day, a new budget");
+}

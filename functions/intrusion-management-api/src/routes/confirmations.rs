@@ -47,7 +47,7 @@ fn not_a_link() -> Response {
 
 /// Shows the confirmation page: what confirming means, and one button.
 #[utoipa::path(get, path = "/api/recipient-confirmations/{token}", tag = "notifications", security(()),
-    params(("token" = String, Path, description = "The token of the link the recipient was sent", max_length = 100)),
+    params(("token" = String, Path, description = "The token of the link the recipient was sent", max_length = 128)),
     responses(
         (status = 200, description = "A page with a button that confirms", content_type = "text/html", body = String),
         (status = 404, description = "Not a link SecCom sends", content((String = "text/html"), (ApiError = "application/problem+json"))),
@@ -72,7 +72,7 @@ pub(crate) async fn show(PathId(token): PathId<String>) -> Response {
 /// Confirms the recipient the link was sent to. Works once, within 7 days, and
 /// only while the recipient is listed; answers a page to a browser, JSON otherwise.
 #[utoipa::path(post, path = "/api/recipient-confirmations/{token}", tag = "notifications", security(()),
-    params(("token" = String, Path, description = "The token of the link the recipient was sent", max_length = 100)),
+    params(("token" = String, Path, description = "The token of the link the recipient was sent", max_length = 128)),
     responses(
         (status = 200, description = "The recipient, now confirmed", body = Recipient),
         (status = 404, description = "No such link, or it was used, expired or its recipient removed (a page to a browser)",

@@ -75,7 +75,12 @@ pub(crate) async fn preferences(
 #[utoipa::path(put, path = "/api/clients/{clientId}/notification-preferences", tag = "notifications",
     request_body = PreferencesBody,
     params(("clientId" = ClientId, Path, description = "The client's id")),
-    responses((status = 200, description = "The saved preferences", body = PreferencesView)))]
+    responses(
+        (status = 200, description = "The saved preferences", body = PreferencesView),
+        (status = 429, description = "The new recipients need more confirmation messages than the client's daily \
+            budget has left (40 a day); nothing was saved", body = ApiError, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next day (UTC)"))),
+    ))]
 pub(crate) async fn set_preferences(
     State(responses): State<Responses>,
     Caller(who): Caller,
