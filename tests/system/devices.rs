@@ -216,6 +216,23 @@ async fn repeated_wrong_credentials_are_slowed_down_and_the_right_one_still_work
 }
 
 #[tokio::test]
+async fn an_address_guessing_credentials_is_refused_everything_while_throttled() {
+    let stack = TestStack::start().await;
+    let client = stack.create_client("Guessed Ltd").await;
+    let site = stack.create_site(&client, "Yard").await;
+    let (camera, credential) = stack.register_device(&site, "cameras", "Gate").await;
+    let path = format!("/api/devices/{camera}/heartbeat");
+    for attempt in 1..=30 {
+        let answer = stack.call(Method::POST, &path, Some("sck_garbage"), None).await;
+        assert_eq!(answer.status.as_u16(), 401, "attempt {attempt}");
+    }
+    // Found from outside: the throttle answered 429 but still accepted the right credential.
+    let refused = stack.call(Method::POST, &path, Some(&credential), None).await;
+    refused.assert_problem(429);
+    assert!(refused.headers.contains_key("retry-after"));
+}
+
+#[tokio::test]
 async fn a_bundle_of_frames_is_one_upload_and_one_detector_run_and_keeps_its_evidence() {
     let stack = TestStack::start().await;
     let ours = install(&stack, "Alpha").await;

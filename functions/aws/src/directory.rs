@@ -15,8 +15,8 @@ use aws_sdk_dynamodb::Client as DynamoDb;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use seccom_domain::directory::{
-    Client, ClientChanges, Deletion, Device, DeviceKind, DeviceUpdate, DirectoryStore, FailureSubject, HealthUpdate,
-    Site, SiteChanges, UploadRate,
+    Client, ClientChanges, Deletion, Device, DeviceCredential, DeviceKind, DeviceUpdate, DirectoryStore,
+    FailureSubject, HealthUpdate, Site, SiteChanges, UploadRate,
 };
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{ClientId, DeviceId, SiteId};
@@ -137,6 +137,12 @@ struct Stored<T> {
     sort_key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     credential_hash: Option<String>,
+    /// A device's failed authentications in its current window (written only
+    /// by their counter, never by a put).
+    #[serde(default, skip_serializing)]
+    auth_failures: Option<u32>,
+    #[serde(default, skip_serializing)]
+    auth_failures_until: Option<i64>,
     #[serde(flatten)]
     record: T,
 }
@@ -174,6 +180,8 @@ impl DirectoryTable {
             parent_key: placement.parent_key,
             sort_key: placement.sort_key,
             credential_hash,
+            auth_failures: None,
+            auth_failures_until: None,
             record,
         };
         serde_dynamo::to_item(stored).map_err(unavailable("encode a record"))
@@ -541,11 +549,20 @@ impl DirectoryStore for DirectoryTable {
         self.get(&device_key(id)).await
     }
 
-    async fn device_credential(&self, id: DeviceId) -> Result<Option<(Device, String)>, DomainError> {
-        Ok(self
-            .get_with_credential::<Device>(&device_key(id))
-            .await?
-            .and_then(|(device, hash)| hash.map(|hash| (device, hash))))
+    /// One read: the device's record carries its credential's hash and its failure count.
+    async fn device_credential(&self, id: DeviceId) -> Result<Option<DeviceCredential>, DomainError> {
+        let Some(item) = self.table.get(pk_key(&device_key(id)), "read a device").await? else {
+            return Ok(None);
+        };
+        let stored: Stored<Device> = serde_dynamo::from_item(item).map_err(unavailable("decode a device"))?;
+        Ok(stored.credential_hash.map(|hash| DeviceCredential {
+            device: stored.record,
+            hash,
+            failures: stored.auth_failures.unwrap_or(0),
+            failures_until: stored
+                .auth_failures_until
+                .and_then(|seconds| DateTime::from_timestamp(seconds, 0)),
+        }))
     }
 
     async fn clients(&self, page: &PageRequest) -> Result<Page<Client>, DomainError> {

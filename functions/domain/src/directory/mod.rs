@@ -5,6 +5,7 @@
 mod health;
 mod model;
 mod ports;
+mod throttle;
 mod uploads;
 
 use std::sync::Arc;
@@ -13,7 +14,8 @@ use chrono::{DateTime, Utc};
 
 pub use health::{HealthChange, HealthProblem, HealthTransition};
 pub use model::*;
-pub use ports::{Deletion, DeviceUpdate, DirectoryStore, FailureSubject, HealthUpdate};
+pub use ports::{Deletion, DeviceCredential, DeviceUpdate, DirectoryStore, FailureSubject, HealthUpdate};
+pub use throttle::{DeviceAuth, ThrottledSources};
 pub use uploads::{UPLOAD_RATE, UploadRate};
 
 use crate::audit::{AuditAction, AuditStore, AuditTrail};
@@ -31,6 +33,8 @@ pub struct Directory {
     store: Arc<dyn DirectoryStore>,
     clock: Arc<dyn Clock>,
     audit: AuditTrail,
+    /// Addresses refused for failed device credentials, as this container learned them.
+    throttled: Arc<ThrottledSources>,
 }
 
 impl Directory {
@@ -42,7 +46,12 @@ impl Directory {
     /// A directory kept in `store`, reading the time from `clock`.
     pub fn with_clock(store: Arc<dyn DirectoryStore>, clock: Arc<dyn Clock>) -> Self {
         let audit = AuditTrail::new(None, clock.clone());
-        Self { store, clock, audit }
+        Self {
+            store,
+            clock,
+            audit,
+            throttled: Arc::default(),
+        }
     }
 
     /// The same directory, recording audited actions (of every use case built
@@ -329,14 +338,10 @@ impl Directory {
 
     /// One device with the key its commands are signed with.
     pub async fn command_target(&self, id: DeviceId) -> Result<Option<CommandTarget>, DomainError> {
-        Ok(self
-            .store
-            .device_credential(id)
-            .await?
-            .map(|(device, hash)| CommandTarget {
-                device,
-                signing_key: hash.into_bytes(),
-            }))
+        Ok(self.store.device_credential(id).await?.map(|stored| CommandTarget {
+            device: stored.device,
+            signing_key: stored.hash.into_bytes(),
+        }))
     }
 
     /// Records where a device accepts pushed commands (the device itself calls this).
@@ -346,51 +351,6 @@ impl Directory {
             .update_device(device.id, &DeviceUpdate::Endpoint(endpoint.clone()), self.clock.now())
             .await?
             .ok_or(DomainError::NotFound(device.kind.noun()))
-    }
-
-    /// The device a credential belongs to; `None` for any credential that is not
-    /// exactly a live device's (malformed, unknown device, wrong secret).
-    pub async fn authenticate_device(
-        &self,
-        presented: &str,
-        source: Option<std::net::IpAddr>,
-    ) -> Result<DeviceAuth, DomainError> {
-        let now = self.clock.now();
-        let until = now + chrono::TimeDelta::seconds(AUTH_FAILURE_WINDOW_SECONDS);
-        let throttled = DeviceAuth::Throttled {
-            retry_after: AUTH_FAILURE_WINDOW_SECONDS as u64,
-        };
-        let refused = async {
-            // Failures are counted per source too (an item of its own, expiring with its window).
-            let Some(source) = source else {
-                return Ok(DeviceAuth::Refused);
-            };
-            let count = self
-                .store
-                .count_failure(FailureSubject::Source(source), now, until)
-                .await?;
-            Ok(if count > SOURCE_FAILURE_LIMIT {
-                throttled.clone()
-            } else {
-                DeviceAuth::Refused
-            })
-        };
-        let Some(id) = credential::claimed_device(presented) else {
-            return refused.await;
-        };
-        let Some((device, stored)) = self.store.device_credential(id).await? else {
-            return refused.await;
-        };
-        // The right credential always works: counting only failures, nobody can lock a
-        // device out by sending wrong credentials in its name.
-        if credential::matches(presented, &stored) {
-            return Ok(DeviceAuth::Accepted(device));
-        }
-        let failures = self.store.count_failure(FailureSubject::Device(id), now, until).await?;
-        if failures > DEVICE_FAILURE_LIMIT {
-            return Ok(throttled.clone());
-        }
-        refused.await
     }
 
     /// Records that a device was heard from: online, or faulty when it says so.
@@ -438,25 +398,6 @@ impl crate::detection::ports::Cameras for Directory {
     async fn device(&self, id: DeviceId) -> Result<Option<Device>, DomainError> {
         self.find_device(id).await
     }
-}
-
-/// How long failed device authentications are remembered.
-const AUTH_FAILURE_WINDOW_SECONDS: i64 = 900;
-/// Failed authentications of one device within the window before further failures get 429.
-const DEVICE_FAILURE_LIMIT: u32 = 10;
-/// Failed authentications from one address within the window before further failures get 429.
-const SOURCE_FAILURE_LIMIT: u32 = 30;
-
-/// What a device credential came to.
-#[derive(Clone, Debug)]
-pub enum DeviceAuth {
-    /// The credential is this device's.
-    Accepted(Device),
-    /// Not a valid credential.
-    Refused,
-    /// A wrong credential again, after too many for this device or from this
-    /// address: try again after `retry_after` seconds.
-    Throttled { retry_after: u64 },
 }
 
 #[cfg(test)]

@@ -49,6 +49,18 @@ pub struct HealthUpdate {
     pub state: Option<DeviceState>,
 }
 
+/// A device with what authenticating it takes, read together: its
+/// credential's hash and its failed attempts in the current window.
+#[derive(Clone, Debug)]
+pub struct DeviceCredential {
+    pub device: Device,
+    /// The SHA-256 of the credential, in hex.
+    pub hash: String,
+    /// Failed attempts counted in the window ending at `failures_until`.
+    pub failures: u32,
+    pub failures_until: Option<DateTime<Utc>>,
+}
+
 /// Whose failed authentications are counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FailureSubject {
@@ -73,7 +85,7 @@ pub trait DirectoryStore: Send + Sync {
     async fn site(&self, id: SiteId) -> Result<Option<Site>, DomainError>;
     async fn device(&self, id: DeviceId) -> Result<Option<Device>, DomainError>;
     /// A device with its stored credential hash.
-    async fn device_credential(&self, id: DeviceId) -> Result<Option<(Device, String)>, DomainError>;
+    async fn device_credential(&self, id: DeviceId) -> Result<Option<DeviceCredential>, DomainError>;
 
     /// Every client, by name.
     async fn clients(&self, page: &PageRequest) -> Result<Page<Client>, DomainError>;

@@ -268,59 +268,6 @@ async fn a_device_signs_in_with_its_credential_and_client_users_never_see_its_en
 }
 
 #[tokio::test]
-async fn wrong_credentials_are_throttled_per_device_but_the_right_one_always_works() {
-    let w = world();
-    let acme = w.client("Acme").await;
-    let site = w.site(acme.id, "Depot").await;
-    let registered = w.device(site.id, DeviceKind::Camera, "Gate").await;
-    let mut wrong = registered.credential.clone();
-    wrong.pop();
-    wrong.push(if registered.credential.ends_with('A') { 'B' } else { 'A' });
-    for _ in 0..DEVICE_FAILURE_LIMIT {
-        let auth = w.directory.authenticate_device(&wrong, None).await.unwrap();
-        assert!(matches!(auth, DeviceAuth::Refused), "{auth:?}");
-    }
-    let auth = w.directory.authenticate_device(&wrong, None).await.unwrap();
-    assert!(matches!(auth, DeviceAuth::Throttled { retry_after: 900 }), "{auth:?}");
-    let auth = w
-        .directory
-        .authenticate_device(&registered.credential, None)
-        .await
-        .unwrap();
-    assert!(matches!(auth, DeviceAuth::Accepted(_)), "{auth:?}");
-    w.clock.advance(TimeDelta::seconds(AUTH_FAILURE_WINDOW_SECONDS + 1));
-    let auth = w.directory.authenticate_device(&wrong, None).await.unwrap();
-    assert!(matches!(auth, DeviceAuth::Refused), "a new window: {auth:?}");
-}
-
-#[tokio::test]
-async fn an_address_guessing_credentials_is_throttled() {
-    let w = world();
-    let source: std::net::IpAddr = "203.0.113.7".parse().unwrap();
-    for _ in 0..SOURCE_FAILURE_LIMIT {
-        let auth = w
-            .directory
-            .authenticate_device("sck_garbage", Some(source))
-            .await
-            .unwrap();
-        assert!(matches!(auth, DeviceAuth::Refused));
-    }
-    let auth = w
-        .directory
-        .authenticate_device("sck_garbage", Some(source))
-        .await
-        .unwrap();
-    assert!(matches!(auth, DeviceAuth::Throttled { .. }));
-    let other: std::net::IpAddr = "203.0.113.8".parse().unwrap();
-    let auth = w
-        .directory
-        .authenticate_device("sck_garbage", Some(other))
-        .await
-        .unwrap();
-    assert!(matches!(auth, DeviceAuth::Refused), "another address is not held up");
-}
-
-#[tokio::test]
 async fn command_targets_are_every_alarm_of_the_site_across_pages() {
     let w = world();
     let acme = w.client("Acme").await;

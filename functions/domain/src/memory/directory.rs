@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 
 use super::{lock, page_of, round_trip};
 use crate::directory::{
-    Client, ClientChanges, Deletion, Device, DeviceKind, DeviceUpdate, DirectoryStore, FailureSubject, HealthUpdate,
-    Site, SiteChanges, UploadRate,
+    Client, ClientChanges, Deletion, Device, DeviceCredential, DeviceKind, DeviceUpdate, DirectoryStore,
+    FailureSubject, HealthUpdate, Site, SiteChanges, UploadRate,
 };
 use crate::error::DomainError;
 use crate::ids::{ClientId, DeviceId, SiteId};
@@ -96,9 +96,16 @@ impl DirectoryStore for MemoryDirectory {
         Ok(lock(&self.records).devices.get(&id).map(|(device, _)| device.clone()))
     }
 
-    async fn device_credential(&self, id: DeviceId) -> Result<Option<(Device, String)>, DomainError> {
+    async fn device_credential(&self, id: DeviceId) -> Result<Option<DeviceCredential>, DomainError> {
         round_trip().await;
-        Ok(lock(&self.records).devices.get(&id).cloned())
+        let records = lock(&self.records);
+        let failures = records.failures.get(&FailureSubject::Device(id)).copied();
+        Ok(records.devices.get(&id).map(|(device, hash)| DeviceCredential {
+            device: device.clone(),
+            hash: hash.clone(),
+            failures: failures.map_or(0, |(count, _)| count),
+            failures_until: failures.map(|(_, until)| until),
+        }))
     }
 
     async fn clients(&self, page: &PageRequest) -> Result<Page<Client>, DomainError> {
