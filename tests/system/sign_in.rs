@@ -3,6 +3,7 @@
 //! of this site; and a portal sign-out ends the session even when its cookie is
 //! replayed.
 
+use reqwest::Method;
 use seccom_system_tests::TestStack;
 
 fn client() -> reqwest::Client {
@@ -94,6 +95,11 @@ async fn the_sign_in_form_needs_its_token_and_returns_only_to_local_paths() {
 async fn a_session_ends_with_its_sign_out_even_when_its_cookie_is_replayed() {
     let stack = TestStack::start().await;
     let http = client();
+    let bearer = stack.admin();
+    stack
+        .call(Method::GET, "/api/clients", Some(&bearer), None)
+        .await
+        .expect(200);
     let page = http.get(stack.url("/oauth2/sign-in")).send().await.unwrap();
     let (csrf_cookie, token, _) = form_of(page).await;
     let fields = [("account", "admin"), ("redirect", "/manage"), ("csrf", token.as_str())];
@@ -129,4 +135,18 @@ async fn a_session_ends_with_its_sign_out_even_when_its_cookie_is_replayed() {
         .unwrap();
     assert_eq!(replayed.status(), 401, "the old session is refused");
     assert!(replayed.text().await.unwrap().contains("You signed out"));
+
+    // Found from outside: the same user's bearer tokens kept working on the APIs.
+    for path in ["/api/clients", "/api/intrusions"] {
+        stack
+            .call(Method::GET, path, Some(&bearer), None)
+            .await
+            .assert_problem(401);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let fresh = stack.admin();
+    stack
+        .call(Method::GET, "/api/intrusions", Some(&fresh), None)
+        .await
+        .expect(200);
 }

@@ -105,6 +105,8 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let links = MediaLinks::new(media.clone());
     let retention = stores.retention()?;
     let holds = LegalHolds::new(intrusions.clone(), retention.clone(), Arc::new(SystemClock));
+    let authenticator =
+        Authenticator::new(seccom_http::auth::settings(config)?).with_sign_outs(Arc::new(directory.clone()));
     let state = AppState {
         push: stores.web_push()?,
         audit: directory.audit().clone(),
@@ -121,7 +123,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
         intrusions,
         responses,
         links,
-        authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
+        authenticator: Arc::new(authenticator),
     };
     let (routes, _) = router().with_state(state).split_for_parts();
     Ok(seccom_http::service(routes))

@@ -42,8 +42,10 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
             stores.retention()?,
             Arc::new(seccom_aws::SqsErasureQueue::from_config(sdk, config)?),
         ),
+        authenticator: Arc::new(
+            Authenticator::new(seccom_http::auth::settings(config)?).with_sign_outs(Arc::new(directory.clone())),
+        ),
         directory,
-        authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
     };
     let (routes, _) = routes::router().with_state(state).split_for_parts();
     Ok(seccom_http::service(routes))

@@ -5,6 +5,14 @@
 use crate::error::DomainError;
 use crate::ids::ClientId;
 
+/// When users last signed out, so tokens issued before stop working on the
+/// APIs too (the directory keeps them).
+#[async_trait::async_trait]
+pub trait SignOuts: Send + Sync {
+    /// When `subject` last signed out, if ever.
+    async fn signed_out_at(&self, subject: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, DomainError>;
+}
+
 /// The Cognito group of SecCom staff.
 pub const ADMIN_GROUP: &str = "admin";
 /// The Cognito group of client users; their tenant is the `custom:client_id` attribute.

@@ -394,6 +394,13 @@ impl Directory {
 }
 
 #[async_trait::async_trait]
+impl crate::auth::SignOuts for Directory {
+    async fn signed_out_at(&self, subject: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
+        self.store.signed_out_at(subject).await
+    }
+}
+
+#[async_trait::async_trait]
 impl crate::detection::ports::Cameras for Directory {
     async fn device(&self, id: DeviceId) -> Result<Option<Device>, DomainError> {
         self.find_device(id).await

@@ -2,13 +2,15 @@
 //! as a bearer token, or the ALB's signed `x-amzn-oidc-data` after an
 //! `authenticate-cognito` listener action.
 
+use std::sync::Arc;
+
 use http::HeaderMap;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
 use super::alb;
 use super::keys::KeySource;
-use seccom_domain::auth::{CLIENT_ID_CLAIM, Principal};
+use seccom_domain::auth::{CLIENT_ID_CLAIM, Principal, SignOuts};
 
 /// Where tokens come from and whom they must be for.
 #[derive(Clone, Debug)]
@@ -44,8 +46,8 @@ pub enum AuthError {
     /// The user is authenticated but belongs to no SecCom role.
     #[error("the signed-in user has no SecCom role")]
     NoRole,
-    /// The provider's keys could not be fetched.
-    #[error("cannot fetch signing keys from {what}")]
+    /// The provider's keys, or the sign-out records, could not be read.
+    #[error("cannot read {what}")]
     Unavailable {
         /// Which key source failed.
         what: String,
@@ -84,18 +86,46 @@ struct CognitoClaims {
 pub struct Authenticator {
     settings: AuthSettings,
     keys: KeySource,
+    sign_outs: Option<Arc<dyn SignOuts>>,
 }
 
 impl Authenticator {
     /// A verifier with empty key caches.
     pub fn new(settings: AuthSettings) -> Self {
         let keys = KeySource::new(settings.jwks_url.clone());
-        Self { settings, keys }
+        Self {
+            settings,
+            keys,
+            sign_outs: None,
+        }
     }
 
-    /// Authenticates by bearer token, or else by the ALB's signed user claims.
+    /// The same verifier, refusing in [`Self::authenticate`] tokens of a
+    /// sign-in that a sign-out recorded in `sign_outs` ended.
+    pub fn with_sign_outs(self, sign_outs: Arc<dyn SignOuts>) -> Self {
+        Self {
+            sign_outs: Some(sign_outs),
+            ..self
+        }
+    }
+
+    /// Authenticates by bearer token, or else by the ALB's signed user claims;
+    /// a token whose sign-in ended with a sign-out no longer works (one read
+    /// of the user's last sign-out, when sign-outs are kept).
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
-        self.authenticate_session(headers).await.map(|(principal, _)| principal)
+        let (principal, signed_in_at) = self.authenticate_session(headers).await?;
+        if let (Some(sign_outs), Some(signed_in)) = (&self.sign_outs, signed_in_at) {
+            let signed_out = sign_outs
+                .signed_out_at(&principal.subject)
+                .await
+                .map_err(|e| AuthError::unavailable("the sign-out records", e))?;
+            if signed_out.is_some_and(|out| signed_in <= out) {
+                return Err(AuthError::Invalid(
+                    "this token's sign-in ended when its user signed out; sign in again".into(),
+                ));
+            }
+        }
+        Ok(principal)
     }
 
     /// Verifies the caller as [`Self::authenticate`] does, and says when the
