@@ -261,6 +261,18 @@ async fn an_erased_client_leaves_nothing_in_any_table_or_bucket_but_what_a_hold_
         .call(Method::GET, &intrusion(&held), Some(&admin), None)
         .await
         .expect(200);
+    // Found from outside: the erased client's users still read the held intrusion and the links to its snapshot.
+    let erased_user = stack.client_user(&acme.id);
+    for path in [
+        intrusion(&held),
+        format!("{}/hold", intrusion(&held)),
+        "/api/intrusions".into(),
+    ] {
+        stack
+            .call(Method::GET, &path, Some(&erased_user), None)
+            .await
+            .assert_problem(403);
+    }
     let erased = &acme.intrusions[0];
     stack
         .call(Method::GET, &intrusion(erased), Some(&admin), None)

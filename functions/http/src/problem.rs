@@ -104,7 +104,7 @@ impl From<AuthError> for ApiError {
                 tracing::info!(reason = %error, "authentication failed");
                 Self::new(StatusCode::UNAUTHORIZED, error.to_string())
             }
-            AuthError::NoRole => Self::new(StatusCode::FORBIDDEN, error.to_string()),
+            AuthError::NoRole | AuthError::ClientErased => Self::new(StatusCode::FORBIDDEN, error.to_string()),
             AuthError::Unavailable { ref what, ref source } => {
                 tracing::error!(keys = %what, cause = %source, "cannot fetch signing keys");
                 Self::new(

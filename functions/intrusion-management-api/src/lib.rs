@@ -106,7 +106,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let retention = stores.retention()?;
     let holds = LegalHolds::new(intrusions.clone(), retention.clone(), Arc::new(SystemClock));
     let authenticator =
-        Authenticator::new(seccom_http::auth::settings(config)?).with_sign_outs(Arc::new(directory.clone()));
+        Authenticator::new(seccom_http::auth::settings(config)?).with_sessions(Arc::new(directory.clone()));
     let state = AppState {
         push: stores.web_push()?,
         audit: directory.audit().clone(),

@@ -43,7 +43,7 @@ pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
             Arc::new(seccom_aws::SqsErasureQueue::from_config(sdk, config)?),
         ),
         authenticator: Arc::new(
-            Authenticator::new(seccom_http::auth::settings(config)?).with_sign_outs(Arc::new(directory.clone())),
+            Authenticator::new(seccom_http::auth::settings(config)?).with_sessions(Arc::new(directory.clone())),
         ),
         directory,
     };

@@ -87,6 +87,15 @@ where
                         "This session ended when you signed out. Open the portal's home page to sign in again.",
                     ));
                 }
+                if let Some(client) = principal.tenant()
+                    && Directory::from_ref(state).find_client(client).await?.is_none()
+                {
+                    return Err(PageError::new(
+                        StatusCode::FORBIDDEN,
+                        "No access",
+                        "Your company's account with SecCom was closed, and its records erased.",
+                    ));
+                }
                 seccom_http::LogIdentity::record(&parts.extensions, &principal);
                 let principal = principal.with_address(seccom_http::client_address(&parts.headers));
                 if let Some(signed_in) = signed_in_at
@@ -99,7 +108,7 @@ where
                 }
                 Ok(Self(principal))
             }
-            Err(AuthError::NoRole) => Err(PageError::new(
+            Err(AuthError::NoRole | AuthError::ClientErased) => Err(PageError::new(
                 StatusCode::FORBIDDEN,
                 "No access",
                 "You are signed in, but your account has no SecCom role. Ask SecCom to give you access.",

@@ -60,7 +60,14 @@ pub struct AuditEntry {
     pub action: AuditAction,
     /// What it was done to, as `<kind>/<id>` (`intrusion/…`, `site/…`, `camera/…`, `client/…`).
     pub target: String,
+    /// Whether the actor is SecCom staff: a client's users see such an entry's
+    /// actor as "SecCom staff", without the staff member's id, e-mail or address.
+    #[serde(default)]
+    pub by_staff: bool,
 }
+
+/// Who a client's users see for an action of SecCom staff.
+pub const STAFF_ACTOR: &str = "SecCom staff";
 
 impl AuditEntry {
     /// What `who` did, as an entry: the actor's id, e-mail and address from the caller.
@@ -81,6 +88,21 @@ impl AuditEntry {
             client_id,
             action,
             target,
+            by_staff: who.tenant().is_none(),
+        }
+    }
+
+    /// The entry as a client's user sees it: staff are "SecCom staff", with no
+    /// id, e-mail or address.
+    fn seen_by_clients(self) -> Self {
+        if !self.by_staff {
+            return self;
+        }
+        Self {
+            actor: STAFF_ACTOR.into(),
+            actor_email: None,
+            address: None,
+            ..self
         }
     }
 }
@@ -179,13 +201,25 @@ impl AuditTrail {
     ) -> Result<Page<AuditEntry>, DomainError> {
         filter.client_id = who.client_scope(filter.client_id)?;
         crate::values::ordered_range(filter.from, filter.to)?;
-        match &self.store {
-            Some(store) => store.entries(&filter, &page).await,
-            None => Ok(Page {
+        let Some(store) = &self.store else {
+            return Ok(Page {
                 items: Vec::new(),
                 next_token: None,
-            }),
+            });
+        };
+        let mut found = store.entries(&filter, &page).await?;
+        if who.tenant().is_some() {
+            // A client's user neither sees staff members' ids, e-mails and
+            // addresses, nor learns them by filtering for one.
+            let by_actor = filter.actor.is_some();
+            found.items = found
+                .items
+                .into_iter()
+                .filter(|entry| !(by_actor && entry.by_staff))
+                .map(AuditEntry::seen_by_clients)
+                .collect();
         }
+        Ok(found)
     }
 }
 

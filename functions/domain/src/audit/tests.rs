@@ -159,3 +159,70 @@ async fn every_audited_action_is_recorded_once_with_who_and_from_where() {
         Err(DomainError::InvalidQuery(_))
     ));
 }
+
+#[tokio::test]
+async fn a_clients_users_see_staff_as_seccom_staff_without_their_email_or_address() {
+    let clock = Arc::new(FixedClock::at(start()));
+    let audit = Arc::new(MemoryAudit::default());
+    let (plain, _) = fixtures::directory(clock.clone());
+    let directory: Directory = plain.with_audit(audit.clone());
+    let (acme, depot) = fixtures::client_with_site(&directory, "Acme").await;
+    let admin = staff()
+        .with_email(Some("duty@seccom.example".into()))
+        .with_address(Some("203.0.113.7".into()));
+    let user = user_of(acme.id)
+        .with_email(Some("owner@acme.example".into()))
+        .with_address(Some("198.51.100.2".into()));
+    directory
+        .register_device(&admin, depot.id, DeviceKind::Camera, DeviceBody { name: "Gate".into() })
+        .await
+        .unwrap();
+    directory.audit().record_sign_in(&user, start()).await.unwrap();
+    let trail = directory.audit();
+
+    let seen = trail
+        .entries(&user, AuditFilter::default(), page())
+        .await
+        .unwrap()
+        .items;
+    let by = |action| seen.iter().find(|e| e.action == action).unwrap();
+    let registered = by(AuditAction::RegisteredDevice);
+    assert_eq!(
+        (
+            registered.actor.as_str(),
+            registered.actor_email.as_deref(),
+            registered.address.as_deref()
+        ),
+        (STAFF_ACTOR, None, None)
+    );
+    let signed_in = by(AuditAction::SignedIn);
+    assert_eq!(
+        signed_in.actor_email.as_deref(),
+        Some("owner@acme.example"),
+        "their own users by name"
+    );
+    for actor in ["duty@seccom.example", "staff-1"] {
+        let filter = AuditFilter {
+            actor: Some(actor.into()),
+            ..AuditFilter::default()
+        };
+        assert!(
+            trail.entries(&user, filter, page()).await.unwrap().items.is_empty(),
+            "a filter is no way to learn a staff member's e-mail"
+        );
+    }
+    let staff_view = trail
+        .entries(&admin, AuditFilter::default(), page())
+        .await
+        .unwrap()
+        .items;
+    let registered = staff_view
+        .iter()
+        .find(|e| e.action == AuditAction::RegisteredDevice)
+        .unwrap();
+    assert_eq!(
+        registered.actor_email.as_deref(),
+        Some("duty@seccom.example"),
+        "staff see everything"
+    );
+}

@@ -5,12 +5,14 @@
 use crate::error::DomainError;
 use crate::ids::ClientId;
 
-/// When users last signed out, so tokens issued before stop working on the
-/// APIs too (the directory keeps them).
+/// What ends a verified token's access before it expires (the directory
+/// keeps both): its user's sign-out, and the erasure of its user's client.
 #[async_trait::async_trait]
-pub trait SignOuts: Send + Sync {
+pub trait Sessions: Send + Sync {
     /// When `subject` last signed out, if ever.
     async fn signed_out_at(&self, subject: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, DomainError>;
+    /// Whether `client` still exists.
+    async fn client_exists(&self, client: ClientId) -> Result<bool, DomainError>;
 }
 
 /// The Cognito group of SecCom staff.

@@ -394,9 +394,13 @@ impl Directory {
 }
 
 #[async_trait::async_trait]
-impl crate::auth::SignOuts for Directory {
+impl crate::auth::Sessions for Directory {
     async fn signed_out_at(&self, subject: &str) -> Result<Option<DateTime<Utc>>, DomainError> {
         self.store.signed_out_at(subject).await
+    }
+
+    async fn client_exists(&self, client: ClientId) -> Result<bool, DomainError> {
+        Ok(self.store.client(client).await?.is_some())
     }
 }
 

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::alb;
 use super::keys::KeySource;
-use seccom_domain::auth::{CLIENT_ID_CLAIM, Principal, SignOuts};
+use seccom_domain::auth::{CLIENT_ID_CLAIM, Principal, Sessions};
 
 /// Where tokens come from and whom they must be for.
 #[derive(Clone, Debug)]
@@ -46,6 +46,9 @@ pub enum AuthError {
     /// The user is authenticated but belongs to no SecCom role.
     #[error("the signed-in user has no SecCom role")]
     NoRole,
+    /// The user's client was erased: its users have no access any more.
+    #[error("the client this user belongs to no longer exists")]
+    ClientErased,
     /// The provider's keys, or the sign-out records, could not be read.
     #[error("cannot read {what}")]
     Unavailable {
@@ -86,7 +89,7 @@ struct CognitoClaims {
 pub struct Authenticator {
     settings: AuthSettings,
     keys: KeySource,
-    sign_outs: Option<Arc<dyn SignOuts>>,
+    sessions: Option<Arc<dyn Sessions>>,
 }
 
 impl Authenticator {
@@ -96,34 +99,42 @@ impl Authenticator {
         Self {
             settings,
             keys,
-            sign_outs: None,
+            sessions: None,
         }
     }
 
     /// The same verifier, refusing in [`Self::authenticate`] tokens of a
-    /// sign-in that a sign-out recorded in `sign_outs` ended.
-    pub fn with_sign_outs(self, sign_outs: Arc<dyn SignOuts>) -> Self {
+    /// sign-in that a sign-out recorded in `sessions` ended, and the tokens of
+    /// an erased client's users.
+    pub fn with_sessions(self, sessions: Arc<dyn Sessions>) -> Self {
         Self {
-            sign_outs: Some(sign_outs),
+            sessions: Some(sessions),
             ..self
         }
     }
 
-    /// Authenticates by bearer token, or else by the ALB's signed user claims;
-    /// a token whose sign-in ended with a sign-out no longer works (one read
-    /// of the user's last sign-out, when sign-outs are kept).
+    /// Authenticates by bearer token, or else by the ALB's signed user claims.
+    /// With [`Self::with_sessions`], a token whose sign-in ended with a
+    /// sign-out no longer works, nor does one of an erased client's user (a
+    /// read each: the user's last sign-out, the client).
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
         let (principal, signed_in_at) = self.authenticate_session(headers).await?;
-        if let (Some(sign_outs), Some(signed_in)) = (&self.sign_outs, signed_in_at) {
-            let signed_out = sign_outs
-                .signed_out_at(&principal.subject)
-                .await
-                .map_err(|e| AuthError::unavailable("the sign-out records", e))?;
+        let Some(sessions) = &self.sessions else {
+            return Ok(principal);
+        };
+        let unavailable = |e| AuthError::unavailable("the sign-out and client records", e);
+        if let Some(signed_in) = signed_in_at {
+            let signed_out = sessions.signed_out_at(&principal.subject).await.map_err(unavailable)?;
             if signed_out.is_some_and(|out| signed_in <= out) {
                 return Err(AuthError::Invalid(
                     "this token's sign-in ended when its user signed out; sign in again".into(),
                 ));
             }
+        }
+        if let Some(client) = principal.tenant()
+            && !sessions.client_exists(client).await.map_err(unavailable)?
+        {
+            return Err(AuthError::ClientErased);
         }
         Ok(principal)
     }
