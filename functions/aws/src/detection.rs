@@ -20,14 +20,17 @@ use serde::{Deserialize, Serialize};
 use seccom_domain::detection::ports::{CameraState, Commit, DetectionStore, IntrusionChange};
 use seccom_domain::detection::rule;
 use seccom_domain::detection::{
-    FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus, Reopening,
+    FrameKey, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus, Reopening,
 };
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::{DeviceId, IntrusionId};
 use seccom_domain::page::{Page, PageRequest};
 
 use crate::dynamo::page_token::{self, ListKey};
-use crate::dynamo::{self, Table, Transaction, decode_items, key, n, s, transact, unavailable, updated};
+use crate::dynamo::{self, Table, Transaction, decode_items, encoded, key, n, s, transact, unavailable, updated};
+
+/// The sort key of a camera's latest analysed frame.
+const LATEST_FRAME: &str = "LATEST";
 
 fn camera_key(camera: DeviceId) -> String {
     format!("CAMERA#{camera}")
@@ -255,24 +258,38 @@ impl DetectionStore for DetectionTables {
         decode_items(output.items, |stored: StoredFrame| stored.record, "decode a frame")
     }
 
-    async fn latest_frame(&self, camera: DeviceId) -> Result<Option<FrameRecord>, DomainError> {
-        let output = self
+    /// The item `LATEST` of the camera's partition, replaced only by a frame
+    /// analysed later (times in RFC 3339, which compare as text).
+    async fn keep_latest_frame(&self, record: &FrameRecord) -> Result<(), DomainError> {
+        let stored = StoredFrame {
+            pk: camera_key(record.camera_id),
+            sk: LATEST_FRAME.into(),
+            record: record.clone(),
+        };
+        let item = serde_dynamo::to_item(stored).map_err(unavailable("encode a frame"))?;
+        let result = self
             .frames
             .db
-            .query()
+            .put_item()
             .table_name(&self.frames.name)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :frame)")
-            .expression_attribute_values(":pk", s(camera_key(camera)))
-            .expression_attribute_values(":frame", s("FRAME#"))
-            .scan_index_forward(false)
-            .limit(10)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(analysedAt) OR analysedAt < :at")
+            .expression_attribute_values(":at", encoded(record.analysed_at, "encode a time")?)
             .send()
-            .await
-            .map_err(unavailable("read a camera's latest frames"))?;
-        let frames = decode_items(output.items, |stored: StoredFrame| stored.record, "decode a frame")?;
-        Ok(frames
-            .into_iter()
-            .find(|f| matches!(f.outcome, FrameOutcome::Analysed { .. })))
+            .await;
+        updated(result, "keep a camera's latest frame").map(|_| ())
+    }
+
+    async fn latest_frame(&self, camera: DeviceId) -> Result<Option<FrameRecord>, DomainError> {
+        self.frames
+            .get(key(camera_key(camera), LATEST_FRAME), "read a camera's latest frame")
+            .await?
+            .map(|item| {
+                serde_dynamo::from_item::<_, StoredFrame>(item)
+                    .map(|stored| stored.record)
+                    .map_err(unavailable("decode a frame"))
+            })
+            .transpose()
     }
 
     async fn camera_state(&self, camera: DeviceId) -> Result<CameraState, DomainError> {

@@ -18,7 +18,9 @@ use seccom_domain::config::{Config, FRAME_RETENTION_HOURS, QUIET_GAP_SECONDS};
 use seccom_domain::controls::CachedControls;
 use seccom_domain::detection::bundle::FrameObject;
 use seccom_domain::detection::ports::{Cameras, PersonFinder};
-use seccom_domain::detection::{DetectionPorts, DetectionSettings, DetectionStore, FrameObserver, FrameReport};
+use seccom_domain::detection::{
+    DetectionPorts, DetectionSettings, DetectionStore, FrameObserver, FrameReport, LatestFrames,
+};
 use seccom_domain::error::DomainError;
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
@@ -38,6 +40,7 @@ pub struct HumanDetection {
     cameras: Arc<dyn Cameras>,
     finder: Arc<dyn PersonFinder>,
     controls: Arc<CachedControls>,
+    latest: Arc<LatestFrames>,
     settings: DetectionSettings,
     metrics: Metrics,
 }
@@ -56,6 +59,7 @@ impl HumanDetection {
                 Arc::new(SystemClock),
                 TimeDelta::seconds(config.number(SETTINGS_CACHE_SECONDS, 30)?),
             )),
+            latest: Arc::default(),
             finder: Arc::new(TractFinder {
                 detector: Arc::new(PersonDetector::load().context("cannot load the person detector")?),
                 metrics: metrics.clone(),
@@ -82,6 +86,7 @@ impl HumanDetection {
             finder: self.finder.clone(),
             evidence: Arc::new(S3Evidence(frames)),
             controls: self.controls.clone(),
+            latest: self.latest.clone(),
             clock: Arc::new(SystemClock),
         };
         FrameObserver::new(ports, self.settings)

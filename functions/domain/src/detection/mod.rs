@@ -3,6 +3,7 @@
 
 pub mod bundle;
 mod decide;
+mod latest;
 mod observe;
 pub mod ports;
 pub mod rule;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use decide::decide;
+pub use latest::{LATEST_FRAME_EVERY, LatestFrames};
 pub use observe::{CAPTURED_AT_METADATA, Decision, DetectionPorts, DetectionSettings, FrameObserver, FrameReport};
 pub use ports::DetectionStore;
 
@@ -409,7 +411,7 @@ impl Intrusions {
         self.tables.unresolved(&page).await
     }
 
-    /// A camera's latest analysed frame, if the caller may see the camera.
+    /// A camera's latest analysed frame (see [`LatestFrames`]), if the caller may see the camera.
     pub async fn latest_frame(&self, who: &Principal, camera: DeviceId) -> Result<Option<FrameRecord>, DomainError> {
         self.directory.get_device(who, camera, DeviceKind::Camera).await?;
         self.tables.latest_frame(camera).await

@@ -14,6 +14,7 @@ use tokio::sync::OnceCell;
 
 use super::bundle::{self, BundleKey, FrameObject};
 use super::decide::decide;
+use super::latest::LatestFrames;
 use super::ports::{Cameras, DetectionStore, EvidenceKeeper, FrameBytes, FrameObjects, PersonFinder, Rejection};
 use super::zones::{CameraDetection, Sighting};
 use super::{FrameKey, FrameOutcome, FrameRecord, Intrusion};
@@ -106,6 +107,8 @@ pub struct DetectionPorts {
     /// Site arming and camera settings: cached for frames in which nobody was
     /// found, read afresh for each notification with someone in a frame.
     pub controls: Arc<CachedControls>,
+    /// When this container last kept each camera's latest frame.
+    pub latest: Arc<LatestFrames>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -182,7 +185,7 @@ impl FrameObserver {
                 let record = self
                     .analyse(key, frame_key, camera.as_ref(), fetched?, notified_at, current)
                     .await?;
-                self.ports.store.put_frame(&record).await?;
+                self.store_new(&[&record]).await?;
                 record
             }
         };
@@ -190,6 +193,22 @@ impl FrameObserver {
             self.ports.objects.discard(key).await?;
         }
         self.report(&stored, camera.as_ref(), current).await
+    }
+
+    /// Stores the records of frames analysed now, and keeps the newest of them
+    /// analysed as its camera's latest frame when that is due.
+    async fn store_new(&self, new: &[&FrameRecord]) -> Result<(), DomainError> {
+        futures::future::try_join_all(new.iter().map(|record| self.ports.store.put_frame(record))).await?;
+        let analysed = new
+            .iter()
+            .filter(|r| matches!(r.outcome, FrameOutcome::Analysed { .. }))
+            .max_by_key(|r| r.seq);
+        if let Some(latest) = analysed
+            && self.ports.latest.due(latest.camera_id, self.ports.clock.now())
+        {
+            self.ports.store.keep_latest_frame(latest).await?;
+        }
+        Ok(())
     }
 
     /// A bundle's frames go through the same steps as single frames, in sequence
@@ -239,7 +258,8 @@ impl FrameObserver {
                 }
             }
         }
-        futures::future::try_join_all(new.iter().map(|&n| self.ports.store.put_frame(&records[n]))).await?;
+        let new: Vec<&FrameRecord> = new.iter().map(|&n| &records[n]).collect();
+        self.store_new(&new).await?;
         if camera.is_none() {
             self.ports.objects.discard(key).await?;
         }

@@ -73,6 +73,7 @@ fn world() -> World {
             clock.clone(),
             TimeDelta::seconds(30),
         )),
+        latest: Arc::default(),
         clock: clock.clone(),
     };
     World {
@@ -681,7 +682,9 @@ async fn the_latest_analysed_frame_of_a_camera_is_found_for_drawing_zones() {
     let w = world();
     assert_eq!(w.store.latest_frame(w.camera.id).await.unwrap(), None);
     w.send(1, "empty").await;
+    w.clock.advance(crate::detection::LATEST_FRAME_EVERY);
     w.send(2, "person").await;
+    w.clock.advance(crate::detection::LATEST_FRAME_EVERY);
     w.send(3, "not a picture").await;
     let latest = w.store.latest_frame(w.camera.id).await.unwrap().expect("a frame");
     assert_eq!(latest.seq, 2, "the rejected frame 3 has nothing to draw on");
@@ -786,3 +789,23 @@ async fn a_bundle_with_gaps_keeps_the_frames_it_has_and_an_unreadable_one_is_rej
 
 #[path = "resolution_tests.rs"]
 mod after_a_resolution;
+
+#[tokio::test]
+async fn the_latest_frame_is_the_latest_analysed_whatever_its_number() {
+    let w = world();
+    // Found from outside: a frame at the highest sequence number stayed the camera's latest frame.
+    let far = crate::detection::bundle::MAX_FIRST_SEQ;
+    let key = w.upload_at(far, "empty", start());
+    w.observe(&key).await;
+    assert_eq!(w.store.latest_frame(w.camera.id).await.unwrap().unwrap().seq, far);
+    w.clock.advance(crate::detection::LATEST_FRAME_EVERY);
+    w.send(5, "empty").await;
+    assert_eq!(w.store.latest_frame(w.camera.id).await.unwrap().unwrap().seq, 5);
+    w.clock.advance(TimeDelta::seconds(1));
+    w.send(6, "empty").await;
+    assert_eq!(
+        w.store.latest_frame(w.camera.id).await.unwrap().unwrap().seq,
+        5,
+        "kept at most once in each interval"
+    );
+}

@@ -59,8 +59,10 @@ pub trait DetectionStore: Send + Sync {
     async fn put_frame(&self, record: &FrameRecord) -> Result<(), DomainError>;
     /// A camera's frames with sequence numbers in `from..=to`, read consistently.
     async fn frames_between(&self, camera: DeviceId, from: u64, to: u64) -> Result<Vec<FrameRecord>, DomainError>;
-    /// The camera's most recent frame that the detector analysed, among its last ten
-    /// (frame results are kept for a day): the picture zones are drawn on.
+    /// Keeps `record` as its camera's latest analysed frame, unless one
+    /// analysed later is kept already; it expires with the frame's record.
+    async fn keep_latest_frame(&self, record: &FrameRecord) -> Result<(), DomainError>;
+    /// The camera's latest analysed frame as kept: the picture zones are drawn on.
     async fn latest_frame(&self, camera: DeviceId) -> Result<Option<FrameRecord>, DomainError>;
     /// The camera's version and recent intrusions, read consistently.
     async fn camera_state(&self, camera: DeviceId) -> Result<CameraState, DomainError>;

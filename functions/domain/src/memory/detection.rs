@@ -15,9 +15,7 @@ use crate::detection::ports::{
     PersonFinder, Rejection,
 };
 use crate::detection::zones::{CameraDetection, Sighting};
-use crate::detection::{
-    FrameKey, FrameOutcome, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus, Reopening,
-};
+use crate::detection::{FrameKey, FrameRecord, Handling, Intrusion, IntrusionScope, IntrusionStatus, Reopening};
 use crate::directory::Device;
 use crate::error::DomainError;
 use crate::ids::{DeviceId, IntrusionId};
@@ -29,6 +27,7 @@ const RECENT: usize = 20;
 #[derive(Default)]
 struct Tables {
     frames: BTreeMap<(DeviceId, u64), FrameRecord>,
+    latest: HashMap<DeviceId, FrameRecord>,
     versions: HashMap<DeviceId, u64>,
     intrusions: BTreeMap<IntrusionId, Intrusion>,
     unroutable: Vec<(String, String)>,
@@ -102,16 +101,19 @@ impl DetectionStore for MemoryDetectionStore {
             .collect())
     }
 
+    async fn keep_latest_frame(&self, record: &FrameRecord) -> Result<(), DomainError> {
+        round_trip().await;
+        let mut tables = lock(&self.tables);
+        let kept = tables.latest.entry(record.camera_id).or_insert_with(|| record.clone());
+        if kept.analysed_at < record.analysed_at {
+            *kept = record.clone();
+        }
+        Ok(())
+    }
+
     async fn latest_frame(&self, camera: DeviceId) -> Result<Option<FrameRecord>, DomainError> {
         round_trip().await;
-        Ok(lock(&self.tables)
-            .frames
-            .range((camera, 0)..=(camera, u64::MAX))
-            .rev()
-            .take(10)
-            .map(|(_, record)| record)
-            .find(|record| matches!(record.outcome, FrameOutcome::Analysed { .. }))
-            .cloned())
+        Ok(lock(&self.tables).latest.get(&camera).cloned())
     }
 
     async fn camera_state(&self, camera: DeviceId) -> Result<CameraState, DomainError> {
@@ -292,7 +294,8 @@ impl DetectionStore for MemoryDetectionStore {
         tables.frames.retain(|(of, _), _| *of != camera);
         let prefix = format!("frames/{camera}/");
         tables.unroutable.retain(|(key, _)| !key.starts_with(&prefix));
-        let state = usize::from(tables.versions.remove(&camera).is_some());
+        let state = usize::from(tables.versions.remove(&camera).is_some())
+            + usize::from(tables.latest.remove(&camera).is_some());
         let after = tables.frames.len() + tables.unroutable.len();
         Ok(u32::try_from(before - after + state).unwrap_or(u32::MAX))
     }
