@@ -128,7 +128,7 @@ async fn devices_act_only_as_themselves() {
     let stack = TestStack::start().await;
     let a = install(&stack, "Alpha").await;
     let b = install(&stack, "Bravo").await;
-    let frame = json!({ "seq": 1, "capturedAt": "2026-11-28T06:00:00Z" });
+    let frame = json!({ "seq": 1, "capturedAt": "2026-11-28T06:00:00Z", "bytes": 1000 });
     let post = async |path: String, credential: Option<&str>, body: serde_json::Value| {
         let mut request = stack.request(Method::POST, &path).json(&body);
         if let Some(credential) = credential {
@@ -282,9 +282,13 @@ async fn a_bundle_of_frames_is_one_upload_and_one_detector_run_and_keeps_its_evi
     // The devices API hands out bundles of 1 to 16 frames within the sequence numbers' range.
     let upload = format!("/api/devices/cameras/{}/frames", ours.camera);
     for body in [
-        json!({ "seq": 1, "capturedAt": at(0), "frames": 17 }),
-        json!({ "seq": 1, "capturedAt": at(0), "frames": 0 }),
-        json!({ "seq": 9007199254740991_u64, "capturedAt": at(0), "frames": 2 }),
+        json!({ "seq": 1, "capturedAt": at(0), "frames": 17, "bytes": 1000 }),
+        json!({ "seq": 1, "capturedAt": at(0), "frames": 0, "bytes": 1000 }),
+        json!({ "seq": 9007199254740991_u64, "capturedAt": at(0), "frames": 2, "bytes": 1000 }),
+        json!({ "seq": 1, "capturedAt": at(0), "bytes": 10 * 1024 * 1024 + 1 }),
+        json!({ "seq": 1, "capturedAt": at(0), "frames": 2, "bytes": 32 * 1024 * 1024 + 1 }),
+        json!({ "seq": 1, "capturedAt": at(0), "bytes": 0 }),
+        json!({ "seq": 1, "capturedAt": at(0) }),
     ] {
         let request = stack
             .request(Method::POST, &upload)
@@ -315,30 +319,30 @@ async fn a_crafted_bundle_is_refused_with_its_reason_and_a_frame_url_stores_one_
     let ours = install(&stack, "Crafted").await;
     let person = test_image("astronaut.png");
     let upload = format!("/api/devices/cameras/{}/frames", ours.camera);
-    let url_for = async |seq: u64, frames: u64| {
+    let url_for = async |seq: u64, frames: u64, bytes: usize| {
         let request = stack
             .request(Method::POST, &upload)
             .bearer_auth(&ours.credential)
-            .json(&json!({ "seq": seq, "capturedAt": chrono::Utc::now(), "frames": frames }));
+            .json(&json!({ "seq": seq, "capturedAt": chrono::Utc::now(), "frames": frames, "bytes": bytes }));
         stack.send(request).await.expect(201)
     };
+    // Sends `body` with the headers the URL was signed with, its own length declared.
     let put = async |granted: &serde_json::Value, body: Vec<u8>| {
         let mut request = reqwest::Client::new()
             .put(granted["uploadUrl"].as_str().unwrap())
             .body(body);
         for (name, value) in granted["headers"].as_object().unwrap() {
-            request = request.header(name, value.as_str().unwrap());
+            if name != "content-length" {
+                request = request.header(name, value.as_str().unwrap());
+            }
         }
         request.send().await.unwrap().status()
     };
 
     // Found from outside: a member claiming 2^40 bytes aborted the detector (and the local stack with it).
-    let granted = url_for(1, 2).await;
-    assert!(
-        put(&granted, bundle_claiming(&person, "1099511627776"))
-            .await
-            .is_success()
-    );
+    let crafted = bundle_claiming(&person, "1099511627776");
+    let granted = url_for(1, 2, crafted.len()).await;
+    assert!(put(&granted, crafted).await.is_success());
     stack.settled().await;
     let refused = stack.frame(&ours.camera, 1).await.expect("recorded");
     assert!(
@@ -346,10 +350,15 @@ async fn a_crafted_bundle_is_refused_with_its_reason_and_a_frame_url_stores_one_
         "{refused:?}"
     );
 
-    // A frame's URL stores one object: a second PUT, even of other bytes, is refused and changes nothing.
-    let granted = url_for(10, 1).await;
+    // A frame's URL stores one object of the size asked for: more bytes are refused,
+    // and a second PUT, even of other bytes, is refused and changes nothing.
+    let granted = url_for(10, 1, person.len()).await;
+    let mut longer = person.clone();
+    longer.extend_from_slice(&[0; 1024]);
+    assert_eq!(put(&granted, longer).await, 403, "the size is signed: S3 takes no other");
     assert!(put(&granted, person.clone()).await.is_success());
-    assert_eq!(put(&granted, test_image("coffee.png")).await, 412);
+    let other: Vec<u8> = person.iter().rev().copied().collect();
+    assert_eq!(put(&granted, other).await, 412);
     stack.settled().await;
     let stored = stack.frame_object(granted["key"].as_str().unwrap()).await;
     assert_eq!(stored, person, "the frame analysed is the frame kept");
@@ -376,7 +385,7 @@ async fn a_camera_asking_for_more_upload_urls_than_it_films_is_told_to_wait() {
                 &format!("/api/devices/cameras/{}/frames", installed.camera),
             )
             .bearer_auth(&installed.credential)
-            .json(&json!({ "seq": seq, "capturedAt": chrono::Utc::now() }));
+            .json(&json!({ "seq": seq, "capturedAt": chrono::Utc::now(), "bytes": 1000 }));
         stack.send(request).await
     };
     // Found from outside: 100 URLs in a second, all granted. Now 4 a second with bursts of 20.

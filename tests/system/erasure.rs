@@ -388,7 +388,7 @@ async fn upload_urls_kept_by_an_erased_camera_bring_no_footage_back() {
     let request = stack
         .request(Method::POST, &format!("/api/devices/cameras/{camera}/frames"))
         .bearer_auth(&credential)
-        .json(&serde_json::json!({ "seq": 100, "capturedAt": chrono::Utc::now() }));
+        .json(&serde_json::json!({ "seq": 100, "capturedAt": chrono::Utc::now(), "bytes": seccom_system_tests::test_image("astronaut.png").len() }));
     let frame_url = stack.send(request).await.expect(201);
 
     let path = format!("/api/cameras/{camera}/erase");

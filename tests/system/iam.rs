@@ -66,7 +66,7 @@ async fn an_upload_presigned_by_a_function_without_the_permission_is_refused() {
             Method::POST,
             &format!("/api/devices/cameras/{camera}/frames"),
             Some(&credential),
-            Some(json!({"seq": 1, "capturedAt": "2026-11-30T22:00:00Z"})),
+            Some(json!({"seq": 1, "capturedAt": "2026-11-30T22:00:00Z", "bytes": test_image("astronaut.png").len()})),
         )
         .await
         .expect(201);

@@ -180,12 +180,18 @@ impl UploadSigner for S3Media {
                 .key(key)
                 .content_type("video/mp4")
                 .if_none_match("*"),
-            // So is a frame or bundle: once analysed, it cannot be swapped for another.
-            Upload::Frame { key, captured_at } => self
+            // So is a frame or bundle: once analysed, it cannot be swapped for
+            // another. Its size is signed too: S3 takes that many bytes, no more.
+            Upload::Frame {
+                key,
+                captured_at,
+                bytes,
+            } => self
                 .s3
                 .put_object()
                 .bucket(self.bucket(Store::Frames)?)
                 .key(key)
+                .content_length(i64::try_from(bytes).unwrap_or(i64::MAX))
                 .metadata(CAPTURED_AT_METADATA, captured_at.to_rfc3339())
                 .if_none_match("*"),
         };

@@ -19,7 +19,7 @@ use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::destinations::Destinations;
 use seccom_domain::detection::FrameKey;
-use seccom_domain::detection::bundle::{BundleKey, MAX_BUNDLE_FRAMES, MAX_FIRST_SEQ};
+use seccom_domain::detection::bundle::{BundleKey, MAX_BUNDLE_BYTES, MAX_BUNDLE_FRAMES, MAX_FIRST_SEQ};
 use seccom_domain::directory::{Device, DeviceAuth, DeviceEndpoint, DeviceKind, DeviceState, Directory};
 use seccom_domain::error::DomainError;
 use seccom_domain::ids::DeviceId;
@@ -28,6 +28,7 @@ use seccom_domain::response::{Command, Heartbeats};
 use seccom_domain::values::FieldError;
 use seccom_http::openapi::{self, Callers};
 use seccom_http::{ApiError, JsonBody, PathId};
+use seccom_pictures::frame::MAX_FRAME_BYTES;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -111,6 +112,11 @@ pub struct FrameUploadBody {
     #[serde(default = "one_frame", deserialize_with = "seccom_http::whole_number")]
     #[schema(minimum = 1, maximum = 16, default = 1)]
     pub frames: u64,
+    /// The exact size of the upload in bytes: at most 10 MiB for a frame, 32 MiB
+    /// for a bundle. The URL is signed for this size; S3 refuses any other.
+    #[serde(deserialize_with = "seccom_http::whole_number")]
+    #[schema(minimum = 1, maximum = 33554432)]
+    pub bytes: u64,
 }
 
 fn one_frame() -> u64 {
@@ -228,10 +234,23 @@ async fn request_frame_upload(
             })?
             .to_string(),
     };
+    let most = if body.frames == 1 {
+        MAX_FRAME_BYTES
+    } else {
+        MAX_BUNDLE_BYTES
+    };
+    if !(1..=most).contains(&body.bytes) {
+        return Err(DomainError::Invalid(vec![FieldError {
+            name: "bytes".into(),
+            reason: format!("bytes is 1 to {most} for {} frame(s)", body.frames),
+        }])
+        .into());
+    }
     directory.take_upload(&device).await?;
     let upload = Upload::Frame {
         key: &key,
         captured_at: body.captured_at,
+        bytes: body.bytes,
     };
     let signed = uploads.upload(upload, UPLOAD_URL_LIFETIME).await?;
     let upload = FrameUpload {

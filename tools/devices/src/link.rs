@@ -113,7 +113,7 @@ impl DeviceLink {
                 .http
                 .post(format!("{}/api/devices/cameras/{}/frames", self.api, self.id))
                 .bearer_auth(&self.credential)
-                .json(&serde_json::json!({ "seq": seq, "capturedAt": captured_at, "frames": frames }))
+                .json(&serde_json::json!({ "seq": seq, "capturedAt": captured_at, "frames": frames, "bytes": body.len() }))
                 .send()
                 .await
                 .context("the devices API cannot be reached")?;

@@ -31,10 +31,17 @@ impl LinkSigner for MemoryLinks {
 impl UploadSigner for MemoryLinks {
     async fn upload(&self, upload: Upload<'_>, lifetime: Duration) -> Result<SignedUpload, DomainError> {
         let (key, headers) = match upload {
-            Upload::Clip { key } => (key, [("content-type".to_owned(), "video/mp4".to_owned())]),
-            Upload::Frame { key, captured_at } => (
+            Upload::Clip { key } => (key, vec![("content-type".to_owned(), "video/mp4".to_owned())]),
+            Upload::Frame {
                 key,
-                [(format!("x-amz-meta-{CAPTURED_AT_METADATA}"), captured_at.to_rfc3339())],
+                captured_at,
+                bytes,
+            } => (
+                key,
+                vec![
+                    ("content-length".to_owned(), bytes.to_string()),
+                    (format!("x-amz-meta-{CAPTURED_AT_METADATA}"), captured_at.to_rfc3339()),
+                ],
             ),
         };
         Ok(SignedUpload {

@@ -159,8 +159,13 @@ pub trait NotificationQueue: Send + Sync {
 pub enum Upload<'a> {
     /// An intrusion's clip (MP4), which may be stored once and never replaced.
     Clip { key: &'a str },
-    /// A camera's frame, carrying the time the camera captured it.
-    Frame { key: &'a str, captured_at: DateTime<Utc> },
+    /// A camera's frame (or bundle) of exactly `bytes` bytes, carrying the
+    /// time the camera captured it.
+    Frame {
+        key: &'a str,
+        captured_at: DateTime<Utc>,
+        bytes: u64,
+    },
 }
 
 /// A signed upload: PUT the object to `url` with exactly `headers`.
