@@ -355,7 +355,11 @@ async fn a_crafted_bundle_is_refused_with_its_reason_and_a_frame_url_stores_one_
     let granted = url_for(10, 1, person.len()).await;
     let mut longer = person.clone();
     longer.extend_from_slice(&[0; 1024]);
-    assert_eq!(put(&granted, longer).await, 403, "the size is signed: S3 takes no other");
+    assert_eq!(
+        put(&granted, longer).await,
+        403,
+        "the size is signed: S3 takes no other"
+    );
     assert!(put(&granted, person.clone()).await.is_success());
     let other: Vec<u8> = person.iter().rev().copied().collect();
     assert_eq!(put(&granted, other).await, 412);
