@@ -14,7 +14,7 @@ use anyhow::Context;
 use seccom_local::idp::{LocalIdp, LocalUser};
 use seccom_local::{LocalOptions, LocalStack};
 
-#[path = "../../../functions/detector/benches/stats/mod.rs"]
+#[path = "../../../crates/detector/benches/stats/mod.rs"]
 mod stats;
 use stats::{median, millis, p90};
 

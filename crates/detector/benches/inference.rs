@@ -30,7 +30,7 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)
-        .expect("functions/detector is in the repository")
+        .expect("crates/detector is in the repository")
         .to_path_buf()
 }
 
