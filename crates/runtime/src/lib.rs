@@ -3,6 +3,8 @@
 //! of [`runner::serve_http`] or [`runner::serve_events`]; the local stack
 //! invokes event functions through the same [`runner::EventFunction`] trait.
 
+pub mod batch;
 pub mod metrics;
 pub mod runner;
+pub mod s3;
 pub mod telemetry;

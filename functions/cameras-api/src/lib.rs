@@ -257,7 +257,7 @@ async fn request_frame_upload(
         method: "PUT",
         upload_url: signed.url,
         headers: signed.headers,
-        expires_at: Utc::now() + UPLOAD_URL_LIFETIME,
+        expires_at: directory.now() + UPLOAD_URL_LIFETIME,
         key,
     };
     Ok((StatusCode::CREATED, Json(upload)))

@@ -18,6 +18,7 @@ use seccom_domain::error::DomainError;
 use seccom_domain::response::{ArrivedClip, ClipPorts, ResponseStore, clip_arrived};
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
+use seccom_runtime::s3::NotifiedObject;
 
 pub use seccom_domain::response::{ClipReport, MAX_CLIP_BYTES};
 
@@ -55,10 +56,10 @@ impl EventFunction for ClipArchiver {
     /// has privacy masks; only a store failure fails the invocation (and is retried).
     async fn handle(&self, event: S3Event) -> Result<Vec<ClipReport>, DomainError> {
         let mut reports = Vec::with_capacity(event.records.len());
-        for record in &event.records {
+        for object in NotifiedObject::all(&event) {
             let masker = S3ClipMasker {
                 s3: self.s3.clone(),
-                bucket: record.s3.bucket.name.clone().unwrap_or_default(),
+                bucket: object.bucket,
                 metrics: self.metrics.clone(),
             };
             let ports = ClipPorts {
@@ -67,9 +68,9 @@ impl EventFunction for ClipArchiver {
                 bucket: &masker,
             };
             let arrived = ArrivedClip {
-                key: seccom_domain::s3_key::from_notification(record.s3.object.key.as_deref().unwrap_or_default()),
-                version: record.s3.object.version_id.clone(),
-                size: record.s3.object.size.unwrap_or_default().max(0) as u64,
+                key: object.key,
+                version: object.version,
+                size: object.size,
             };
             reports.push(clip_arrived(&ports, arrived, self.clock.now()).await?);
         }

@@ -24,6 +24,7 @@ use seccom_domain::detection::{
 use seccom_domain::error::DomainError;
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
+use seccom_runtime::s3::NotifiedObject;
 
 use adapters::{S3Evidence, S3Frames, TractFinder};
 use seccom_detector::PersonDetector;
@@ -112,12 +113,13 @@ impl EventFunction for HumanDetection {
     /// retries it.
     async fn handle(&self, event: S3Event) -> Result<Vec<FrameReport>, DomainError> {
         let mut reports = Vec::with_capacity(event.records.len());
-        for record in &event.records {
-            let bucket = record.s3.bucket.name.as_deref().unwrap_or_default();
-            let key = seccom_domain::s3_key::from_notification(record.s3.object.key.as_deref().unwrap_or_default());
+        for object in NotifiedObject::all(&event) {
             let started = std::time::Instant::now();
-            let observed = self.observer(bucket).observe(&key, record.event_time).await?;
-            if let Some(camera) = camera_of(&key) {
+            let observed = self
+                .observer(&object.bucket)
+                .observe(&object.key, object.event_time)
+                .await?;
+            if let Some(camera) = camera_of(&object.key) {
                 // Detector time per camera: what one camera's uploads cost, in Logs Insights
                 // (`stats sum(DetectorMilliseconds) by CameraId`).
                 let milliseconds = started.elapsed().as_secs_f64() * 1000.0;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::dynamodb::{Event, EventRecord};
-use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::streams::DynamoDbEventResponse;
 use chrono::TimeDelta;
 use seccom_aws::StoredIntrusion;
 use seccom_domain::clock::SystemClock;
@@ -19,9 +19,9 @@ use seccom_domain::config::{
 use seccom_domain::detection::Intrusion;
 use seccom_domain::response::{ClipWindow, Responder};
 use seccom_outbound::OutboundChannels;
+use seccom_runtime::batch;
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
-use tracing::Instrument;
 
 /// What the function holds between invocations.
 pub struct IntrusionResponder {
@@ -69,19 +69,20 @@ impl EventFunction for IntrusionResponder {
     /// reported, so Lambda retries from it; what was done for it and the
     /// records after it was claimed, and is not done again.
     async fn handle(&self, event: Event) -> Result<DynamoDbEventResponse, Self::Error> {
-        let mut response = DynamoDbEventResponse::default();
         let intrusions: Vec<(&EventRecord, Intrusion)> = event
             .records
             .iter()
             .filter_map(|record| new_intrusion(record).map(|intrusion| (record, intrusion)))
             .collect();
-        let responses = futures::future::join_all(intrusions.iter().map(|(_, intrusion)| {
-            self.responder
-                .respond(intrusion)
-                .instrument(tracing::info_span!("respond", intrusion = %intrusion.id))
-        }))
+        let responses = batch::side_by_side(
+            &intrusions,
+            |(_, intrusion)| tracing::info_span!("respond", intrusion = %intrusion.id),
+            |(_, intrusion)| self.responder.respond(intrusion),
+        )
         .await;
-        for ((record, intrusion), result) in intrusions.iter().zip(responses) {
+        let mut failed = Vec::with_capacity(responses.len());
+        for ((_, intrusion), result) in intrusions.iter().zip(responses) {
+            failed.push(result.is_err());
             match result {
                 Ok(report) => self.metrics.emit(&[
                     ("CommandsPushed", f64::from(report.commands_pushed), "Count"),
@@ -90,14 +91,12 @@ impl EventFunction for IntrusionResponder {
                 ]),
                 Err(error) => {
                     tracing::error!(intrusion = %intrusion.id, error = %error, source = ?std::error::Error::source(&error), "the response could not be recorded; the stream will retry it");
-                    let mut failure = DynamoDbBatchItemFailure::default();
-                    failure.item_identifier = record.change.sequence_number.clone();
-                    response.batch_item_failures.push(failure);
-                    break;
                 }
             }
         }
-        Ok(response)
+        Ok(batch::stream_failures(&intrusions, &failed, |(record, _)| {
+            record.change.sequence_number.clone()
+        }))
     }
 }
 

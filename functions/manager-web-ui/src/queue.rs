@@ -121,7 +121,7 @@ pub(crate) async fn show(
 ) -> Result<Response, PageError> {
     let queue = state.intrusions.queue(&staff.0, query.page()?).await?;
     let unhealthy = state.directory.unhealthy_devices(&staff.0).await?;
-    let now = Utc::now();
+    let now = state.directory.now();
     let etag = live::etag(&version(&queue, &unhealthy, now));
     if let Some(not_modified) = live::unchanged(&headers, &etag) {
         return Ok(not_modified);

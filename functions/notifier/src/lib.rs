@@ -8,14 +8,14 @@
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use futures::future::join_all;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use seccom_domain::clock::SystemClock;
 use seccom_domain::config::NOTIFY_EMAIL_FROM;
 use seccom_domain::config::{Config, MissingSetting};
 use seccom_domain::response::outbound::Queued;
 use seccom_domain::response::{Delivered, Notifier};
 use seccom_outbound::{Outbound, OutboundChannels, RetryPolicy, WebPushSender};
+use seccom_runtime::batch;
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
 
@@ -54,14 +54,14 @@ impl NotifierFunction {
             Ok(queued) => queued,
             Err(error) => {
                 // Retrying cannot make it readable: it goes to the dead-letter queue after its receives.
-                tracing::error!(message = message.message_id, error = %error, "a queued message is not a notification, confirmation request or escalation step");
+                tracing::error!(error = %error, "a queued message is not a notification, confirmation request or escalation step");
                 return None;
             }
         };
         match self.notifier.deliver(&queued).await {
             Ok(delivered) => Some(delivered),
             Err(error) => {
-                tracing::error!(message = message.message_id, error = %error, source = ?std::error::Error::source(&error), "the outcome could not be recorded; the queue will retry the message");
+                tracing::error!(error = %error, source = ?std::error::Error::source(&error), "the outcome could not be recorded; the queue will retry the message");
                 None
             }
         }
@@ -75,7 +75,12 @@ impl EventFunction for NotifierFunction {
 
     /// Delivers every message of the batch side by side and names those to retry.
     async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, Self::Error> {
-        let outcomes = join_all(event.records.iter().map(|message| self.deliver(message))).await;
+        let outcomes = batch::side_by_side(
+            &event.records,
+            |message| tracing::info_span!("message", id = message.message_id.as_deref().unwrap_or_default()),
+            |message| self.deliver(message),
+        )
+        .await;
         let count = |wanted: Delivered| outcomes.iter().filter(|o| **o == Some(wanted)).count() as f64;
         self.metrics.emit(&[
             ("NotificationsSent", count(Delivered::Sent), "Count"),
@@ -83,14 +88,12 @@ impl EventFunction for NotifierFunction {
             ("EscalationSteps", count(Delivered::Escalated), "Count"),
             ("IntrusionsPushed", count(Delivered::Pushed), "Count"),
         ]);
-        let mut response = SqsBatchResponse::default();
-        for (message, outcome) in event.records.iter().zip(&outcomes) {
-            if matches!(outcome, None | Some(Delivered::Failed)) {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = message.message_id.clone().unwrap_or_default();
-                response.batch_item_failures.push(failure);
-            }
-        }
-        Ok(response)
+        let failed: Vec<bool> = outcomes
+            .iter()
+            .map(|outcome| matches!(outcome, None | Some(Delivered::Failed)))
+            .collect();
+        Ok(batch::sqs_failures(&event.records, &failed, |message| {
+            message.message_id.clone()
+        }))
     }
 }
