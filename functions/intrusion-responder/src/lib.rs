@@ -30,12 +30,17 @@ pub struct IntrusionResponder {
 }
 
 impl IntrusionResponder {
+    /// The function over `responder`, writing `metrics`.
+    pub fn with(responder: Responder, metrics: Metrics) -> Self {
+        Self { responder, metrics }
+    }
+
     /// Connects to the tables, bucket and channels named in `config`.
     pub fn new(sdk: &SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
         let stores = seccom_aws::Stores::new(sdk, config);
         let seconds = |name, default| config.number(name, default).map(TimeDelta::seconds);
-        Ok(Self {
-            responder: Responder {
+        Ok(Self::with(
+            Responder {
                 directory: stores.directory()?,
                 store: stores.responses()?,
                 channels: Arc::new(OutboundChannels::from_config(sdk, config)?),
@@ -53,8 +58,8 @@ impl IntrusionResponder {
                     grace: seconds(CLIP_GRACE_SECONDS, 600)?,
                 },
             },
-            metrics: Metrics::from_config(config, "intrusion-responder"),
-        })
+            Metrics::from_config(config, "intrusion-responder"),
+        ))
     }
 }
 
@@ -112,5 +117,152 @@ fn new_intrusion(record: &EventRecord) -> Option<Intrusion> {
             tracing::error!(error = %error, event = record.event_id, "a stream record is not an intrusion; skipped");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use seccom_domain::auth::Principal;
+    use seccom_domain::clock::SystemClock;
+    use seccom_domain::directory::{ClientBody, DeviceBody, DeviceKind, Directory, SiteBody};
+    use seccom_domain::memory::{
+        MemoryChannels, MemoryControls, MemoryDirectory, MemoryLinks, MemoryNotificationQueue, MemoryResponses,
+    };
+    use seccom_domain::response::ResponseStore;
+
+    use super::*;
+
+    /// The sample stream batch's camera.
+    const SAMPLE_CAMERA: &str = "5c3e9a7b-1d2f-4e6a-8b0c-9f7e2d1a3b4c";
+
+    struct World {
+        function: IntrusionResponder,
+        responses: Arc<MemoryResponses>,
+        /// The sample batch, about a camera and an alarm of a site in the directory.
+        sample: String,
+        metrics: tempfile::TempDir,
+    }
+
+    /// The function over in-memory stores and a site with a camera and an alarm.
+    async fn world() -> World {
+        let metrics = tempfile::tempdir().unwrap();
+        let metrics_file = metrics.path().join("metrics.jsonl").display().to_string();
+        let config = Config::from_pairs([(seccom_domain::config::METRICS_FILE.to_owned(), metrics_file)]);
+        let directory = Directory::new(Arc::new(MemoryDirectory::default()));
+        let staff = Principal::from_claims("staff".into(), &["admin".into()], None).unwrap();
+        let client = ClientBody {
+            name: "Acme".into(),
+            email: "ops@acme.example".into(),
+            phone: None,
+        };
+        let client = directory.create_client(&staff, client).await.unwrap();
+        let site = SiteBody {
+            client_id: client.id.to_string(),
+            name: "Depot".into(),
+            address: "1 Dock Road".into(),
+        };
+        let site = directory.create_site(&staff, site).await.unwrap();
+        let register = async |kind| {
+            let body = DeviceBody { name: "Device".into() };
+            directory
+                .register_device(&staff, site.id, kind, body)
+                .await
+                .unwrap()
+                .device
+        };
+        let camera = register(DeviceKind::Camera).await;
+        register(DeviceKind::Alarm).await;
+        let responses = Arc::new(MemoryResponses::default());
+        let window = ClipWindow {
+            pre_roll: TimeDelta::minutes(3),
+            post_roll: TimeDelta::minutes(3),
+            grace: TimeDelta::minutes(10),
+        };
+        let function = IntrusionResponder::with(
+            Responder {
+                directory,
+                store: responses.clone(),
+                channels: Arc::new(MemoryChannels::default()),
+                queue: Arc::new(MemoryNotificationQueue::default()),
+                uploads: Arc::new(MemoryLinks),
+                controls: Arc::new(MemoryControls::default()),
+                clock: Arc::new(SystemClock),
+                window,
+            },
+            Metrics::from_config(&config, "intrusion-responder"),
+        );
+        let sample = include_str!("../../../events/intrusion-responder/intrusion-opened.json")
+            .replace("REPLACE_WITH_CLIENT_ID", &client.id.to_string())
+            .replace("REPLACE_WITH_SITE_ID", &site.id.to_string())
+            .replace(SAMPLE_CAMERA, &camera.id.to_string());
+        World {
+            function,
+            responses,
+            sample,
+            metrics,
+        }
+    }
+
+    impl World {
+        fn batch(&self) -> Event {
+            serde_json::from_str(&self.sample).unwrap()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sample_batch_rings_the_sites_alarm_and_asks_for_the_clip() {
+        let w = world().await;
+        let event = w.batch();
+        let intrusion = new_intrusion(&event.records[0]).expect("an intrusion");
+        let response = w.function.handle(event).await.unwrap();
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+        let records = w.responses.records(intrusion.id).await.unwrap();
+        let commands: Vec<&str> = records.deliveries.iter().map(|d| d.command.id.as_str()).collect();
+        assert!(
+            commands.iter().any(|id| id.ends_with(".activate")),
+            "the alarm: {commands:?}"
+        );
+        assert!(
+            commands.iter().any(|id| id.ends_with(".clip")),
+            "the camera: {commands:?}"
+        );
+        assert!(records.clip.is_some(), "the clip: {records:?}");
+        let told: Vec<&str> = records
+            .notifications
+            .iter()
+            .map(|n| n.recipient.address.as_str())
+            .collect();
+        assert_eq!(told, ["ops@acme.example"], "the client's own contact");
+    }
+
+    #[tokio::test]
+    async fn a_batch_delivered_again_repeats_nothing() {
+        let w = world().await;
+        for _ in 0..2 {
+            let response = w.function.handle(w.batch()).await.unwrap();
+            assert!(response.batch_item_failures.is_empty());
+        }
+        let intrusion = new_intrusion(&w.batch().records[0]).unwrap();
+        let records = w.responses.records(intrusion.id).await.unwrap();
+        assert_eq!(
+            (records.deliveries.len(), records.notifications.len()),
+            (2, 1),
+            "{records:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn records_that_insert_no_intrusion_are_passed_over() {
+        let w = world().await;
+        let mut event = w.batch();
+        let mut modified = event.records[0].clone();
+        modified.event_name = "MODIFY".into();
+        let mut other = event.records[0].clone();
+        other.change.new_image = serde_dynamo::to_item(serde_json::json!({ "pk": "X", "sk": "Y" })).unwrap();
+        event.records = vec![modified, other];
+        let response = w.function.handle(event).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        let metrics = w.metrics.path().join("metrics.jsonl");
+        assert!(!metrics.exists(), "nothing was answered");
     }
 }
