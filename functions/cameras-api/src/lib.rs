@@ -340,7 +340,7 @@ async fn register_endpoint(
 ))]
 struct ApiDoc;
 
-fn router() -> OpenApiRouter<AppState> {
+fn router_with_doc() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(request_frame_upload))
         .routes(routes!(heartbeat))
@@ -349,30 +349,56 @@ fn router() -> OpenApiRouter<AppState> {
 
 /// The API's OpenAPI description.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut document = router().split_for_parts().1;
+    let mut document = router_with_doc().split_for_parts().1;
     openapi::complete(&mut document, Callers::Devices);
     document
+}
+
+impl AppState {
+    /// The handlers' state over these ports.
+    pub fn new(
+        directory: Directory,
+        heartbeats: Heartbeats,
+        uploads: Arc<dyn UploadSigner>,
+        destinations: Destinations,
+    ) -> Self {
+        Self {
+            directory,
+            heartbeats: Arc::new(heartbeats),
+            uploads,
+            destinations,
+        }
+    }
+}
+
+/// The API over `state`, with the health check, fallbacks and limits every API has.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = router_with_doc().with_state(state).split_for_parts();
+    seccom_http::service(routes)
 }
 
 /// The function's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let stores = seccom_aws::Stores::new(sdk, config);
     let directory = stores.directory()?;
-    let state = AppState {
-        heartbeats: Arc::new(Heartbeats {
-            directory: directory.clone(),
-            store: stores.responses()?,
-            controls: stores.controls()?,
-            clock: Arc::new(SystemClock),
-        }),
-        directory,
-        destinations: config.destinations(),
-        uploads: Arc::new(seccom_aws::S3Media::from_config(
-            sdk,
-            config,
-            &[seccom_domain::media::Store::Frames],
-        )?),
+    let heartbeats = Heartbeats {
+        directory: directory.clone(),
+        store: stores.responses()?,
+        controls: stores.controls()?,
+        clock: Arc::new(SystemClock),
     };
-    let (routes, _) = router().with_state(state).split_for_parts();
-    Ok(seccom_http::service(routes))
+    let uploads = Arc::new(seccom_aws::S3Media::from_config(
+        sdk,
+        config,
+        &[seccom_domain::media::Store::Frames],
+    )?);
+    Ok(router(AppState::new(
+        directory,
+        heartbeats,
+        uploads,
+        config.destinations(),
+    )))
 }
+
+#[cfg(test)]
+mod tests;

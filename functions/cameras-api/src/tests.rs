@@ -1,0 +1,132 @@
+//! The devices API called as the load balancer would, over the in-memory
+//! adapters: credentials, the size a frame URL is signed for, the upload
+//! budget, and devices acting only for themselves.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use seccom_domain::auth::Principal;
+use seccom_domain::clock::SystemClock;
+use seccom_domain::directory::{ClientBody, DeviceBody, SiteBody};
+use seccom_domain::memory::{MemoryControls, MemoryDirectory, MemoryLinks, MemoryResponses};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::*;
+
+struct World {
+    app: Router,
+    camera: String,
+    credential: String,
+    alarm_credential: String,
+}
+
+async fn world() -> World {
+    let directory = Directory::new(Arc::new(MemoryDirectory::default()));
+    let staff = Principal::from_claims("staff".into(), &["admin".into()], None).unwrap();
+    let body = ClientBody {
+        name: "Acme".into(),
+        email: "ops@acme.example".into(),
+        phone: None,
+    };
+    let client = directory.create_client(&staff, body).await.unwrap();
+    let body = SiteBody {
+        client_id: client.id.to_string(),
+        name: "Depot".into(),
+        address: "1 Dock Road".into(),
+    };
+    let site = directory.create_site(&staff, body).await.unwrap();
+    let register = async |kind| {
+        let body = DeviceBody { name: "Device".into() };
+        directory.register_device(&staff, site.id, kind, body).await.unwrap()
+    };
+    let camera = register(DeviceKind::Camera).await;
+    let alarm = register(DeviceKind::Alarm).await;
+    let heartbeats = Heartbeats {
+        directory: directory.clone(),
+        store: Arc::new(MemoryResponses::default()),
+        controls: Arc::new(MemoryControls::default()),
+        clock: Arc::new(SystemClock),
+    };
+    let state = AppState::new(directory, heartbeats, Arc::new(MemoryLinks), Destinations::default());
+    World {
+        app: router(state),
+        camera: camera.device.id.to_string(),
+        credential: camera.credential,
+        alarm_credential: alarm.credential,
+    }
+}
+
+impl World {
+    /// Asks for a frame URL with `credential`; answers the status, `Retry-After` and body.
+    async fn ask(&self, credential: &str, body: Value) -> (StatusCode, Option<String>, Value) {
+        let request = Request::post(format!("/api/devices/cameras/{}/frames", self.camera))
+            .header("authorization", format!("Bearer {credential}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            retry_after,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+}
+
+fn frame(seq: u64, bytes: u64) -> Value {
+    json!({ "seq": seq, "capturedAt": "2026-12-08T02:00:00Z", "bytes": bytes })
+}
+
+#[tokio::test]
+async fn a_frame_url_is_signed_for_the_size_the_camera_declares() {
+    let w = world().await;
+    let (status, _, granted) = w.ask(&w.credential, frame(7, 48_213)).await;
+    assert_eq!(status, StatusCode::CREATED, "{granted}");
+    assert_eq!(granted["headers"]["content-length"], "48213");
+    assert!(granted["key"].as_str().unwrap().ends_with("00000000000000000007"));
+
+    let (status, _, problem) = w.ask(&w.credential, frame(8, 10 * 1024 * 1024 + 1)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["invalidParams"][0]["name"], "bytes");
+    let bundle = json!({ "seq": 8, "capturedAt": "2026-12-08T02:00:00Z", "frames": 16, "bytes": 20_000_000 });
+    assert_eq!(
+        w.ask(&w.credential, bundle).await.0,
+        StatusCode::CREATED,
+        "a bundle may be larger"
+    );
+}
+
+#[tokio::test]
+async fn only_the_cameras_own_credential_asks_for_its_frames() {
+    let w = world().await;
+    let (status, _, problem) = w.ask("sck_garbage", frame(1, 10)).await;
+    assert_eq!(
+        (status, problem["status"].as_u64()),
+        (StatusCode::UNAUTHORIZED, Some(401))
+    );
+    let (status, _, _) = w.ask(&w.alarm_credential, frame(1, 10)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "an alarm acts only for itself");
+}
+
+#[tokio::test]
+async fn a_camera_past_its_upload_budget_is_told_when_to_ask_again() {
+    let w = world().await;
+    let mut answers = Vec::new();
+    for seq in 0..30 {
+        let (status, retry_after, _) = w.ask(&w.credential, frame(seq, 10)).await;
+        answers.push((status, retry_after));
+    }
+    let refused = answers
+        .iter()
+        .position(|(status, _)| *status == StatusCode::TOO_MANY_REQUESTS)
+        .expect("refused within 30 asks");
+    assert!(refused >= 20, "a burst of 20 first: refused at {refused}");
+    assert_eq!(answers[refused].1.as_deref(), Some("1"));
+}
