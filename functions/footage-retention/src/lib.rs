@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use seccom_aws::ErasureMessage;
 use seccom_domain::clock::{FixedClock, SystemClock};
@@ -21,9 +21,11 @@ use seccom_domain::error::DomainError;
 use seccom_domain::media::Store;
 use seccom_domain::retention::erasure::{Erasure, Progress};
 use seccom_domain::retention::purge::{Purge, PurgeReport};
+use seccom_runtime::batch;
 use seccom_runtime::metrics::Metrics;
 use seccom_runtime::runner::EventFunction;
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 /// The most intrusions one run deletes (`PURGE_LIMIT`, default 500), so it
 /// ends well within its timeout; the next run carries on.
@@ -72,6 +74,17 @@ pub struct FootageRetention {
 }
 
 impl FootageRetention {
+    /// The function running `purge` and `erasure`, working on an erasure job
+    /// for at most `budget` an invocation, writing `metrics`.
+    pub fn with(purge: Purge, erasure: Erasure, budget: Duration, metrics: Metrics) -> Self {
+        Self {
+            purge,
+            erasure,
+            budget,
+            metrics,
+        }
+    }
+
     /// Connects to what the purge and erasure need (`DIRECTORY_TABLE`,
     /// `FRAMES_TABLE`, `INTRUSIONS_TABLE`, `RESPONSES_TABLE`, `FRAMES_BUCKET`,
     /// `CLIPS_BUCKET`).
@@ -86,30 +99,30 @@ impl FootageRetention {
         let retention = stores.retention()?;
         let detection = stores.detection()?;
         let responses = stores.responses()?;
-        Ok(Self {
-            erasure: Erasure {
+        Ok(Self::with(
+            Purge {
                 directory: directory.clone(),
                 retention: retention.clone(),
                 detection: detection.clone(),
-                controls: stores.controls()?,
                 responses: responses.clone(),
                 footage: footage.clone(),
-                push: stores.push()?,
-                limit: ERASURE_PASS_LIMIT,
-            },
-            purge: Purge {
-                directory,
-                retention,
-                detection,
-                responses,
-                footage,
                 clock: Arc::new(SystemClock),
                 bounds: config.retention_bounds()?,
                 limit: u32::try_from(config.number(PURGE_LIMIT, 500)?.clamp(1, 10_000)).unwrap_or(500),
             },
-            budget: Duration::from_secs(config.number(ERASURE_BUDGET_SECONDS, 200)?.clamp(1, 840).unsigned_abs()),
-            metrics: Metrics::from_config(config, "footage-retention"),
-        })
+            Erasure {
+                directory,
+                retention,
+                detection,
+                controls: stores.controls()?,
+                responses,
+                footage,
+                push: stores.push()?,
+                limit: ERASURE_PASS_LIMIT,
+            },
+            Duration::from_secs(config.number(ERASURE_BUDGET_SECONDS, 200)?.clamp(1, 840).unsigned_abs()),
+            Metrics::from_config(config, "footage-retention"),
+        ))
     }
 
     async fn purge(&self, event: ScheduledEvent) -> Result<PurgeReport, DomainError> {
@@ -132,7 +145,7 @@ impl FootageRetention {
         let job = match serde_json::from_str::<ErasureMessage>(message.body.as_deref().unwrap_or_default()) {
             Ok(job) => job.erasure,
             Err(error) => {
-                tracing::error!(message = message.message_id, %error, "a queued message is not an erasure job");
+                tracing::error!(%error, "a queued message is not an erasure job");
                 return false;
             }
         };
@@ -150,23 +163,21 @@ impl FootageRetention {
         false
     }
 
-    /// Each erasure job of the batch in turn; those not done are handed back.
+    /// Each erasure job of the batch in turn (they share one budget); those not
+    /// done are handed back.
     async fn erasures(&self, event: SqsEvent) -> SqsBatchResponse {
         let started = Instant::now();
-        let mut response = SqsBatchResponse::default();
+        let mut failed = Vec::with_capacity(event.records.len());
         for message in &event.records {
-            if !self.erase(message, started).await {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = message.message_id.clone().unwrap_or_default();
-                response.batch_item_failures.push(failure);
-            }
+            let span = tracing::info_span!("erasure", message = message.message_id.as_deref().unwrap_or_default());
+            failed.push(!self.erase(message, started).instrument(span).await);
         }
-        let failed = response.batch_item_failures.len();
+        let handed_back = failed.iter().filter(|f| **f).count();
         self.metrics.emit(&[
-            ("ErasuresDone", (event.records.len() - failed) as f64, "Count"),
-            ("ErasuresHandedBack", failed as f64, "Count"),
+            ("ErasuresDone", (event.records.len() - handed_back) as f64, "Count"),
+            ("ErasuresHandedBack", handed_back as f64, "Count"),
         ]);
-        response
+        batch::sqs_failures(&event.records, &failed, |message| message.message_id.clone())
     }
 }
 
@@ -182,3 +193,6 @@ impl EventFunction for FootageRetention {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
