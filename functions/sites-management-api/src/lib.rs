@@ -30,23 +30,48 @@ pub struct AppState {
     authenticator: Arc<Authenticator>,
 }
 
+impl AppState {
+    /// The handlers' state over these use cases.
+    pub fn new(
+        directory: Directory,
+        controls: SiteControls,
+        retention: RetentionPeriods,
+        erasures: ErasureRequests,
+        authenticator: Authenticator,
+    ) -> Self {
+        Self {
+            directory,
+            controls,
+            retention,
+            erasures,
+            authenticator: Arc::new(authenticator),
+        }
+    }
+}
+
+/// The API over `state`, with the health check, fallbacks and limits every API has.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = routes::router().with_state(state).split_for_parts();
+    seccom_http::service(routes)
+}
+
 /// The function's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
     let stores = seccom_aws::Stores::new(sdk, config);
     let directory = stores.directory()?;
-    let state = AppState {
-        controls: SiteControls::new(directory.clone(), stores.controls()?, Arc::new(SystemClock)),
-        retention: RetentionPeriods::new(directory.clone(), stores.retention()?, config.retention_bounds()?),
-        erasures: ErasureRequests::new(
+    let state = AppState::new(
+        directory.clone(),
+        SiteControls::new(directory.clone(), stores.controls()?, Arc::new(SystemClock)),
+        RetentionPeriods::new(directory.clone(), stores.retention()?, config.retention_bounds()?),
+        ErasureRequests::new(
             directory.clone(),
             stores.retention()?,
             Arc::new(seccom_aws::SqsErasureQueue::from_config(sdk, config)?),
         ),
-        authenticator: Arc::new(
-            Authenticator::new(seccom_http::auth::settings(config)?).with_sessions(Arc::new(directory.clone())),
-        ),
-        directory,
-    };
-    let (routes, _) = routes::router().with_state(state).split_for_parts();
-    Ok(seccom_http::service(routes))
+        Authenticator::new(seccom_http::auth::settings(config)?).with_sessions(Arc::new(directory)),
+    );
+    Ok(router(state))
 }
+
+#[cfg(test)]
+mod tests;

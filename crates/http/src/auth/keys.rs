@@ -42,6 +42,17 @@ impl KeySource {
         }
     }
 
+    /// A source that already holds `keys` as the provider's JWKS (for tests).
+    #[cfg(feature = "testing")]
+    pub(crate) fn with_jwks(keys: JwkSet) -> Self {
+        let source = Self::new(String::new());
+        *source.jwks.try_write().expect("a new source is not shared") = JwksCache {
+            keys,
+            fetched_at: Some(Instant::now()),
+        };
+        source
+    }
+
     /// The identity provider's key with this id, refreshing the JWKS when the id is new.
     pub(crate) async fn jwk(&self, kid: &str) -> Result<Jwk, AuthError> {
         {

@@ -103,6 +103,16 @@ impl Authenticator {
         }
     }
 
+    /// A verifier that trusts exactly `keys` as the provider's (for tests).
+    #[cfg(feature = "testing")]
+    pub(crate) fn with_keys(settings: AuthSettings, keys: jsonwebtoken::jwk::JwkSet) -> Self {
+        Self {
+            settings,
+            keys: KeySource::with_jwks(keys),
+            sessions: None,
+        }
+    }
+
     /// The same verifier, refusing in [`Self::authenticate`] tokens of a
     /// sign-in that a sign-out recorded in `sessions` ended, and the tokens of
     /// an erased client's users.
