@@ -1,0 +1,164 @@
+//! The Intrusion Management API called as the load balancer would, over the
+//! in-memory adapters, with tokens of a test identity provider: tenants kept
+//! apart, the confirmation budget's 429, and the link page's refusals.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use seccom_domain::auth::Principal;
+use seccom_domain::clock::SystemClock;
+use seccom_domain::directory::ClientBody;
+use seccom_domain::memory::{
+    MemoryDetectionStore, MemoryDirectory, MemoryExports, MemoryLinks, MemoryNotificationQueue, MemoryPush,
+    MemoryResponses, MemoryRetention,
+};
+use seccom_http::auth::testing::TestIssuer;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::*;
+
+struct World {
+    app: Router,
+    issuer: TestIssuer,
+    directory: Directory,
+}
+
+fn world() -> World {
+    let directory = Directory::new(Arc::new(MemoryDirectory::default()));
+    let issuer = TestIssuer::new();
+    let ports = Ports {
+        directory: directory.clone(),
+        detection: Arc::new(MemoryDetectionStore::default()),
+        responses: Arc::new(MemoryResponses::default()),
+        retention: Arc::new(MemoryRetention::default()),
+        links: Arc::new(MemoryLinks),
+        writer: Arc::new(MemoryExports::default()),
+        push: WebPush::new(
+            Arc::new(MemoryPush::default()),
+            Destinations::default(),
+            Arc::new(SystemClock),
+        ),
+        confirmations: ConfirmationSender {
+            queue: Arc::new(MemoryNotificationQueue::default()),
+            base_url: "https://seccom.example.com".into(),
+        },
+        destinations: Destinations::default(),
+        bounds: RetentionBounds::default(),
+    };
+    let authenticator = issuer.authenticator().with_sessions(Arc::new(directory.clone()));
+    World {
+        app: router_with(AppState::new(ports, authenticator)),
+        issuer,
+        directory,
+    }
+}
+
+impl World {
+    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(body) => {
+                request = request.header("content-type", "application/json");
+                Body::from(body.to_string())
+            }
+            None => Body::empty(),
+        };
+        let response = self.app.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+        let (retry_after, content_type) = (header("retry-after"), header("content-type"));
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            retry_after,
+            content_type,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    async fn client(&self, name: &str) -> String {
+        let staff = Principal::from_claims("staff".into(), &["admin".into()], None).unwrap();
+        let body = ClientBody {
+            name: name.into(),
+            email: "ops@acme.example".into(),
+            phone: None,
+        };
+        self.directory.create_client(&staff, body).await.unwrap().id.to_string()
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<String>,
+    content_type: Option<String>,
+    body: Value,
+}
+
+fn phones(first: usize, count: usize) -> Value {
+    (first..first + count)
+        .map(|i| json!({ "role": "client", "channel": "sms", "address": format!("+4420794612{i:02}") }))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_clients_user_reads_its_own_records_and_never_anothers() {
+    let w = world();
+    let (acme, other) = (w.client("Acme").await, w.client("Other").await);
+    let user = w.issuer.client_user(acme.parse().unwrap());
+    let own = w.call("GET", "/api/intrusions", Some(&user), None).await;
+    assert_eq!((own.status, &own.body["items"]), (StatusCode::OK, &json!([])));
+    let theirs = format!("/api/clients/{other}/notification-preferences");
+    assert_eq!(
+        w.call("GET", &theirs, Some(&user), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        w.call("GET", "/api/intrusions", None, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn past_the_daily_confirmation_budget_a_save_is_refused_with_retry_after() {
+    let w = world();
+    let acme = w.client("Acme").await;
+    let user = w.issuer.client_user(acme.parse().unwrap());
+    let path = format!("/api/clients/{acme}/notification-preferences");
+    for recipients in [phones(0, 20), json!([]), phones(20, 20), json!([])] {
+        let saved = w
+            .call("PUT", &path, Some(&user), Some(json!({ "recipients": recipients })))
+            .await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    }
+    let refused = w
+        .call("PUT", &path, Some(&user), Some(json!({ "recipients": phones(40, 1) })))
+        .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
+    assert_eq!(refused.content_type.as_deref(), Some("application/problem+json"));
+    let seconds: u64 = refused.retry_after.expect("Retry-After").parse().unwrap();
+    assert!((1..=86_400).contains(&seconds));
+}
+
+#[tokio::test]
+async fn a_confirmation_link_confirms_only_by_its_button_and_only_if_it_is_one() {
+    let w = world();
+    let shaped = w
+        .call("GET", "/api/recipient-confirmations/well-shaped-token", None, None)
+        .await;
+    assert_eq!(shaped.status, StatusCode::OK, "opening a link only shows its button");
+    let malformed = w
+        .call("GET", "/api/recipient-confirmations/not%21a%21token", None, None)
+        .await;
+    assert_eq!(malformed.status, StatusCode::NOT_FOUND);
+    assert!(malformed.content_type.unwrap_or_default().starts_with("text/html"));
+    let unknown = w
+        .call("POST", "/api/recipient-confirmations/well-shaped-token", None, None)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "no such link");
+    let long = format!("/api/recipient-confirmations/{}", "x".repeat(200));
+    assert_eq!(w.call("POST", &long, None, None).await.status, StatusCode::NOT_FOUND);
+}
