@@ -99,6 +99,38 @@ impl Stores {
         ))
     }
 
+    /// The user-facing use cases' ports on these tables, footage in the
+    /// buckets `config` names; new recipients asked to confirm through the
+    /// notification queue when `confirmations`.
+    pub fn ports(
+        &self,
+        sdk: &aws_config::SdkConfig,
+        confirmations: bool,
+    ) -> Result<seccom_domain::wiring::Ports, MissingSetting> {
+        let media = Arc::new(crate::S3Media::from_config(
+            sdk,
+            &self.config,
+            &[seccom_domain::media::Store::Frames, seccom_domain::media::Store::Clips],
+        )?);
+        Ok(seccom_domain::wiring::Ports {
+            directory: self.directory()?,
+            detection: self.detection()?,
+            responses: self.responses()?,
+            controls: self.controls()?,
+            retention: self.retention()?,
+            links: media.clone(),
+            writer: media,
+            push: self.web_push()?,
+            confirmations: if confirmations {
+                Some(crate::confirmation_sender(sdk, &self.config)?)
+            } else {
+                None
+            },
+            destinations: self.config.destinations(),
+            bounds: self.config.retention_bounds()?,
+        })
+    }
+
     /// Frames and intrusions (`FRAMES_TABLE`, `INTRUSIONS_TABLE`).
     pub fn detection(&self) -> Result<Arc<dyn DetectionStore>, MissingSetting> {
         Ok(Arc::new(DetectionTables::new(

@@ -29,3 +29,4 @@ pub mod response;
 pub mod retention;
 pub mod s3_key;
 pub mod values;
+pub mod wiring;

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use seccom_domain::auth::Principal;
-use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{AUTH_LOGOUT_URL, Config, MissingSetting};
 use seccom_domain::controls::SiteControls;
 use seccom_domain::detection::Intrusions;
@@ -16,6 +15,7 @@ use seccom_domain::media::MediaLinks;
 use seccom_domain::page::every_page;
 use seccom_domain::response::Responses;
 use seccom_domain::retention::{LegalHolds, RetentionPeriods};
+use seccom_domain::wiring::UseCases;
 use seccom_http::auth::Authenticator;
 
 /// The use cases and settings a portal works with.
@@ -40,43 +40,43 @@ pub struct PortalState {
 impl PortalState {
     /// Connects to the tables and buckets named in `config`.
     pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> Result<Self, MissingSetting> {
-        let stores = seccom_aws::Stores::new(sdk, config);
-        let directory = stores.directory()?;
-        let controls = SiteControls::new(directory.clone(), stores.controls()?, Arc::new(SystemClock));
-        let intrusions = Intrusions::new(directory.clone(), stores.detection()?);
-        let responses = Responses::new(directory.clone(), intrusions.clone(), stores.responses()?)
-            .with_destinations(config.destinations());
-        let retention = stores.retention()?;
-        let media = Arc::new(seccom_aws::S3Media::from_config(
+        let use_cases = UseCases::new(seccom_aws::Stores::new(sdk, config).ports(sdk, false)?);
+        let frames = Arc::new(seccom_aws::S3Media::from_config(
             sdk,
             config,
-            &[seccom_domain::media::Store::Frames, seccom_domain::media::Store::Clips],
+            &[seccom_domain::media::Store::Frames],
         )?);
-        let links = MediaLinks::new(media.clone());
-        let periods = RetentionPeriods::new(directory.clone(), retention.clone(), config.retention_bounds()?);
-        let holds = LegalHolds::new(intrusions.clone(), retention, Arc::new(SystemClock));
-        Ok(Self {
-            exports: Exports {
-                directory: directory.clone(),
-                intrusions: intrusions.clone(),
-                responses: responses.clone(),
-                periods: periods.clone(),
-                holds: holds.clone(),
-                links: links.clone(),
-                writer: media.clone(),
-            },
-            frames: media,
-            retention: periods,
-            push: stores.web_push()?,
-            holds,
-            directory,
-            intrusions,
-            responses,
-            controls,
-            links,
-            authenticator: Arc::new(Authenticator::new(seccom_http::auth::settings(config)?)),
-            logout_url: config.required(AUTH_LOGOUT_URL)?.to_owned(),
-        })
+        let authenticator = Authenticator::new(seccom_http::auth::settings(config)?);
+        Ok(Self::with(
+            use_cases,
+            frames,
+            authenticator,
+            config.required(AUTH_LOGOUT_URL)?.to_owned(),
+        ))
+    }
+
+    /// A portal's state over `use_cases`: bundled frames read through
+    /// `frames`, users verified by `authenticator`, sign-out sent to `logout_url`.
+    pub fn with(
+        use_cases: UseCases,
+        frames: Arc<dyn seccom_domain::media::FrameReader>,
+        authenticator: Authenticator,
+        logout_url: String,
+    ) -> Self {
+        Self {
+            directory: use_cases.directory,
+            intrusions: use_cases.intrusions,
+            responses: use_cases.responses,
+            controls: use_cases.controls,
+            retention: use_cases.periods,
+            holds: use_cases.holds,
+            links: use_cases.links,
+            frames,
+            exports: use_cases.exports,
+            push: use_cases.push,
+            authenticator: Arc::new(authenticator),
+            logout_url,
+        }
     }
 }
 

@@ -11,17 +11,14 @@ use aws_config::SdkConfig;
 use axum::Router;
 use axum::extract::FromRef;
 use seccom_domain::audit::AuditTrail;
-use seccom_domain::clock::SystemClock;
 use seccom_domain::config::{Config, MissingSetting};
-use seccom_domain::destinations::Destinations;
-use seccom_domain::detection::{DetectionStore, Intrusions};
-use seccom_domain::directory::Directory;
-use seccom_domain::export::{ExportWriter, Exports};
-use seccom_domain::media::{LinkSigner, MediaLinks};
+use seccom_domain::detection::Intrusions;
+use seccom_domain::export::Exports;
+use seccom_domain::media::MediaLinks;
+use seccom_domain::response::Responses;
 use seccom_domain::response::push::WebPush;
-use seccom_domain::response::{ConfirmationSender, ResponseStore, Responses};
-use seccom_domain::retention::ports::RetentionStore;
-use seccom_domain::retention::{LegalHolds, RetentionBounds, RetentionPeriods};
+use seccom_domain::retention::LegalHolds;
+use seccom_domain::wiring::UseCases;
 use seccom_http::auth::Authenticator;
 use seccom_http::openapi::{self, Callers};
 use utoipa::OpenApi;
@@ -92,59 +89,17 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     document
 }
 
-/// What the API's use cases run over: AWS in Lambda, the in-memory adapters in tests.
-pub struct Ports {
-    pub directory: Directory,
-    pub detection: Arc<dyn DetectionStore>,
-    pub responses: Arc<dyn ResponseStore>,
-    pub retention: Arc<dyn RetentionStore>,
-    /// Signs links to footage.
-    pub links: Arc<dyn LinkSigner>,
-    /// Where exports are written.
-    pub writer: Arc<dyn ExportWriter>,
-    pub push: WebPush,
-    pub confirmations: ConfirmationSender,
-    pub destinations: Destinations,
-    pub bounds: RetentionBounds,
-}
-
 impl AppState {
-    /// Every use case of the API over `ports`, callers verified by `authenticator`.
-    pub fn new(ports: Ports, authenticator: Authenticator) -> Self {
-        let Ports {
-            directory,
-            detection,
-            responses,
-            retention,
-            links,
-            writer,
-            push,
-            confirmations,
-            destinations,
-            bounds,
-        } = ports;
-        let intrusions = Intrusions::new(directory.clone(), detection);
-        let responses = Responses::new(directory.clone(), intrusions.clone(), responses)
-            .with_destinations(destinations)
-            .with_confirmations(confirmations);
-        let links = MediaLinks::new(links);
-        let holds = LegalHolds::new(intrusions.clone(), retention.clone(), Arc::new(SystemClock));
+    /// The API's use cases, callers verified by `authenticator`.
+    pub fn new(use_cases: UseCases, authenticator: Authenticator) -> Self {
         Self {
-            push,
-            audit: directory.audit().clone(),
-            exports: Exports {
-                directory: directory.clone(),
-                intrusions: intrusions.clone(),
-                responses: responses.clone(),
-                periods: RetentionPeriods::new(directory, retention, bounds),
-                holds: holds.clone(),
-                links: links.clone(),
-                writer,
-            },
-            holds,
-            intrusions,
-            responses,
-            links,
+            audit: use_cases.directory.audit().clone(),
+            intrusions: use_cases.intrusions,
+            responses: use_cases.responses,
+            links: use_cases.links,
+            holds: use_cases.holds,
+            exports: use_cases.exports,
+            push: use_cases.push,
             authenticator: Arc::new(authenticator),
         }
     }
@@ -158,28 +113,10 @@ pub fn router_with(state: AppState) -> Router {
 
 /// The function's router, wired to the AWS services and settings given.
 pub fn app(sdk: &SdkConfig, config: &Config) -> Result<Router, MissingSetting> {
-    let stores = seccom_aws::Stores::new(sdk, config);
-    let directory = stores.directory()?;
-    let media = Arc::new(seccom_aws::S3Media::from_config(
-        sdk,
-        config,
-        &[seccom_domain::media::Store::Frames, seccom_domain::media::Store::Clips],
-    )?);
+    let use_cases = UseCases::new(seccom_aws::Stores::new(sdk, config).ports(sdk, true)?);
     let authenticator =
-        Authenticator::new(seccom_http::auth::settings(config)?).with_sessions(Arc::new(directory.clone()));
-    let ports = Ports {
-        detection: stores.detection()?,
-        responses: stores.responses()?,
-        retention: stores.retention()?,
-        links: media.clone(),
-        writer: media,
-        push: stores.web_push()?,
-        confirmations: seccom_aws::confirmation_sender(sdk, config)?,
-        destinations: config.destinations(),
-        bounds: config.retention_bounds()?,
-        directory,
-    };
-    Ok(router_with(AppState::new(ports, authenticator)))
+        Authenticator::new(seccom_http::auth::settings(config)?).with_sessions(Arc::new(use_cases.directory.clone()));
+    Ok(router_with(AppState::new(use_cases, authenticator)))
 }
 
 #[cfg(test)]

@@ -7,11 +7,16 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use seccom_domain::auth::Principal;
 use seccom_domain::clock::SystemClock;
+use seccom_domain::destinations::Destinations;
 use seccom_domain::directory::ClientBody;
+use seccom_domain::directory::Directory;
 use seccom_domain::memory::{
-    MemoryDetectionStore, MemoryDirectory, MemoryExports, MemoryLinks, MemoryNotificationQueue, MemoryPush,
-    MemoryResponses, MemoryRetention,
+    MemoryControls, MemoryDetectionStore, MemoryDirectory, MemoryExports, MemoryLinks, MemoryNotificationQueue,
+    MemoryPush, MemoryResponses, MemoryRetention,
 };
+use seccom_domain::response::ConfirmationSender;
+use seccom_domain::retention::RetentionBounds;
+use seccom_domain::wiring::Ports;
 use seccom_http::auth::testing::TestIssuer;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -29,6 +34,7 @@ fn world() -> World {
     let issuer = TestIssuer::new();
     let ports = Ports {
         directory: directory.clone(),
+        controls: Arc::new(MemoryControls::default()),
         detection: Arc::new(MemoryDetectionStore::default()),
         responses: Arc::new(MemoryResponses::default()),
         retention: Arc::new(MemoryRetention::default()),
@@ -39,16 +45,16 @@ fn world() -> World {
             Destinations::default(),
             Arc::new(SystemClock),
         ),
-        confirmations: ConfirmationSender {
+        confirmations: Some(ConfirmationSender {
             queue: Arc::new(MemoryNotificationQueue::default()),
             base_url: "https://seccom.example.com".into(),
-        },
+        }),
         destinations: Destinations::default(),
         bounds: RetentionBounds::default(),
     };
     let authenticator = issuer.authenticator().with_sessions(Arc::new(directory.clone()));
     World {
-        app: router_with(AppState::new(ports, authenticator)),
+        app: router_with(AppState::new(UseCases::new(ports), authenticator)),
         issuer,
         directory,
     }
