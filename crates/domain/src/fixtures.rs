@@ -1,4 +1,5 @@
-//! What the use-case tests share: who acts (staff, a client's user), a first
+//! What the use-case tests (and, with the `testing` feature, the function
+//! crates' unit tests) share: who acts (staff, a client's user), a first
 //! page, a directory with one client and one site over the in-memory store,
 //! and an open intrusion.
 
@@ -9,7 +10,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::auth::Principal;
 use crate::clock::FixedClock;
 use crate::detection::{Intrusion, IntrusionStatus};
-use crate::directory::{Client, ClientBody, Directory, Site, SiteBody};
+use crate::directory::{Client, ClientBody, DeviceBody, DeviceKind, Directory, RegisteredDevice, Site, SiteBody};
 use crate::ids::{ClientId, DeviceId, IntrusionId, SiteId};
 use crate::memory::MemoryDirectory;
 use crate::page::PageRequest;
@@ -55,6 +56,12 @@ pub async fn client_with_site(directory: &Directory, name: &str) -> (Client, Sit
     };
     let site = directory.create_site(&staff(), body).await.unwrap();
     (client, site)
+}
+
+/// A camera or alarm named `name` registered by staff at `site`, with its credential.
+pub async fn register(directory: &Directory, site: SiteId, kind: DeviceKind, name: &str) -> RegisteredDevice {
+    let body = DeviceBody { name: name.into() };
+    directory.register_device(&staff(), site, kind, body).await.unwrap()
 }
 
 /// An open intrusion of `camera` at a client's site, seen for frames 1 to 3 from `at`.

@@ -17,8 +17,8 @@ pub mod detection;
 pub mod directory;
 pub mod error;
 pub mod export;
-#[cfg(test)]
-mod fixtures;
+#[cfg(any(test, feature = "testing"))]
+pub mod fixtures;
 pub mod ids;
 pub mod media;
 pub mod memory;

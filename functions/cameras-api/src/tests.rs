@@ -5,9 +5,8 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use seccom_domain::auth::Principal;
 use seccom_domain::clock::SystemClock;
-use seccom_domain::directory::{ClientBody, DeviceBody, SiteBody};
+use seccom_domain::fixtures;
 use seccom_domain::memory::{MemoryControls, MemoryDirectory, MemoryLinks, MemoryResponses};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -23,25 +22,9 @@ struct World {
 
 async fn world() -> World {
     let directory = Directory::new(Arc::new(MemoryDirectory::default()));
-    let staff = Principal::from_claims("staff".into(), &["admin".into()], None).unwrap();
-    let body = ClientBody {
-        name: "Acme".into(),
-        email: "ops@acme.example".into(),
-        phone: None,
-    };
-    let client = directory.create_client(&staff, body).await.unwrap();
-    let body = SiteBody {
-        client_id: client.id.to_string(),
-        name: "Depot".into(),
-        address: "1 Dock Road".into(),
-    };
-    let site = directory.create_site(&staff, body).await.unwrap();
-    let register = async |kind| {
-        let body = DeviceBody { name: "Device".into() };
-        directory.register_device(&staff, site.id, kind, body).await.unwrap()
-    };
-    let camera = register(DeviceKind::Camera).await;
-    let alarm = register(DeviceKind::Alarm).await;
+    let (_, site) = fixtures::client_with_site(&directory, "Acme").await;
+    let camera = fixtures::register(&directory, site.id, DeviceKind::Camera, "Gate").await;
+    let alarm = fixtures::register(&directory, site.id, DeviceKind::Alarm, "Siren").await;
     let heartbeats = Heartbeats {
         directory: directory.clone(),
         store: Arc::new(MemoryResponses::default()),

@@ -85,9 +85,9 @@ impl EventFunction for DeviceHealth {
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
-    use seccom_domain::auth::Principal;
     use seccom_domain::clock::FixedClock;
-    use seccom_domain::directory::{ClientBody, Device, DeviceBody, DeviceKind, Directory, SiteBody};
+    use seccom_domain::directory::{Device, DeviceKind, Directory};
+    use seccom_domain::fixtures;
     use seccom_domain::memory::{MemoryChannels, MemoryDirectory, MemoryResponses};
 
     use super::*;
@@ -104,24 +104,9 @@ mod tests {
     async fn world() -> World {
         let clock = Arc::new(FixedClock::at(Utc.with_ymd_and_hms(2026, 12, 8, 2, 0, 0).unwrap()));
         let directory = Directory::with_clock(Arc::new(MemoryDirectory::default()), clock.clone());
-        let staff = Principal::from_claims("staff".into(), &["admin".into()], None).unwrap();
-        let body = ClientBody {
-            name: "Acme".into(),
-            email: "ops@acme.example".into(),
-            phone: None,
-        };
-        let client = directory.create_client(&staff, body).await.unwrap();
-        let body = SiteBody {
-            client_id: client.id.to_string(),
-            name: "Depot".into(),
-            address: "1 Dock Road".into(),
-        };
-        let site = directory.create_site(&staff, body).await.unwrap();
-        let body = DeviceBody { name: "Gate".into() };
-        let camera = directory
-            .register_device(&staff, site.id, DeviceKind::Camera, body)
+        let (_, site) = fixtures::client_with_site(&directory, "Acme").await;
+        let camera = fixtures::register(&directory, site.id, DeviceKind::Camera, "Gate")
             .await
-            .unwrap()
             .device;
         let camera = directory.record_heartbeat(&camera, false).await.unwrap();
         let metrics = tempfile::tempdir().unwrap();

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use seccom_domain::auth::Principal;
 use seccom_domain::clock::FixedClock;
-use seccom_domain::directory::{ClientBody, Directory, SiteBody};
+use seccom_domain::directory::Directory;
+use seccom_domain::fixtures;
 use seccom_domain::ids::ErasureId;
 use seccom_domain::memory::{
     MemoryControls, MemoryDetectionStore, MemoryDirectory, MemoryErasureQueue, MemoryFootage, MemoryPush,
@@ -24,7 +24,6 @@ struct World {
     directory: Directory,
     retention: Arc<MemoryRetention>,
     queue: Arc<MemoryErasureQueue>,
-    staff: Principal,
     metrics: tempfile::TempDir,
 }
 
@@ -34,7 +33,6 @@ fn world() -> World {
         directory: Directory::with_clock(Arc::new(MemoryDirectory::default()), clock),
         retention: Arc::default(),
         queue: Arc::default(),
-        staff: Principal::from_claims("staff".into(), &["admin".into()], None).unwrap(),
         metrics: tempfile::tempdir().unwrap(),
     }
 }
@@ -75,21 +73,10 @@ impl World {
 
     /// A site erasure requested by staff: the queue message SQS would deliver.
     async fn site_erasure(&self) -> (ErasureId, SqsEvent) {
-        let body = ClientBody {
-            name: "Acme".into(),
-            email: "ops@acme.example".into(),
-            phone: None,
-        };
-        let client = self.directory.create_client(&self.staff, body).await.unwrap();
-        let body = SiteBody {
-            client_id: client.id.to_string(),
-            name: "Depot".into(),
-            address: "1 Dock Road".into(),
-        };
-        let site = self.directory.create_site(&self.staff, body).await.unwrap();
+        let (_, site) = fixtures::client_with_site(&self.directory, "Acme").await;
         let requests = ErasureRequests::new(self.directory.clone(), self.retention.clone(), self.queue.clone());
         let job = requests
-            .request(&self.staff, ErasureTarget::Site(site.id))
+            .request(&fixtures::staff(), ErasureTarget::Site(site.id))
             .await
             .unwrap();
         assert_eq!(self.queue.take(), [job.id]);

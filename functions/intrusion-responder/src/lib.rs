@@ -122,9 +122,9 @@ fn new_intrusion(record: &EventRecord) -> Option<Intrusion> {
 
 #[cfg(test)]
 mod tests {
-    use seccom_domain::auth::Principal;
     use seccom_domain::clock::SystemClock;
-    use seccom_domain::directory::{ClientBody, DeviceBody, DeviceKind, Directory, SiteBody};
+    use seccom_domain::directory::{DeviceKind, Directory};
+    use seccom_domain::fixtures;
     use seccom_domain::memory::{
         MemoryChannels, MemoryControls, MemoryDirectory, MemoryLinks, MemoryNotificationQueue, MemoryResponses,
     };
@@ -149,29 +149,11 @@ mod tests {
         let metrics_file = metrics.path().join("metrics.jsonl").display().to_string();
         let config = Config::from_pairs([(seccom_domain::config::METRICS_FILE.to_owned(), metrics_file)]);
         let directory = Directory::new(Arc::new(MemoryDirectory::default()));
-        let staff = Principal::from_claims("staff".into(), &["admin".into()], None).unwrap();
-        let client = ClientBody {
-            name: "Acme".into(),
-            email: "ops@acme.example".into(),
-            phone: None,
-        };
-        let client = directory.create_client(&staff, client).await.unwrap();
-        let site = SiteBody {
-            client_id: client.id.to_string(),
-            name: "Depot".into(),
-            address: "1 Dock Road".into(),
-        };
-        let site = directory.create_site(&staff, site).await.unwrap();
-        let register = async |kind| {
-            let body = DeviceBody { name: "Device".into() };
-            directory
-                .register_device(&staff, site.id, kind, body)
-                .await
-                .unwrap()
-                .device
-        };
-        let camera = register(DeviceKind::Camera).await;
-        register(DeviceKind::Alarm).await;
+        let (client, site) = fixtures::client_with_site(&directory, "Acme").await;
+        let camera = fixtures::register(&directory, site.id, DeviceKind::Camera, "Gate")
+            .await
+            .device;
+        fixtures::register(&directory, site.id, DeviceKind::Alarm, "Siren").await;
         let responses = Arc::new(MemoryResponses::default());
         let window = ClipWindow {
             pre_roll: TimeDelta::minutes(3),
@@ -227,12 +209,13 @@ mod tests {
             "the camera: {commands:?}"
         );
         assert!(records.clip.is_some(), "the clip: {records:?}");
-        let told: Vec<&str> = records
+        let mut told: Vec<&str> = records
             .notifications
             .iter()
             .map(|n| n.recipient.address.as_str())
             .collect();
-        assert_eq!(told, ["ops@acme.example"], "the client's own contact");
+        told.sort_unstable();
+        assert_eq!(told, ["+351912345678", "owner@example.com"], "the client's own contacts");
     }
 
     #[tokio::test]
@@ -246,7 +229,7 @@ mod tests {
         let records = w.responses.records(intrusion.id).await.unwrap();
         assert_eq!(
             (records.deliveries.len(), records.notifications.len()),
-            (2, 1),
+            (2, 2),
             "{records:?}"
         );
     }
