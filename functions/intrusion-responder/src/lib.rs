@@ -215,7 +215,11 @@ mod tests {
             .map(|n| n.recipient.address.as_str())
             .collect();
         told.sort_unstable();
-        assert_eq!(told, ["+351912345678", "owner@example.com"], "the client's own contacts");
+        assert_eq!(
+            told,
+            ["+351912345678", "owner@example.com"],
+            "the client's own contacts"
+        );
     }
 
     #[tokio::test]
