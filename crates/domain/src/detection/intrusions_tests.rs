@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use super::*;
 use crate::clock::FixedClock;
 use crate::detection::ports::{Commit, IntrusionChange};
-use crate::directory::{DeviceBody, Site};
+use crate::directory::Site;
 use crate::fixtures::{self, page, staff, start, user_of};
 use crate::memory::MemoryDetectionStore;
 
@@ -34,16 +34,8 @@ fn world() -> World {
 impl World {
     /// An open intrusion seen by a new camera of `site`, `minutes` after the start.
     async fn intrusion(&self, site: &Site, minutes: i64) -> Intrusion {
-        let camera = self
-            .directory
-            .register_device(
-                &staff(),
-                site.id,
-                DeviceKind::Camera,
-                DeviceBody { name: "Gate".into() },
-            )
+        let camera = fixtures::register(&self.directory, site.id, DeviceKind::Camera, "Gate")
             .await
-            .unwrap()
             .device;
         let intrusion = fixtures::intrusion(
             site.client_id,

@@ -140,7 +140,7 @@ mod tests {
 
     use super::*;
     use crate::clock::FixedClock;
-    use crate::directory::{DeviceBody, DeviceKind, DirectoryStore, RegisteredDevice};
+    use crate::directory::{DeviceKind, DirectoryStore, RegisteredDevice};
     use crate::fixtures;
     use crate::memory::MemoryDirectory;
 
@@ -156,11 +156,7 @@ mod tests {
         let clock = Arc::new(FixedClock::at(fixtures::start()));
         let (directory, store) = fixtures::directory(clock.clone());
         let (_, site) = fixtures::client_with_site(&directory, "Acme").await;
-        let body = DeviceBody { name: "Gate".into() };
-        let camera = directory
-            .register_device(&fixtures::staff(), site.id, DeviceKind::Camera, body)
-            .await
-            .unwrap();
+        let camera = fixtures::register(&directory, site.id, DeviceKind::Camera, "Gate").await;
         let mut wrong = camera.credential.clone();
         wrong.pop();
         wrong.push(if camera.credential.ends_with('A') { 'B' } else { 'A' });

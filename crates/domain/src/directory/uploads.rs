@@ -79,7 +79,7 @@ mod tests {
 
     use super::*;
     use crate::clock::{Clock, FixedClock};
-    use crate::directory::{DeviceBody, DeviceKind};
+    use crate::directory::DeviceKind;
     use crate::fixtures;
 
     #[test]
@@ -105,15 +105,8 @@ mod tests {
         let clock = Arc::new(FixedClock::at(fixtures::start()));
         let (directory, _) = fixtures::directory(clock.clone());
         let (_, site) = fixtures::client_with_site(&directory, "Acme").await;
-        let camera = directory
-            .register_device(
-                &fixtures::staff(),
-                site.id,
-                DeviceKind::Camera,
-                DeviceBody { name: "Gate".into() },
-            )
+        let camera = fixtures::register(&directory, site.id, DeviceKind::Camera, "Gate")
             .await
-            .unwrap()
             .device;
         for _ in 0..UPLOAD_RATE.burst {
             directory.take_upload(&camera).await.unwrap();
