@@ -8,6 +8,8 @@ pub mod openapi;
 mod problem;
 #[cfg(test)]
 mod proptests;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use extract::{Caller, JsonBody, MAX_WHOLE_NUMBER, PathId, QueryParams, client_address, object_body, whole_number};
 pub use problem::{ApiError, PROBLEM_JSON};

@@ -1,7 +1,8 @@
-//! A test identity provider for the APIs' unit tests: one P-256 key, the
-//! Cognito-shaped ID tokens it signs, and an [`Authenticator`] that trusts
-//! exactly that key, so a router can be called with `oneshot` as staff or as a
-//! client's user with no identity provider running.
+//! What the APIs' unit tests share: a test identity provider (one P-256 key,
+//! the Cognito-shaped ID tokens it signs, and an [`Authenticator`] that trusts
+//! exactly that key) and [`call`], a router called once as the load balancer
+//! would, so an API is tested as staff or as a client's user with no identity
+//! provider or AWS running.
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
@@ -13,7 +14,14 @@ use seccom_domain::auth::{ADMIN_GROUP, CLIENT_GROUP, CLIENT_ID_CLAIM, GROUPS_CLA
 use seccom_domain::ids::ClientId;
 use serde_json::json;
 
-use super::{AuthSettings, Authenticator};
+use axum::Router;
+use axum::body::Body;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::auth::{AuthSettings, Authenticator};
 
 const ISSUER: &str = "https://idp.seccom.test";
 const CLIENT_ID: &str = "seccom-test";
@@ -87,5 +95,48 @@ impl TestIssuer {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(KID.into());
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_der(&self.pkcs8)).expect("the token is signed")
+    }
+}
+
+/// What a router answered: status, headers, and the body as JSON (`Null` when it is not).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// A header's value, if it was sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Sends one request to `app`: `method` on `path`, with `token` as a bearer
+/// token and `body` as JSON when given.
+pub async fn call(app: &Router, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(body) => {
+            request = request.header("content-type", "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = app
+        .clone()
+        .oneshot(request.body(body).expect("a valid request"))
+        .await
+        .expect("a router answers");
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("the body is read").to_bytes();
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     }
 }

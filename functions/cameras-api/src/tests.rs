@@ -2,14 +2,12 @@
 //! adapters: credentials, the size a frame URL is signed for, the upload
 //! budget, and devices acting only for themselves.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use seccom_domain::clock::SystemClock;
 use seccom_domain::fixtures;
 use seccom_domain::memory::{MemoryControls, MemoryDirectory, MemoryLinks, MemoryResponses};
+use seccom_http::testing;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use super::*;
 
@@ -43,23 +41,10 @@ async fn world() -> World {
 impl World {
     /// Asks for a frame URL with `credential`; answers the status, `Retry-After` and body.
     async fn ask(&self, credential: &str, body: Value) -> (StatusCode, Option<String>, Value) {
-        let request = Request::post(format!("/api/devices/cameras/{}/frames", self.camera))
-            .header("authorization", format!("Bearer {credential}"))
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap();
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            retry_after,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let path = format!("/api/devices/cameras/{}/frames", self.camera);
+        let answer = testing::call(&self.app, "POST", &path, Some(credential), Some(body)).await;
+        let retry_after = answer.header("retry-after").map(str::to_owned);
+        (answer.status, retry_after, answer.body)
     }
 }
 

@@ -2,9 +2,7 @@
 //! in-memory adapters, with tokens of a test identity provider: tenants kept
 //! apart, the confirmation budget's 429, and the link page's refusals.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use seccom_domain::auth::Principal;
 use seccom_domain::clock::SystemClock;
 use seccom_domain::destinations::Destinations;
@@ -17,9 +15,8 @@ use seccom_domain::memory::{
 use seccom_domain::response::ConfirmationSender;
 use seccom_domain::retention::RetentionBounds;
 use seccom_domain::wiring::Ports;
-use seccom_http::auth::testing::TestIssuer;
+use seccom_http::testing::{self, Answer, TestIssuer};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use super::*;
 
@@ -62,28 +59,7 @@ fn world() -> World {
 
 impl World {
     async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let body = match body {
-            Some(body) => {
-                request = request.header("content-type", "application/json");
-                Body::from(body.to_string())
-            }
-            None => Body::empty(),
-        };
-        let response = self.app.clone().oneshot(request.body(body).unwrap()).await.unwrap();
-        let status = response.status();
-        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
-        let (retry_after, content_type) = (header("retry-after"), header("content-type"));
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        Answer {
-            status,
-            retry_after,
-            content_type,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
+        testing::call(&self.app, method, path, token, body).await
     }
 
     async fn client(&self, name: &str) -> String {
@@ -95,13 +71,6 @@ impl World {
         };
         self.directory.create_client(&staff, body).await.unwrap().id.to_string()
     }
-}
-
-struct Answer {
-    status: StatusCode,
-    retry_after: Option<String>,
-    content_type: Option<String>,
-    body: Value,
 }
 
 fn phones(first: usize, count: usize) -> Value {
@@ -144,8 +113,8 @@ async fn past_the_daily_confirmation_budget_a_save_is_refused_with_retry_after()
         .call("PUT", &path, Some(&user), Some(json!({ "recipients": phones(40, 1) })))
         .await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "{}", refused.body);
-    assert_eq!(refused.content_type.as_deref(), Some("application/problem+json"));
-    let seconds: u64 = refused.retry_after.expect("Retry-After").parse().unwrap();
+    assert_eq!(refused.header("content-type"), Some("application/problem+json"));
+    let seconds: u64 = refused.header("retry-after").expect("Retry-After").parse().unwrap();
     assert!((1..=86_400).contains(&seconds));
 }
 
@@ -160,7 +129,12 @@ async fn a_confirmation_link_confirms_only_by_its_button_and_only_if_it_is_one()
         .call("GET", "/api/recipient-confirmations/not%21a%21token", None, None)
         .await;
     assert_eq!(malformed.status, StatusCode::NOT_FOUND);
-    assert!(malformed.content_type.unwrap_or_default().starts_with("text/html"));
+    assert!(
+        malformed
+            .header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/html")
+    );
     let unknown = w
         .call("POST", "/api/recipient-confirmations/well-shaped-token", None, None)
         .await;

@@ -2,14 +2,11 @@
 //! in-memory adapters, with tokens of a test identity provider: who may
 //! create and read, and the problem each refusal answers.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use seccom_domain::memory::{MemoryControls, MemoryDirectory, MemoryErasureQueue, MemoryRetention};
 use seccom_domain::retention::RetentionBounds;
-use seccom_http::auth::testing::TestIssuer;
+use seccom_http::testing::{self, TestIssuer};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use super::*;
 
@@ -41,21 +38,8 @@ fn world() -> World {
 
 impl World {
     async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let body = match body {
-            Some(body) => {
-                request = request.header("content-type", "application/json");
-                Body::from(body.to_string())
-            }
-            None => Body::empty(),
-        };
-        let response = self.app.clone().oneshot(request.body(body).unwrap()).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        let answer = testing::call(&self.app, method, path, token, body).await;
+        (answer.status, answer.body)
     }
 
     async fn client(&self, name: &str) -> String {

@@ -4,8 +4,6 @@
 
 mod alb;
 mod keys;
-#[cfg(feature = "testing")]
-pub mod testing;
 mod verifier;
 
 pub use verifier::{AlbSettings, AuthError, AuthSettings, Authenticator};
